@@ -1,0 +1,20 @@
+"""Where the bundled templates live: inside the installed package, or at the repository top."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE_TEMPLATES = Path(__file__).parent / "templates"
+# an editable install or a source checkout keeps templates/ at the top of the repository
+_SOURCE_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+def templates_dir() -> Path:
+    """Return the folder holding presets, locales, report templates and export mappings."""
+    for candidate in (_PACKAGE_TEMPLATES, _SOURCE_TEMPLATES):
+        if (candidate / "presets").is_dir():
+            return candidate
+    raise FileNotFoundError(
+        f"xlcrm's templates folder is missing (looked in {_PACKAGE_TEMPLATES} and "
+        f"{_SOURCE_TEMPLATES}); reinstall xlcrm"
+    )

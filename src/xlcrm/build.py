@@ -1,0 +1,373 @@
+"""Write a new CRM workbook from a schema: every sheet, table, format, dropdown and name.
+
+This builds *new* files only (``init``, ``demo``), with XlsxWriter, which writes files that
+Excel opens without repair and is fast enough for 100k-row demo workbooks. Changing an existing
+workbook is the lossless writer's job, never this module's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from . import __version__
+from .schema import Column, Schema, SettingsList, Sheet
+
+__all__ = ["ColumnData", "write_new_workbook"]
+
+#: A sheet's records, column by column: internal column key -> values (None for blank).
+ColumnData = Mapping[str, Sequence[Any]]
+
+MAX_ROW = 1_048_575  # last row index of a worksheet (0-based)
+_TABLE_STYLE = "Table Style Medium 2"
+_SETTINGS_TABLE_STYLE = "Table Style Light 9"
+_TAB_COLORS = {"data": "#2F5597", "owned": "#548235", "settings": "#7F7F7F"}
+_TYPE_WIDTHS = {
+    "id": 11, "text": 16, "longtext": 36, "email": 28, "phone": 16, "url": 28, "date": 12,
+    "datetime": 17, "time": 9, "money": 13, "number": 11, "integer": 10, "percent": 11,
+    "flag": 9, "choice": 18, "link": 12,
+}
+_NUMERIC = frozenset({"money", "number", "integer", "percent"})
+_TEMPORAL = frozenset({"date", "datetime", "time"})
+
+
+def structured_ref(table: str, header: str, *, this_row: bool = False) -> str:
+    """Return an Excel structured reference to a table column, escaping special characters."""
+    escaped = "".join("'" + ch if ch in "[]#'" else ch for ch in header)
+    return f"{table}[[#This Row],[{escaped}]]" if this_row else f"{table}[[{escaped}]]"
+
+
+class _Formats:
+    """The workbook's cell formats, made once per kind."""
+
+    def __init__(self, book: xlsxwriter.Workbook, schema: Schema, currency: str) -> None:
+        loc = schema.locale
+        number_formats = {
+            "date": loc.formats["date"], "datetime": loc.formats["datetime"],
+            "time": loc.formats["time"], "money": loc.money_format(currency),
+            "integer": loc.formats["integer"], "number": loc.formats["number"],
+            "percent": loc.formats["percent"], "phone": "@",
+        }
+        self.by_type: dict[str, Format] = {
+            ctype: book.add_format({"num_format": fmt, "valign": "top"})
+            for ctype, fmt in number_formats.items()
+        }
+        self.plain = book.add_format({"valign": "top"})
+        # explicit header look: LibreOffice does not draw Excel table styles
+        self.header = book.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#2F5597",
+                                       "text_wrap": True, "valign": "vcenter",
+                                       "border": 1, "border_color": "#BFBFBF"})
+        self.settings_header = book.add_format({"bold": True, "bg_color": "#D9E1F2",
+                                                "border": 1, "border_color": "#BFBFBF"})
+        self.id = book.add_format({"valign": "top", "font_color": "#595959"})
+        self.title = book.add_format({"bold": True, "font_size": 14, "font_color": "#1F3864"})
+        self.help = book.add_format({"italic": True, "font_color": "#595959"})
+        self.table_title = book.add_format({"bold": True, "font_color": "#1F3864",
+                                            "bottom": 2, "bottom_color": "#1F3864"})
+        self.key = book.add_format({"font_color": "#808080", "font_size": 9})
+        self.banner = book.add_format({"italic": True, "font_color": "#FFFFFF",
+                                       "bg_color": "#548235", "bold": True})
+
+    def cell(self, col: Column) -> Format:
+        if col.type == "id":
+            return self.id
+        return self.by_type.get(col.type, self.plain)
+
+
+def _width(col: Column) -> float:
+    base = col.width or _TYPE_WIDTHS[col.type]
+    return max(base, min(len(col.header) * 1.1 + 4, 40))
+
+
+def _cell_writer(col: Column, fmt: Format, yes: str, no: str) -> Callable[
+        [Worksheet, int, int, Any], None]:
+    """Return the fastest correct way to write one value of this column."""
+    if col.type in _TEMPORAL:
+        def write_temporal(ws: Worksheet, r: int, c: int, v: Any) -> None:
+            if isinstance(v, (dt.date, dt.time)):
+                ws.write_datetime(r, c, v, fmt)
+            else:
+                ws.write(r, c, v, fmt)
+        return write_temporal
+    if col.type in _NUMERIC:
+        def write_numeric(ws: Worksheet, r: int, c: int, v: Any) -> None:
+            if isinstance(v, (int, float)):
+                ws.write_number(r, c, v, fmt)
+            else:
+                ws.write_string(r, c, str(v), fmt)
+        return write_numeric
+    if col.type == "flag":
+        def write_flag(ws: Worksheet, r: int, c: int, v: Any) -> None:
+            ws.write_string(r, c, (yes if v else no) if isinstance(v, bool) else str(v), fmt)
+        return write_flag
+
+    def write_text(ws: Worksheet, r: int, c: int, v: Any) -> None:
+        ws.write_string(r, c, v if isinstance(v, str) else str(v), fmt)
+    return write_text
+
+
+# Formula columns: the live formula and the value xlcrm caches for readers without a calc engine.
+def _probability_formula(schema: Schema, sheet: Sheet) -> str:
+    stages = schema.settings_list("stages")
+    stage_col, prob_col = stages.columns[0], stages.columns[1]
+    row_stage = structured_ref(sheet.table, sheet.column("stage").header, this_row=True)
+    return (f'=IFERROR(INDEX({structured_ref(stages.table, prob_col.header)},'
+            f'MATCH({row_stage},{structured_ref(stages.table, stage_col.header)},0)),"")')
+
+
+def _weighted_formula(schema: Schema, sheet: Sheet) -> str:
+    amount = structured_ref(sheet.table, sheet.column("amount").header, this_row=True)
+    prob = structured_ref(sheet.table, sheet.column("probability").header, this_row=True)
+    return f'=IF(ISNUMBER({amount}),{amount}*N({prob}),"")'
+
+
+_FORMULAS: dict[str, Callable[[Schema, Sheet], str]] = {
+    "probability": _probability_formula,
+    "weighted": _weighted_formula,
+}
+
+
+def _formula_values(name: str, data: ColumnData, n: int,
+                    settings_rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> list[Any]:
+    """Compute in Python what the formula column ``name`` evaluates to, row by row."""
+    if name == "probability":
+        probs = {str(r[0]): r[1] for r in settings_rows["stages"]}
+        stages = data.get("stage", [None] * n)
+        return [probs.get(str(s), "") if s is not None else "" for s in stages]
+    if name == "weighted":
+        probs = _formula_values("probability", data, n, settings_rows)
+        amounts = data.get("amount", [None] * n)
+        return [a * (p if isinstance(p, (int, float)) else 0)
+                if isinstance(a, (int, float)) else "" for a, p in zip(amounts, probs)]
+    raise KeyError(name)
+
+
+def _column_count(data: ColumnData | None) -> int:
+    if not data:
+        return 0
+    lengths = {len(v) for v in data.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"columns of unequal length: {sorted(lengths)}")
+    return lengths.pop()
+
+
+def _write_data_sheet(ws: Worksheet, schema: Schema, sheet: Sheet,
+                      data: ColumnData | None, formats: _Formats,
+                      settings_rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> None:
+    loc = schema.locale
+    n = _column_count(data)
+    cols = sheet.columns
+    table_columns: list[dict[str, Any]] = []
+    for col in cols:
+        spec: dict[str, Any] = {"header": col.header, "format": formats.cell(col),
+                                "header_format": formats.header}
+        if col.formula:
+            spec["formula"] = _FORMULAS[col.formula](schema, sheet)
+        table_columns.append(spec)
+    last_row = max(n, 1)
+    ws.add_table(0, 0, last_row, len(cols) - 1, {
+        "name": sheet.table, "style": _TABLE_STYLE, "columns": table_columns,
+    })
+    for c, col in enumerate(cols):
+        ws.set_column(c, c, _width(col), formats.cell(col))
+        if col.type == "choice" and col.list:
+            lst = schema.settings_list(col.list)
+            ws.data_validation(1, c, MAX_ROW, c, {
+                "validate": "list", "source": f"={lst.defined_name}",
+                "error_type": "warning", "error_title": col.header,
+                "error_message": f"Not in Settings > {lst.title}. Pick from the list, "
+                                 f"or add the value to {lst.title} first.",
+            })
+        elif col.type == "flag":
+            ws.data_validation(1, c, MAX_ROW, c, {
+                "validate": "list", "source": [loc.yes, loc.no], "error_type": "warning",
+            })
+    ws.freeze_panes(1, 0)
+    ws.set_row(0, 32)
+    ws.set_tab_color(_TAB_COLORS["data"])
+    _print_setup(ws)
+    if not data or n == 0:
+        return
+    for c, col in enumerate(cols):
+        fmt = formats.cell(col)
+        if col.formula:
+            formula = _FORMULAS[col.formula](schema, sheet)
+            for r, value in enumerate(_formula_values(col.formula, data, n, settings_rows), 1):
+                ws.write_formula(r, c, formula, fmt, value)
+            continue
+        values = data.get(col.key)
+        if values is None:
+            continue
+        write = _cell_writer(col, fmt, loc.yes, loc.no)
+        for r, value in enumerate(values, 1):
+            if value is not None and value != "":
+                write(ws, r, c, value)
+
+
+def _write_table_block(ws: Worksheet, top: int, left: int, title: str, table: str,
+                       columns: Sequence[Column], rows: Sequence[Sequence[Any]],
+                       formats: _Formats, yes: str, no: str,
+                       key_columns: int = 0) -> int:
+    """Write one titled Settings table at (top, left); return the number of columns used."""
+    ws.write_string(top, left, title, formats.table_title)
+    for c in range(1, len(columns)):
+        ws.write_blank(top, left + c, None, formats.table_title)
+    header_row = top + 1
+    last_row = header_row + max(len(rows), 1)
+    ws.add_table(header_row, left, last_row, left + len(columns) - 1, {
+        "name": table, "style": _SETTINGS_TABLE_STYLE,
+        "columns": [{"header": col.header, "header_format": formats.settings_header}
+                    for col in columns],
+    })
+    for c, col in enumerate(columns):
+        fmt = formats.key if c < key_columns else formats.cell(col)
+        ws.set_column(left + c, left + c, _width(col) if c >= key_columns else 16)
+        write = _cell_writer(col, fmt, yes, no)
+        for r, row in enumerate(rows, header_row + 1):
+            value = row[c]
+            if value is not None and value != "":
+                write(ws, r, left + c, value)
+    return len(columns)
+
+
+def _write_settings(book: xlsxwriter.Workbook, ws: Worksheet, schema: Schema,
+                    formats: _Formats, options: Mapping[str, Any],
+                    settings_rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> None:
+    loc = schema.locale
+    text = loc.sections.get("text", {})
+    ws.write_string(0, 0, text.get("settings_title", "Settings"), formats.title)
+    ws.write_string(1, 0, text.get("settings_help", ""), formats.help)
+    ws.set_tab_color(_TAB_COLORS["settings"])
+    top = 3
+
+    def col(key: str, ctype: str = "text", width: float | None = None) -> Column:
+        return Column(key, ctype, loc.label("columns", key), key, width=width)  # type: ignore[arg-type]
+
+    left = 0
+    # Options: a key column for xlcrm, a label and a value column for people.
+    option_rows = [(o.key, o.label, None) for o in schema.options]
+    used = _write_table_block(
+        ws, top, left, text.get("options_title", "Options"), "Options",
+        [col("key"), col("setting", width=44), col("value", width=14)], option_rows,
+        formats, loc.yes, loc.no, key_columns=1)
+    for r, opt in enumerate(schema.options, top + 2):
+        value = options.get(opt.key, opt.value)
+        if opt.type == "date":
+            if isinstance(value, dt.date):
+                ws.write_datetime(r, left + 2, value, formats.by_type["date"])
+            else:
+                ws.write_blank(r, left + 2, None, formats.by_type["date"])
+        elif opt.type == "integer" and isinstance(value, (int, float)):
+            ws.write_number(r, left + 2, value, formats.by_type["integer"])
+        elif value is not None:
+            ws.write_string(r, left + 2, str(value), formats.plain)
+        if opt.type == "weekday":
+            ws.data_validation(r, left + 2, r, left + 2,
+                               {"validate": "list", "source": list(loc.weekdays)})
+    left += used + 1
+
+    milestone_rows = [
+        (m.key, m.label, schema.sheet(m.sheet).name, schema.sheet(m.sheet).column(m.column).header)
+        for m in schema.milestones
+    ]
+    used = _write_table_block(
+        ws, top, left, text.get("milestones_title", "Milestones"), "Milestones",
+        [col("milestone"), col("label", width=20), col("sheet", width=12),
+         col("column", width=20)], milestone_rows, formats, loc.yes, loc.no, key_columns=1)
+    left += used + 1
+
+    for lst in schema.lists:
+        rows = settings_rows[lst.key]
+        used = _write_table_block(ws, top, left, lst.title, lst.table, lst.columns, rows,
+                                  formats, loc.yes, loc.no)
+        _list_validations(ws, schema, lst, top + 2, left, max(len(rows), 1))
+        book.define_name(lst.defined_name, f"={structured_ref(lst.table, lst.columns[0].header)}")
+        left += used + 1
+    ws.freeze_panes(top + 2, 0)
+
+
+def _list_validations(ws: Worksheet, schema: Schema, lst: SettingsList, first_row: int,
+                      left: int, n_rows: int) -> None:
+    """Dropdowns inside Settings tables (a rep's territory, a stage's outcome)."""
+    for c, col in enumerate(lst.columns):
+        if c and col.type == "choice" and col.list:
+            ws.data_validation(first_row, left + c, first_row + n_rows + 200, left + c, {
+                "validate": "list",
+                "source": f"={schema.settings_list(col.list).defined_name}",
+                "error_type": "warning",
+            })
+
+
+def _print_setup(ws: Worksheet) -> None:
+    """Print wide tables across one page width, header row on every page."""
+    ws.set_landscape()
+    ws.set_paper(9)  # A4; Excel adapts to Letter where that is the default
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.hide_gridlines(0)
+    ws.set_footer("&L&A&R&P / &N")
+
+
+def _write_owned(ws: Worksheet, schema: Schema, sheet: Sheet, formats: _Formats) -> None:
+    text = schema.locale.sections.get("text", {})
+    ws.set_column(0, 0, 90)
+    ws.write_string(0, 0, text.get("owned_banner", "Owned by xlcrm"), formats.banner)
+    ws.write_string(2, 0, text.get("owned_placeholder", ""), formats.help)
+    ws.set_tab_color(_TAB_COLORS["owned"])
+
+
+def write_new_workbook(
+    path: str | Path,
+    schema: Schema,
+    data: Mapping[str, ColumnData] | None = None,
+    *,
+    options: Mapping[str, Any] | None = None,
+    settings_rows: Mapping[str, Sequence[tuple[Any, ...]]] | None = None,
+) -> Path:
+    """Write a complete CRM workbook for ``schema`` at ``path`` (which is overwritten).
+
+    Args:
+        path: the .xlsx file to write.
+        schema: what to write, from :func:`xlcrm.schema.load_schema`.
+        data: records per data sheet key, column by column (``{"leads": {"id": [...]}}``).
+        options: Options values that replace the preset's defaults (``baseline_from`` ...).
+        settings_rows: Settings list rows that replace the preset's (``{"reps": [...]}``).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    options = dict(options or {})
+    rows = {lst.key: list(lst.rows) for lst in schema.lists}
+    rows.update({k: list(v) for k, v in (settings_rows or {}).items()})
+    currency = str(options.get("currency", schema.option("currency")))
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    try:
+        book.set_properties({
+            "title": f"CRM ({schema.preset})",
+            "subject": "Customer relationship management workbook",
+            "comments": "Made by xlcrm; see the Settings sheet for lists and rules.",
+        })
+        book.set_custom_property("xlcrm_preset", schema.preset)
+        book.set_custom_property("xlcrm_schema_version", schema.version)
+        book.set_custom_property("xlcrm_locale", schema.locale.code)
+        book.set_custom_property("xlcrm_version", __version__)
+        formats = _Formats(book, schema, currency)
+        for sheet in schema.sheets:
+            ws = book.add_worksheet(sheet.name)
+            if sheet.kind == "data":
+                _write_data_sheet(ws, schema, sheet, (data or {}).get(sheet.key),
+                                  formats, rows)
+            elif sheet.kind == "owned":
+                _write_owned(ws, schema, sheet, formats)
+            else:
+                _write_settings(book, ws, schema, formats, options, rows)
+    finally:
+        book.close()
+    return path

@@ -1,0 +1,92 @@
+"""The ``xlcrm`` command: each command parses its arguments and calls one public function."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from . import __version__
+from .demo import demo as make_demo
+from .errors import WorkbookExistsError, XlcrmError
+from .workbook import init as init_workbook
+
+app = typer.Typer(
+    help="A small team's CRM in an Excel workbook.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="dealer or b2b.")]
+LocaleOpt = Annotated[str, typer.Option("--locale", "-l", help="Language of labels: en, it.")]
+
+
+def _fail(exc: XlcrmError, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {exc}")
+    return typer.Exit(code)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"xlcrm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[Optional[bool], typer.Option(  # noqa: UP045 - typer needs Optional
+        "--version", callback=_version, is_eager=True, help="Show the version.")] = None,
+) -> None:
+    """A small team's CRM in an Excel workbook."""
+
+
+@app.command()
+def init(
+    path: Annotated[Path, typer.Argument(help="The .xlsx workbook to create.")],
+    preset: PresetOpt = "dealer",
+    locale: LocaleOpt = "en",
+    currency: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="ISO code of the currency of amounts (default: the preset's).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Create a new, empty CRM workbook."""
+    try:
+        written = init_workbook(path, preset=preset, locale=locale, currency=currency,
+                                force=force)
+    except WorkbookExistsError as exc:
+        raise _fail(exc) from None
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    console.print(f"Created {written} ({preset} preset, {locale}).")
+
+
+@app.command()
+def demo(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the demo into.")] = Path(
+        "xlcrm-demo"),
+    preset: PresetOpt = "dealer",
+    leads: Annotated[int, typer.Option(min=1, help="Number of leads (contacts for b2b).")] = 1000,
+    seed: Annotated[int, typer.Option(help="Same seed, same data.")] = 7,
+    locale: LocaleOpt = "en",
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Pretend today is this day (YYYY-MM-DD).")] = None,
+) -> None:
+    """Write a populated demo workbook with realistic data."""
+    try:
+        with console.status(f"Generating {leads:,} leads..."):
+            written = make_demo(directory, preset=preset, leads=leads, seed=seed,
+                                locale=locale, today=today.date() if today else None)
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    console.print(f"Wrote {written}")
+
+
+def main() -> None:
+    """Run the command line."""
+    app()

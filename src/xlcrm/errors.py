@@ -1,0 +1,38 @@
+"""Every error xlcrm raises on purpose, in one tree.
+
+    XlcrmError
+    ├── SchemaError (ValueError)            a preset or locale file is wrong
+    │   └── UnknownPresetError (LookupError)
+    ├── WorkbookError                       a workbook can't be read or written as asked
+    │   └── WorkbookExistsError (FileExistsError)
+    └── ExportError (ValueError)            an export can't be made as asked
+
+Each message says where the problem is and how to fix it, in one line, so the command line can
+print it as it is.
+"""
+
+from __future__ import annotations
+
+
+class XlcrmError(Exception):
+    """Base of every error xlcrm raises on purpose."""
+
+
+class SchemaError(XlcrmError, ValueError):
+    """A preset or locale file is missing, malformed or inconsistent."""
+
+
+class UnknownPresetError(SchemaError, LookupError):
+    """A preset or locale name that xlcrm does not ship."""
+
+
+class WorkbookError(XlcrmError):
+    """A workbook can't be read or written as asked."""
+
+
+class WorkbookExistsError(WorkbookError, FileExistsError):
+    """The target workbook exists and overwriting it was not asked for."""
+
+
+class ExportError(XlcrmError, ValueError):
+    """An export can't be made as asked."""

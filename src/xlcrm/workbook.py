@@ -1,0 +1,62 @@
+"""Create a new, empty CRM workbook: the library twin of ``xlcrm init``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._atomic import atomic_path
+from .build import write_new_workbook
+from .errors import WorkbookError, WorkbookExistsError
+from .schema import load_schema
+
+__all__ = ["init", "prepare_target"]
+
+
+def prepare_target(path: str | Path, *, force: bool) -> Path:
+    """Check that a new workbook may be written at ``path`` and create its folder.
+
+    Raises:
+        WorkbookError: the name does not end in .xlsx.
+        WorkbookExistsError: the file exists and ``force`` is false.
+    """
+    target = Path(path).expanduser()
+    if target.suffix.lower() != ".xlsx":
+        raise WorkbookError(f"{target}: a CRM workbook must be an .xlsx file; "
+                            f"name it {target.with_suffix('.xlsx').name}")
+    if target.exists() and not force:
+        raise WorkbookExistsError(f"{target} already exists; nothing was written. "
+                                  "Choose another name or overwrite it with --force")
+    if target.is_dir():
+        raise WorkbookError(f"{target} is a folder; give a file name ending in .xlsx")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def init(path: str | Path, *, preset: str = "dealer", locale: str = "en",
+         currency: str | None = None, force: bool = False) -> Path:
+    """Write a new, empty CRM workbook for ``preset`` at ``path``.
+
+    The workbook has every sheet of the preset, header rows frozen, data ranges as Excel
+    tables, number and date formats, dropdowns fed from the Settings lists, and placeholder
+    sheets (Tally, Funnel, Dashboard) that ``xlcrm update`` fills.
+
+    Args:
+        path: the .xlsx file to create.
+        preset: ``dealer`` or ``b2b`` (see :func:`xlcrm.available_presets`).
+        locale: language of the labels (``en``, ``it`` ...).
+        currency: ISO currency code of amounts; the preset's when not given.
+        force: overwrite an existing file.
+
+    Returns:
+        The path of the new workbook.
+
+    Raises:
+        WorkbookExistsError: ``path`` exists and ``force`` is false; the file is left as it was.
+        UnknownPresetError: the preset or locale does not exist.
+    """
+    schema = load_schema(preset, locale)
+    target = prepare_target(path, force=force)
+    options = {"currency": currency.upper()} if currency else None
+    with atomic_path(target) as tmp:
+        write_new_workbook(tmp, schema, options=options)
+    return target

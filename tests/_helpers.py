@@ -1,0 +1,19 @@
+"""Constants and small helpers shared by the tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from pathlib import Path
+
+from xlcrm import available_locales, available_presets
+
+TODAY = dt.date(2026, 11, 23)  # a Monday: tasks fall due on Sunday, Monday and Tuesday
+PRESETS = available_presets()
+LOCALES = available_locales()
+
+
+def xlsx_parts(path: Path, *, ignore: tuple[str, ...] = ("docProps/core.xml",)) -> dict[str, bytes]:
+    """Return every part of an xlsx package but those that hold a timestamp."""
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist() if n not in ignore}
