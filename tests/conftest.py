@@ -13,6 +13,7 @@ from xlcrm.libreoffice import find_soffice
 
 from ._helpers import PRESETS, TODAY
 
+
 @pytest.fixture(scope="session")
 def soffice() -> str:
     """LibreOffice's soffice; missing it fails on CI and skips only on a developer's machine."""

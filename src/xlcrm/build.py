@@ -141,10 +141,10 @@ def _formula_values(name: str, data: ColumnData, n: int,
         stages = data.get("stage", [None] * n)
         return [probs.get(str(s), "") if s is not None else "" for s in stages]
     if name == "weighted":
-        probs = _formula_values("probability", data, n, settings_rows)
+        row_probs = _formula_values("probability", data, n, settings_rows)
         amounts = data.get("amount", [None] * n)
         return [a * (p if isinstance(p, (int, float)) else 0)
-                if isinstance(a, (int, float)) else "" for a, p in zip(amounts, probs)]
+                if isinstance(a, (int, float)) else "" for a, p in zip(amounts, row_probs)]
     raise KeyError(name)
 
 

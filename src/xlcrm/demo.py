@@ -17,7 +17,7 @@ import math
 import random
 import sys
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,7 +181,8 @@ class _Generator:
     def _reps(self) -> list[tuple[str, str, str]]:
         territories = [row[0] for row in self.schema.settings_list("territories").rows]
         rng = random.Random(f"reps-{self.schema.preset}")  # reps don't change with the seed
-        reps, seen = [], set()
+        reps: list[tuple[str, str, str]] = []
+        seen: set[str] = set()
         while len(reps) < 5:
             lang = self.langs[len(reps) % 2]  # a mixed team
             first = rng.choice(self.names[lang]["first"])
@@ -289,7 +290,7 @@ class _Generator:
             j.sold = sold
         return j
 
-    def close_lost(self, j: _Journey, reasons: dict[str, Sequence[tuple[str, float]]],
+    def close_lost(self, j: _Journey, reasons: Mapping[str, Sequence[tuple[str, float]]],
                    competitors: Sequence[str], competitor_reasons: set[str],
                    patience_days: float) -> str:
         """Decide the stage of a lead that did not buy: still open, or lost with a reason."""
@@ -364,10 +365,11 @@ def _duplicates(gen: _Generator, rows: list[dict[str, Any]], share: float, *,
         copy["email"] = gen.email_variant(original.get("email"))
         if copy["phone"] and gen.rng.random() < 0.5:
             copy["phone"] = str(copy["phone"]).replace(" ", "")
-        copy["created"] = original["created"] + dt.timedelta(days=gen.rng.randint(0, 6),
-                                                             hours=gen.rng.randint(0, 9))
-        if copy["created"] >= gen.now:
+        created: dt.datetime = original["created"] + dt.timedelta(
+            days=gen.rng.randint(0, 6), hours=gen.rng.randint(0, 9))
+        if created >= gen.now:
             continue
+        copy["created"] = created
         copy["source"] = gen.v(source_list, gen.rng.choice(list(sources)))
         extra.append(copy)
     return extra
@@ -612,7 +614,7 @@ def _b2b(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
             account=acc["id"], contact=row["id"], stage=gen.v("stages", stage), amount=amount,
             created=opened.date(), close_date=close, owner=row["owner"],
             source=row["source"],
-            lost_reason=gen.v("lost_reasons", j.lost_reason) if stage == "lost" else None,
+            lost_reason=gen.v("lost_reasons", str(j.lost_reason)) if stage == "lost" else None,
             competitor=gen.v("competitors", j.competitor) if stage == "lost" and j.competitor
             else None,
             next_step=None if stage in ("delivery", "lost") else gen.pick(

@@ -1,0 +1,136 @@
+"""xlcrm's benchmark harness: one line per figure, ``name<TAB>value<TAB>unit``.
+
+Run from the repository (after ``pip install -e .``):
+
+    python benchmarks/bench.py                  # every figure at 1k, 10k and 100k leads
+    python benchmarks/bench.py --leads 10000    # one size
+    python benchmarks/bench.py --only init      # figures whose name starts with "init"
+
+Every timing comes with a reference measured in the same run on the same machine, and the
+ratio between them, so figures from different machines compare. Each size runs in its own
+process, so its peak memory is its own. Later features add their figures in ``FIGURES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+Figure = tuple[str, float, str]
+TODAY = dt.date(2026, 11, 23)
+
+
+def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def _peak_rss_mib() -> float:
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return kib / 1024 if sys.platform != "darwin" else kib / 2**20
+
+
+def demo_figures(leads: int, preset: str, workdir: Path) -> Iterator[Figure]:
+    """Generating and writing the demo; reference: python-calamine reading the same file."""
+    from python_calamine import CalamineWorkbook
+
+    from xlcrm import generate_demo
+    from xlcrm.build import write_new_workbook
+
+    tag = f"{preset}_{leads // 1000}k"
+    gen_s, data = _timed(lambda: generate_demo(preset, leads=leads, seed=1, today=TODAY))
+    assert hasattr(data, "data")
+    path = workdir / f"demo-{tag}.xlsx"
+    write_s, _ = _timed(lambda: write_new_workbook(path, data.schema, data.data,
+                                                   options=data.options,
+                                                   settings_rows=data.settings_rows))
+    cells = sum(len(cols) * data.rows(sheet) for sheet, cols in data.data.items())
+
+    def read_all() -> int:
+        book = CalamineWorkbook.from_path(str(path))
+        return sum(len(book.get_sheet_by_name(n).to_python()) for n in book.sheet_names)
+
+    read_s, _ = _timed(read_all)
+    total = gen_s + write_s
+    yield f"demo_generate_{tag}", gen_s, "s"
+    yield f"demo_write_{tag}", write_s, "s"
+    yield f"demo_total_{tag}", total, "s"
+    yield f"demo_activities_{tag}", float(data.rows("activities")), "rows"
+    yield f"demo_cells_{tag}", float(cells), "cells"
+    yield f"demo_file_size_{tag}", path.stat().st_size / 2**20, "MiB"
+    yield f"ref_calamine_read_{tag}", read_s, "s"
+    yield f"demo_total_vs_calamine_read_{tag}", total / read_s, "ratio"
+    yield f"demo_peak_memory_{tag}", _peak_rss_mib(), "MiB"
+
+
+def init_figures(workdir: Path) -> Iterator[Figure]:
+    """Writing an empty workbook; reference: an empty XlsxWriter workbook of one sheet."""
+    import xlsxwriter
+
+    import xlcrm
+
+    def empty() -> None:
+        book = xlsxwriter.Workbook(str(workdir / "empty.xlsx"))
+        book.add_worksheet()
+        book.close()
+
+    ref_s = min(_timed(empty)[0] for _ in range(5))
+    yield "ref_empty_xlsxwriter_book", ref_s * 1000, "ms"
+    for preset in xlcrm.available_presets():
+        path = workdir / f"init-{preset}.xlsx"
+        best = min(_timed(lambda p=path, pr=preset: xlcrm.init(  # type: ignore[misc]
+            p, preset=pr, force=True))[0] for _ in range(5))
+        yield f"init_time_{preset}", best * 1000, "ms"
+        yield f"init_time_{preset}_vs_empty_book", best / ref_s, "ratio"
+        yield f"init_file_size_{preset}", path.stat().st_size / 1024, "KiB"
+
+
+def _child(kind: str, leads: int, preset: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="xlcrm-bench-") as tmp:
+        figures = (demo_figures(leads, preset, Path(tmp)) if kind == "demo"
+                   else init_figures(Path(tmp)))
+        print(json.dumps(list(figures)))
+
+
+def _run_child(kind: str, leads: int = 0, preset: str = "dealer") -> list[Figure]:
+    out = subprocess.run([sys.executable, __file__, "--child", kind, "--leads", str(leads),
+                          "--preset", preset], capture_output=True, text=True, check=True)
+    return [tuple(f) for f in json.loads(out.stdout.strip().splitlines()[-1])]  # type: ignore[misc]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Print every selected figure."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, action="append",
+                        help="lead counts to run (repeatable; default 1000, 10000, 100000)")
+    parser.add_argument("--only", help="run only figures whose name starts with this")
+    parser.add_argument("--preset", default=None, help="demo preset (default: both)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        _child(args.child, (args.leads or [0])[0], args.preset or "dealer")
+        return
+    sizes = args.leads or [1000, 10_000, 100_000]
+    presets = [args.preset] if args.preset else ["dealer", "b2b"]
+    jobs: list[tuple[str, int, str]] = [("init", 0, "dealer")]
+    jobs += [("demo", n, p) for n in sizes for p in presets]
+    for kind, leads, preset in jobs:
+        if args.only and not (kind.startswith(args.only) or args.only.startswith(kind)):
+            continue
+        for name, value, unit in _run_child(kind, leads, preset):
+            if args.only and not name.startswith(args.only) and not name.startswith("ref_"):
+                continue
+            print(f"{name}\t{value:.4g}\t{unit}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
