@@ -7,32 +7,45 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .check import CheckResult, check
 from .demo import DemoData, demo, generate_demo
 from .errors import (
     ExportError,
     SchemaError,
     UnknownPresetError,
+    UnreadableWorkbookError,
     WorkbookError,
     WorkbookExistsError,
+    WorkbookLockedError,
     XlcrmError,
 )
+from .issues import Issue
+from .read import Crm, Settings, load
 from .schema import Schema, available_locales, available_presets, load_schema
 from .workbook import init
 
 __all__ = [
+    "CheckResult",
+    "Crm",
     "DemoData",
     "ExportError",
+    "Issue",
     "Schema",
     "SchemaError",
+    "Settings",
     "UnknownPresetError",
+    "UnreadableWorkbookError",
     "WorkbookError",
     "WorkbookExistsError",
+    "WorkbookLockedError",
     "XlcrmError",
     "__version__",
     "available_locales",
     "available_presets",
+    "check",
     "demo",
     "generate_demo",
     "init",
+    "load",
     "load_schema",
 ]

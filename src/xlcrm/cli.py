@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,8 +11,9 @@ import typer
 from rich.console import Console
 
 from . import __version__
+from .check import check as check_workbook
 from .demo import demo as make_demo
-from .errors import WorkbookExistsError, XlcrmError
+from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
 from .workbook import init as init_workbook
 
 app = typer.Typer(
@@ -85,6 +87,43 @@ def demo(
     except XlcrmError as exc:
         raise _fail(exc, 2) from None
     console.print(f"Wrote {written}")
+
+
+class OutputFormat(str, Enum):
+    """How ``check`` prints its findings."""
+
+    text = "text"
+    json = "json"
+
+
+@app.command()
+def check(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook to check.")],
+    output: Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
+    = OutputFormat.text,
+) -> None:
+    """Check a CRM workbook: every problem as Sheet!Cell: what is wrong.
+
+    Exit code 0 when there is no error, 1 when there are errors, 2 when the file can't be read.
+    """
+    try:
+        result = check_workbook(path)
+    except (UnreadableWorkbookError, XlcrmError) as exc:
+        raise _fail(exc, 2) from None
+    except Exception as exc:  # a bad file must never end in a traceback
+        err.print(f"[bold red]error:[/] {path.name}: could not be read ({type(exc).__name__}: "
+                  f"{exc}); if it opens in Excel, please report this as a bug in xlcrm")
+        raise typer.Exit(2) from None
+    if output is OutputFormat.json:
+        print(result.to_json())
+    else:
+        for issue in result.issues:
+            style = "red" if issue.severity == "error" else "yellow"
+            console.print(f"[{style}]{issue.severity:<7}[/] {issue}", markup=True,
+                          soft_wrap=True, highlight=False)
+        console.print(("[green]" if result.ok else "[red]") + result.summary() + "[/]")
+    raise typer.Exit(0 if result.ok else 1)
 
 
 def main() -> None:

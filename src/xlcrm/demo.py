@@ -249,7 +249,7 @@ class _Generator:
 
     def lag_hours(self, median: float, spread: float, cap: float) -> dt.timedelta:
         hours = min(self.rng.lognormvariate(math.log(median), spread), cap)
-        return dt.timedelta(hours=hours)
+        return dt.timedelta(minutes=round(hours * 60))  # people log whole minutes
 
     # ----- the funnel -----------------------------------------------------------------------
     def journey(self, created: dt.datetime, quality: Sequence[float], skill: float,

@@ -4,7 +4,9 @@
     ├── SchemaError (ValueError)            a preset or locale file is wrong
     │   └── UnknownPresetError (LookupError)
     ├── WorkbookError                       a workbook can't be read or written as asked
-    │   └── WorkbookExistsError (FileExistsError)
+    │   ├── WorkbookExistsError (FileExistsError)
+    │   ├── UnreadableWorkbookError             not a workbook, encrypted, damaged, a bomb
+    │   └── WorkbookLockedError (PermissionError)  open in Excel or LibreOffice
     └── ExportError (ValueError)            an export can't be made as asked
 
 Each message says where the problem is and how to fix it, in one line, so the command line can
@@ -32,6 +34,14 @@ class WorkbookError(XlcrmError):
 
 class WorkbookExistsError(WorkbookError, FileExistsError):
     """The target workbook exists and overwriting it was not asked for."""
+
+
+class UnreadableWorkbookError(WorkbookError):
+    """The file is not a workbook that can be read safely (``xlcrm check`` exits with 2)."""
+
+
+class WorkbookLockedError(WorkbookError, PermissionError):
+    """Excel or LibreOffice holds the workbook open, and writing it was asked."""
 
 
 class ExportError(XlcrmError, ValueError):

@@ -136,6 +136,8 @@ class Column:
     ref: tuple[str, ...] = ()
     width: float | None = None
     formula: str | None = None
+    #: a date that can't lie in the future: "error", "warning", or None
+    past: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class Sheet:
     table: str
     id_prefix: str | None = None
     columns: tuple[Column, ...] = ()
+    optional: bool = False
 
     def column(self, key: str) -> Column:
         """Return the column with internal ``key``."""
@@ -359,6 +362,7 @@ def _build_column(spec: Mapping[str, Any], locale: Locale, lists: set[str],
     if ctype == "link" and (not ref or not set(ref) <= sheets):
         raise SchemaError(f"{where}: link column {key!r} points at unknown sheets {ref}")
     label_key = spec.get("label", key)
+    past = spec.get("past")
     return Column(
         key=key,
         type=cast(ColumnType, ctype),
@@ -369,6 +373,7 @@ def _build_column(spec: Mapping[str, Any], locale: Locale, lists: set[str],
         ref=ref,
         width=spec.get("width"),
         formula=spec.get("formula"),
+        past="error" if past is True else (past or None),
     )
 
 
@@ -381,16 +386,16 @@ def _localize_cell(value: Any, col: Column, list_key: str, locale: Locale,
     """Turn an item key in a Settings row into the label a person reads."""
     if not isinstance(value, str) or not value:
         return value
+    if list_key == "scoring" and col.key == "field":
+        if locale.has_label("columns", value):
+            return locale.label("columns", value)
+        return locale.value("fields", value)
     if first:
         return locale.value(list_key, value)
     if col.type == "choice" and col.list:
         return locale.value(col.list, value)
     if col.type == "flag":
         return locale.yes if value == "yes" else locale.no
-    if list_key == "scoring" and col.key == "field":
-        if locale.has_label("columns", value):
-            return locale.label("columns", value)
-        return locale.value("fields", value)
     if list_key == "scoring" and col.key == "condition":
         return locale.value("conditions", value)
     if list_key == "scoring" and col.key == "value":
@@ -433,7 +438,8 @@ def load_schema(preset: str = "dealer", locale: str = "en") -> Schema:
         if kind == "data" and (not cols or cols[0].type != "id"):
             raise SchemaError(f"{where}: data sheet {spec['key']!r} must start with an id column")
         sheets.append(Sheet(spec["key"], kind, loc.label("sheets", spec["key"]),
-                            _table_name(spec["key"]), spec.get("id_prefix"), cols))
+                            _table_name(spec["key"]), spec.get("id_prefix"), cols,
+                            bool(spec.get("optional", False))))
     if sum(s.kind == "settings" for s in sheets) != 1:
         raise SchemaError(f"{where}: exactly one sheet must be of kind 'settings'")
 

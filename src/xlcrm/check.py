@@ -1,0 +1,201 @@
+"""Check a CRM workbook and report every problem in one run: the library twin of ``xlcrm check``.
+
+Reading problems (a header missing, a date that isn't one) come from :func:`xlcrm.load`; this
+module adds the checks across records: required values, values outside the Settings lists,
+dates in the future where that can't be, duplicate ids, links to records that don't exist, and
+loops in the account hierarchy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .issues import Issue, column_letter, sort_issues
+from .read import Crm, load
+from .schema import Sheet, normalize_header
+
+__all__ = ["CheckResult", "check", "validate"]
+
+# lists whose unknown values break the numbers (the funnel needs each stage's probability)
+_STRICT_LISTS = frozenset({"stages"})
+
+
+@dataclass
+class CheckResult:
+    """What ``check`` found: the issues, sorted by sheet, row and column."""
+
+    path: Path
+    issues: list[Issue]
+    records: dict[str, int]
+
+    @property
+    def errors(self) -> int:
+        """How many issues are errors."""
+        return sum(1 for i in self.issues if i.severity == "error")
+
+    @property
+    def warnings(self) -> int:
+        """How many issues are warnings."""
+        return sum(1 for i in self.issues if i.severity == "warning")
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return self.errors == 0
+
+    def summary(self) -> str:
+        """One line: clean, or how many errors and warnings."""
+        counted = ", ".join(f"{n:,} {sheet}" for sheet, n in self.records.items())
+        if not self.issues:
+            return f"{self.path.name}: clean ({counted} checked)"
+        return (f"{self.path.name}: {self.errors:,} error{'s' * (self.errors != 1)}, "
+                f"{self.warnings:,} warning{'s' * (self.warnings != 1)} ({counted} checked)")
+
+    def to_json(self) -> str:
+        """The result as JSON: file, counts and every issue with sheet, cell and message."""
+        return json.dumps({"file": str(self.path), "errors": self.errors,
+                           "warnings": self.warnings, "records": self.records,
+                           "issues": [i.to_dict() for i in self.issues]},
+                          ensure_ascii=False, indent=2)
+
+
+def check(path: str | Path, *, today: dt.date | None = None) -> CheckResult:
+    """Read the workbook at ``path`` and check it; return every problem found.
+
+    Args:
+        path: the CRM workbook.
+        today: the day against which future dates are judged (default: today).
+
+    Raises:
+        UnreadableWorkbookError: the file can't be read at all (not a workbook, encrypted,
+            damaged, a zip or XML bomb).
+    """
+    crm = load(path)
+    issues = list(crm.issues) + validate(crm, today=today)
+    order = list(crm.sheet_names.values())
+    records = {crm.sheet_names.get(s.key, s.name): len(crm.tables[s.key])
+               for s in crm.schema.data_sheets if s.key in crm.sheet_names}
+    return CheckResult(crm.path, sort_issues(issues, order), records)
+
+
+def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
+    """Return the problems across records of a loaded workbook (see the module docstring)."""
+    today = today or dt.date.today()
+    issues: list[Issue] = []
+    ids: dict[str, set[str]] = {}
+    for sheet in crm.schema.data_sheets:
+        if sheet.key in crm.sheet_names:
+            ids[sheet.key] = _check_ids(crm, sheet, issues)
+    for sheet in crm.schema.data_sheets:
+        if sheet.key not in crm.sheet_names:
+            continue
+        frame = crm.tables[sheet.key]
+        name = crm.sheet_names[sheet.key]
+        for col in sheet.columns:
+            if col.key not in crm.columns[sheet.key] or frame.empty:
+                continue
+            c = crm.columns[sheet.key][col.key]
+            values = frame[col.key]
+            if col.required and col.type != "id":
+                for row in values.index[values.isna()]:
+                    issues.append(Issue(name, f"{column_letter(c)}{row}", "error", "required",
+                                        f"{col.header.lower()} is empty; it is required",
+                                        int(row), c))
+            if col.type == "choice" and col.list:
+                _check_choices(crm, name, col.header, col.list, values, c, issues)
+            elif col.type == "link":
+                known = set().union(*(ids.get(ref, set()) for ref in col.ref))
+                targets = " or ".join(crm.sheet_names.get(r, crm.schema.sheet(r).name)
+                                      for r in col.ref)
+                for row, value in values.items():
+                    if isinstance(value, str) and value not in known:
+                        issues.append(Issue(name, f"{column_letter(c)}{row}", "error",
+                                            "dangling-link", f'{col.header.lower()} "{value}" '
+                                            f"does not exist in {targets}", int(str(row)), c))
+            elif col.past and col.type in ("date", "datetime"):
+                limit = pd.Timestamp(today) + pd.Timedelta(days=1)
+                for row, value in values[values >= limit].items():
+                    issues.append(Issue(name, f"{column_letter(c)}{row}", col.past,  # type: ignore[arg-type]
+                                        "future-date", f"{col.header.lower()} "
+                                        f"{value:%Y-%m-%d} is in the future", int(str(row)), c))
+    if "accounts" in crm.sheet_names and crm.schema.sheet("accounts").has_column("parent"):
+        _check_parent_cycles(crm, issues)
+    return issues
+
+
+def _check_ids(crm: Crm, sheet: Sheet, issues: list[Issue]) -> set[str]:
+    frame, name = crm.tables[sheet.key], crm.sheet_names[sheet.key]
+    c = crm.columns[sheet.key].get("id")
+    if c is None or frame.empty:
+        return set()
+    first: dict[str, int] = {}
+    for row, value in frame["id"].items():
+        where = f"{column_letter(c)}{row}"
+        if not isinstance(value, str):
+            issues.append(Issue(name, where, "warning", "missing-id",
+                                "the record has no id; give it one such as "
+                                f"{sheet.id_prefix or 'X'}-{int(str(row)):06d} so others can "
+                                "link to it", int(str(row)), c))
+        elif value in first:
+            issues.append(Issue(name, where, "error", "duplicate-id",
+                                f'id "{value}" is used again (first in row {first[value]})',
+                                int(str(row)), c))
+        else:
+            first[value] = int(str(row))
+    return set(first)
+
+
+def _check_choices(crm: Crm, name: str, header: str, list_key: str, values: pd.Series,
+                   c: int, issues: list[Issue]) -> None:
+    """Values outside a Settings list: one issue per unknown value, at its first cell."""
+    items = crm.settings.items(list_key)
+    if not items:
+        return
+    known = {normalize_header(i) for i in items}
+    unknown: dict[str, list[Any]] = defaultdict(list)
+    for row, value in values.items():
+        if isinstance(value, str) and normalize_header(value) not in known:
+            unknown[value].append(row)
+    title = crm.schema.settings_list(list_key).title
+    severity = "error" if list_key in _STRICT_LISTS else "warning"
+    for value, rows in unknown.items():
+        close = difflib.get_close_matches(value, items, n=1, cutoff=0.6)
+        more = f" (and {len(rows) - 1:,} more rows)" if len(rows) > 1 else ""
+        hint = f'; did you mean "{close[0]}"?' if close else f"; add it to {title} or fix it"
+        issues.append(Issue(name, f"{column_letter(c)}{rows[0]}", severity,  # type: ignore[arg-type]
+                            "not-in-list", f'{header.lower()} "{value}" is not in Settings > '
+                            f"{title}{more}{hint}", int(str(rows[0])), c))
+
+
+def _check_parent_cycles(crm: Crm, issues: list[Issue]) -> None:
+    frame = crm.tables["accounts"]
+    c = crm.columns["accounts"].get("parent")
+    if c is None or frame.empty:
+        return
+    parent = {i: p for i, p in zip(frame["id"], frame["parent"])
+              if isinstance(i, str) and isinstance(p, str)}
+    row_of = {i: r for r, i in frame["id"].items() if isinstance(i, str)}
+    reported: set[str] = set()
+    for start in parent:
+        chain, node = [start], parent.get(start)
+        while node is not None and node not in chain and node in parent:
+            chain.append(node)
+            node = parent.get(node)
+        if node is not None and node in chain:
+            loop = chain[chain.index(node):]
+            if reported & set(loop):
+                continue
+            reported |= set(loop)
+            first = min(loop, key=lambda i: row_of[i])
+            path = " → ".join(loop[loop.index(first):] + loop[:loop.index(first)] + [first])
+            row = int(str(row_of[first]))
+            issues.append(Issue(crm.sheet_names["accounts"], f"{column_letter(c)}{row}", "error",
+                                "parent-cycle", f"parent account chain loops: {path}", row, c))
