@@ -90,6 +90,7 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
     """Return the problems across records of a loaded workbook (see the module docstring)."""
     today = today or dt.date.today()
     issues: list[Issue] = []
+    already = {(i.sheet, i.cell) for i in crm.issues if i.cell}  # unreadable cells, reported
     ids: dict[str, set[str]] = {}
     for sheet in crm.schema.data_sheets:
         if sheet.key in crm.sheet_names:
@@ -106,6 +107,8 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
             values = frame[col.key]
             if col.required and col.type != "id":
                 for row in values.index[values.isna()]:
+                    if (name, f"{column_letter(c)}{row}") in already:
+                        continue
                     issues.append(Issue(name, f"{column_letter(c)}{row}", "error", "required",
                                         f"{col.header.lower()} is empty; it is required",
                                         int(row), c))

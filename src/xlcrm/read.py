@@ -216,6 +216,7 @@ def _header_names(columns_by_locale: Iterable[Sequence[Column]]) -> dict[str, st
                 for alias in loc.aliases(col.label_key) + loc.aliases(col.key):
                     names.setdefault(normalize_header(alias), col.key)
                 names.setdefault(normalize_header(col.key), col.key)
+    names.pop("", None)  # an alias of punctuation only ("#") must not match blank cells
     return names
 
 
@@ -442,10 +443,10 @@ def _find_header(rows: list[list[Any]], names: dict[str, str],
     header = [v.strip() if isinstance(v, str) else ("" if v == "" else str(v))
               for v in rows[best]]
     for (r0, c0), (r1, c1) in merged:
-        if r0 <= best <= r1:
+        if r0 <= best <= r1:  # a merged cell covers the header row: its text heads each column
             origin = rows[r0][c0] if r0 < len(rows) and c0 < len(rows[r0]) else ""
             for c in range(c0, min(c1 + 1, len(header))):
-                if not header[c] and (c == c0 or r0 < best):
+                if not header[c]:
                     header[c] = str(origin).strip()
     return best, header
 
@@ -465,6 +466,7 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
         return None
     mapped: dict[str, int] = {}
     extras: list[tuple[str, int]] = []
+    used: set[str] = set()
     for c, text in enumerate(header):
         key = names.get(normalize_header(text)) if text else None
         if key and key not in mapped:
@@ -478,7 +480,11 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
                 top + h + 1, left + c))
             extras.append((f"{text} ({column_letter(left + c)})", c))
         elif text:
-            extras.append((text, c))
+            extras.append((text if text not in used else f"{text} ({column_letter(left + c)})",
+                           c))
+        elif any(len(r) > c and r[c] != "" for r in rows[h + 1:]):
+            extras.append((f"Column {column_letter(left + c)}", c))  # data without a header
+        used.add(text)
     body = rows[h + 1:]
     if stop_at_blank:
         end = next((i for i, r in enumerate(body) if all(v == "" for v in r)), len(body))
