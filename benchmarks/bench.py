@@ -72,6 +72,34 @@ def demo_figures(leads: int, preset: str, workdir: Path) -> Iterator[Figure]:
     yield f"demo_peak_memory_{tag}", _peak_rss_mib(), "MiB"
 
 
+def load_figures(leads: int, workdir: Path) -> Iterator[Figure]:
+    """``load`` on the demo workbook; reference: python-calamine reading the same sheets into
+    Python lists (the issue's target is a ratio within 1.3)."""
+    from python_calamine import CalamineWorkbook
+
+    import xlcrm
+
+    path = xlcrm.demo(workdir, leads=leads, seed=1, today=TODAY)
+    schema = xlcrm.load_schema("dealer")
+    names = [s.name for s in schema.data_sheets] + [schema.settings_sheet.name]
+
+    def calamine_lists() -> int:
+        book = CalamineWorkbook.from_path(str(path))
+        return sum(len(book.get_sheet_by_name(n).to_python(skip_empty_area=False))
+                   for n in names)
+
+    tag = f"{leads // 1000}k"
+    ref = min(_timed(calamine_lists)[0] for _ in range(3))
+    ours = min(_timed(lambda: xlcrm.load(path))[0] for _ in range(3))
+    yield f"ref_calamine_lists_{tag}", ref, "s"
+    yield f"load_{tag}", ours, "s"
+    yield f"load_vs_calamine_lists_{tag}", ours / ref, "ratio"
+    check_s = min(_timed(lambda: xlcrm.check(path, today=TODAY))[0] for _ in range(2))
+    yield f"check_{tag}", check_s, "s"
+    yield f"check_vs_calamine_lists_{tag}", check_s / ref, "ratio"
+    yield f"load_peak_memory_{tag}", _peak_rss_mib(), "MiB"
+
+
 def init_figures(workdir: Path) -> Iterator[Figure]:
     """Writing an empty workbook; reference: an empty XlsxWriter workbook of one sheet."""
     import xlsxwriter
@@ -97,6 +125,7 @@ def init_figures(workdir: Path) -> Iterator[Figure]:
 def _child(kind: str, leads: int, preset: str) -> None:
     with tempfile.TemporaryDirectory(prefix="xlcrm-bench-") as tmp:
         figures = (demo_figures(leads, preset, Path(tmp)) if kind == "demo"
+                   else load_figures(leads, Path(tmp)) if kind == "load"
                    else init_figures(Path(tmp)))
         print(json.dumps(list(figures)))
 
@@ -123,6 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     presets = [args.preset] if args.preset else ["dealer", "b2b"]
     jobs: list[tuple[str, int, str]] = [("init", 0, "dealer")]
     jobs += [("demo", n, p) for n in sizes for p in presets]
+    jobs += [("load", n, "dealer") for n in sizes]
     for kind, leads, preset in jobs:
         if args.only and not (kind.startswith(args.only) or args.only.startswith(kind)):
             continue

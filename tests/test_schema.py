@@ -121,7 +121,9 @@ def test_broken_preset_is_reported(tmp_path, monkeypatch) -> None:  # type: igno
         text.replace('list = "sources", required = true', 'list = "nowhere"', 1))
     (tmp_path / "t/presets/invalid.toml").write_text("[preset\n")
     monkeypatch.setattr(schema_mod, "templates_dir", lambda: tmp_path / "t")
+    schema_mod.available_presets.cache_clear()
     with pytest.raises(SchemaError, match="column 'source' needs a Settings list"):
         schema_mod.load_schema("broken")
     with pytest.raises(SchemaError, match="not valid TOML"):
         schema_mod.load_schema("invalid")
+    schema_mod.available_presets.cache_clear()

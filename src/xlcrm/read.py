@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import gc
 import re
-import threading
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
@@ -53,6 +55,7 @@ _MONTHS = {name: i for names in (
     ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"),
 ) for i, name in enumerate(names, 1)}
 _EXCEL_EPOCH = {False: dt.datetime(1899, 12, 30), True: dt.datetime(1904, 1, 1)}
+_PLAUSIBLE = (1900, 2200)  # years a CRM date can have; pandas' range ends in 2262
 _TEXT_TYPES = frozenset({"id", "text", "longtext", "email", "phone", "url", "choice", "link"})
 _NUMBER_TYPES = frozenset({"money", "number", "integer", "percent"})
 
@@ -165,6 +168,22 @@ def _read_package(path: Path) -> _Package:
 _CELL_ERROR = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<v>([^<]*)</v>'
                          rb'|<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>.*?<v>([^<]*)</v>',
                          re.DOTALL)
+
+
+Merged = list[tuple[tuple[int, int], tuple[int, int]]]
+
+
+def _fetch_sheet(path: Path, name: str, part: str | None
+                 ) -> tuple[list[list[Any]], Merged, dict[tuple[int, int], str]]:
+    """Parse one sheet (its own workbook handle: calamine's can't be shared across threads)."""
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        sheet = book.get_sheet_by_name(name)
+        rows = sheet.to_python(skip_empty_area=False)
+        merged = list(sheet.merged_cell_ranges or [])
+    finally:
+        book.close()
+    return rows, merged, _error_cells(path, part) if part else {}
 
 
 def _col_index(letters: str) -> int:
@@ -293,6 +312,12 @@ class _Coercer:
         return self.epoch + dt.timedelta(days=v)
 
     def datetime(self, v: Any) -> tuple[Any, str | None]:
+        value, problem = self._datetime(v)
+        if value is not None and not _PLAUSIBLE[0] <= value.year < _PLAUSIBLE[1]:
+            return None, "is not a date"  # a serial typed by mistake, or year 9999
+        return value, problem
+
+    def _datetime(self, v: Any) -> tuple[Any, str | None]:
         if isinstance(v, dt.datetime):
             return v, None
         if isinstance(v, dt.date):
@@ -482,7 +507,7 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
         elif text:
             extras.append((text if text not in used else f"{text} ({column_letter(left + c)})",
                            c))
-        elif any(len(r) > c and r[c] != "" for r in rows[h + 1:]):
+        elif any(r[c] != "" for r in rows[h + 1:] if len(r) > c):
             extras.append((f"Column {column_letter(left + c)}", c))  # data without a header
         used.add(text)
     body = rows[h + 1:]
@@ -490,14 +515,18 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
         end = next((i for i, r in enumerate(body) if all(v == "" for v in r)), len(body))
         body = body[:end]
     # a row holding only computed cells (a table's formula columns) is not a record
-    computed = {mapped[c.key] for c in columns if c.formula and c.key in mapped}
+    computed = [mapped[c.key] for c in columns if c.formula and c.key in mapped]
     if computed:
         keep = [i for i, r in enumerate(body)
-                if any(v != "" for j, v in enumerate(r) if j not in computed)]
+                if r.count("") + sum(1 for j in computed if j < len(r) and r[j] != "") < len(r)]
+    else:  # list.count runs in C: cheap on 100k rows
+        keep = [i for i, r in enumerate(body) if r.count("") < len(r)]
+    first = top + h + 2
+    if len(keep) == len(body):
+        sheet_rows = list(range(first, first + len(body)))
     else:
-        keep = [i for i, r in enumerate(body) if any(v != "" for v in r)]
-    sheet_rows = [top + h + 2 + i for i in keep]
-    body = [body[i] for i in keep]
+        sheet_rows = [first + i for i in keep]
+        body = [body[i] for i in keep]
     width = len(header)
     transposed = list(zip(*body)) if body else [()] * width
     data: dict[str, Any] = {}
@@ -506,8 +535,9 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
             data[col.key] = _empty_column(col, len(body))
             continue
         c = mapped[col.key]
-        raw = list(transposed[c]) if c < len(transposed) else [""] * len(body)
+        raw: Sequence[Any] = transposed[c] if c < len(transposed) else [""] * len(body)
         if errors:
+            raw = list(raw)
             for i, r in enumerate(sheet_rows):
                 err = errors.get((r - 1, left + c))
                 if err:
@@ -536,21 +566,39 @@ def _empty_column(col: Column, n: int) -> pd.Series:
     return pd.Series([None] * n, dtype=object)
 
 
-def _coerce_column(col: Column, raw: list[Any], coercer: _Coercer, sheet: str, c: int,
+def _fast_column(ctype: str, raw: Sequence[Any], kinds: set[type]) -> pd.Series | None:
+    """Convert a column that holds just what its type wants (and blanks) in bulk; None when
+    some cell needs a closer look."""
+    if ctype in _TEXT_TYPES:
+        return pd.Series([v.strip() or None for v in raw], dtype=object) if kinds <= {str} \
+            else None
+    temporal = ctype in ("date", "datetime")
+    if not (temporal and kinds <= {dt.datetime, dt.date, str}) and \
+            not (ctype in _NUMBER_TYPES and kinds <= {float, str}):
+        return None
+    if str in kinds and any(type(v) is str and v for v in raw):
+        return None  # text among the values: parse cell by cell
+    if not temporal:
+        return pd.Series([v if v != "" else np.nan for v in raw] if str in kinds else raw,
+                         dtype="float64")
+    try:
+        stamps = pd.DatetimeIndex(raw)  # "" is NaT; dates and datetimes convert in C
+    except (ValueError, TypeError, OverflowError):  # out of pandas' range: check each cell
+        return None
+    years = stamps.year[~stamps.isna()]
+    if len(years) and (years.min() < _PLAUSIBLE[0] or years.max() >= _PLAUSIBLE[1]):
+        return None
+    stamps = stamps.as_unit("ns")
+    return pd.Series(stamps.normalize() if ctype == "date" else stamps)
+
+
+def _coerce_column(col: Column, raw: Sequence[Any], coercer: _Coercer, sheet: str, c: int,
                    sheet_rows: list[int], issues: list[Issue]) -> pd.Series:
     kinds = set(map(type, raw))
     ctype = col.type
-    # fast paths: the column holds what its type wants (and blanks)
-    if ctype in _TEXT_TYPES and kinds <= {str}:
-        return pd.Series([v.strip() or None for v in raw], dtype=object)
-    if ctype in ("date", "datetime") and kinds <= {dt.datetime, dt.date, str} and \
-            all(v == "" for v in raw if type(v) is str):
-        series = pd.to_datetime(pd.Series([v if v != "" else None for v in raw], dtype=object))
-        series = series.astype("datetime64[ns]")
-        return series.dt.normalize() if ctype == "date" else series
-    if ctype in _NUMBER_TYPES and kinds <= {float, str} and \
-            all(v == "" for v in raw if type(v) is str):
-        return pd.Series([v if v != "" else float("nan") for v in raw], dtype="float64")
+    fast = _fast_column(ctype, raw, kinds)
+    if fast is not None:
+        return fast
     convert: Callable[[Any], tuple[Any, str | None]]
     if ctype in _TEXT_TYPES:
         convert = coercer.text
@@ -564,8 +612,14 @@ def _coerce_column(col: Column, raw: list[Any], coercer: _Coercer, sheet: str, c
     else:
         convert = coercer.flag
     values = []
+    memo: dict[str, tuple[Any, str | None]] = {}  # the same text in many rows ("Yes", "No")
     for v, r in zip(raw, sheet_rows):
-        value, problem = convert(v)
+        if type(v) is str:
+            if v not in memo:
+                memo[v] = convert(v)
+            value, problem = memo[v]
+        else:
+            value, problem = convert(v)
         if problem:
             shown = v if isinstance(v, str) else str(v)
             hint = {"is not a date": "use a date cell or YYYY-MM-DD",
@@ -761,6 +815,18 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
     Raises:
         UnreadableWorkbookError: the file is not a workbook that can be read safely.
     """
+    # Reading makes millions of small objects and no reference cycles: the cyclic garbage
+    # collector would only rescan them again and again (a third of the time on 100k rows).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load(path, preset=preset, locale=locale)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
     target, issues = safe_open(path)
     package = _read_package(target)
     try:
@@ -779,17 +845,13 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
         if key and key not in by_key:
             by_key[key] = name
 
-    # error cells are invisible to calamine: look for them in the XML while calamine reads
-    errors: dict[str, dict[tuple[int, int], str]] = {}
-    scans = []
-    for sheet in schema.data_sheets:
-        part = package.sheet_parts.get(by_key.get(sheet.key, ""))
-        if part:
-            def scan(key: str = sheet.key, part: str = part) -> None:
-                errors[key] = _error_cells(target, part)
-            thread = threading.Thread(target=scan, daemon=True)
-            thread.start()
-            scans.append(thread)
+    # Each data sheet is parsed on a worker thread (calamine releases the GIL while it parses,
+    # so on two cores the next sheet is parsed while this thread coerces the last one), with
+    # its error cells, which calamine reads as empty, found in the sheet's XML.
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlcrm-read")
+    fetched = {sheet.key: pool.submit(_fetch_sheet, target, by_key[sheet.key],
+                                      package.sheet_parts.get(by_key[sheet.key]))
+               for sheet in schema.data_sheets if sheet.key in by_key}
 
     loc = schema.locale
 
@@ -808,8 +870,6 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
         tables: dict[str, pd.DataFrame] = {}
         columns: dict[str, dict[str, int]] = {}
         extras: dict[str, list[str]] = {}
-        for thread in scans:
-            thread.join()
         for sheet in schema.data_sheets:
             found_name = by_key.get(sheet.key)
             read = None
@@ -819,12 +879,11 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
                                     "missing-sheet", f'{kind} sheet "{sheet.name}" is missing'
                                     + _did_you_mean(sheet.name, names)))
             else:
-                ws = book.get_sheet_by_name(found_name)
-                rows = ws.to_python(skip_empty_area=False)
-                merged = list(ws.merged_cell_ranges or [])
+                rows, merged, errors = fetched[sheet.key].result()
                 read = _read_grid(found_name, rows, sheet.columns,
                                   _sheet_header_names(preset, sheet.key), coercer, issues,
-                                  merged, errors.get(sheet.key, {}))
+                                  merged, errors)
+                del fetched[sheet.key], rows  # the grid is no longer needed: free it
                 if read:
                     _report_missing_columns(sheet, read, found_name, issues)
             if read is None:
@@ -838,6 +897,9 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
     except CalamineError as exc:
         raise UnreadableWorkbookError(f"{target.name}: can't be read: {exc}") from exc
     finally:
+        for future in fetched.values():
+            future.cancel()
+        pool.shutdown(wait=True)
         book.close()
     return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key, columns,
                extras, package.date1904)
@@ -869,5 +931,10 @@ def _canonical_choices(sheet: Sheet, frame: pd.DataFrame, settings: Settings) ->
         canon = {normalize_header(item): item for item in settings.items(col.list)}
         if not canon:
             continue
-        frame[col.key] = frame[col.key].map(
-            lambda v, canon=canon: canon.get(normalize_header(v), v) if isinstance(v, str) else v)
+        values = frame[col.key].tolist()
+        spelled = {v: canon.get(normalize_header(v), v) for v in set(values)
+                   if isinstance(v, str)}  # a few distinct values in many rows
+        if all(k == v for k, v in spelled.items()):
+            continue  # already spelled as in Settings: the usual case
+        frame[col.key] = pd.Series([spelled.get(v, v) if isinstance(v, str) else v
+                                    for v in values], index=frame.index, dtype=object)

@@ -291,11 +291,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise SchemaError(f"{path}: not valid TOML: {exc}") from exc
 
 
+@cache
 def available_presets() -> list[str]:
     """Return the names of the presets xlcrm ships (``b2b``, ``dealer``)."""
     return sorted(p.stem for p in (templates_dir() / "presets").glob("*.toml"))
 
 
+@cache
 def available_locales() -> list[str]:
     """Return the language codes xlcrm ships labels for (``en``, ``it`` ...)."""
     return sorted(p.stem for p in (templates_dir() / "locales").glob("*.toml"))

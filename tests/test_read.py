@@ -1,0 +1,121 @@
+"""``load`` reads what people and other programs make of the workbook, and never crashes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import xlcrm
+from xlcrm import load_schema
+from xlcrm.libreoffice import convert
+
+from ._helpers import PRESETS, TODAY
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("preset", PRESETS)
+def test_workbook_saved_by_libreoffice_loads_the_same(soffice: str, tmp_path: Path,
+                                                      preset: str) -> None:
+    ours = xlcrm.demo(tmp_path, preset=preset, leads=80, seed=4, today=TODAY)
+    theirs = convert(ours, "xlsx", tmp_path / "saved-by-libreoffice")
+    a, b = xlcrm.load(ours), xlcrm.load(theirs)
+    assert b.issues == []
+    assert (b.schema.preset, b.schema.locale.code) == (preset, "en")
+    for key, frame in a.tables.items():
+        pd.testing.assert_frame_equal(frame, b.tables[key], check_dtype=False)
+    assert a.settings.options == b.settings.options
+    assert a.settings.stage_probabilities() == b.settings.stage_probabilities()
+    assert [m.label for m in a.settings.milestones] == [m.label for m in b.settings.milestones]
+
+
+def test_italian_workbook_and_english_headers_mixed(tmp_path: Path) -> None:
+    """A team that renamed some Italian headers to English (or aliases) still reads."""
+    path = xlcrm.demo(tmp_path, leads=30, seed=1, locale="it", today=TODAY)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Lead"]
+    ws["G1"] = "Lead source"  # English alias instead of "Fonte"
+    ws["E1"] = "Posta elettronica"  # Italian alias instead of "E-mail"
+    wb.save(path)
+    crm = xlcrm.load(path)
+    assert crm.schema.locale.code == "it"
+    assert crm.issues == []
+    assert crm["leads"]["source"].notna().all()
+    assert crm["leads"]["email"].notna().any()
+
+
+def test_workbook_without_properties_is_recognised(tmp_path: Path) -> None:
+    """A workbook made by hand (no xlcrm document properties) is read by its sheet names."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Contacts"
+    ws.append(["Id", "Date created", "Surname", "Lead source", "Job title"])
+    ws.append(["CON-1", dt.datetime(2026, 3, 1, 9), "Rossi", "Trade show", "CEO"])
+    wb.create_sheet("Accounts").append(["ID", "Company"])
+    path = tmp_path / "hand.xlsx"
+    wb.save(path)
+    crm = xlcrm.load(path)
+    assert crm.schema.preset == "b2b"
+    contacts = crm["contacts"]
+    assert contacts.loc[2, "last_name"] == "Rossi" and contacts.loc[2, "title"] == "CEO"
+    messages = [str(i) for i in crm.issues]
+    assert 'required sheet "Settings" is missing; using xlcrm\'s default lists' in messages
+    assert 'required sheet "Deals" is missing' in messages
+
+
+# Any value a person or a program may leave in a cell.
+cell_values = st.one_of(
+    st.none(),
+    st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=20).filter(
+        lambda s: not s.startswith("=")),  # what a cell can hold; formulas aren't values
+    st.sampled_from(["#N/A", "#REF!", " 12 ", "1.234,5", "3/4/2026", "2026-02-30", "yes", "x",
+                     "14:30", "€ 99", "31.12.2025 23:59", "-", "TRUE", "5 mar 2026"]),
+    st.integers(min_value=-10**12, max_value=10**12),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.booleans(),
+    st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 1, 1)),
+    st.datetimes(min_value=dt.datetime(1900, 3, 1), max_value=dt.datetime(2100, 1, 1)),
+    st.times(),
+)
+_LEADS = load_schema("dealer").sheet("leads")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(cell_values, min_size=len(_LEADS.columns),
+                         max_size=len(_LEADS.columns)), min_size=1, max_size=6))
+def test_random_cells_never_crash_load(tmp_path: Path, rows: list[list[object]]) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Leads"
+    ws.append(_LEADS.headers)
+    for row in rows:
+        ws.append(row)
+    path = tmp_path / "random.xlsx"
+    wb.save(path)
+    crm = xlcrm.load(path)  # must not raise
+    result = xlcrm.check(path, today=TODAY)  # nor must the checks
+    flagged = {i.cell for i in crm.issues if i.sheet == "Leads"}
+    leads = crm["leads"]
+    for col_index, col in enumerate(_LEADS.columns):
+        letter = openpyxl.utils.get_column_letter(col_index + 1)
+        for sheet_row, value in leads[col.key].items():
+            present = value is not None and not (isinstance(value, float) and math.isnan(value)) \
+                and not pd.isna(value)
+            if col.type in ("date", "datetime") and present:
+                assert isinstance(value, pd.Timestamp)
+            elif col.type in ("money", "number", "integer", "percent") and present:
+                assert isinstance(value, float)
+            elif col.type == "flag" and present:
+                assert isinstance(value, (bool,)) or str(value) in ("True", "False")
+            raw = ws.cell(int(str(sheet_row)), col_index + 1).value
+            if raw not in (None, "") and not present and not (isinstance(raw, str) and
+                                                              not raw.strip()):
+                assert f"{letter}{sheet_row}" in flagged, (col.key, raw)
+    assert isinstance(result.summary(), str)
