@@ -311,3 +311,15 @@ def test_total_size_limit(base: dict[str, Path]) -> None:
 
     with pytest.raises(UnreadableWorkbookError, match="would unpack to"):
         check_package(base["dealer"], Limits(max_total_bytes=1000))
+
+
+def test_lock_file_is_an_error_for_writing(base: dict[str, Path], tmp_path: Path) -> None:
+    from xlcrm import WorkbookLockedError
+    from xlcrm.opening import safe_open
+
+    path = edited(base, tmp_path, lambda wb: None, name="team.xlsx")
+    (tmp_path / ".~lock.team.xlsx#").write_text("someone,host,2026")
+    with pytest.raises(WorkbookLockedError, match=r"open in Excel or LibreOffice \(lock file "
+                                                  r"\.~lock\.team\.xlsx#\).*--force"):
+        safe_open(path, for_writing=True)
+    assert safe_open(path, for_writing=True, force=True)[1][0].severity == "warning"

@@ -118,8 +118,9 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
                 known = set().union(*(ids.get(ref, set()) for ref in col.ref))
                 targets = " or ".join(crm.sheet_names.get(r, crm.schema.sheet(r).name)
                                       for r in col.ref)
-                for row, value in values.items():
-                    if isinstance(value, str) and value not in known:
+                dangling = values[values.notna() & ~values.isin(known)]
+                for row, value in dangling.items():
+                    if isinstance(value, str):
                         issues.append(Issue(name, f"{column_letter(c)}{row}", "error",
                                             "dangling-link", f'{col.header.lower()} "{value}" '
                                             f"does not exist in {targets}", int(str(row)), c))
@@ -139,8 +140,11 @@ def _check_ids(crm: Crm, sheet: Sheet, issues: list[Issue]) -> set[str]:
     c = crm.columns[sheet.key].get("id")
     if c is None or frame.empty:
         return set()
+    ids = frame["id"]
+    if ids.notna().all() and ids.is_unique:  # the usual case, checked in bulk
+        return set(ids)
     first: dict[str, int] = {}
-    for row, value in frame["id"].items():
+    for row, value in ids.items():
         where = f"{column_letter(c)}{row}"
         if not isinstance(value, str):
             issues.append(Issue(name, where, "warning", "missing-id",
@@ -163,9 +167,11 @@ def _check_choices(crm: Crm, name: str, header: str, list_key: str, values: pd.S
     if not items:
         return
     known = {normalize_header(i) for i in items}
+    strange = {v for v in set(values.dropna()) if isinstance(v, str)
+               and normalize_header(v) not in known}  # few distinct values, many rows
     unknown: dict[str, list[Any]] = defaultdict(list)
-    for row, value in values.items():
-        if isinstance(value, str) and normalize_header(value) not in known:
+    if strange:
+        for row, value in values[values.isin(strange)].items():
             unknown[value].append(row)
     title = crm.schema.settings_list(list_key).title
     severity = "error" if list_key in _STRICT_LISTS else "warning"
