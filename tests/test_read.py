@@ -119,3 +119,22 @@ def test_random_cells_never_crash_load(tmp_path: Path, rows: list[list[object]])
                                                               not raw.strip()):
                 assert f"{letter}{sheet_row}" in flagged, (col.key, raw)
     assert isinstance(result.summary(), str)
+
+
+def test_real_excel_files_never_crash_the_reader() -> None:
+    """Every workbook of the corpus is read, or refused with one readable line."""
+    from xlcrm import XlcrmError
+
+    from ._helpers import corpus_files
+
+    files = corpus_files()
+    readable = 0
+    for path in files:
+        try:
+            result = xlcrm.check(path, today=TODAY)
+        except XlcrmError as exc:
+            assert path.name in str(exc) and "\n" not in str(exc)
+        else:
+            readable += 1
+            assert all(str(i) for i in result.issues)
+    assert readable >= 0.9 * len(files)
