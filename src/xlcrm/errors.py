@@ -6,7 +6,8 @@
     ├── WorkbookError                       a workbook can't be read or written as asked
     │   ├── WorkbookExistsError (FileExistsError)
     │   ├── UnreadableWorkbookError             not a workbook, encrypted, damaged, a bomb
-    │   └── WorkbookLockedError (PermissionError)  open in Excel or LibreOffice
+    │   ├── WorkbookLockedError (PermissionError)  open in Excel or LibreOffice
+    │   └── WorkbookBusyError                   another xlcrm run is writing it
     └── ExportError (ValueError)            an export can't be made as asked
 
 Each message says where the problem is and how to fix it, in one line, so the command line can
@@ -42,6 +43,10 @@ class UnreadableWorkbookError(WorkbookError):
 
 class WorkbookLockedError(WorkbookError, PermissionError):
     """Excel or LibreOffice holds the workbook open, and writing it was asked."""
+
+
+class WorkbookBusyError(WorkbookError):
+    """Another xlcrm run holds the workbook's write lock and did not finish in time."""
 
 
 class ExportError(XlcrmError, ValueError):
