@@ -10,6 +10,8 @@ from xlcrm import available_locales, available_presets
 
 TODAY = dt.date(2026, 11, 23)  # a Monday: tasks fall due on Sunday, Monday and Tuesday
 PRESETS = available_presets()
+#: the corpus fidelity test's outcome, printed at the end of the run (see conftest.py)
+CORPUS_RESULTS: dict[str, list[str]] = {"passed": [], "refused": []}
 LOCALES = available_locales()
 
 

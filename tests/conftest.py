@@ -11,7 +11,7 @@ from xlcrm import generate_demo
 from xlcrm.build import write_new_workbook
 from xlcrm.libreoffice import find_soffice
 
-from ._helpers import PRESETS, TODAY
+from ._helpers import CORPUS_RESULTS, PRESETS, TODAY
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +36,14 @@ def demo_books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                            options=data.options,
                                            settings_rows=data.settings_rows)
     return books
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the corpus fidelity counts, and each refusal with its reason."""
+    if not (CORPUS_RESULTS["passed"] or CORPUS_RESULTS["refused"]):
+        return
+    terminalreporter.section("corpus fidelity")
+    terminalreporter.line(f"{len(CORPUS_RESULTS['passed'])} workbooks kept every part through "
+                          f"attach and two updates; {len(CORPUS_RESULTS['refused'])} refused:")
+    for line in CORPUS_RESULTS["refused"]:
+        terminalreporter.line(f"  {line}")

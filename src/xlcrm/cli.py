@@ -15,6 +15,7 @@ from .check import check as check_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
 from .workbook import init as init_workbook
+from .write import attach as attach_workbook
 
 app = typer.Typer(
     help="A small team's CRM in an Excel workbook.",
@@ -87,6 +88,30 @@ def demo(
     except XlcrmError as exc:
         raise _fail(exc, 2) from None
     console.print(f"Wrote {written}")
+
+
+@app.command()
+def attach(
+    path: Annotated[Path, typer.Argument(help="The team's existing .xlsx or .xlsm workbook.")],
+    preset: PresetOpt = "dealer",
+    locale: LocaleOpt = "en",
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    backups: Annotated[int, typer.Option(min=0, help="Earlier versions to keep.")] = 5,
+) -> None:
+    """Add xlcrm's Settings, data sheets and owned sheets to an existing workbook.
+
+    The team's own sheets, charts, pivot tables, macros and styles stay exactly as they are.
+    """
+    try:
+        result = attach_workbook(path, preset=preset, locale=locale, force=force,
+                                 backups=backups)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    console.print(f"Attached the {preset} CRM sheets to {result.path}"
+                  + (f" (previous version kept as {result.backup})" if result.backup else ""))
 
 
 class OutputFormat(str, Enum):

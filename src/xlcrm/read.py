@@ -293,6 +293,16 @@ class _Coercer:
     def number(self, v: Any, percent: bool = False) -> tuple[Any, str | None]:
         if isinstance(v, bool):
             return float(v), None
+        if isinstance(v, dt.time):  # a number shown with a time format is still that number
+            return (v.hour * 3600 + v.minute * 60 + v.second) / 86400, None
+        if isinstance(v, dt.timedelta):
+            return v.total_seconds() / 86400, None
+        if isinstance(v, dt.date):  # a number shown with a date format: its serial
+            stamp = v if isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time())
+            epoch = self.epoch
+            if epoch.year == 1899 and stamp < dt.datetime(1900, 3, 1):
+                epoch = dt.datetime(1899, 12, 31)  # Excel's 1900 leap-year quirk
+            return (stamp - epoch).total_seconds() / 86400, None
         if isinstance(v, (int, float)):
             return float(v), None
         if isinstance(v, str):

@@ -1,0 +1,255 @@
+"""The lossless writer on real files: attach, then update the owned sheets, and everything the
+team had is still there, byte for byte; what xlcrm writes validates and recalculates."""
+
+from __future__ import annotations
+
+import shutil
+import stat
+import zipfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlsxwriter
+from lxml import etree
+from python_calamine import CalamineWorkbook
+from xlsxwriter.worksheet import Worksheet
+
+import xlcrm
+from xlcrm import XlcrmError
+from xlcrm.libreoffice import find_soffice
+from xlcrm.package import TransplantError
+from xlcrm.write import attach, write_owned_sheets
+
+from ._helpers import CORPUS_RESULTS, TODAY, corpus_files
+
+# parts the writer must change; each keeps every element it had
+ALLOWED = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
+           "xl/styles.xml", "docProps/custom.xml", "_rels/.rels", "docProps/app.xml"}
+
+
+def tally(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+    """An owned sheet like the weekly tally: styles, a table, a live formula, a chart."""
+    head = book.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#548235"})
+    pct = book.add_format({"num_format": "0.0%"})
+    ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm update`", head)
+    ws.write_row(2, 0, ["Week", "Leads", "Contacts", "Contact rate"])
+    for i in range(6):
+        leads, contacts = 40 + 3 * i, 19 + i
+        ws.write_row(3 + i, 0, [f"2026-W{i + 1:02d}", leads, contacts])
+        ws.write_formula(3 + i, 3, f"=C{4 + i}/B{4 + i}", pct, contacts / leads)
+    ws.add_table(2, 0, 8, 3, {"name": f"xlcrm_{ws.name}", "columns": [
+        {"header": h} for h in ("Week", "Leads", "Contacts", "Contact rate")]})
+    ws.write_formula(10, 1, f"=SUM(xlcrm_{ws.name}[Leads])", head,
+                     sum(40 + 3 * i for i in range(6)))
+    chart = book.add_chart({"type": "line"})
+    chart.add_series({"name": "Leads", "categories": f"='{ws.name}'!$A$4:$A$9",
+                      "values": f"='{ws.name}'!$B$4:$B$9"})
+    ws.insert_chart("F3", chart)
+    ws.freeze_panes(3, 0)
+    ws.set_column(0, 0, 14)
+
+
+def _signature(data: bytes) -> Counter[str]:
+    """Every element of an XML part with its attributes, for 'still holds' comparisons."""
+    out: Counter[str] = Counter()
+    root = etree.fromstring(data)
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        attrs = {k: v for k, v in el.attrib.items() if k != "count"}
+        if etree.QName(el).localname == "calcPr":
+            attrs.pop("fullCalcOnLoad", None)
+        if "calcChain" in str(attrs.get("Type", "")) + str(attrs.get("PartName", "")):
+            continue  # dropped on purpose: Excel rebuilds it
+        out[f"{etree.QName(el).localname}{sorted(attrs.items())}"] += 1
+    return out
+
+
+def _sheet_values(path: Path) -> dict[str, Any]:
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception:  # noqa: BLE001 - a file calamine can't read has nothing to compare
+        return {}
+    values = {}
+    for name in book.sheet_names:
+        try:
+            values[name] = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        except Exception:  # noqa: BLE001 - chart sheets and macro sheets have no cells
+            continue
+    return values
+
+
+def _assert_faithful(original: Path, result: Path) -> None:
+    with zipfile.ZipFile(original) as a, zipfile.ZipFile(result) as b:
+        names_b = b.namelist()
+        kept = [n for n in a.namelist() if n != "xl/calcChain.xml"]
+        assert [n for n in names_b if n in set(kept)] == kept, "original part order changed"
+        for info in a.infolist():
+            name = info.filename
+            if name == "xl/calcChain.xml":
+                continue
+            if name in ALLOWED:
+                before, after = _signature(a.read(name)), _signature(b.read(name))
+                assert not before - after, f"{name} lost {sorted(before - after)[:3]}"
+            else:
+                assert a.read(name) == b.read(name), f"{name} changed"
+                assert b.getinfo(name).compress_type == info.compress_type, name
+    before_values, after_values = _sheet_values(original), _sheet_values(result)
+    for sheet, values in before_values.items():
+        assert after_values[sheet] == values, f"sheet {sheet} reads differently"
+
+
+def test_corpus_fidelity(tmp_path: Path) -> None:
+    """Attach, then update the owned sheets twice, on every real workbook of the corpus."""
+    files = corpus_files()
+    results = tmp_path / "results"
+    results.mkdir()
+    for original in files:
+        work = tmp_path / original.name
+        shutil.copyfile(original, work)
+        work.chmod(stat.S_IRUSR | stat.S_IWUSR)
+        try:
+            attach(work, preset="dealer", backups=1)
+        except XlcrmError as exc:
+            assert original.name in str(exc) and "\n" not in str(exc)
+            CORPUS_RESULTS["refused"].append(f"{original.name}: {exc}")
+            continue
+        for _ in range(2):
+            write_owned_sheets(work, {"Tally": tally, "Dashboard": tally}, backups=1)
+        _assert_faithful(original, work)
+        if _sheet_values(original):  # python-calamine reads the original: so must xlcrm
+            crm = xlcrm.load(work)
+            assert crm.sheet_names["tally"] == "Tally" and crm.schema.preset == "dealer"
+        shutil.copyfile(work, results / original.name)
+        CORPUS_RESULTS["passed"].append(original.name)
+    refused = [r.split(":")[0] for r in CORPUS_RESULTS["refused"]]
+    assert len(CORPUS_RESULTS["passed"]) >= 0.9 * len(files), CORPUS_RESULTS["refused"]
+    # the only refusals are the Strict Open XML files
+    assert all("Strict Open XML" in r for r in CORPUS_RESULTS["refused"]), refused
+    if find_soffice():
+        _libreoffice_opens_all(results, tmp_path / "lo")
+
+
+def _libreoffice_opens_all(folder: Path, out: Path) -> None:
+    """One LibreOffice run converts every result (xlsx to xlsx): each must come out."""
+    import subprocess
+    import tempfile
+
+    from xlcrm.libreoffice import _RECALC_ALWAYS
+
+    files = sorted(folder.iterdir())
+    with tempfile.TemporaryDirectory() as profile:
+        (Path(profile) / "user").mkdir()
+        (Path(profile) / "user" / "registrymodifications.xcu").write_text(_RECALC_ALWAYS)
+        subprocess.run([str(find_soffice()), f"-env:UserInstallation={Path(profile).as_uri()}",
+                        "--headless", "--norestore", "--convert-to", "xlsx", "--outdir",
+                        str(out)] + [str(f) for f in files],
+                       capture_output=True, timeout=1200, check=False)
+    converted = {p.name for p in out.glob("*.xlsx")}
+    missing = [f.name for f in files if f.with_suffix(".xlsx").name not in converted]
+    assert not missing, f"LibreOffice could not open {missing}"
+
+
+def test_written_parts_validate_against_the_schemas(tmp_path: Path) -> None:
+    """What attach and the owned-sheet writer produce is valid ECMA-376 transitional XML."""
+    from openxml_audit import OpenXmlValidator
+
+    validator = OpenXmlValidator()
+    for name in ("poi__WithChartSheet.xlsx", "closedxml__xlsx__universal-content.xlsx",
+                 "xlsxwriter__table30.xlsx"):
+        original = next(p for p in corpus_files() if p.name == name)
+        work = tmp_path / name
+        shutil.copyfile(original, work)
+        work.chmod(0o644)
+        before = {str(e) for e in validator.validate(work).errors}
+        attach(work, preset="b2b", backups=0)
+        write_owned_sheets(work, {"Tally": tally}, backups=0)
+        after = {str(e) for e in validator.validate(work).errors}
+        assert after <= before, sorted(after - before)[:5]
+
+
+def test_validator_is_not_vacuous(tmp_path: Path) -> None:
+    """The schema check above does catch a misplaced element."""
+    from openxml_audit import OpenXmlValidator
+
+    good = xlcrm.init(tmp_path / "good.xlsx")
+    bad = tmp_path / "bad.xlsx"
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(bad, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b"<sheets>", b'<calcPr fullCalcOnLoad="1"/><sheets>')
+            zout.writestr(info, data)
+    assert OpenXmlValidator().validate(good).is_valid
+    assert not OpenXmlValidator().validate(bad).is_valid
+
+
+@pytest.mark.libreoffice
+def test_owned_formulas_recalculate_to_cached_values(soffice: str, tmp_path: Path) -> None:
+    from xlcrm.libreoffice import convert
+
+    work = xlcrm.demo(tmp_path, leads=50, seed=2, today=TODAY)
+    write_owned_sheets(work, {"Tally": tally}, backups=0)
+    ours = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Tally").to_python()
+    theirs_path = convert(work, "xlsx", tmp_path / "lo")
+    theirs = CalamineWorkbook.from_path(str(theirs_path)).get_sheet_by_name("Tally").to_python()
+    assert len(ours) == len(theirs)
+    for mine, recalculated in zip(ours, theirs):  # LibreOffice keeps 15 significant digits
+        assert recalculated == [pytest.approx(v, rel=1e-12) if isinstance(v, float) else v
+                                for v in mine]
+    assert ours[10][1] == theirs[10][1] == 285.0
+    assert theirs[4][3] == pytest.approx(20 / 43)
+
+
+def test_updates_do_not_grow_the_workbook(tmp_path: Path) -> None:
+    work = xlcrm.demo(tmp_path, preset="b2b", leads=40, seed=1, today=TODAY)
+    sizes = []
+    for _ in range(4):
+        write_owned_sheets(work, {"Tally": tally, "Funnel": tally}, backups=0)
+        with zipfile.ZipFile(work) as zf:
+            sizes.append((len(zf.namelist()), zf.read("xl/styles.xml"),
+                          zf.read("[Content_Types].xml")))
+    assert sizes[1] == sizes[2] == sizes[3]
+    assert xlcrm.check(work, today=TODAY).ok
+
+
+def test_attach_refuses_a_sheet_name_clash(tmp_path: Path) -> None:
+    work = tmp_path / "team.xlsx"
+    book = xlsxwriter.Workbook(str(work))
+    book.add_worksheet("Leads").write(0, 0, "our own leads list")
+    book.close()
+    before = work.read_bytes()
+    with pytest.raises(TransplantError, match='already has sheet named "Leads"'):
+        attach(work)
+    assert work.read_bytes() == before
+
+
+def test_attach_twice_is_refused(tmp_path: Path) -> None:
+    work = tmp_path / "team.xlsx"
+    book = xlsxwriter.Workbook(str(work))
+    book.add_worksheet("Pipeline").write(0, 0, "ours")
+    book.close()
+    attach(work, preset="b2b")
+    assert xlcrm.check(work, today=TODAY).ok
+    with pytest.raises(TransplantError, match="already attached"):
+        attach(work, preset="b2b")
+
+
+def test_attach_command(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+
+    work = tmp_path / "team.xlsx"
+    book = xlsxwriter.Workbook(str(work))
+    book.add_worksheet("Numbers").write(0, 0, 42)
+    book.close()
+    result = CliRunner().invoke(app, ["attach", str(work), "--preset", "b2b", "--locale", "it"])
+    assert result.exit_code == 0, result.output
+    names = CalamineWorkbook.from_path(str(work)).sheet_names
+    assert names[0] == "Numbers" and "Impostazioni" in names
+    assert (tmp_path / ".xlcrm-backups").is_dir()
+    again = CliRunner().invoke(app, ["attach", str(work)])
+    assert again.exit_code == 1 and "already attached" in again.output
