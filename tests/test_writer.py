@@ -3,6 +3,7 @@ team had is still there, byte for byte; what xlcrm writes validates and recalcul
 
 from __future__ import annotations
 
+import re
 import shutil
 import stat
 import zipfile
@@ -253,3 +254,45 @@ def test_attach_command(tmp_path: Path) -> None:
     assert (tmp_path / ".xlcrm-backups").is_dir()
     again = CliRunner().invoke(app, ["attach", str(work)])
     assert again.exit_code == 1 and "already attached" in again.output
+
+
+def test_patch_appends_rows_and_grows_the_table(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from openxml_audit import OpenXmlValidator
+
+    from xlcrm.write import patch_sheet
+
+    work = xlcrm.demo(tmp_path, preset="b2b", leads=30, seed=3, today=TODAY)
+    before = xlcrm.load(work)
+    deals = before["deals"]
+    last = int(deals.index.max())
+    schema = before.schema.sheet("deals")
+    col = {c.key: before.columns["deals"][c.key] for c in schema.columns}
+    new = {(last, col["id"]): "D-009001", (last, col["name"]): "Rossi: new press",
+           (last, col["stage"]): "Request sent", (last, col["amount"]): 18500.0,
+           (last, col["created"]): dt.date(2026, 11, 20)}
+    new[(last - 2, col["next_step"])] = "Call back on Friday"  # an edit in place
+    with zipfile.ZipFile(work) as zf:
+        original_parts = {n: zf.read(n) for n in zf.namelist()}
+    patch_sheet(work, "Deals", new, backups=0)
+    after = xlcrm.load(work)
+    added = after["deals"].loc[last + 1]
+    assert (added["id"], added["stage"], added["amount"]) == ("D-009001", "Request sent", 18500)
+    assert added["created"] == dt.datetime(2026, 11, 20)
+    assert after["deals"].loc[last - 1, "next_step"] == "Call back on Friday"
+    assert len(after["deals"]) == len(deals) + 1
+    assert xlcrm.check(work, today=TODAY).ok
+    with zipfile.ZipFile(work) as zf:
+        table = next(n for n in zf.namelist() if n.startswith("xl/tables/") and
+                     b'name="Deals"' in zf.read(n))
+        assert f'ref="A1:P{last + 1}"'.encode() in zf.read(table)
+        changed = {n for n in zf.namelist() if zf.read(n) != original_parts.get(n)}
+        deals_part = next(n for n in changed if n.startswith("xl/worksheets/"))
+        row_xml = re.search(rf'<row r="{last + 1}".*?</row>'.encode(), zf.read(deals_part))
+    assert row_xml and b"<f>IFERROR(INDEX(Stages" in row_xml.group(0)  # formula column filled
+    # the sheet and its table change; the workbook only for the recalculation flag
+    assert {deals_part, table} <= changed <= {deals_part, table, "xl/workbook.xml",
+                                               "[Content_Types].xml",
+                                               "xl/_rels/workbook.xml.rels"}
+    assert OpenXmlValidator().validate(work).is_valid

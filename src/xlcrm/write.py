@@ -14,6 +14,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
@@ -21,11 +22,11 @@ from xlsxwriter.worksheet import Worksheet
 from . import __version__
 from .build import write_new_workbook
 from .opening import safe_open
-from .package import Package, TransplantError, transplant_sheets
+from .package import Package, TransplantError, patch_cells, transplant_sheets
 from .save import SaveResult, safe_save
 from .schema import load_schema
 
-__all__ = ["SheetBuilder", "TransplantError", "attach", "write_owned_sheets"]
+__all__ = ["SheetBuilder", "TransplantError", "attach", "patch_sheet", "write_owned_sheets"]
 
 #: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``.
 SheetBuilder = Callable[[xlsxwriter.Workbook, Worksheet], None]
@@ -107,3 +108,28 @@ def write_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder], *
                 pkg.save(out)
 
         return safe_save(target, write, force=force, backups=backups)
+
+
+def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], Any], *,
+                force: bool = False, backups: int = 5) -> SaveResult:
+    """Set cells of one sheet (``(row, column)``, 0-based -> value) and nothing else.
+
+    Used to append records (import) and to fix values (clean-up): the sheet's other XML stays
+    as it was, a new cell takes the style of the cell above, and the Excel table grows to take
+    appended rows (with its formula columns filled).
+
+    Args:
+        path: the CRM workbook.
+        sheet: the sheet's name as it appears on its tab.
+        cells: the values to write; None empties a cell.
+        force: write even though Excel or LibreOffice has the workbook open.
+        backups: how many earlier versions to keep beside it.
+    """
+    target, _ = safe_open(path, for_writing=True, force=force)
+
+    def write(out: Path) -> None:
+        with Package(target) as pkg:
+            patch_cells(pkg, sheet, cells)
+            pkg.save(out)
+
+    return safe_save(target, write, force=force, backups=backups)
