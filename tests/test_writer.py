@@ -296,3 +296,54 @@ def test_patch_appends_rows_and_grows_the_table(tmp_path: Path) -> None:
                                                "[Content_Types].xml",
                                                "xl/_rels/workbook.xml.rels"}
     assert OpenXmlValidator().validate(work).is_valid
+
+
+def _uno_python() -> str:
+    """The system Python with LibreOffice's uno module (CI installs python3-uno)."""
+    import os
+    import subprocess
+
+    for python in ("/usr/bin/python3", "python3"):
+        found = shutil.which(python)
+        if found and subprocess.run([found, "-c", "import uno"], capture_output=True,
+                                    check=False).returncode == 0:
+            return found
+    if os.environ.get("CI"):
+        pytest.fail("python3-uno must be installed on CI; .ci/run installs it")
+    pytest.skip("LibreOffice's Python (python3-uno) is not installed")
+
+
+@pytest.mark.libreoffice
+def test_pivot_and_chart_made_in_libreoffice_survive_ten_updates(soffice: str,
+                                                                 tmp_path: Path) -> None:
+    import subprocess
+
+    from xlcrm.libreoffice import convert
+
+    python = _uno_python()
+    demo = xlcrm.demo(tmp_path / "demo", leads=200, seed=5, today=TODAY)
+    work = tmp_path / "team.xlsx"
+    subprocess.run([python, str(Path(__file__).with_name("lo_pivot_chart.py")), str(demo),
+                    str(work), "Leads"], check=True, capture_output=True, timeout=300)
+    with zipfile.ZipFile(work) as zf:
+        theirs = {n: zf.read(n) for n in zf.namelist()
+                  if n.startswith(("xl/pivotTables/", "xl/pivotCache/", "xl/charts/",
+                                   "xl/drawings/"))}
+    assert any(n.startswith("xl/pivotTables/") for n in theirs)
+    assert any(n.startswith("xl/charts/") for n in theirs)
+    pivot_values = CalamineWorkbook.from_path(str(work)).get_sheet_by_name(
+        "Team pivot").to_python()
+    for _ in range(10):
+        write_owned_sheets(work, {"Tally": tally, "Funnel": tally, "Dashboard": tally},
+                           backups=2)
+    with zipfile.ZipFile(work) as zf:
+        for name, data in theirs.items():
+            assert zf.read(name) == data, name
+    assert CalamineWorkbook.from_path(str(work)).get_sheet_by_name(
+        "Team pivot").to_python() == pivot_values
+    assert xlcrm.check(work, today=TODAY).ok
+    reopened = convert(work, "xlsx", tmp_path / "lo")  # LibreOffice opens and saves it again
+    with zipfile.ZipFile(reopened) as zf:
+        assert any(n.startswith("xl/pivotTables/") for n in zf.namelist())
+        assert any(n.startswith("xl/charts/") for n in zf.namelist())
+    assert len(list((tmp_path / ".xlcrm-backups").iterdir())) == 2
