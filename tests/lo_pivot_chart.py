@@ -11,6 +11,7 @@ result as an Excel workbook.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -86,10 +87,8 @@ def main(src: str, out: str, sheet_name: str) -> None:
             doc.storeToURL(uno.systemPathToFileUrl(str(Path(out).resolve())),
                            (prop("FilterName", "Calc MS Excel 2007 XML"),))
             doc.close(True)
-            try:
+            with contextlib.suppress(Exception):  # the bridge closes as LibreOffice exits
                 desktop.terminate()
-            except Exception:  # noqa: BLE001 - the bridge closes as LibreOffice exits
-                pass
         finally:
             try:
                 office.wait(timeout=30)
