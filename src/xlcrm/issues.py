@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["Issue", "Severity", "column_letter", "sort_issues"]
+__all__ = ["Issue", "Severity", "column_index", "column_letter", "sort_issues"]
 
 Severity = Literal["error", "warning"]
 
@@ -22,6 +22,14 @@ def column_letter(index: int) -> str:
         index, rem = divmod(index - 1, 26)
         letters = chr(65 + rem) + letters
     return letters
+
+
+def column_index(letters: str) -> int:
+    """Return the 0-based column index of Excel column letters (A -> 0, AB -> 27)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
 
 
 @dataclass(frozen=True)

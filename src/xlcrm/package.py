@@ -30,6 +30,7 @@ from typing import Any
 from lxml import etree
 
 from .errors import UnreadableWorkbookError, WorkbookError
+from .issues import column_index, column_letter
 
 __all__ = ["Package", "TransplantError", "patch_cells", "transplant_sheets"]
 
@@ -690,20 +691,14 @@ def _copy_defined_names(target: Package, scratch: Package, scratch_order: list[s
 _CELL_REF = re.compile(r"([A-Z]+)(\d+)")
 
 
-def _letters(col: int) -> str:
-    out = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
+def _cells_by_column(row: etree._Element) -> dict[int, etree._Element]:
+    """The <c> elements of a <row>, by 0-based column."""
+    out = {}
+    for cell in row.findall(_M + "c"):
+        m = _CELL_REF.match(cell.get("r", ""))
+        if m:
+            out[column_index(m.group(1))] = cell
     return out
-
-
-def _col_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
 
 
 def _excel_serial(value: dt.date, date1904: bool) -> float:
@@ -766,19 +761,16 @@ def patch_cells(pkg: Package, sheet: str, cells: Mapping[tuple[int, int], Any]) 
             else:
                 data.append(row)
             rows[r] = row
-        existing = {_col_number(_CELL_REF.match(c.get("r", "A1")).group(1)): c  # type: ignore[union-attr]
-                    for c in row.findall(_M + "c")}
+        existing = _cells_by_column(row)
         above = rows.get(r - 1)
-        above_cells = {} if above is None else {
-            _col_number(_CELL_REF.match(c.get("r", "A1")).group(1)): c  # type: ignore[union-attr]
-            for c in above.findall(_M + "c")}
+        above_cells = {} if above is None else _cells_by_column(above)
         wanted = dict(by_row[r])
         for _, table in tables:
             _grow_table(table, r, wanted, above_cells)
         for col in sorted(wanted):
             cell = existing.get(col)
             if cell is None:
-                cell = etree.Element(_M + "c", r=f"{_letters(col)}{r}")
+                cell = etree.Element(_M + "c", r=f"{column_letter(col)}{r}")
                 template = above_cells.get(col)
                 if template is not None and template.get("s"):
                     cell.set("s", template.get("s", "0"))
@@ -813,7 +805,7 @@ def _grow_table(table: etree._Element, row: int, wanted: dict[int, Any],
     m = re.fullmatch(r"([A-Z]+)(\d+):([A-Z]+)(\d+)", ref)
     if not m:
         return
-    first_col, last_col = _col_number(m.group(1)), _col_number(m.group(3))
+    first_col, last_col = column_index(m.group(1)), column_index(m.group(3))
     top, bottom = int(m.group(2)), int(m.group(4))
     if not (row == bottom + 1 and any(first_col <= c <= last_col for c in wanted)):
         return
@@ -837,7 +829,7 @@ def _grow_dimension(root: etree._Element, last_row: int, last_col: int) -> None:
     m = re.fullmatch(r"([A-Z]+)(\d+)(?::([A-Z]+)(\d+))?", dim.get("ref", ""))
     if not m:
         return
-    end_col = _col_number(m.group(3) or m.group(1))
+    end_col = column_index(m.group(3) or m.group(1))
     end_row = int(m.group(4) or m.group(2))
-    dim.set("ref", f"{m.group(1)}{m.group(2)}:{_letters(max(end_col, last_col))}"
+    dim.set("ref", f"{m.group(1)}{m.group(2)}:{column_letter(max(end_col, last_col))}"
                    f"{max(end_row, last_row)}")

@@ -27,7 +27,7 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineWorkbook
 
 from .errors import UnreadableWorkbookError
-from .issues import Issue, column_letter, sort_issues
+from .issues import Issue, column_index, column_letter, sort_issues
 from .opening import safe_open
 from .schema import (
     WEEKDAYS,
@@ -186,13 +186,6 @@ def _fetch_sheet(path: Path, name: str, part: str | None
     return rows, merged, _error_cells(path, part) if part else {}
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n - 1
-
-
 def _error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
     """Find error cells (``#N/A``, ``#REF!``) in a sheet's XML: calamine reads them as empty."""
     found: dict[tuple[int, int], str] = {}
@@ -205,7 +198,7 @@ def _error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
         return found
     for m in _CELL_ERROR.finditer(data):
         letters, row, value = (m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6))
-        found[(int(row) - 1, _col_index(letters.decode()))] = value.decode(errors="replace")
+        found[(int(row) - 1, column_index(letters.decode()))] = value.decode(errors="replace")
     return found
 
 
