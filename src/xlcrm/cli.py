@@ -14,6 +14,7 @@ from . import __version__
 from .check import check as check_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
+from .update import update as update_workbook
 from .workbook import init as init_workbook
 from .write import attach as attach_workbook
 
@@ -112,6 +113,47 @@ def attach(
         raise _fail(exc) from None
     console.print(f"Attached the {preset} CRM sheets to {result.path}"
                   + (f" (previous version kept as {result.backup})" if result.backup else ""))
+
+
+@app.command()
+def update(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Run as if today were this day (YYYY-MM-DD).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show; write nothing.")]
+    = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    backups: Annotated[int, typer.Option(min=0, help="Earlier versions to keep.")] = 5,
+) -> None:
+    """Run the weekly update: tally, baseline and dashboard, written into the owned sheets."""
+    from rich.table import Table
+
+    try:
+        with console.status("Reading the workbook and counting the weeks..."):
+            result = update_workbook(path, today=today.date() if today else None, force=force,
+                                     dry_run=dry_run, backups=backups)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    table = Table(title=f"Week of {result.this_week:%Y-%m-%d}" if result.this_week is not None
+                  else "No full week yet")
+    for column in ("", "This week", "Last week", "Baseline"):
+        table.add_column(column, justify="right" if column else "left")
+    for name, now, before, base in result.summary():
+        rate = name.endswith("rate") or name == "sales_per_lead"
+
+        def show(v: object, rate: bool = rate) -> str:
+            if v is None or v != v:  # None or NaN
+                return "-"
+            return f"{float(v):.1%}" if rate else f"{float(v):,.0f}"  # type: ignore[arg-type]
+        table.add_row(name.replace("_", " "), show(now), show(before), show(base))
+    console.print(table)
+    if dry_run:
+        console.print(f"Dry run: would rewrite {', '.join(result.sheets)} in {result.path}")
+    else:
+        console.print(f"Updated {', '.join(result.sheets)} in {result.path}")
 
 
 class OutputFormat(str, Enum):

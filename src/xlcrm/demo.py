@@ -763,15 +763,21 @@ def generate_demo(preset: str = "dealer", *, leads: int = 1000, seed: int = 7,
 
 
 def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads: int = 1000,
-         seed: int = 7, locale: str = "en", today: dt.date | None = None) -> Path:
+         seed: int = 7, locale: str = "en", today: dt.date | None = None,
+         run_update: bool = True) -> Path:
     """Write a populated demo workbook into ``directory`` and return its path.
 
     The file is ``DIRECTORY/demo-PRESET.xlsx``; an earlier demo of the same name is replaced.
-    See :func:`generate_demo` for the arguments.
+    Unless ``run_update`` is false, the weekly update then fills its Tally, Baseline and
+    Dashboard. See :func:`generate_demo` for the other arguments.
     """
     data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
     target = prepare_target(Path(directory) / f"demo-{preset}.xlsx", force=True)
     with atomic_path(target) as tmp:
         write_new_workbook(tmp, data.schema, data.data, options=data.options,
                            settings_rows=data.settings_rows)
+    if run_update:
+        from .update import update
+
+        update(target, today=data.today, backups=0)
     return target

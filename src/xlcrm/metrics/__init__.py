@@ -1,0 +1,1 @@
+"""Pure metric functions: DataFrames and Settings in, DataFrames out; no I/O."""

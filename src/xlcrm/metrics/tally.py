@@ -1,0 +1,176 @@
+"""The weekly tally: leads, two-way contacts, appointments set, appointments shown, sales.
+
+Two views, both per week:
+
+- **activity week**: what happened that week (a contact made on Tuesday counts in Tuesday's
+  week, whenever the lead arrived);
+- **lead cohort**: what became, so far, of the leads that arrived that week (it matures as the
+  weeks pass).
+
+A lead is *contacted* when the prospect answered: an inbound activity from the lead, or the
+two-way contact date filled in by hand, whichever came first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "RATES",
+    "STEPS",
+    "TallyInput",
+    "by_dimension",
+    "contact_dates",
+    "cohort_weeks",
+    "rates",
+    "activity_weeks",
+    "week_start",
+]
+
+#: the funnel steps, in order, as columns of every tally table
+STEPS = ("leads", "contacts", "appointments", "shows", "sales")
+#: rate name -> (numerator, denominator)
+RATES: dict[str, tuple[str, str]] = {
+    "contact_rate": ("contacts", "leads"),
+    "appointment_rate": ("appointments", "leads"),
+    "show_rate": ("shows", "appointments"),
+    "close_rate": ("sales", "shows"),
+    "sales_per_lead": ("sales", "leads"),
+}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+@dataclass(frozen=True)
+class TallyInput:
+    """The dates each lead reached each step (NaT when not, or not yet), with its source and rep.
+
+    Columns of ``steps``: ``lead`` (created), ``contact``, ``appointment``, ``show``, ``sale``,
+    plus ``source`` and ``rep``; one row per lead.
+    """
+
+    steps: pd.DataFrame
+    week_start: str = "monday"
+
+
+def week_start(dates: pd.Series, first_day: str = "monday") -> pd.Series:
+    """Return the first day of the week of each date (weeks start on ``first_day``)."""
+    offset = WEEKDAYS.index(first_day.lower())
+    days = dates.dt.normalize()
+    back = (days.dt.day_of_week - offset) % 7
+    return days - pd.to_timedelta(back, unit="D")
+
+
+def contact_dates(milestone: pd.Series, lead_ids: pd.Series, activities: pd.DataFrame, *,
+                  link_col: str, date_col: str = "date", direction_col: str = "direction",
+                  inbound: Sequence[str] = ("inbound",)) -> pd.Series:
+    """Return each lead's first two-way contact: its first inbound activity or the two-way
+    contact date filled in by hand, whichever is earlier (NaT when neither).
+
+    Args:
+        milestone: the hand-filled two-way contact dates, aligned with ``lead_ids``.
+        lead_ids: the leads' ids.
+        activities: the activities table.
+        link_col: the activities column that names the lead.
+        inbound: the direction labels that mean the prospect reached out (any case).
+    """
+    inbound_set = {s.casefold() for s in inbound}
+    if activities.empty or link_col not in activities:
+        return milestone.copy()
+    direction = activities[direction_col].astype("string").str.strip().str.casefold()
+    replies = activities[direction.isin(inbound_set).fillna(False).to_numpy()]
+    first_reply = replies.groupby(link_col)[date_col].min()
+    logged = lead_ids.map(first_reply)
+    logged = pd.to_datetime(logged).astype("datetime64[ns]")
+    both = pd.concat([milestone.reset_index(drop=True), logged.reset_index(drop=True)], axis=1)
+    earliest = both.min(axis=1, skipna=True)
+    earliest.index = milestone.index
+    return earliest.astype("datetime64[ns]")
+
+
+def _count_by_week(steps: pd.DataFrame, first_day: str, weeks: pd.DatetimeIndex) -> pd.DataFrame:
+    out = {}
+    for step, column in zip(STEPS, ("lead", "contact", "appointment", "show", "sale")):
+        dates = steps[column].dropna()
+        counted = week_start(dates, first_day).value_counts()
+        out[step] = counted.reindex(weeks, fill_value=0).astype("int64")
+    frame = pd.DataFrame(out, index=weeks)
+    frame.index.name = "week"
+    return frame
+
+
+def _weeks(steps: pd.DataFrame, first_day: str, today: dt.date | None) -> pd.DatetimeIndex:
+    every = pd.concat([steps[c] for c in ("lead", "contact", "appointment", "show", "sale")])
+    every = every.dropna()
+    if every.empty:
+        return pd.DatetimeIndex([], name="week")
+    first = week_start(pd.Series([every.min()]), first_day).iloc[0]
+    last_day = pd.Timestamp(today) if today else every.max()
+    last = week_start(pd.Series([last_day]), first_day).iloc[0]
+    return pd.date_range(first, last, freq="7D", name="week")
+
+
+def rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """Add the rates to a table of step counts: contact, appointment, show and close rates and
+    sales per lead; NaN where the denominator is zero."""
+    out = counts.copy()
+    for name, (num, den) in RATES.items():
+        denominator = out[den].astype("float64").replace(0, np.nan)
+        out[name] = out[num].astype("float64") / denominator
+    return out
+
+
+def activity_weeks(data: TallyInput, *, today: dt.date | None = None) -> pd.DataFrame:
+    """Per week, how many leads arrived, were contacted, booked, showed and bought that week."""
+    weeks = _weeks(data.steps, data.week_start, today)
+    return rates(_count_by_week(data.steps, data.week_start, weeks))
+
+
+def cohort_weeks(data: TallyInput, *, today: dt.date | None = None) -> pd.DataFrame:
+    """Per week of arrival, how many of those leads have so far been contacted, booked, shown
+    and sold (whenever that happened)."""
+    steps = data.steps
+    weeks = _weeks(steps, data.week_start, today)
+    cohort = week_start(steps["lead"], data.week_start)
+    out = {"leads": cohort.value_counts()}
+    for step, column in zip(STEPS[1:], ("contact", "appointment", "show", "sale")):
+        out[step] = cohort[steps[column].notna()].value_counts()
+    frame = pd.DataFrame({k: v.reindex(weeks, fill_value=0).astype("int64")
+                          for k, v in out.items()}, index=weeks)
+    frame.index.name = "week"
+    return rates(frame)
+
+
+def by_dimension(data: TallyInput, dimension: str, *,
+                 since: dt.date | None = None, costs: Mapping[str, float] | None = None,
+                 revenue: pd.Series | None = None) -> pd.DataFrame:
+    """Totals per source (or rep) of the leads that arrived since ``since`` (all when None):
+    steps reached so far and their rates; with ``costs`` (cost per lead by source), the cost,
+    cost per lead, contact, appointment and sale, and return on spend when ``revenue``
+    (each lead's sale amount) is given."""
+    steps = data.steps
+    if since is not None:
+        steps = steps[steps["lead"] >= pd.Timestamp(since)]
+    key = steps[dimension].fillna("(none)").astype(str)
+    grouped = {"leads": key.value_counts()}
+    for step, column in zip(STEPS[1:], ("contact", "appointment", "show", "sale")):
+        grouped[step] = key[steps[column].notna()].value_counts()
+    frame = pd.DataFrame(grouped).fillna(0).astype("int64")
+    frame.index.name = dimension
+    frame = rates(frame.sort_values(["leads"], ascending=False, kind="stable"))
+    if costs is not None:
+        per_lead = frame.index.map(lambda s: costs.get(s, np.nan)).astype("float64")
+        frame["cost"] = frame["leads"] * per_lead
+        for step in ("leads", "contacts", "appointments", "sales"):
+            frame[f"cost_per_{step[:-1]}"] = frame["cost"] / frame[step].replace(0, np.nan)
+        if revenue is not None:
+            sold = revenue.loc[steps.index][steps["sale"].notna()].groupby(
+                key[steps["sale"].notna()]).sum()
+            frame["revenue"] = sold.reindex(frame.index).fillna(0.0)
+            frame["return_on_spend"] = (frame["revenue"] - frame["cost"]) / frame["cost"].replace(
+                0, np.nan)
+    return frame

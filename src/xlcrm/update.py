@@ -1,0 +1,425 @@
+"""The weekly run: the library twin of ``xlcrm update``.
+
+It reads the workbook, computes the tally (both views, by source and by rep), the baseline and
+each week against it, and writes xlcrm's owned sheets (Tally, Baseline, Dashboard) through the
+lossless writer. Counts that Excel can express are live COUNTIFS formulas over the data tables,
+with the values computed here stored as their cached values, so the numbers stay right while
+people edit between runs and readers without a calculation engine still see them. Two-way
+contacts are the one count Excel can't express (the earlier of an inbound activity and the
+hand-filled date), so they are values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from .build import structured_ref
+from .metrics.baseline import against_baseline, baseline
+from .metrics.tally import (
+    RATES,
+    STEPS,
+    TallyInput,
+    activity_weeks,
+    by_dimension,
+    cohort_weeks,
+    contact_dates,
+)
+from .read import Crm, load
+from .save import SaveResult
+from .schema import Schema, Sheet, load_locale
+from .write import write_owned_sheets
+
+__all__ = ["UpdateResult", "tally_input", "update"]
+
+_STEP_MILESTONE = dict(zip(("lead", "contact", "appointment", "show", "sale"), STEPS))
+_GREEN, _GREY = "#548235", "#595959"
+
+
+@dataclass
+class UpdateResult:
+    """What the weekly run computed (and wrote, unless it was a dry run)."""
+
+    path: Path
+    weeks: pd.DataFrame
+    cohorts: pd.DataFrame
+    baseline: pd.Series
+    by_source: pd.DataFrame
+    by_rep: pd.DataFrame
+    this_week: pd.Timestamp | None
+    sheets: list[str] = field(default_factory=list)
+    saved: SaveResult | None = None
+
+    def summary(self) -> list[tuple[str, Any, Any, Any]]:
+        """(measure, this week, last week, baseline) for the one-screen summary."""
+        rows: list[tuple[str, Any, Any, Any]] = []
+        if self.this_week is None or self.weeks.empty:
+            return rows
+        now = self.weeks.loc[self.this_week]
+        before = self.weeks.loc[self.this_week - pd.Timedelta(days=7)] \
+            if self.this_week - pd.Timedelta(days=7) in self.weeks.index else None
+        weeks = max(float(self.baseline.get("weeks", 1) or 1), 1.0)
+        for name in (*STEPS, *RATES):
+            base = self.baseline[name] / weeks if name in STEPS else self.baseline[name]
+            rows.append((name, now[name], None if before is None else before[name], base))
+        return rows
+
+
+def _inbound_labels() -> list[str]:
+    from .schema import available_locales
+
+    return [load_locale(code).value("directions", "inbound") for code in available_locales()]
+
+
+def _rep_column(sheet: Sheet) -> str | None:
+    for key in ("rep", "owner"):
+        if sheet.has_column(key):
+            return key
+    return None
+
+
+def tally_input(crm: Crm) -> TallyInput:
+    """Collect, from a loaded workbook, the date each lead reached each milestone.
+
+    The milestones and the columns that mark them come from Settings; the two-way contact is
+    reconciled with the inbound activities (see :func:`xlcrm.metrics.tally.contact_dates`).
+    """
+    milestones = {m.key: m for m in crm.settings.milestones}
+    lead_key = milestones["lead"].sheet
+    leads = crm.tables.get(lead_key, pd.DataFrame())
+    sheet = crm.schema.sheet(lead_key)
+    steps = pd.DataFrame(index=leads.index)
+    for key in ("lead", "contact", "appointment", "show", "sale"):
+        m = milestones[key]
+        column = crm.tables[m.sheet][m.column] if m.sheet == lead_key and \
+            m.column in crm.tables[m.sheet] else pd.Series(pd.NaT, index=leads.index)
+        steps[key] = pd.to_datetime(column).astype("datetime64[ns]")
+    activities = crm.tables.get("activities", pd.DataFrame())
+    link = next((c.key for c in crm.schema.sheet("activities").columns
+                 if c.type == "link" and lead_key in c.ref), None) \
+        if "activities" in crm.tables else None
+    if link and "id" in leads:
+        steps["contact"] = contact_dates(steps["contact"], leads["id"], activities,
+                                         link_col=link, inbound=_inbound_labels())
+    steps["source"] = leads.get("source")
+    rep = _rep_column(sheet)
+    steps["rep"] = leads[rep] if rep else None
+    steps["id"] = leads.get("id")
+    steps = steps[steps["lead"].notna()]
+    return TallyInput(steps, str(crm.settings.options.get("week_start", "monday")))
+
+
+# ----- writing the owned sheets ------------------------------------------------------------
+class _Formats:
+    def __init__(self, book: xlsxwriter.Workbook, schema: Schema) -> None:
+        loc = schema.locale
+        self.banner = book.add_format({"italic": True, "bold": True, "font_color": "#FFFFFF",
+                                       "bg_color": _GREEN})
+        self.title = book.add_format({"bold": True, "font_size": 14, "font_color": "#1F3864"})
+        self.note = book.add_format({"italic": True, "font_color": _GREY})
+        self.head = book.add_format({"bold": True, "bg_color": "#E2EFDA", "text_wrap": True,
+                                     "valign": "vcenter", "border": 1,
+                                     "border_color": "#A9D08E"})
+        self.date = book.add_format({"num_format": loc.formats["date"]})
+        self.int = book.add_format({"num_format": "#,##0"})
+        self.pct = book.add_format({"num_format": "0.0%"})
+        self.pts = book.add_format({"num_format": '+0.0" pts";-0.0" pts";0.0" pts"',
+                                    "font_color": _GREY})
+        self.money = book.add_format({"num_format": loc.money_format("EUR")})
+        self.big = book.add_format({"bold": True, "font_size": 16, "num_format": "#,##0"})
+        self.big_pct = book.add_format({"bold": True, "font_size": 16, "num_format": "0.0%"})
+        self.text = book.add_format({})
+
+
+_LABELS = {
+    "week": "Week starting", "leads": "Leads", "contacts": "Two-way contacts",
+    "appointments": "Appointments set", "shows": "Appointments shown", "sales": "Sold",
+    "contact_rate": "Contact rate", "appointment_rate": "Appointment rate",
+    "show_rate": "Show rate", "close_rate": "Close rate", "sales_per_lead": "Sales per lead",
+}
+
+
+def _labels(crm: Crm) -> dict[str, str]:
+    """Column labels: the milestone names from Settings (so b2b reads 'Meeting booked')."""
+    labels = dict(_LABELS)
+    for m in crm.settings.milestones:
+        step = _STEP_MILESTONE[m.key]
+        labels[step] = m.label if step != "leads" else labels["leads"]
+    return labels
+
+
+def _value(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if hasattr(v, "item"):
+        return v.item()
+    return v
+
+
+def _rate_formula(ws: Worksheet, row: int, col: int, num_col: int, den_col: int, value: Any,
+                  fmt: Any) -> None:
+    num = xlsxwriter.utility.xl_rowcol_to_cell(row, num_col)
+    den = xlsxwriter.utility.xl_rowcol_to_cell(row, den_col)
+    ws.write_formula(row, col, f'=IF({den}=0,"",{num}/{den})', fmt, _value(value))
+
+
+@dataclass
+class _Refs:
+    """Structured references to the lead table's milestone columns, for COUNTIFS."""
+
+    table: str
+    columns: dict[str, str]  # step -> structured ref
+
+
+def _refs(crm: Crm) -> _Refs | None:
+    milestones = {m.key: m for m in crm.settings.milestones}
+    sheet = crm.schema.sheet(milestones["lead"].sheet)
+    columns = {}
+    for key, step in _STEP_MILESTONE.items():
+        m = milestones[key]
+        if key == "contact" or m.sheet != sheet.key or m.column not in crm.columns.get(
+                sheet.key, {}):
+            continue
+        columns[step] = structured_ref(sheet.table, sheet.column(m.column).header)
+    return _Refs(sheet.table, columns) if "leads" in columns else None
+
+
+def _write_weeks(ws: Worksheet, top: int, weeks: pd.DataFrame, vs: pd.DataFrame | None,
+                 crm: Crm, f: _Formats, refs: _Refs | None, *, cohort: bool) -> int:
+    """Write one weekly table at ``top``; return the row after it."""
+    labels = _labels(crm)
+    header = ["week", *STEPS, *RATES]
+    ws.write_row(top, 0, [labels[h] for h in header], f.head)
+    if vs is not None:
+        ws.write_row(top, len(header), [f"{labels[r]} vs baseline" for r in RATES], f.head)
+    created = refs.columns.get("leads") if refs else None
+    for i, (week, row) in enumerate(weeks.iterrows()):
+        r = top + 1 + i
+        ws.write_datetime(r, 0, week.to_pydatetime(), f.date)
+        cell = xlsxwriter.utility.xl_rowcol_to_cell(r, 0, col_abs=True)
+        for c, step in enumerate(STEPS, 1):
+            ref = refs.columns.get(step) if refs else None
+            value = int(row[step])
+            if ref and created and (not cohort or step == "leads"):
+                ws.write_formula(r, c, f'=COUNTIFS({ref},">="&{cell},{ref},"<"&{cell}+7)',
+                                 f.int, value)
+            elif ref and created and cohort:
+                ws.write_formula(r, c, f'=COUNTIFS({created},">="&{cell},{created},"<"&{cell}+7,'
+                                       f'{ref},"<>")', f.int, value)
+            else:
+                ws.write_number(r, c, value, f.int)
+        for c, (name, (num, den)) in enumerate(RATES.items(), 1 + len(STEPS)):
+            _rate_formula(ws, r, c, 1 + STEPS.index(num), 1 + STEPS.index(den), row[name], f.pct)
+        if vs is not None:
+            for c, name in enumerate(RATES, len(header)):
+                value = vs.loc[week, name]
+                if pd.notna(value):
+                    ws.write_number(r, c, float(value) * 100, f.pts)
+    return top + 2 + len(weeks)
+
+
+def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: _Formats,
+                  labels: dict[str, str], money: bool = False) -> int:
+    ws.write_string(top, 0, title, f.title)
+    extra = [c for c in frame.columns if c not in STEPS and c not in RATES]
+    header = [frame.index.name or "", *STEPS, *RATES, *extra]
+    ws.write_row(top + 1, 0, [labels.get(h, h.replace("_", " ").capitalize()) for h in header],
+                 f.head)
+    for i, (key, row) in enumerate(frame.iterrows()):
+        r = top + 2 + i
+        ws.write_string(r, 0, str(key))
+        for c, step in enumerate(STEPS, 1):
+            ws.write_number(r, c, int(row[step]), f.int)
+        for c, (name, (num, den)) in enumerate(RATES.items(), 1 + len(STEPS)):
+            _rate_formula(ws, r, c, 1 + STEPS.index(num), 1 + STEPS.index(den), row[name], f.pct)
+        for c, name in enumerate(extra, 1 + len(STEPS) + len(RATES)):
+            value = _value(row[name])
+            if value == "":
+                continue
+            fmt = f.pct if name == "return_on_spend" else f.money if money else f.int
+            ws.write_number(r, c, float(value), fmt)
+    return top + 3 + len(frame)
+
+
+def _banner(ws: Worksheet, crm: Crm, f: _Formats, title: str, note: str) -> None:
+    text = crm.schema.locale.sections.get("text", {})
+    ws.write_string(0, 0, text.get("owned_banner", "Owned by xlcrm"), f.banner)
+    for c in range(1, 12):
+        ws.write_blank(0, c, None, f.banner)
+    ws.write_string(1, 0, title, f.title)
+    ws.write_string(2, 0, note, f.note)
+
+
+def _tally_builder(crm: Crm, result: UpdateResult, refs: _Refs | None, today: dt.date
+                   ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = _Formats(book, crm.schema)
+        labels = _labels(crm)
+        _banner(ws, crm, f, "Weekly tally",
+                f"By activity week: what happened each week. Updated {today:%Y-%m-%d}. "
+                "A contact counts when the prospect answered (an inbound activity or the "
+                "two-way contact date).")
+        ws.set_column(0, 0, 14)
+        ws.set_column(1, 5, 11)
+        ws.set_column(6, 15, 11)
+        ws.set_row(4, 32)
+        vs = against_baseline(result.weeks, result.baseline)
+        row = _write_weeks(ws, 4, result.weeks, vs, crm, f, refs, cohort=False)
+        ws.write_string(row, 0, "By lead cohort: what became, so far, of the leads that "
+                                "arrived each week", f.title)
+        row = _write_weeks(ws, row + 1, result.cohorts, None, crm, f, refs, cohort=True)
+        row = _write_totals(ws, row, "By source (all leads so far)", result.by_source, f,
+                            labels | {"source": "Source"}, money=True)
+        _write_totals(ws, row, "By rep (all leads so far)", result.by_rep, f,
+                      labels | {"rep": "Rep"})
+        ws.freeze_panes(5, 1)
+    return build
+
+
+def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
+                      ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = _Formats(book, crm.schema)
+        labels = _labels(crm)
+        start = crm.settings.options.get("baseline_from")
+        end = crm.settings.options.get("baseline_to")
+        period = (f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" if start and end
+                  else "the first four weeks (set Baseline from/to in Settings)")
+        _banner(ws, crm, f, "Baseline", f"The team's rates over {period}; every week is "
+                                       "compared with them. Updated " f"{today:%Y-%m-%d}.")
+        ws.set_column(0, 0, 22)
+        ws.set_column(1, 1, 14)
+        for i, name in enumerate((*STEPS, *RATES)):
+            ws.write_string(4 + i, 0, labels[name], f.head)
+            value = _value(result.baseline[name])
+            if value == "":
+                continue
+            ws.write_number(4 + i, 1, float(value), f.pct if name in RATES else f.int)
+    return build
+
+
+def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: dt.date
+                       ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = _Formats(book, crm.schema)
+        labels = _labels(crm)
+        week = result.this_week
+        _banner(ws, crm, f, "Dashboard",
+                f"Last full week ({week:%Y-%m-%d}) against the week before and the baseline. "
+                f"Updated {today:%Y-%m-%d}." if week is not None else "No leads yet.")
+        ws.set_column(0, 0, 24)
+        ws.set_column(1, 4, 14)
+        ws.write_row(4, 0, ["", "This week", "Last week", "Baseline (per week)",
+                            "Change vs baseline"], f.head)
+        for i, (name, now, before, base) in enumerate(result.summary()):
+            r = 5 + i
+            is_rate = name in RATES
+            ws.write_string(r, 0, labels[name])
+            for c, v in enumerate((now, before, base), 1):
+                value = _value(v)
+                if value != "":
+                    ws.write_number(r, c, float(value), f.big_pct if is_rate and c == 1
+                                    else f.pct if is_rate else f.big if c == 1 else f.int)
+            if is_rate and pd.notna(now) and pd.notna(base):
+                ws.write_number(r, 4, (float(now) - float(base)) * 100, f.pts)
+        n = len(result.weeks)
+        if n:
+            quoted = tally_name.replace("'", "''")
+            first, last = 6, 5 + n
+            trend = book.add_chart({"type": "line"})
+            for name in ("contact_rate", "appointment_rate", "close_rate"):
+                col = 1 + len(STEPS) + list(RATES).index(name)
+                trend.add_series({
+                    "name": labels[name], "smooth": False,
+                    "categories": f"='{quoted}'!$A${first}:$A${last}",
+                    "values": f"='{quoted}'!${xlsxwriter.utility.xl_col_to_name(col)}${first}:"
+                              f"${xlsxwriter.utility.xl_col_to_name(col)}${last}",
+                })
+            trend.set_title({"name": "Rates by week"})
+            trend.set_y_axis({"num_format": "0%"})
+            trend.set_x_axis({"date_axis": True, "num_format": "d mmm", "num_font": {
+                "rotation": -45}})
+            trend.set_legend({"position": "bottom"})
+            trend.set_size({"width": 620, "height": 300})
+            ws.insert_chart("G5", trend)
+            funnel = book.add_chart({"type": "bar"})
+            funnel.add_series({
+                "name": "Last full week",
+                "categories": f"='{ws.name}'!$A$6:$A$10",
+                "values": f"='{ws.name}'!$B$6:$B$10",
+                "data_labels": {"value": True, "category": False, "series_name": False},
+            })
+            funnel.set_title({"name": "Where leads are lost (last full week)"})
+            funnel.set_y_axis({"reverse": True})
+            funnel.set_legend({"none": True})
+            funnel.set_size({"width": 620, "height": 300})
+            ws.insert_chart("G21", funnel)
+    return build
+
+
+def update(path: str | Path, *, today: dt.date | None = None, force: bool = False,
+           dry_run: bool = False, backups: int = 5) -> UpdateResult:
+    """Run the weekly update: compute the tally and baseline, rewrite the owned sheets.
+
+    Args:
+        path: the CRM workbook.
+        today: the day of the run (default: today); its week is not full yet, so the
+            dashboard shows the week before.
+        force: write even though Excel or LibreOffice has the workbook open.
+        dry_run: compute and return everything, write nothing.
+        backups: how many earlier versions to keep beside the workbook.
+    """
+    today = today or dt.date.today()
+    crm = load(path)
+    data = tally_input(crm)
+    weeks = activity_weeks(data, today=today)
+    cohorts = cohort_weeks(data, today=today)
+    base = baseline(weeks, crm.settings.options.get("baseline_from"),
+                    crm.settings.options.get("baseline_to"))
+    costs = _costs(crm)
+    lead_sheet = crm.schema.sheet(crm.settings.milestones[0].sheet)
+    lead_table = crm.tables.get(lead_sheet.key, pd.DataFrame())
+    revenue = lead_table.get("amount")
+    source = by_dimension(data, "source", costs=costs, revenue=revenue)
+    rep = by_dimension(data, "rep")
+    current = pd.Timestamp(today) - pd.Timedelta(days=(today.weekday() - _weekday(data)) % 7)
+    last_full = current - pd.Timedelta(days=7)
+    result = UpdateResult(Path(path), weeks, cohorts, base, source, rep,
+                          last_full if last_full in weeks.index else None)
+    names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
+    builders: dict[str, Callable[[xlsxwriter.Workbook, Worksheet], None]] = {}
+    refs = _refs(crm)
+    if "tally" in names:
+        builders[names["tally"]] = _tally_builder(crm, result, refs, today)
+    if "baseline" in names:
+        builders[names["baseline"]] = _baseline_builder(crm, result, today)
+    if "dashboard" in names and "tally" in names:
+        builders[names["dashboard"]] = _dashboard_builder(crm, result, names["tally"], today)
+    result.sheets = list(builders)
+    if not dry_run and builders:
+        result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
+    return result
+
+
+def _weekday(data: TallyInput) -> int:
+    from .metrics.tally import WEEKDAYS
+
+    return WEEKDAYS.index(data.week_start)
+
+
+def _costs(crm: Crm) -> dict[str, float]:
+    frame = crm.settings.lists.get("sources")
+    if frame is None or "cost_per_lead" not in frame:
+        return {}
+    return {str(s): float(c) for s, c in zip(frame["source"], frame["cost_per_lead"])
+            if isinstance(s, str) and pd.notna(c)}

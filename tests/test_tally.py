@@ -1,0 +1,180 @@
+"""The weekly tally and baseline on a small hand-made workbook; every expected number below
+was counted by hand from the records, not computed by the code under test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+import xlcrm
+from xlcrm.build import write_new_workbook
+from xlcrm.metrics.baseline import two_proportion_test
+from xlcrm.update import tally_input, update
+
+T = dt.datetime
+NOW = dt.date(2027, 1, 6)  # a Wednesday; weeks start on Monday
+W0, W1, W2 = T(2026, 12, 21), T(2026, 12, 28), T(2027, 1, 4)  # W1 spans the year end
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    schema = xlcrm.load_schema("dealer")
+    leads = {
+        "id": ["L-1", "L-2", "L-3", "L-4", "L-5"],
+        "created": [T(2026, 12, 21, 10), T(2026, 12, 27, 23, 30), T(2026, 12, 31, 9),
+                    T(2027, 1, 3, 12), T(2027, 1, 5, 9)],
+        "last_name": ["Rossi", "Bianchi", "Verdi", "Neri", "Gallo"],
+        "source": ["Dealer website", "Listing portal", "Dealer website", "Walk-in",
+                   "Dealer website"],
+        "rep": ["Anna", "Marco", "Anna", "Marco", "Anna"],
+        # L-1 marked by hand AND logged earlier: the earlier one counts
+        "first_contact": [T(2026, 12, 22, 9), None, None, T(2027, 1, 4, 10), None],
+        "appointment_set": [T(2026, 12, 23, 11), None, None, T(2027, 1, 4, 11), None],
+        "appointment_shown": [dt.date(2026, 12, 29), None, None, None, None],
+        "sold": [dt.date(2027, 1, 2), None, None, None, None],
+        "amount": [25_000.0, None, None, None, None],
+    }
+    activities = {
+        "id": ["A-1", "A-2", "A-3", "A-4"],
+        "date": [T(2026, 12, 21, 18), T(2026, 12, 28, 8), T(2027, 1, 5, 10),
+                 T(2026, 12, 21, 11)],
+        "lead": ["L-1", "L-2", "L-5", "L-1"],
+        "type": ["Call", "E-mail", "Call", "Call"],
+        # L-2 only answered by e-mail (no hand-filled date); L-5 was only called
+        "direction": ["Inbound", "Inbound", "Outbound", "Outbound"],
+    }
+    path = tmp_path_factory.mktemp("tally") / "crm.xlsx"
+    write_new_workbook(path, schema, {"leads": leads, "activities": activities},
+                       options={"baseline_from": W0.date(), "baseline_to": W1.date()},
+                       settings_rows={"reps": [("Anna", "", "", True), ("Marco", "", "", True)]})
+    return path
+
+
+def _row(frame, week):  # type: ignore[no-untyped-def]
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v)
+            for k, v in frame.loc[week].items()}
+
+
+def test_activity_weeks_counted_by_hand(book: Path) -> None:
+    result = update(book, today=NOW, dry_run=True)
+    weeks = result.weeks
+    assert list(weeks.index) == [W0, W1, W2]
+    assert _row(weeks, W0) == {
+        "leads": 2, "contacts": 1, "appointments": 1, "shows": 0, "sales": 0,
+        "contact_rate": 0.5, "appointment_rate": 0.5, "show_rate": 0.0, "close_rate": None,
+        "sales_per_lead": 0.0}
+    assert _row(weeks, W1) == {
+        "leads": 2, "contacts": 1, "appointments": 0, "shows": 1, "sales": 1,
+        "contact_rate": 0.5, "appointment_rate": 0.0, "show_rate": None, "close_rate": 1.0,
+        "sales_per_lead": 0.5}
+    assert _row(weeks, W2) == {
+        "leads": 1, "contacts": 1, "appointments": 1, "shows": 0, "sales": 0,
+        "contact_rate": 1.0, "appointment_rate": 1.0, "show_rate": 0.0, "close_rate": None,
+        "sales_per_lead": 0.0}
+
+
+def test_cohort_weeks_counted_by_hand(book: Path) -> None:
+    cohorts = update(book, today=NOW, dry_run=True).cohorts
+    counts = cohorts[["leads", "contacts", "appointments", "shows", "sales"]]
+    assert counts.loc[W0].tolist() == [2, 2, 1, 1, 1]
+    assert counts.loc[W1].tolist() == [2, 1, 1, 0, 0]
+    assert counts.loc[W2].tolist() == [1, 0, 0, 0, 0]
+    assert cohorts.loc[W1, "contact_rate"] == 0.5
+    assert math.isnan(cohorts.loc[W1, "close_rate"])  # no shows yet: no rate, no error
+
+
+def test_contact_is_the_earlier_of_reply_and_hand_filled_date(book: Path) -> None:
+    steps = tally_input(xlcrm.load(book)).steps.set_index("id")
+    assert steps.loc["L-1", "contact"] == T(2026, 12, 21, 18)  # the logged reply came first
+    assert steps.loc["L-2", "contact"] == T(2026, 12, 28, 8)  # logged only
+    assert steps.loc["L-4", "contact"] == T(2027, 1, 4, 10)  # hand-filled only
+    assert steps["contact"].isna().tolist() == [False, False, True, False, True]
+
+
+def test_baseline_and_sources_counted_by_hand(book: Path) -> None:
+    result = update(book, today=NOW, dry_run=True)
+    base = result.baseline
+    assert [base[k] for k in ("leads", "contacts", "appointments", "shows", "sales")] == [
+        4, 2, 1, 1, 1]
+    assert (base["contact_rate"], base["appointment_rate"], base["show_rate"],
+            base["close_rate"], base["weeks"]) == (0.5, 0.25, 1.0, 1.0, 2)
+    source = result.by_source
+    assert source.loc["Dealer website", ["leads", "contacts", "appointments", "sales"]
+                      ].tolist() == [3, 1, 1, 1]
+    assert source.loc["Listing portal", "cost"] == 18.0  # 1 lead at 18 per lead
+    assert source.loc["Listing portal", "cost_per_contact"] == 18.0
+    assert source.loc["Dealer website", "revenue"] == 25_000.0
+    assert result.by_rep.loc["Marco", "contacts"] == 2
+
+
+def test_update_writes_formulas_that_libreoffice_agrees_with(book: Path, tmp_path: Path,
+                                                             soffice: str) -> None:
+    from xlcrm.libreoffice import convert
+
+    work = tmp_path / "crm.xlsx"
+    work.write_bytes(book.read_bytes())
+    update(work, today=NOW, backups=0)
+    ours = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Tally").to_python()
+    assert ours[5][:6] == [dt.date(2026, 12, 21), 2.0, 1.0, 1.0, 0.0, 0.0]
+    theirs_path = convert(work, "xlsx", tmp_path / "lo")
+    theirs = CalamineWorkbook.from_path(str(theirs_path)).get_sheet_by_name("Tally").to_python()
+    assert len(ours) == len(theirs)
+    for mine, recalculated in zip(ours, theirs):
+        assert recalculated == [pytest.approx(v) if isinstance(v, float) else v for v in mine]
+
+
+@pytest.mark.libreoffice
+def test_demo_update_recalculates_to_cached_values(soffice: str, tmp_path: Path) -> None:
+    from xlcrm.libreoffice import convert
+
+    work = xlcrm.demo(tmp_path, leads=300, seed=9, today=dt.date(2026, 11, 23))
+    theirs = CalamineWorkbook.from_path(str(convert(work, "xlsx", tmp_path / "lo")))
+    ours = CalamineWorkbook.from_path(str(work))
+    checked = 0
+    for sheet in ("Tally", "Baseline", "Dashboard"):
+        a = ours.get_sheet_by_name(sheet).to_python()
+        b = theirs.get_sheet_by_name(sheet).to_python()
+        assert len(a) == len(b) > 5
+        for mine, recalculated in zip(a, b):
+            checked += len(mine)
+            assert recalculated == [pytest.approx(v) if isinstance(v, float) else v
+                                    for v in mine]
+    assert checked > 500
+
+
+def test_update_twice_changes_nothing_but_the_date(book: Path, tmp_path: Path) -> None:
+    import zipfile
+
+    work = tmp_path / "crm.xlsx"
+    work.write_bytes(book.read_bytes())
+    update(work, today=NOW, backups=0)
+    first = {n: zipfile.ZipFile(work).read(n) for n in zipfile.ZipFile(work).namelist()}
+    update(work, today=NOW, backups=0)
+    second = {n: zipfile.ZipFile(work).read(n) for n in zipfile.ZipFile(work).namelist()}
+    assert first == second
+
+
+def test_two_proportion_test_by_hand() -> None:
+    # 30/100 before, 45/100 during: pooled 0.375, z = 0.15 / sqrt(.375*.625*.02) = 2.191
+    diff, p = two_proportion_test(30, 100, 45, 100)
+    assert diff == pytest.approx(0.15)
+    assert p == pytest.approx(0.02845, abs=2e-4)
+    assert math.isnan(two_proportion_test(0, 0, 3, 10)[1])
+
+
+def test_update_command(book: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+
+    work = tmp_path / "crm.xlsx"
+    work.write_bytes(book.read_bytes())
+    result = CliRunner().invoke(app, ["update", str(work), "--today", "2027-01-06"])
+    assert result.exit_code == 0, result.output
+    assert "Week of 2026-12-28" in result.output and "Updated Tally" in result.output
+    tally = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Tally").to_python()
+    assert tally[6][1:6] == [2.0, 1.0, 0.0, 1.0, 1.0]
