@@ -64,7 +64,22 @@ def render(today: dt.date = dt.date(2026, 11, 23)) -> list[Path]:
                             str(pdf), str(png)], check=True)
             _trim(png.with_suffix(".png"))
             written.append(png.with_suffix(".png"))
+        written.append(_render_page(book, Path(tmp), "Where leads are lost", "dashboard"))
     return written
+
+
+def _render_page(book: Path, tmp: Path, marker: str, name: str) -> Path:
+    """Render the page of the whole workbook's PDF that holds ``marker`` (the charts need
+    the sheets they draw from, so this sheet is not copied out on its own)."""
+    pdf = convert(book, "pdf", tmp / "whole")
+    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    page = next(i for i, text in enumerate(pages, 1) if marker in text)
+    png = DOCS / name
+    subprocess.run(["pdftoppm", "-png", "-r", "110", "-singlefile", "-f", str(page), "-l",
+                    str(page), str(pdf), str(png)], check=True)
+    _trim(png.with_suffix(".png"))
+    return png.with_suffix(".png")
 
 
 if __name__ == "__main__":

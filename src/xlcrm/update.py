@@ -283,6 +283,9 @@ def _tally_builder(crm: Crm, result: UpdateResult, refs: _Refs | None, today: dt
         _write_totals(ws, row, "By rep (all leads so far)", result.by_rep, f,
                       labels | {"rep": "Rep"})
         ws.freeze_panes(5, 1)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        ws.repeat_rows(4)
     return build
 
 
@@ -319,6 +322,8 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
                 f"Updated {today:%Y-%m-%d}." if week is not None else "No leads yet.")
         ws.set_column(0, 0, 24)
         ws.set_column(1, 4, 14)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 1)  # the dashboard prints on one page
         ws.write_row(4, 0, ["", "This week", "Last week", "Baseline (per week)",
                             "Change vs baseline"], f.head)
         for i, (name, now, before, base) in enumerate(result.summary()):
@@ -332,10 +337,10 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
                                     else f.pct if is_rate else f.big if c == 1 else f.int)
             if is_rate and pd.notna(now) and pd.notna(base):
                 ws.write_number(r, 4, (float(now) - float(base)) * 100, f.pts)
-        n = len(result.weeks)
-        if n:
+        if week is not None:
             quoted = tally_name.replace("'", "''")
-            first, last = 6, 5 + n
+            # up to the last full week: the current one has barely begun
+            first, last = 6, 6 + int(result.weeks.index.get_loc(week))
             trend = book.add_chart({"type": "line"})
             for name in ("contact_rate", "appointment_rate", "close_rate"):
                 col = 1 + len(STEPS) + list(RATES).index(name)
