@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from python_calamine import CalamineWorkbook
 
@@ -178,3 +179,47 @@ def test_update_command(book: Path, tmp_path: Path) -> None:
     assert "Week of 2026-12-28" in result.output and "Updated Tally" in result.output
     tally = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Tally").to_python()
     assert tally[6][1:6] == [2.0, 1.0, 0.0, 1.0, 1.0]
+
+
+def test_stage_history_over_ten_updates_with_edits_between(tmp_path: Path) -> None:
+    """People move deals by hand between runs; the history records exactly those moves."""
+    from xlcrm.package import Package
+    from xlcrm.write import patch_sheet
+
+    work = xlcrm.demo(tmp_path, preset="b2b", leads=60, seed=4, today=dt.date(2026, 11, 23),
+                      run_update=False)
+    crm = xlcrm.load(work)
+    deals = crm["deals"]
+    stage_col = crm.columns["deals"]["stage"]
+    first_row = int(deals.index.min())
+    deal_id = deals.loc[first_row, "id"]
+    user_parts: dict[str, bytes] = {}
+    owned = {sheet.name for sheet in crm.schema.owned_sheets}
+    expected_moves = []
+    path_of_stages = ["Interested lead", "Active request", "Request sent", "Agreed and invoiced",
+                      "Payment received", "Delivery", "Delivery", "Lost", "Lost",
+                      "Interested lead"]  # the same stage twice adds nothing; reopened last
+    previous = deals.loc[first_row, "stage"]
+    for run, stage in enumerate(path_of_stages):
+        day = dt.date(2026, 11, 23) + dt.timedelta(days=run)
+        if run:  # the first run seeds the history from the workbook as it is
+            patch_sheet(work, "Deals", {(first_row - 1, stage_col): stage}, backups=0)
+            if stage.casefold() != previous.casefold():
+                expected_moves.append((previous, stage, day))
+            previous = stage
+        update(work, today=day, backups=0)
+        with Package(work) as pkg:  # the team's other sheets, byte for byte, every run
+            parts = {name: pkg.read(part) for name, part, _ in pkg.sheets()
+                     if name not in owned and name != "Deals"}
+        user_parts = user_parts or parts
+        assert parts == user_parts
+    history = update(work, today=dt.date(2026, 12, 3), dry_run=True).history
+    assert history is not None
+    mine = history[history["record"] == deal_id]
+    seeded = mine.iloc[0]
+    assert (seeded["from_stage"], seeded["to_stage"]) == ("", deals.loc[first_row, "stage"])
+    assert seeded["changed_on"] == pd.Timestamp(deals.loc[first_row, "created"])
+    moves = [(r.from_stage, r.to_stage, r.changed_on.date()) for r in mine.iloc[1:].itertuples()]
+    assert moves == expected_moves
+    assert len(history) == len(deals) + len(expected_moves)  # nobody else moved
+    assert xlcrm.check(work, today=dt.date(2026, 12, 3)).ok

@@ -24,6 +24,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from .build import structured_ref
 from .metrics.baseline import against_baseline, baseline
+from .metrics.funnel import FunnelResult, funnel, stage_rules
+from .metrics.history import HISTORY_COLUMNS, advance_history, entered_dates, lost_from
 from .metrics.tally import (
     RATES,
     STEPS,
@@ -55,6 +57,8 @@ class UpdateResult:
     by_source: pd.DataFrame
     by_rep: pd.DataFrame
     this_week: pd.Timestamp | None
+    funnel: FunnelResult | None = None
+    history: pd.DataFrame | None = None
     sheets: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
 
@@ -372,6 +376,149 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
     return build
 
 
+# ----- funnel and stage history ----------------------------------------------------------
+def _stage_sheet(crm: Crm) -> Sheet | None:
+    """The sheet whose records move through the Settings stages (Deals, or the dealer's Leads)."""
+    for sheet in crm.schema.data_sheets:
+        if sheet.has_column("stage") and sheet.column("stage").list == "stages":
+            return sheet
+    return None
+
+
+def _outcome_labels() -> dict[str, str]:
+    from .schema import available_locales
+
+    labels = {}
+    for code in available_locales():
+        for key in ("open", "won", "lost"):
+            labels[load_locale(code).value("outcomes", key)] = key
+    return labels
+
+
+def _read_history(path: Path, name: str | None) -> pd.DataFrame:
+    """The Stage history xlcrm wrote last time (empty on the first run)."""
+    from python_calamine import CalamineWorkbook
+
+    empty = pd.DataFrame(columns=HISTORY_COLUMNS)
+    if name is None:
+        return empty
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        if name not in book.sheet_names:
+            return empty
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    finally:
+        book.close()
+    start = next((i for i, r in enumerate(rows[:10]) if r and r[0] == _HISTORY_HEADER[0]), None)
+    if start is None:
+        return empty
+    data = [r[:4] for r in rows[start + 1:] if r and r[0] not in ("", None)]
+    frame = pd.DataFrame(data, columns=HISTORY_COLUMNS)
+    frame["changed_on"] = pd.to_datetime(frame["changed_on"], errors="coerce")
+    return frame
+
+
+_HISTORY_HEADER = ("Record", "From stage", "To stage", "Changed on")
+
+
+def _funnel(crm: Crm, history: pd.DataFrame, today: dt.date,
+            period: tuple[dt.date, dt.date]) -> FunnelResult | None:
+    sheet = _stage_sheet(crm)
+    if sheet is None or "stages" not in crm.settings.lists:
+        return None
+    records = crm.tables[sheet.key]
+    rules = stage_rules(crm.settings.lists["stages"], _outcome_labels())
+    tasks = crm.tables.get("tasks", pd.DataFrame())
+    open_tasks: set[str] = set()
+    if not tasks.empty and "record" in tasks:
+        undone = tasks["done"].fillna(False) == False  # noqa: E712 - nullable booleans
+        open_tasks = {str(r) for r in tasks.loc[undone.to_numpy(), "record"].dropna()}
+    close = "close_date" if sheet.has_column("close_date") else "sold"
+    return funnel(records, rules, today=today, period=period, open_tasks=open_tasks,
+                  stage_entered=entered_dates(history), lost_from=lost_from(history),
+                  close_col=close)
+
+
+def _funnel_builder(crm: Crm, result: UpdateResult, today: dt.date
+                    ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = _Formats(book, crm.schema)
+        fun = result.funnel
+        assert fun is not None
+        week = result.this_week
+        _banner(ws, crm, f, "Funnel", "Records in each stage of Settings, their value and the "
+                "value weighted by the stage's win probability; won and lost in the last full "
+                f"week{f' ({week:%Y-%m-%d})' if week is not None else ''}. Updated "
+                f"{today:%Y-%m-%d}.")
+        ws.set_column(0, 0, 24)
+        ws.set_column(1, 11, 12)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        headers = {"stage": "Stage", "outcome": "Outcome", "probability": "Win probability",
+                   "count": "Records", "value": "Value", "weighted": "Weighted value",
+                   "avg_age_days": "Average days in stage",
+                   "oldest_age_days": "Oldest (days)", "without_next_task":
+                   "Open without a next task", "reached": "Reached", "conversion":
+                   "Conversion to next stage", "month": "Expected close", "reason":
+                   "Lost reason", "competitor": "Competitor", "share": "Share of losses"}
+        money = {"value", "weighted"}
+        pct = {"probability", "conversion", "share"}
+        row = 4
+        for title, frame in (("By stage", fun.stages), ("Forecast by close month",
+                                                        fun.forecast),
+                             ("Won and lost in the period", fun.won_lost),
+                             ("Lost reasons", fun.lost_reasons),
+                             ("Who we lose to", fun.competitors)):
+            ws.write_string(row, 0, title, f.title)
+            ws.write_row(row + 1, 0, [headers.get(c, c.replace("_", " ").capitalize())
+                                      for c in frame.columns], f.head)
+            ws.set_row(row + 1, 30)
+            for i, rec in enumerate(frame.itertuples(index=False), row + 2):
+                for c, (name, v) in enumerate(zip(frame.columns, rec)):
+                    value = _value(v)
+                    if value == "":
+                        continue
+                    if isinstance(value, (int, float)):
+                        fmt = f.money if name in money else f.pct if name in pct else f.int
+                        ws.write_number(i, c, float(value), fmt)
+                    else:
+                        ws.write_string(i, c, str(value))
+            row += 3 + max(len(frame), 1)
+        totals = fun.totals
+        ws.write_string(row, 0, "Pipeline", f.title)
+        for i, (label, key, fmt) in enumerate((
+                ("Open records", "open_count", f.int), ("Open value", "open_value", f.money),
+                ("Weighted forecast", "weighted_value", f.money),
+                ("Win rate in the period", "win_rate", f.pct))):
+            ws.write_string(row + 1 + i, 0, label, f.head)
+            value = _value(totals.get(key))
+            if value != "":
+                ws.write_number(row + 1 + i, 1, float(value), fmt)
+    return build
+
+
+def _history_builder(crm: Crm, result: UpdateResult
+                     ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = _Formats(book, crm.schema)
+        history = result.history
+        assert history is not None
+        _banner(ws, crm, f, "Stage history",
+                "Every stage change xlcrm has seen, appended at each update (the first update "
+                "records each record's stage on the day it was created). Append-only.")
+        ws.write_row(3, 0, list(_HISTORY_HEADER), f.head)
+        ws.set_column(0, 2, 20)
+        ws.set_column(3, 3, 14)
+        for i, rec in enumerate(history.itertuples(index=False), 4):
+            ws.write_string(i, 0, str(rec.record))
+            ws.write_string(i, 1, str(rec.from_stage or ""))
+            ws.write_string(i, 2, str(rec.to_stage or ""))
+            if pd.notna(rec.changed_on):
+                ws.write_datetime(i, 3, pd.Timestamp(rec.changed_on).to_pydatetime(), f.date)
+        ws.freeze_panes(4, 0)
+    return build
+
+
 def update(path: str | Path, *, today: dt.date | None = None, force: bool = False,
            dry_run: bool = False, backups: int = 5) -> UpdateResult:
     """Run the weekly update: compute the tally and baseline, rewrite the owned sheets.
@@ -402,14 +549,26 @@ def update(path: str | Path, *, today: dt.date | None = None, force: bool = Fals
     result = UpdateResult(Path(path), weeks, cohorts, base, source, rep,
                           last_full if last_full in weeks.index else None)
     names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
+    stage_sheet = _stage_sheet(crm)
+    if stage_sheet is not None and "stage_history" in names:
+        result.history = advance_history(
+            _read_history(Path(path), crm.sheet_names.get("stage_history")),
+            crm.tables[stage_sheet.key], today=today)
+    period = (last_full.date(), (last_full + pd.Timedelta(days=6)).date())
+    result.funnel = _funnel(crm, result.history if result.history is not None
+                            else pd.DataFrame(columns=HISTORY_COLUMNS), today, period)
     builders: dict[str, Callable[[xlsxwriter.Workbook, Worksheet], None]] = {}
     refs = _refs(crm)
     if "tally" in names:
         builders[names["tally"]] = _tally_builder(crm, result, refs, today)
     if "baseline" in names:
         builders[names["baseline"]] = _baseline_builder(crm, result, today)
+    if "funnel" in names and result.funnel is not None:
+        builders[names["funnel"]] = _funnel_builder(crm, result, today)
     if "dashboard" in names and "tally" in names:
         builders[names["dashboard"]] = _dashboard_builder(crm, result, names["tally"], today)
+    if "stage_history" in names and result.history is not None:
+        builders[names["stage_history"]] = _history_builder(crm, result)
     result.sheets = list(builders)
     if not dry_run and builders:
         result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
