@@ -323,3 +323,19 @@ def test_lock_file_is_an_error_for_writing(base: dict[str, Path], tmp_path: Path
                                                   r"\.~lock\.team\.xlsx#\).*--force"):
         safe_open(path, for_writing=True)
     assert safe_open(path, for_writing=True, force=True)[1][0].severity == "warning"
+
+
+def test_contact_logged_but_not_marked_is_a_warning(base: dict[str, Path],
+                                                    tmp_path: Path) -> None:
+    crm = xlcrm.load(base["dealer"])
+    leads, acts = crm["leads"], crm["activities"]
+    row = int(leads.index[leads["first_contact"].isna()][0])
+    lead = leads.loc[row, "id"]
+    act_row = int(acts.index[acts["lead"] == lead][0])
+    when = acts.loc[act_row, "date"]
+    path = edited(base, tmp_path, _set("Activities", f"E{act_row}", "Inbound"))
+    result = xlcrm.check(path, today=TODAY)
+    assert [str(i) for i in result.issues] == [
+        f"Leads!N{row}: the lead answered (inbound activity on {when:%Y-%m-%d}) but two-way "
+        "contact is empty; the tally counts the activity"]
+    assert result.ok  # a warning, not an error

@@ -132,7 +132,45 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
                                         f"{value:%Y-%m-%d} is in the future", int(str(row)), c))
     if "accounts" in crm.sheet_names and crm.schema.sheet("accounts").has_column("parent"):
         _check_parent_cycles(crm, issues)
+    _check_contacts(crm, issues)
     return issues
+
+
+def _check_contacts(crm: Crm, issues: list[Issue]) -> None:
+    """The two sources of truth for a two-way contact must agree: a logged inbound activity
+    and the contact date filled in by hand (either alone is fine, a contradiction is not)."""
+    from .update import _inbound_labels
+
+    milestone = next((m for m in crm.settings.milestones if m.key == "contact"), None)
+    if milestone is None or "activities" not in crm.sheet_names or \
+            milestone.sheet not in crm.sheet_names:
+        return
+    leads, acts = crm.tables[milestone.sheet], crm.tables["activities"]
+    link = next((c.key for c in crm.schema.sheet("activities").columns
+                 if c.type == "link" and milestone.sheet in c.ref), None)
+    c = crm.columns[milestone.sheet].get(milestone.column)
+    if link is None or c is None or acts.empty or leads.empty or "id" not in leads:
+        return
+    inbound = {label.casefold() for label in _inbound_labels()}
+    direction = acts["direction"].astype("string").str.strip().str.casefold()
+    replies = acts[direction.isin(inbound).fillna(False).to_numpy()]
+    first = replies.groupby(link)["date"].min()
+    name = crm.sheet_names[milestone.sheet]
+    header = crm.schema.sheet(milestone.sheet).column(milestone.column).header.lower()
+    logged = leads["id"].map(first)
+    marked = leads[milestone.column]
+    for row in leads.index[logged.notna() & marked.isna()]:
+        issues.append(Issue(name, f"{column_letter(c)}{row}", "warning", "contact-not-marked",
+                            f"the lead answered (inbound activity on "
+                            f"{pd.Timestamp(logged[row]):%Y-%m-%d}) but {header} is empty; "
+                            "the tally counts the activity", int(str(row)), c))
+    late = logged.notna() & marked.notna() & (
+        marked - pd.to_datetime(logged) > pd.Timedelta(days=1))
+    for row in leads.index[late]:
+        issues.append(Issue(name, f"{column_letter(c)}{row}", "warning", "contact-disagrees",
+                            f"the {header} date {marked[row]:%Y-%m-%d} is after the first inbound "
+                            f"activity ({pd.Timestamp(logged[row]):%Y-%m-%d}); "
+                            "the tally counts the earlier one", int(str(row)), c))
 
 
 def _check_ids(crm: Crm, sheet: Sheet, issues: list[Issue]) -> set[str]:

@@ -477,10 +477,6 @@ def _dealer(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
             kind = _REPLY_TYPE[rng.choice(_CHANNEL_BY_SOURCE[channel])]
             acts.add(date=j.contact, lead=lead_id, type=gen.v("activity_types", kind),
                      direction=gen.v("directions", "inbound"), rep=rep, subject=ph["reply"])
-        elif not j.contact and j.attempts and rng.random() < 0.02:
-            acts.add(date=j.attempts[-1][0] + dt.timedelta(hours=2), lead=lead_id,
-                     type=gen.v("activity_types", "call"),
-                     direction=gen.v("directions", "inbound"), rep=rep, subject=ph["reply"])
         if j.contact and rng.random() < 0.5:
             acts.add(date=gen.business_time(j.contact + dt.timedelta(hours=rng.randint(1, 30))),
                      lead=lead_id, type=gen.v("activity_types", "email"),
