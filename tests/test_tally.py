@@ -223,3 +223,47 @@ def test_stage_history_over_ten_updates_with_edits_between(tmp_path: Path) -> No
     assert moves == expected_moves
     assert len(history) == len(deals) + len(expected_moves)  # nobody else moved
     assert xlcrm.check(work, today=dt.date(2026, 12, 3)).ok
+
+
+def test_plan_against_baseline_by_hand() -> None:
+    from xlcrm.metrics.baseline import baseline, plan_effects
+    from xlcrm.metrics.tally import rates
+
+    index = pd.DatetimeIndex([W0, W1, W2, T(2027, 1, 11)], name="week")
+    counts = pd.DataFrame({"leads": [100, 100, 100, 100], "contacts": [30, 30, 45, 45],
+                           "appointments": [10, 10, 10, 10], "shows": [5, 5, 5, 5],
+                           "sales": [2, 2, 2, 2]}, index=index)
+    weeks = rates(counts)
+    base = baseline(weeks, W0.date(), W1.date())  # 60/200 contacted: 30 %
+    plans = pd.DataFrame({"name": ["Call back within 15 minutes"],
+                          "start": [pd.Timestamp(2027, 1, 4)], "end": [pd.NaT]})
+    effect = plan_effects(weeks, base, plans, today=dt.date(2027, 1, 12)).iloc[0]
+    assert effect["weeks"] == 2  # the weeks of 4 and 11 January
+    assert effect["contact_rate"] == pytest.approx(0.45)  # 90 / 200
+    assert effect["contact_rate_baseline"] == pytest.approx(0.30)
+    assert effect["contact_rate_change"] == pytest.approx(0.15)
+    # 60/200 against 90/200: pooled 0.375, z = 0.15 / sqrt(.375 * .625 * 2/200) = 3.098
+    assert effect["contact_rate_p"] == pytest.approx(0.00195, abs=1e-4)
+    assert effect["verdict"] == "better"
+    assert effect["appointment_rate_change"] == pytest.approx(0.0)
+
+
+def test_rebaseline_keeps_the_history(book: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+
+    work = tmp_path / "crm.xlsx"
+    work.write_bytes(book.read_bytes())
+    update(work, today=NOW, backups=0)
+    result = CliRunner().invoke(app, ["baseline", str(work), "--from", "2026-12-28",
+                                      "--to", "2027-01-04"])
+    assert result.exit_code == 0, result.output
+    assert "2 baselines in the history" in result.output
+    crm = xlcrm.load(work)
+    assert crm.settings.options["baseline_from"] == dt.date(2026, 12, 28)
+    again = update(work, today=NOW, backups=0)
+    assert again.baselines["from"].map(lambda d: pd.Timestamp(d).date()).tolist() == [
+        dt.date(2026, 12, 21), dt.date(2026, 12, 28)]
+    base = again.baseline  # weeks W1 and W2: 3 leads, 2 contacts, 1 appointment, 1 sale
+    assert [base[k] for k in ("leads", "contacts", "appointments", "sales")] == [3, 2, 1, 1]

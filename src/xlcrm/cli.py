@@ -14,6 +14,7 @@ from . import __version__
 from .check import check as check_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
+from .update import set_baseline
 from .update import update as update_workbook
 from .workbook import init as init_workbook
 from .write import attach as attach_workbook
@@ -154,6 +155,31 @@ def update(
         console.print(f"Dry run: would rewrite {', '.join(result.sheets)} in {result.path}")
     else:
         console.print(f"Updated {', '.join(result.sheets)} in {result.path}")
+
+
+@app.command()
+def baseline(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    start: Annotated[dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"],
+                                               help="First day of the baseline period.")],
+    end: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"],
+                                             help="Last day of the baseline period.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Re-baseline: measure every week against a new period; the old baselines are kept."""
+    try:
+        result = set_baseline(path, start.date(), end.date(), force=force)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except (XlcrmError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    base = result.baseline
+    console.print(f"Baseline {start:%Y-%m-%d} to {end:%Y-%m-%d}: {int(base['leads']):,} leads, "
+                  f"contact rate {base['contact_rate']:.1%}, appointment rate "
+                  f"{base['appointment_rate']:.1%}, sales per lead {base['sales_per_lead']:.1%}; "
+                  f"{len(result.baselines)} baselines in the history")
 
 
 class OutputFormat(str, Enum):

@@ -218,6 +218,21 @@ class _Generator:
             return number if prefix == "+39" else f"0{number}"
         return f"{prefix}{number}"
 
+    # ----- the plan the team tried --------------------------------------------------------
+    @property
+    def plan_start(self) -> dt.date:
+        """Eight weeks ago the team started answering every new lead within 15 minutes."""
+        return self.start + dt.timedelta(weeks=WEEKS - 8)
+
+    def plan_lift(self, created: dt.datetime) -> float:
+        """Faster first replies reach more people: the plan lifts the contact rate."""
+        return 1.18 if created.date() >= self.plan_start else 1.0
+
+    def plans(self) -> dict[str, list[Any]]:
+        return {"id": ["P-000001"], "name": [self.phrases["plan_name"]],
+                "start": [self.plan_start], "end": [None],
+                "notes": [self.phrases["plan_notes"]]}
+
     # ----- time ---------------------------------------------------------------------------
     def arrival_times(self, n: int, weekday_weights: Sequence[float],
                       hours: Sequence[int], hour_weights: Sequence[float]) -> list[dt.datetime]:
@@ -426,7 +441,8 @@ def _dealer(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
         src_i = rng.choices(range(len(source_keys)), weights=shares, k=1)[0]
         src = source_keys[src_i]
         rep_i = rng.randrange(len(gen.reps))
-        j = gen.journey(created, _DEALER_SOURCES[src], skills[rep_i], _DEALER_RATES, 1.0)
+        j = gen.journey(created, _DEALER_SOURCES[src], skills[rep_i] * gen.plan_lift(created),
+                        _DEALER_RATES, 1.0)
         person = gen.person()
         if src in ("walk_in", "phone_in") and rng.random() < 0.4:
             person.email = None
@@ -499,7 +515,7 @@ def _dealer(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
             open_items.append((lead_id, rep, ph["first_call"] if not j.contact
                                else ph["follow_up"], j.contact or j.created))
     _tasks(gen, tasks, open_items, closed_items, "rep", "record")
-    return {"leads": lead_cols, "activities": acts.finish("ACT", "date"),
+    return {"leads": lead_cols, "plans": gen.plans(), "activities": acts.finish("ACT", "date"),
             "tasks": tasks.finish("T", "due_date")}
 
 
@@ -556,7 +572,8 @@ def _b2b(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
         acc = rng.choices(accounts, weights=account_weights, k=1)[0]
         src = rng.choices(source_keys, weights=shares, k=1)[0]
         rep_i = next((i for i, r in enumerate(gen.reps) if r[0] == acc["owner"]), 0)
-        j = gen.journey(created, _B2B_SOURCES[src], (1.1, 1.0, 0.9, 1.05, 0.95)[rep_i],
+        j = gen.journey(created, _B2B_SOURCES[src],
+                        (1.1, 1.0, 0.9, 1.05, 0.95)[rep_i] * gen.plan_lift(created),
                         _B2B_RATES, 2.5)
         person = gen.person(domain=acc["_domain"], lang=acc["_lang"])
         gen.dirty_contact(person)
@@ -677,7 +694,7 @@ def _b2b(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
             "tasks": tables["tasks"].finish("T", "due_date"),
             "campaigns": tables["campaigns"].finish("CMP", "start"),
             "tickets": tables["tickets"].finish("TK", "date"),
-            "documents": tables["documents"].finish("DOC", "date")}
+            "documents": tables["documents"].finish("DOC", "date"), "plans": gen.plans()}
 
 
 def _documents(gen: _Generator, table: _Table, deal: dict[str, Any], stage: str) -> None:

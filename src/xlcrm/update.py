@@ -23,7 +23,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from .build import structured_ref
-from .metrics.baseline import against_baseline, baseline
+from .metrics.baseline import PLAN_RATES, against_baseline, baseline, plan_effects
 from .metrics.funnel import FunnelResult, funnel, stage_rules
 from .metrics.history import HISTORY_COLUMNS, advance_history, entered_dates, lost_from
 from .metrics.tally import (
@@ -40,7 +40,7 @@ from .save import SaveResult
 from .schema import Schema, Sheet, load_locale
 from .write import write_owned_sheets
 
-__all__ = ["UpdateResult", "tally_input", "update"]
+__all__ = ["UpdateResult", "set_baseline", "tally_input", "update"]
 
 _STEP_MILESTONE = dict(zip(("lead", "contact", "appointment", "show", "sale"), STEPS))
 _GREEN, _GREY = "#548235", "#595959"
@@ -59,6 +59,8 @@ class UpdateResult:
     this_week: pd.Timestamp | None
     funnel: FunnelResult | None = None
     history: pd.DataFrame | None = None
+    plans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baselines: pd.DataFrame = field(default_factory=pd.DataFrame)
     sheets: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
 
@@ -293,6 +295,50 @@ def _tally_builder(crm: Crm, result: UpdateResult, refs: _Refs | None, today: dt
     return build
 
 
+_BASELINES_HEADER = ("Baseline set on", "From", "To", "Weeks", "Leads", "Contact rate",
+                     "Appointment rate", "Show rate", "Close rate", "Sales per lead")
+
+
+def _read_baselines(path: Path, name: str | None) -> pd.DataFrame:
+    """The history of baselines kept on the Baseline sheet (empty before the first update)."""
+    from python_calamine import CalamineWorkbook
+
+    columns = ["set_on", "from", "to", "weeks", "leads", *RATES]
+    if name is None:
+        return pd.DataFrame(columns=columns)
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        if name not in book.sheet_names:
+            return pd.DataFrame(columns=columns)
+        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    finally:
+        book.close()
+    start = next((i for i, r in enumerate(rows) if r and r[0] == _BASELINES_HEADER[0]), None)
+    if start is None:
+        return pd.DataFrame(columns=columns)
+    data = []
+    for r in rows[start + 1:]:
+        if not r or r[0] in ("", None):
+            break
+        data.append([None if v == "" else v for v in r[:len(columns)]])
+    return pd.DataFrame(data, columns=columns)
+
+
+def _advance_baselines(history: pd.DataFrame, base: pd.Series, start: Any, end: Any,
+                       today: dt.date) -> pd.DataFrame:
+    """Append the current baseline when its period differs from the last one recorded."""
+    def day(v: Any) -> dt.date | None:
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) \
+            else pd.Timestamp(v).date()
+    if not history.empty and (day(history.iloc[-1]["from"]), day(history.iloc[-1]["to"])) == (
+            day(start), day(end)):
+        return history
+    row = {"set_on": pd.Timestamp(today), "from": start, "to": end, "weeks": base["weeks"],
+           "leads": base["leads"], **{r: base[r] for r in RATES}}
+    added = pd.DataFrame([row], columns=history.columns)
+    return added if history.empty else pd.concat([history, added], ignore_index=True)
+
+
 def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
                       ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
@@ -304,14 +350,50 @@ def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
                   else "the first four weeks (set Baseline from/to in Settings)")
         _banner(ws, crm, f, "Baseline", f"The team's rates over {period}; every week is "
                                        "compared with them. Updated " f"{today:%Y-%m-%d}.")
-        ws.set_column(0, 0, 22)
-        ws.set_column(1, 1, 14)
+        ws.set_column(0, 0, 30)
+        ws.set_column(1, 14, 13)
         for i, name in enumerate((*STEPS, *RATES)):
             ws.write_string(4 + i, 0, labels[name], f.head)
             value = _value(result.baseline[name])
             if value == "":
                 continue
             ws.write_number(4 + i, 1, float(value), f.pct if name in RATES else f.int)
+        row = 6 + len(STEPS) + len(RATES)
+        ws.write_string(row, 0, "Plans against the baseline", f.title)
+        ws.write_string(row + 1, 0, "A difference is larger than noise when a two-proportion "
+                        "test on the counts gives p < 0.05.", f.note)
+        header = ["Plan", "Start", "End", "Weeks"]
+        for name in PLAN_RATES:
+            header += [f"{labels[name]} during", "Baseline", "Change", "p-value"]
+        header.append("Contact rate verdict")
+        ws.write_row(row + 2, 0, header, f.head)
+        ws.set_row(row + 2, 30)
+        for i, plan in enumerate(result.plans.to_dict("records"), row + 3):
+            ws.write_string(i, 0, str(plan["plan"]))
+            for c, key in ((1, "start"), (2, "end")):
+                if plan[key] is not None and not pd.isna(plan[key]):
+                    ws.write_datetime(i, c, pd.Timestamp(plan[key]).to_pydatetime(), f.date)
+            ws.write_number(i, 3, plan["weeks"], f.int)
+            for k, name in enumerate(PLAN_RATES):
+                c = 4 + 4 * k
+                for offset, key, fmt in ((0, name, f.pct), (1, f"{name}_baseline", f.pct),
+                                         (2, f"{name}_change", f.pts), (3, f"{name}_p", f.text)):
+                    value = _value(plan[key])
+                    if value != "":
+                        ws.write_number(i, c + offset, float(value) * (100 if offset == 2
+                                                                       else 1), fmt)
+            ws.write_string(i, 4 + 4 * len(PLAN_RATES), str(plan["verdict"]))
+        row += 5 + len(result.plans)
+        ws.write_string(row, 0, "Baseline history", f.title)
+        ws.write_row(row + 1, 0, list(_BASELINES_HEADER), f.head)
+        for i, rec in enumerate(result.baselines.to_dict("records"), row + 2):
+            for c, key in enumerate(("set_on", "from", "to")):
+                if rec[key] is not None and not pd.isna(rec[key]):
+                    ws.write_datetime(i, c, pd.Timestamp(rec[key]).to_pydatetime(), f.date)
+            for c, key in enumerate(("weeks", "leads", *RATES), 3):
+                value = _value(rec[key])
+                if value != "":
+                    ws.write_number(i, c, float(value), f.pct if key in RATES else f.int)
     return build
 
 
@@ -554,6 +636,14 @@ def update(path: str | Path, *, today: dt.date | None = None, force: bool = Fals
         result.history = advance_history(
             _read_history(Path(path), crm.sheet_names.get("stage_history")),
             crm.tables[stage_sheet.key], today=today)
+    plans = crm.tables.get("plans")
+    if plans is not None and not plans.empty:
+        result.plans = plan_effects(weeks, base, plans, today=today)
+    if "baseline" in names:
+        result.baselines = _advance_baselines(
+            _read_baselines(Path(path), crm.sheet_names.get("baseline")), base,
+            crm.settings.options.get("baseline_from"), crm.settings.options.get("baseline_to"),
+            today)
     period = (last_full.date(), (last_full + pd.Timedelta(days=6)).date())
     result.funnel = _funnel(crm, result.history if result.history is not None
                             else pd.DataFrame(columns=HISTORY_COLUMNS), today, period)
@@ -587,3 +677,39 @@ def _costs(crm: Crm) -> dict[str, float]:
         return {}
     return {str(s): float(c) for s, c in zip(frame["source"], frame["cost_per_lead"])
             if isinstance(s, str) and pd.notna(c)}
+
+
+def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
+                 today: dt.date | None = None, force: bool = False,
+                 backups: int = 5) -> UpdateResult:
+    """Re-baseline: set the baseline period in Settings, then run the update, which adds the
+    new baseline to the history kept on the Baseline sheet.
+
+    Raises:
+        ValueError: ``start`` is after ``end``.
+        TransplantError: the workbook's Settings have no Options table with the baseline rows.
+    """
+    from python_calamine import CalamineWorkbook
+
+    from .package import TransplantError
+    from .write import patch_sheet
+
+    if start > end:
+        raise ValueError(f"the baseline can't start ({start}) after it ends ({end})")
+    crm = load(path)
+    name = crm.sheet_names.get("settings")
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False) if name else []
+    finally:
+        book.close()
+    cells: dict[tuple[int, int], Any] = {}
+    for r, row in enumerate(grid):
+        for c, value in enumerate(row[:-2] if len(row) > 2 else []):
+            if value in ("baseline_from", "baseline_to"):
+                cells[(r, c + 2)] = start if value == "baseline_from" else end
+    if len(cells) != 2 or name is None:
+        raise TransplantError(f"{Path(path).name}: Settings has no Options rows baseline_from "
+                              "and baseline_to; add them (key, setting, value) and try again")
+    patch_sheet(path, name, cells, force=force, backups=backups)
+    return update(path, today=today, force=force, backups=backups)

@@ -9,7 +9,10 @@ import pandas as pd
 
 from .tally import RATES, STEPS, rates
 
-__all__ = ["baseline", "against_baseline", "two_proportion_test"]
+__all__ = ["PLAN_RATES", "against_baseline", "baseline", "plan_effects", "two_proportion_test"]
+
+#: the rates a plan is judged on
+PLAN_RATES = ("contact_rate", "appointment_rate", "sales_per_lead")
 
 
 def baseline(weeks: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> pd.Series:
@@ -52,3 +55,41 @@ def two_proportion_test(hits_a: int, n_a: int, hits_b: int, n_b: int) -> tuple[f
         return p_b - p_a, 1.0 if p_a == p_b else 0.0
     z = (p_b - p_a) / spread
     return p_b - p_a, math.erfc(abs(z) / math.sqrt(2))
+
+
+def plan_effects(weeks: pd.DataFrame, base: pd.Series, plans: pd.DataFrame, *,
+                 today: dt.date, alpha: float = 0.05) -> pd.DataFrame:
+    """Each plan's rates during its weeks against the baseline, and whether the difference is
+    larger than noise: a two-proportion test at ``alpha`` (5 %) on the counts behind each rate.
+
+    A plan covers the weeks that start on or after its start and on or before its end (or
+    today's week when it has no end). Columns: plan, start, end, weeks, then for each rate the
+    rate during the plan, the baseline rate, the difference and its p-value, and ``verdict``
+    for the contact rate: "better", "worse" or "within noise".
+    """
+    rows = []
+    for plan in plans.itertuples(index=False):
+        start = getattr(plan, "start", None)
+        if start is None or pd.isna(start):
+            continue
+        end = getattr(plan, "end", None)
+        end = pd.Timestamp(today) if end is None or pd.isna(end) else pd.Timestamp(end)
+        chosen = weeks[(weeks.index >= pd.Timestamp(start) - pd.Timedelta(days=6))
+                       & (weeks.index <= end)]
+        totals = chosen[list(STEPS)].sum()
+        row: dict[str, object] = {"plan": getattr(plan, "name", ""), "start": start,
+                                  "end": getattr(plan, "end", None), "weeks": len(chosen)}
+        for name in PLAN_RATES:
+            num, den = RATES[name]
+            diff, p = two_proportion_test(int(base[num]), int(base[den]), int(totals[num]),
+                                          int(totals[den]))
+            row[name] = totals[num] / totals[den] if totals[den] else math.nan
+            row[f"{name}_baseline"] = base[name]
+            row[f"{name}_change"] = diff
+            row[f"{name}_p"] = p
+        diff, p = two_proportion_test(int(base["contacts"]), int(base["leads"]),
+                                      int(totals["contacts"]), int(totals["leads"]))
+        row["verdict"] = ("within noise" if math.isnan(p) or p >= alpha
+                          else "better" if diff > 0 else "worse")
+        rows.append(row)
+    return pd.DataFrame(rows)
