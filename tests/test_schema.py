@@ -46,7 +46,7 @@ def test_b2b_has_the_sheets_the_team_needs() -> None:
     schema = load_schema("b2b")
     keys = [s.key for s in schema.data_sheets]
     assert keys == ["accounts", "contacts", "deals", "activities", "tasks", "campaigns",
-                    "tickets", "documents"]
+                    "tickets", "documents", "plans"]
     assert schema.sheet("accounts").column("parent").ref == ("accounts",)
     deals = schema.sheet("deals")
     for key in ("stage", "amount", "close_date", "probability", "lost_reason", "competitor"):
