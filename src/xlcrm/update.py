@@ -278,6 +278,7 @@ def _tally_builder(crm: Crm, result: UpdateResult, refs: _Refs | None, today: dt
         ws.set_column(0, 0, 14)
         ws.set_column(1, 5, 11)
         ws.set_column(6, 15, 11)
+        ws.set_column(16, 24, 13)  # cost, revenue and return by source
         ws.set_row(4, 32)
         vs = against_baseline(result.weeks, result.baseline)
         row = _write_weeks(ws, 4, result.weeks, vs, crm, f, refs, cohort=False)
@@ -352,6 +353,8 @@ def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
                                        "compared with them. Updated " f"{today:%Y-%m-%d}.")
         ws.set_column(0, 0, 30)
         ws.set_column(1, 14, 13)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
         for i, name in enumerate((*STEPS, *RATES)):
             ws.write_string(4 + i, 0, labels[name], f.head)
             value = _value(result.baseline[name])
