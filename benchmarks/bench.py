@@ -133,6 +133,60 @@ def update_figures(leads: int, workdir: Path) -> Iterator[Figure]:
     yield f"update_owned_peak_memory_{tag}", peak, "MiB"
 
 
+def weekly_figures(leads: int, workdir: Path) -> Iterator[Figure]:
+    """``xlcrm update`` (the weekly run) against python-calamine reading the same sheets
+    (target: within 1.5x) and against the same tally done with pandas + openpyxl: read the
+    sheets, count, write a Tally sheet, save (target: at least 10x slower than ours)."""
+    import openpyxl
+    import pandas as pd
+    from python_calamine import CalamineWorkbook
+
+    from xlcrm.metrics.tally import TallyInput, activity_weeks
+
+    subprocess.run([sys.executable, "-m", "xlcrm.cli", "demo", str(workdir), "--leads",
+                    str(leads), "--seed", "1", "--today", TODAY.isoformat()], check=True,
+                   capture_output=True)
+    path = workdir / "demo-dealer.xlsx"
+    names = ["Leads", "Activities", "Tasks", "Settings"]
+
+    def calamine_lists() -> int:
+        book = CalamineWorkbook.from_path(str(path))
+        return sum(len(book.get_sheet_by_name(n).to_python(skip_empty_area=False))
+                   for n in names)
+
+    from xlcrm.update import update
+
+    tag = f"{leads // 1000}k"
+    ref = min(_timed(calamine_lists)[0] for _ in range(2))
+    ours = min(_timed(lambda: update(path, today=TODAY, backups=0))[0] for _ in range(2))
+    peak = _peak_rss_mib()
+
+    def pandas_openpyxl() -> None:
+        frames = pd.read_excel(path, sheet_name=["Leads", "Activities"], engine="openpyxl")
+        leads_frame = frames["Leads"]
+        steps = pd.DataFrame({"lead": leads_frame["Created"],
+                              "contact": leads_frame["Two-way contact"],
+                              "appointment": leads_frame["Appointment set"],
+                              "show": leads_frame["Appointment shown"],
+                              "sale": leads_frame["Sold"]}).apply(pd.to_datetime)
+        weeks = activity_weeks(TallyInput(steps), today=TODAY)
+        book = openpyxl.load_workbook(path)
+        sheet = book["Tally"]
+        for r, (week, row) in enumerate(weeks.iterrows(), 5):
+            sheet.cell(r, 1, week.to_pydatetime())
+            for c, value in enumerate(row.tolist(), 2):
+                sheet.cell(r, c, None if value != value else value)
+        book.save(workdir / "openpyxl-tally.xlsx")
+
+    slow = _timed(pandas_openpyxl)[0]
+    yield f"ref_calamine_lists_{tag}", ref, "s"
+    yield f"weekly_update_{tag}", ours, "s"
+    yield f"weekly_update_vs_calamine_lists_{tag}", ours / ref, "ratio"
+    yield f"ref_pandas_openpyxl_tally_{tag}", slow, "s"
+    yield f"weekly_update_speedup_vs_pandas_openpyxl_{tag}", slow / ours, "ratio"
+    yield f"weekly_update_peak_memory_{tag}", peak, "MiB"
+
+
 def init_figures(workdir: Path) -> Iterator[Figure]:
     """Writing an empty workbook; reference: an empty XlsxWriter workbook of one sheet."""
     import xlsxwriter
@@ -160,6 +214,7 @@ def _child(kind: str, leads: int, preset: str) -> None:
         figures = (demo_figures(leads, preset, Path(tmp)) if kind == "demo"
                    else load_figures(leads, Path(tmp)) if kind == "load"
                    else update_figures(leads, Path(tmp)) if kind == "update"
+                   else weekly_figures(leads, Path(tmp)) if kind == "weekly"
                    else init_figures(Path(tmp)))
         print(json.dumps(list(figures)))
 
@@ -188,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     jobs += [("demo", n, p) for n in sizes for p in presets]
     jobs += [("load", n, "dealer") for n in sizes]
     jobs += [("update", n, "dealer") for n in sizes]
+    jobs += [("weekly", n, "dealer") for n in sizes]
     for kind, leads, preset in jobs:
         if args.only and not (kind.startswith(args.only) or args.only.startswith(kind)):
             continue
