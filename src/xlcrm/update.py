@@ -61,6 +61,7 @@ class UpdateResult:
     history: pd.DataFrame | None = None
     plans: pd.DataFrame = field(default_factory=pd.DataFrame)
     baselines: pd.DataFrame = field(default_factory=pd.DataFrame)
+    source_rows: int = 0  # where the Tally's by-source table starts (for the dashboard)
     sheets: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
 
@@ -285,6 +286,7 @@ def _tally_builder(crm: Crm, result: UpdateResult, refs: _Refs | None, today: dt
         ws.write_string(row, 0, "By lead cohort: what became, so far, of the leads that "
                                 "arrived each week", f.title)
         row = _write_weeks(ws, row + 1, result.cohorts, None, crm, f, refs, cohort=True)
+        result.source_rows = row + 3  # the first source's row, counted from 1, for charts
         row = _write_totals(ws, row, "By source (all leads so far)", result.by_source, f,
                             labels | {"source": "Source"}, money=True)
         _write_totals(ws, row, "By rep (all leads so far)", result.by_rep, f,
@@ -458,6 +460,21 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
             funnel.set_legend({"none": True})
             funnel.set_size({"width": 620, "height": 300})
             ws.insert_chart("G21", funnel)
+            sources = len(result.by_source)
+            if sources and result.source_rows:
+                top = result.source_rows
+                by_source = book.add_chart({"type": "bar"})
+                by_source.add_series({
+                    "name": labels["leads"],
+                    "categories": f"='{quoted}'!$A${top}:$A${top + sources - 1}",
+                    "values": f"='{quoted}'!$B${top}:$B${top + sources - 1}",
+                    "data_labels": {"value": True, "category": False, "series_name": False},
+                })
+                by_source.set_title({"name": "Leads by source (all so far)"})
+                by_source.set_y_axis({"reverse": True})
+                by_source.set_legend({"none": True})
+                by_source.set_size({"width": 620, "height": 300})
+                ws.insert_chart("A21", by_source)
     return build
 
 
