@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -291,16 +292,28 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
 # ----- helpers -------------------------------------------------------------------------------
 def _clean(value: object) -> str | None:
     """A cell as text with its spaces tidied, or None when it is empty."""
-    if value is None or (not isinstance(value, str) and bool(pd.isna(value))):
+    if isinstance(value, str):
+        return _clean_text(value)
+    if value is None or bool(pd.isna(value)):
         return None
-    text = " ".join(str(value).split())
-    return text or None
+    return _clean_text(str(value))
+
+
+@lru_cache(maxsize=65536)
+def _clean_text(text: str) -> str | None:
+    tidy = " ".join(text.split())
+    return tidy or None
 
 
 def _fold(value: object) -> str:
     """The key two spellings of the same name share: tidied and case-folded; "" when empty."""
     text = _clean(value)
-    return text.casefold() if text else ""
+    return _casefold(text) if text else ""
+
+
+@lru_cache(maxsize=65536)
+def _casefold(text: str) -> str:
+    return text.casefold()
 
 
 def _texts(records: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:

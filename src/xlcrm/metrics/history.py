@@ -14,10 +14,10 @@ HISTORY_COLUMNS = ["record", "from_stage", "to_stage", "changed_on"]
 
 def _latest(history: pd.DataFrame) -> dict[str, str]:
     """Each record's stage as of the last run: the ``to_stage`` of its last row."""
-    latest: dict[str, str] = {}
-    for record, stage in zip(history["record"], history["to_stage"]):
-        latest[str(record)] = "" if pd.isna(stage) else str(stage)
-    return latest
+    if history.empty:
+        return {}
+    last = history.groupby(history["record"].astype(str), sort=False)["to_stage"].last()
+    return {k: "" if pd.isna(v) else str(v) for k, v in last.items()}
 
 
 def advance_history(history: pd.DataFrame, records: pd.DataFrame, *, today: dt.date,
@@ -56,13 +56,13 @@ def advance_history(history: pd.DataFrame, records: pd.DataFrame, *, today: dt.d
     return pd.concat([history, added], ignore_index=True)
 
 
-def entered_dates(history: pd.DataFrame) -> dict[str, dt.date]:
+def entered_dates(history: pd.DataFrame) -> dict[str, pd.Timestamp]:
     """The day each record entered its current stage (its last history row)."""
-    out: dict[str, dt.date] = {}
-    for record, when in zip(history["record"], history["changed_on"]):
-        if pd.notna(when):
-            out[str(record)] = pd.Timestamp(when).date()
-    return out
+    if history.empty:
+        return {}
+    dated = history[pd.to_datetime(history["changed_on"]).notna()]
+    last = dated.groupby(dated["record"].astype(str), sort=False)["changed_on"].last()
+    return dict(zip(last.index, pd.to_datetime(last).dt.normalize()))
 
 
 def lost_from(history: pd.DataFrame) -> dict[str, str]:
