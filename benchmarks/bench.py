@@ -39,6 +39,14 @@ def _peak_rss_mib() -> float:
     return kib / 1024 if sys.platform != "darwin" else kib / 2**20
 
 
+def _calamine_lists(path: Path, names: list[str]) -> int:
+    """The reference read: python-calamine turning the named sheets into Python lists."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    return sum(len(book.get_sheet_by_name(n).to_python(skip_empty_area=False)) for n in names)
+
+
 def demo_figures(leads: int, preset: str, workdir: Path) -> Iterator[Figure]:
     """Generating and writing the demo; reference: python-calamine reading the same file."""
     from python_calamine import CalamineWorkbook
@@ -75,7 +83,6 @@ def demo_figures(leads: int, preset: str, workdir: Path) -> Iterator[Figure]:
 def load_figures(leads: int, workdir: Path) -> Iterator[Figure]:
     """``load`` on the demo workbook; reference: python-calamine reading the same sheets into
     Python lists (the issue's target is a ratio within 1.3)."""
-    from python_calamine import CalamineWorkbook
 
     import xlcrm
 
@@ -83,13 +90,8 @@ def load_figures(leads: int, workdir: Path) -> Iterator[Figure]:
     schema = xlcrm.load_schema("dealer")
     names = [s.name for s in schema.data_sheets] + [schema.settings_sheet.name]
 
-    def calamine_lists() -> int:
-        book = CalamineWorkbook.from_path(str(path))
-        return sum(len(book.get_sheet_by_name(n).to_python(skip_empty_area=False))
-                   for n in names)
-
     tag = f"{leads // 1000}k"
-    ref = min(_timed(calamine_lists)[0] for _ in range(3))
+    ref = min(_timed(lambda: _calamine_lists(path, names))[0] for _ in range(3))
     ours = min(_timed(lambda: xlcrm.load(path))[0] for _ in range(3))
     yield f"ref_calamine_lists_{tag}", ref, "s"
     yield f"load_{tag}", ours, "s"
@@ -139,7 +141,6 @@ def weekly_figures(leads: int, workdir: Path) -> Iterator[Figure]:
     sheets, count, write a Tally sheet, save (target: at least 10x slower than ours)."""
     import openpyxl
     import pandas as pd
-    from python_calamine import CalamineWorkbook
 
     from xlcrm.metrics.tally import TallyInput, activity_weeks
 
@@ -149,15 +150,10 @@ def weekly_figures(leads: int, workdir: Path) -> Iterator[Figure]:
     path = workdir / "demo-dealer.xlsx"
     names = ["Leads", "Activities", "Tasks", "Settings"]
 
-    def calamine_lists() -> int:
-        book = CalamineWorkbook.from_path(str(path))
-        return sum(len(book.get_sheet_by_name(n).to_python(skip_empty_area=False))
-                   for n in names)
-
     from xlcrm.update import update
 
     tag = f"{leads // 1000}k"
-    ref = min(_timed(calamine_lists)[0] for _ in range(2))
+    ref = min(_timed(lambda: _calamine_lists(path, names))[0] for _ in range(2))
     ours = min(_timed(lambda: update(path, today=TODAY, backups=0))[0] for _ in range(2))
     peak = _peak_rss_mib()
 

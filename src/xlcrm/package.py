@@ -758,13 +758,7 @@ def patch_cells(pkg: Package, sheet: str, cells: Mapping[tuple[int, int], Any]) 
     for r in sorted(by_row):
         row = rows.get(r)
         if row is None:
-            row = etree.Element(_M + "row", r=str(r))
-            later = [n for n in rows if n > r]
-            if later:
-                rows[min(later)].addprevious(row)
-            else:
-                data.append(row)
-            rows[r] = row
+            row = _insert_in_order(data, rows, r, etree.Element(_M + "row", r=str(r)))
         existing = _cells_by_column(row)
         above = rows.get(r - 1)
         above_cells = {} if above is None else _cells_by_column(above)
@@ -774,16 +768,11 @@ def patch_cells(pkg: Package, sheet: str, cells: Mapping[tuple[int, int], Any]) 
         for col in sorted(wanted):
             cell = existing.get(col)
             if cell is None:
-                cell = etree.Element(_M + "c", r=f"{column_letter(col)}{r}")
+                cell = _insert_in_order(row, existing, col, etree.Element(
+                    _M + "c", r=f"{column_letter(col)}{r}"))
                 template = above_cells.get(col)
                 if template is not None and template.get("s"):
                     cell.set("s", template.get("s", "0"))
-                later_cols = [k for k in existing if k > col]
-                if later_cols:
-                    existing[min(later_cols)].addprevious(cell)
-                else:
-                    row.append(cell)
-                existing[col] = cell
             value = wanted[col]
             if isinstance(value, _Formula):
                 for child in list(cell):
@@ -795,6 +784,18 @@ def patch_cells(pkg: Package, sheet: str, cells: Mapping[tuple[int, int], Any]) 
         row.attrib.pop("spans", None)  # optional, and now possibly wrong
     _grow_dimension(root, max(by_row), max(c for r in by_row.values() for c in r))
     pkg.request_full_recalculation()
+
+
+def _insert_in_order(parent: etree._Element, siblings: dict[int, etree._Element], key: int,
+                     element: etree._Element) -> etree._Element:
+    """Insert ``element`` (row or cell number ``key``) before the next higher sibling."""
+    later = [k for k in siblings if k > key]
+    if later:
+        siblings[min(later)].addprevious(element)
+    else:
+        parent.append(element)
+    siblings[key] = element
+    return element
 
 
 @dataclass(frozen=True)

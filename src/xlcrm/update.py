@@ -402,6 +402,19 @@ def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
     return build
 
 
+def _bar_chart(book: xlsxwriter.Workbook, title: str, name: str, categories: str,
+               values: str) -> Any:
+    """A horizontal bar chart with value labels, first category on top."""
+    chart = book.add_chart({"type": "bar"})
+    chart.add_series({"name": name, "categories": categories, "values": values,
+                      "data_labels": {"value": True, "category": False, "series_name": False}})
+    chart.set_title({"name": title})
+    chart.set_y_axis({"reverse": True})
+    chart.set_legend({"none": True})
+    chart.set_size({"width": 620, "height": 300})
+    return chart
+
+
 def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: dt.date
                        ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
@@ -448,33 +461,15 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
             trend.set_legend({"position": "bottom"})
             trend.set_size({"width": 620, "height": 300})
             ws.insert_chart("G5", trend)
-            funnel = book.add_chart({"type": "bar"})
-            funnel.add_series({
-                "name": "Last full week",
-                "categories": f"='{ws.name}'!$A$6:$A$10",
-                "values": f"='{ws.name}'!$B$6:$B$10",
-                "data_labels": {"value": True, "category": False, "series_name": False},
-            })
-            funnel.set_title({"name": "Where leads are lost (last full week)"})
-            funnel.set_y_axis({"reverse": True})
-            funnel.set_legend({"none": True})
-            funnel.set_size({"width": 620, "height": 300})
-            ws.insert_chart("G21", funnel)
+            ws.insert_chart("G21", _bar_chart(
+                book, "Where leads are lost (last full week)", "Last full week",
+                f"='{ws.name}'!$A$6:$A$10", f"='{ws.name}'!$B$6:$B$10"))
             sources = len(result.by_source)
             if sources and result.source_rows:
-                top = result.source_rows
-                by_source = book.add_chart({"type": "bar"})
-                by_source.add_series({
-                    "name": labels["leads"],
-                    "categories": f"='{quoted}'!$A${top}:$A${top + sources - 1}",
-                    "values": f"='{quoted}'!$B${top}:$B${top + sources - 1}",
-                    "data_labels": {"value": True, "category": False, "series_name": False},
-                })
-                by_source.set_title({"name": "Leads by source (all so far)"})
-                by_source.set_y_axis({"reverse": True})
-                by_source.set_legend({"none": True})
-                by_source.set_size({"width": 620, "height": 300})
-                ws.insert_chart("A21", by_source)
+                top, bottom = result.source_rows, result.source_rows + sources - 1
+                ws.insert_chart("A21", _bar_chart(
+                    book, "Leads by source (all so far)", labels["leads"],
+                    f"='{quoted}'!$A${top}:$A${bottom}", f"='{quoted}'!$B${top}:$B${bottom}"))
     return build
 
 
