@@ -267,3 +267,36 @@ def test_rebaseline_keeps_the_history(book: Path, tmp_path: Path) -> None:
         dt.date(2026, 12, 21), dt.date(2026, 12, 28)]
     base = again.baseline  # weeks W1 and W2: 3 leads, 2 contacts, 1 appointment, 1 sale
     assert [base[k] for k in ("leads", "contacts", "appointments", "sales")] == [3, 2, 1, 1]
+
+
+def test_demo_tally_matches_an_independent_count(tmp_path: Path) -> None:
+    """The demo generator's own records, counted with plain loops, give the Tally's numbers."""
+    from collections import Counter
+
+    today = dt.date(2026, 11, 23)
+    data = xlcrm.generate_demo("dealer", leads=400, seed=12, today=today)
+    leads, acts = data.data["leads"], data.data["activities"]
+
+    def monday(stamp: dt.date) -> dt.datetime:
+        day = stamp.date() if isinstance(stamp, dt.datetime) else stamp
+        return T.combine(day - dt.timedelta(days=day.weekday()), dt.time())
+
+    replies: dict[str, dt.datetime] = {}
+    for lead, when, direction in zip(acts["lead"], acts["date"], acts["direction"]):
+        if direction == "Inbound":
+            replies[lead] = min(when, replies.get(lead, when))
+    expected: dict[str, Counter[dt.datetime]] = {k: Counter() for k in
+                                                 ("leads", "contacts", "appointments", "sales")}
+    for i, lead in enumerate(leads["id"]):
+        expected["leads"][monday(leads["created"][i])] += 1
+        contact = [d for d in (leads["first_contact"][i], replies.get(lead)) if d]
+        if contact:
+            expected["contacts"][monday(min(contact))] += 1
+        if leads["appointment_set"][i]:
+            expected["appointments"][monday(leads["appointment_set"][i])] += 1
+        if leads["sold"][i]:
+            expected["sales"][monday(leads["sold"][i])] += 1
+    work = xlcrm.demo(tmp_path, leads=400, seed=12, today=today, run_update=False)
+    weeks = update(work, today=today, dry_run=True).weeks
+    for step, counts in expected.items():
+        assert {w: int(n) for w, n in weeks[step].items() if n} == dict(counts), step
