@@ -213,6 +213,8 @@ def test_stage_history_over_ten_updates_with_edits_between(tmp_path: Path) -> No
                      if name not in owned and name != "Deals"}
         user_parts = user_parts or parts
         assert parts == user_parts
+    sheet = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Stage history").to_python()
+    assert sheet[3] == ["Record", "From stage", "To stage", "Changed on"]
     history = update(work, today=dt.date(2026, 12, 3), dry_run=True).history
     assert history is not None
     mine = history[history["record"] == deal_id]

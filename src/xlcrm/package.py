@@ -22,7 +22,7 @@ import posixpath
 import re
 import struct
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -504,6 +504,22 @@ def _remap_sheet_bytes(data: bytes, styles: StyleMerger, strings: list[str]) -> 
     return data.replace(b' tabSelected="1"', b"")  # the team's active tab stays active
 
 
+_LAST_ROW = re.compile(rb'<row r="(\d+)"')
+
+
+def _append_rows(sheet: bytes, rows: bytes) -> bytes:
+    """Append ``<row>`` elements to a sheet's data and widen its dimension to cover them."""
+    if not rows:
+        return sheet
+    if b"<sheetData/>" in sheet:
+        sheet = sheet.replace(b"<sheetData/>", b"<sheetData>" + rows + b"</sheetData>", 1)
+    else:
+        sheet = sheet.replace(b"</sheetData>", rows + b"</sheetData>", 1)
+    last = max(int(m) for m in _LAST_ROW.findall(sheet))
+    return re.sub(rb'(<dimension ref="[A-Z]+\d+:[A-Z]+)\d+(")',
+                  lambda m: m.group(1) + str(last).encode() + m.group(2), sheet, count=1)
+
+
 def _shared_strings(pkg: Package) -> list[str]:
     if not pkg.has("xl/sharedStrings.xml"):
         return []
@@ -514,9 +530,15 @@ def _shared_strings(pkg: Package) -> list[str]:
 _TABLE_ID = re.compile(rb'(<table\b[^>]*?\bid=")(\d+)(")')
 
 
+#: Renders the bulk rows of a long sheet as ``<row>`` XML, given the function that turns a
+#: scratch cell-format index into the target's.
+RowRenderer = Callable[[Callable[[int], int]], bytes]
+
+
 def transplant_sheets(target: Package, scratch: Package, names: Iterable[str], *,
                       replace: bool, names_map: Mapping[str, str] | None = None,
-                      defined_names: bool = True) -> list[str]:
+                      defined_names: bool = True,
+                      extra_rows: Mapping[str, RowRenderer] | None = None) -> list[str]:
     """Copy sheets from ``scratch`` into ``target``.
 
     Args:
@@ -527,6 +549,8 @@ def transplant_sheets(target: Package, scratch: Package, names: Iterable[str], *
             anything referring to it kept); when false, a clash raises TransplantError.
         names_map: rename sheets on the way in.
         defined_names: copy the scratch workbook's defined names too.
+        extra_rows: per scratch sheet name, rows to append to its data as XML (a long,
+            plain table written without a spreadsheet library's per-cell cost).
 
     Returns:
         The names of the sheets written.
@@ -563,7 +587,10 @@ def transplant_sheets(target: Package, scratch: Package, names: Iterable[str], *
                              {"name": new_name, "sheetId": str(max(ids + [0]) + 1),
                               f"{{{NS_R}}}id": rid})
             target.set_content_type(part, CT_SHEET)
-        target.write(part, _remap_sheet_bytes(scratch.read(src_part), styles, strings))
+        sheet_xml = _remap_sheet_bytes(scratch.read(src_part), styles, strings)
+        if extra_rows and name in extra_rows:
+            sheet_xml = _append_rows(sheet_xml, extra_rows[name](styles.xf))
+        target.write(part, sheet_xml)
         # the parts the sheet refers to: tables, drawings and their charts
         for rel in scratch.rels(src_part):
             if rel.external:

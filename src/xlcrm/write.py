@@ -22,14 +22,15 @@ from xlsxwriter.worksheet import Worksheet
 from . import __version__
 from .build import write_new_workbook
 from .opening import safe_open
-from .package import Package, TransplantError, patch_cells, transplant_sheets
+from .package import Package, RowRenderer, TransplantError, patch_cells, transplant_sheets
 from .save import SaveResult, safe_save
 from .schema import load_schema
 
 __all__ = ["SheetBuilder", "TransplantError", "attach", "patch_sheet", "write_owned_sheets"]
 
-#: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``.
-SheetBuilder = Callable[[xlsxwriter.Workbook, Worksheet], None]
+#: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``. It may return
+#: a :data:`~xlcrm.package.RowRenderer` for bulk rows appended below what it wrote.
+SheetBuilder = Callable[[xlsxwriter.Workbook, Worksheet], "RowRenderer | None"]
 
 
 def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
@@ -95,15 +96,18 @@ def write_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder], *
     with tempfile.TemporaryDirectory(prefix="xlcrm-owned-") as tmp:
         scratch_path = Path(tmp) / "owned.xlsx"
         book = xlsxwriter.Workbook(str(scratch_path))
+        extra: dict[str, RowRenderer] = {}
         try:
             for name, build in builders.items():
-                build(book, book.add_worksheet(name))
+                rows = build(book, book.add_worksheet(name))
+                if rows is not None:
+                    extra[name] = rows
         finally:
             book.close()
 
         def write(out: Path) -> None:
             with Package(target) as pkg, Package(scratch_path) as src:
-                transplant_sheets(pkg, src, list(builders), replace=True)
+                transplant_sheets(pkg, src, list(builders), replace=True, extra_rows=extra)
                 pkg.request_full_recalculation()
                 pkg.save(out)
 
