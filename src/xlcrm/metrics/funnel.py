@@ -225,9 +225,11 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
 
     entered = _dates(records, created_col, index)
     if stage_entered:
-        by_id = {_fold(k): pd.Timestamp(v).normalize() for k, v in stage_entered.items()
-                 if _fold(k) and not pd.isna(v)}
-        entered = pd.to_datetime(ids.map(by_id), errors="coerce").combine_first(entered)
+        when = pd.Series(pd.to_datetime(list(stage_entered.values()), errors="coerce"),
+                         index=[_fold(k) for k in stage_entered])  # in bulk: 100k records
+        when = when[(when.index != "") & when.notna()]
+        when = when[~when.index.duplicated(keep="last")].dt.normalize()
+        entered = pd.to_datetime(ids.map(when), errors="coerce").combine_first(entered)
     age = (pd.Timestamp(today) - entered).dt.days.astype(float)
 
     tasks = {_fold(t) for t in open_tasks}
