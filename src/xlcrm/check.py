@@ -20,7 +20,7 @@ import pandas as pd
 
 from .issues import Issue, column_letter, sort_issues
 from .read import Crm, load
-from .schema import Sheet, normalize_header
+from .schema import Sheet, item_labels, normalize_header
 
 __all__ = ["CheckResult", "check", "validate"]
 
@@ -139,8 +139,6 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
 def _check_contacts(crm: Crm, issues: list[Issue]) -> None:
     """The two sources of truth for a two-way contact must agree: a logged inbound activity
     and the contact date filled in by hand (either alone is fine, a contradiction is not)."""
-    from .update import _inbound_labels
-
     milestone = next((m for m in crm.settings.milestones if m.key == "contact"), None)
     if milestone is None or "activities" not in crm.sheet_names or \
             milestone.sheet not in crm.sheet_names:
@@ -151,7 +149,7 @@ def _check_contacts(crm: Crm, issues: list[Issue]) -> None:
     c = crm.columns[milestone.sheet].get(milestone.column)
     if link is None or c is None or acts.empty or leads.empty or "id" not in leads:
         return
-    inbound = {label.casefold() for label in _inbound_labels()}
+    inbound = {label.casefold() for label in item_labels("directions", "inbound")}
     direction = acts["direction"].astype("string").str.strip().str.casefold()
     replies = acts[direction.isin(inbound).fillna(False).to_numpy()]
     first = replies.groupby(link)["date"].min()

@@ -40,6 +40,7 @@ __all__ = [
     "SettingsList",
     "available_locales",
     "available_presets",
+    "item_labels",
     "load_locale",
     "load_schema",
     "normalize_header",
@@ -281,6 +282,11 @@ class Schema:
         for sheet in self.data_sheets:
             for col in sheet.columns:
                 yield sheet, col
+
+
+def item_labels(list_key: str, item: str) -> list[str]:
+    """The label of a Settings list item in every shipped language ("Inbound", "In entrata")."""
+    return [load_locale(code).value(list_key, item) for code in available_locales()]
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from .metrics.tally import (
 from .package import RowRenderer
 from .read import Crm, bulk_work, load
 from .save import SaveResult
-from .schema import Schema, Sheet, load_locale
+from .schema import WEEKDAYS, Schema, Sheet, item_labels
 from .write import SheetBuilder, write_owned_sheets
 
 __all__ = ["UpdateResult", "set_baseline", "tally_input", "update"]
@@ -82,12 +82,6 @@ class UpdateResult:
         return rows
 
 
-def _inbound_labels() -> list[str]:
-    from .schema import available_locales
-
-    return [load_locale(code).value("directions", "inbound") for code in available_locales()]
-
-
 def _rep_column(sheet: Sheet) -> str | None:
     for key in ("rep", "owner"):
         if sheet.has_column(key):
@@ -117,7 +111,8 @@ def tally_input(crm: Crm) -> TallyInput:
         if "activities" in crm.tables else None
     if link and "id" in leads:
         steps["contact"] = contact_dates(steps["contact"], leads["id"], activities,
-                                         link_col=link, inbound=_inbound_labels())
+                                         link_col=link,
+                                         inbound=item_labels("directions", "inbound"))
     steps["source"] = leads.get("source")
     rep = _rep_column(sheet)
     steps["rep"] = leads[rep] if rep else None
@@ -485,13 +480,8 @@ def _stage_sheet(crm: Crm) -> Sheet | None:
 
 
 def _outcome_labels() -> dict[str, str]:
-    from .schema import available_locales
-
-    labels = {}
-    for code in available_locales():
-        for key in ("open", "won", "lost"):
-            labels[load_locale(code).value("outcomes", key)] = key
-    return labels
+    return {label: key for key in ("open", "won", "lost")
+            for label in item_labels("outcomes", key)}
 
 
 def _read_history(path: Path, name: str | None) -> pd.DataFrame:
@@ -667,7 +657,8 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     revenue = lead_table.get("amount")
     source = by_dimension(data, "source", costs=costs, revenue=revenue)
     rep = by_dimension(data, "rep")
-    current = pd.Timestamp(today) - pd.Timedelta(days=(today.weekday() - _weekday(data)) % 7)
+    back = (today.weekday() - WEEKDAYS.index(data.week_start)) % 7
+    current = pd.Timestamp(today) - pd.Timedelta(days=back)  # this (partial) week
     last_full = current - pd.Timedelta(days=7)
     result = UpdateResult(Path(path), weeks, cohorts, base, source, rep,
                           last_full if last_full in weeks.index else None)
@@ -704,12 +695,6 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     if not dry_run and builders:
         result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
     return result
-
-
-def _weekday(data: TallyInput) -> int:
-    from .metrics.tally import WEEKDAYS
-
-    return WEEKDAYS.index(data.week_start)
 
 
 def _costs(crm: Crm) -> dict[str, float]:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from ..schema import WEEKDAYS
+
 __all__ = [
     "RATES",
     "STEPS",
@@ -42,7 +44,6 @@ RATES: dict[str, tuple[str, str]] = {
     "close_rate": ("sales", "shows"),
     "sales_per_lead": ("sales", "leads"),
 }
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 @dataclass(frozen=True)
