@@ -25,7 +25,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .build import structured_ref
 from .metrics.baseline import PLAN_RATES, against_baseline, baseline, plan_effects
-from .metrics.funnel import FunnelResult, funnel, stage_rules
+from .metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
 from .metrics.history import HISTORY_COLUMNS, advance_history, entered_dates, lost_from
 from .metrics.tally import (
     RATES,
@@ -522,10 +522,33 @@ def _funnel(crm: Crm, history: pd.DataFrame, today: dt.date,
     if not tasks.empty and "record" in tasks:
         undone = tasks["done"].fillna(False) == False  # noqa: E712 - nullable booleans
         open_tasks = {str(r) for r in tasks.loc[undone.to_numpy(), "record"].dropna()}
-    close = "close_date" if sheet.has_column("close_date") else "sold"
+    close = "close_date"
+    if not sheet.has_column("close_date"):  # the dealer's leads: no close date column
+        records = records.assign(close_date=_closed_on(crm, sheet, records, rules))
     return funnel(records, rules, today=today, period=period, open_tasks=open_tasks,
                   stage_entered=entered_dates(history), lost_from=lost_from(history),
                   close_col=close)
+
+
+def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame,
+               rules: list[StageRule]) -> pd.Series:
+    """When a record without a close date column was closed: the sale date when it was won,
+    the last time anyone worked it (its latest activity or milestone) when it was lost."""
+    outcome = {r.name.casefold().strip(): r.outcome for r in rules}
+    status = records["stage"].map(lambda v: outcome.get(str(v).casefold().strip(), "open")
+                                  if isinstance(v, str) else "open")
+    dated = [c.key for c in sheet.columns if c.type in ("date", "datetime") and c.past
+             and c.key in records]
+    last = records[dated].max(axis=1) if dated else pd.Series(pd.NaT, index=records.index)
+    acts = crm.tables.get("activities", pd.DataFrame())
+    link = next((c.key for c in crm.schema.sheet("activities").columns
+                 if c.type == "link" and sheet.key in c.ref), None) if not acts.empty else None
+    if link and "id" in records:
+        latest = pd.to_datetime(records["id"].map(acts.groupby(link)["date"].max()))
+        last = pd.concat([last, latest.astype("datetime64[ns]")], axis=1).max(axis=1)
+    sold = records["sold"] if "sold" in records else pd.Series(pd.NaT, index=records.index)
+    won = sold.where(sold.notna(), last)
+    return won.where(status == "won", last.where(status == "lost"))
 
 
 def _funnel_builder(crm: Crm, result: UpdateResult, today: dt.date
@@ -535,9 +558,10 @@ def _funnel_builder(crm: Crm, result: UpdateResult, today: dt.date
         fun = result.funnel
         assert fun is not None
         week = result.this_week
+        start = (week - pd.Timedelta(weeks=3)) if week is not None else None
         _banner(ws, crm, f, "Funnel", "Records in each stage of Settings, their value and the "
-                "value weighted by the stage's win probability; won and lost in the last full "
-                f"week{f' ({week:%Y-%m-%d})' if week is not None else ''}. Updated "
+                "value weighted by the stage's win probability; won and lost over the last four "
+                f"full weeks{f' (from {start:%Y-%m-%d})' if start is not None else ''}. Updated "
                 f"{today:%Y-%m-%d}.")
         ws.set_column(0, 0, 24)
         ws.set_column(1, 11, 12)
@@ -555,7 +579,7 @@ def _funnel_builder(crm: Crm, result: UpdateResult, today: dt.date
         row = 4
         for title, frame in (("By stage", fun.stages), ("Forecast by close month",
                                                         fun.forecast),
-                             ("Won and lost in the period", fun.won_lost),
+                             ("Won and lost in the last four weeks", fun.won_lost),
                              ("Lost reasons", fun.lost_reasons),
                              ("Who we lose to", fun.competitors)):
             ws.write_string(row, 0, title, f.title)
@@ -676,7 +700,9 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
             _read_baselines(Path(path), crm.sheet_names.get("baseline")), base,
             crm.settings.options.get("baseline_from"), crm.settings.options.get("baseline_to"),
             today)
-    period = (last_full.date(), (last_full + pd.Timedelta(days=6)).date())
+    # won and lost, lost reasons and competitors: over the last four full weeks, enough
+    # closed records for the shares to mean something
+    period = ((last_full - pd.Timedelta(weeks=3)).date(), (last_full + pd.Timedelta(days=6)).date())
     result.funnel = _funnel(crm, result.history if result.history is not None
                             else pd.DataFrame(columns=HISTORY_COLUMNS), today, period)
     builders: dict[str, SheetBuilder] = {}
