@@ -302,3 +302,32 @@ def test_demo_tally_matches_an_independent_count(tmp_path: Path) -> None:
     weeks = update(work, today=today, dry_run=True).weeks
     for step, counts in expected.items():
         assert {w: int(n) for w, n in weeks[step].items() if n} == dict(counts), step
+
+
+def test_dealer_leads_close_on_sale_or_when_last_worked(tmp_path: Path) -> None:
+    schema = xlcrm.load_schema("dealer")
+    leads = {
+        "id": ["L-1", "L-2", "L-3"],
+        "created": [T(2026, 12, 1, 9), T(2026, 12, 2, 9), T(2026, 12, 3, 9)],
+        "last_name": ["Rossi", "Bianchi", "Verdi"],
+        "source": ["Dealer website"] * 3,
+        "stage": ["Sold", "Lost", "Lost"],
+        "sold": [dt.date(2026, 12, 30), None, None],
+        "amount": [30_000.0, None, None],
+        "lost_reason": [None, "Price", "No response"],
+        "competitor": [None, "Private seller", None],
+    }
+    # L-2 was last called on 29 Dec (inside the four weeks before 4 Jan 2027's week);
+    # L-3 was last worked on 3 Dec, before them
+    activities = {"id": ["A-1", "A-2"], "date": [T(2026, 12, 29, 10), T(2026, 12, 3, 10)],
+                  "lead": ["L-2", "L-3"], "type": ["Call", "Call"],
+                  "direction": ["Outbound", "Outbound"]}
+    path = write_new_workbook(tmp_path / "crm.xlsx", schema,
+                              {"leads": leads, "activities": activities})
+    fun = update(path, today=dt.date(2027, 1, 6), dry_run=True).funnel
+    assert fun is not None
+    closed = dict(zip(fun.won_lost["outcome"], fun.won_lost["count"]))
+    assert closed == {"won": 1, "lost": 1}  # the period is 7 Dec 2026 to 3 Jan 2027
+    assert fun.lost_reasons["reason"].tolist() == ["Price"]
+    assert fun.competitors["competitor"].tolist() == ["Private seller"]
+    assert fun.totals["won_value"] == 30_000.0

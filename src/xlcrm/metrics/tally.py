@@ -84,6 +84,8 @@ def contact_dates(milestone: pd.Series, lead_ids: pd.Series, activities: pd.Data
         return milestone.copy()
     direction = activities[direction_col].astype("string").str.strip().str.casefold()
     replies = activities[direction.isin(inbound_set).fillna(False).to_numpy()]
+    if replies.empty:  # nobody has answered yet: only the hand-filled dates count
+        return milestone.astype("datetime64[ns]")
     first_reply = replies.groupby(link_col)[date_col].min()
     logged = lead_ids.map(first_reply)
     logged = pd.to_datetime(logged).astype("datetime64[ns]")
