@@ -299,20 +299,24 @@ _BASELINES_HEADER = ("Baseline set on", "From", "To", "Weeks", "Leads", "Contact
                      "Appointment rate", "Show rate", "Close rate", "Sales per lead")
 
 
-def _read_baselines(path: Path, name: str | None) -> pd.DataFrame:
-    """The history of baselines kept on the Baseline sheet (empty before the first update)."""
+def _owned_grids(path: Path, names: list[str | None]) -> dict[str, list[list[Any]]]:
+    """The cells of owned sheets xlcrm wrote last time (one opening of the workbook)."""
     from python_calamine import CalamineWorkbook
 
-    columns = ["set_on", "from", "to", "weeks", "leads", *RATES]
-    if name is None:
-        return pd.DataFrame(columns=columns)
+    wanted = [n for n in names if n]
+    if not wanted:
+        return {}
     book = CalamineWorkbook.from_path(str(path))
     try:
-        if name not in book.sheet_names:
-            return pd.DataFrame(columns=columns)
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
+                for n in wanted if n in book.sheet_names}
     finally:
         book.close()
+
+
+def _read_baselines(rows: list[list[Any]]) -> pd.DataFrame:
+    """The history of baselines kept on the Baseline sheet (empty before the first update)."""
+    columns = ["set_on", "from", "to", "weeks", "leads", *RATES]
     start = next((i for i, r in enumerate(rows) if r and r[0] == _BASELINES_HEADER[0]), None)
     if start is None:
         return pd.DataFrame(columns=columns)
@@ -484,20 +488,9 @@ def _outcome_labels() -> dict[str, str]:
             for label in item_labels("outcomes", key)}
 
 
-def _read_history(path: Path, name: str | None) -> pd.DataFrame:
+def _read_history(rows: list[list[Any]]) -> pd.DataFrame:
     """The Stage history xlcrm wrote last time (empty on the first run)."""
-    from python_calamine import CalamineWorkbook
-
     empty = pd.DataFrame(columns=HISTORY_COLUMNS)
-    if name is None:
-        return empty
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        if name not in book.sheet_names:
-            return empty
-        rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    finally:
-        book.close()
     start = next((i for i, r in enumerate(rows[:10]) if r and r[0] == _HISTORY_HEADER[0]), None)
     if start is None:
         return empty
@@ -688,16 +681,18 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
                           last_full if last_full in weeks.index else None)
     names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
     stage_sheet = _stage_sheet(crm)
+    grids = _owned_grids(Path(path), [crm.sheet_names.get("stage_history"),
+                                      crm.sheet_names.get("baseline")])
     if stage_sheet is not None and "stage_history" in names:
         result.history = advance_history(
-            _read_history(Path(path), crm.sheet_names.get("stage_history")),
+            _read_history(grids.get(crm.sheet_names.get("stage_history", ""), [])),
             crm.tables[stage_sheet.key], today=today)
     plans = crm.tables.get("plans")
     if plans is not None and not plans.empty:
         result.plans = plan_effects(weeks, base, plans, today=today)
     if "baseline" in names:
         result.baselines = _advance_baselines(
-            _read_baselines(Path(path), crm.sheet_names.get("baseline")), base,
+            _read_baselines(grids.get(crm.sheet_names.get("baseline", ""), [])), base,
             crm.settings.options.get("baseline_from"), crm.settings.options.get("baseline_to"),
             today)
     # won and lost, lost reasons and competitors: over the last four full weeks, enough

@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -214,14 +213,14 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
     rung = {key: i for i, key in enumerate(ladder)}
 
     names = _texts(records, stage_col, index)
-    keys = names.map(_fold)
+    keys = _folded(names)
     outcome = keys.map(lambda k: rules[k].outcome if k in rules else _UNKNOWN)
     probability = keys.map(lambda k: rules[k].probability if k in rules else np.nan).astype(float)
     value = (pd.to_numeric(pd.Series(records[amount_col].to_numpy(), index=index),
                            errors="coerce").fillna(0.0).astype(float)
              if amount_col in records else pd.Series(0.0, index=index))
     weighted = value * probability
-    ids = _texts(records, id_col, index).map(_fold)
+    ids = _folded(_texts(records, id_col, index))
 
     entered = _dates(records, created_col, index)
     if stage_entered:
@@ -301,7 +300,6 @@ def _clean(value: object) -> str | None:
     return _clean_text(str(value))
 
 
-@lru_cache(maxsize=65536)
 def _clean_text(text: str) -> str | None:
     tidy = " ".join(text.split())
     return tidy or None
@@ -313,15 +311,28 @@ def _fold(value: object) -> str:
     return _casefold(text) if text else ""
 
 
-@lru_cache(maxsize=65536)
 def _casefold(text: str) -> str:
     return text.casefold()
 
 
 def _texts(records: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
     """A column as tidied text (None where empty), or all None when the column is missing."""
-    values = records[column].tolist() if column in records else [None] * len(index)
-    return pd.Series([_clean(v) for v in values], index=index, dtype=object)
+    if column not in records:
+        return pd.Series([None] * len(index), index=index, dtype=object)
+    return _each_distinct(pd.Series(records[column].to_numpy(dtype=object), index=index),
+                          _clean)
+
+
+def _folded(texts: pd.Series) -> pd.Series:
+    """Tidied texts as the keys two spellings of a name share (see :func:`_fold`)."""
+    return _each_distinct(texts, _fold)
+
+
+def _each_distinct(values: pd.Series, convert: Any) -> pd.Series:
+    """Apply ``convert`` once per distinct value (stages, reasons: few values, many rows)."""
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    converted = np.array([convert(v) for v in distinct] + [convert(None)], dtype=object)
+    return pd.Series(converted[codes], index=values.index, dtype=object)
 
 
 def _dates(records: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
@@ -399,7 +410,7 @@ def _breakdown(label: str, groups: pd.Series, value: pd.Series, of: int,
     spelled: dict[str, str] = {}  # the first spelling of each name stands for all of them
     for name in names:
         spelled.setdefault(_fold(name), name)
-    keys = names.map(_fold)
+    keys = _folded(names)
     table = pd.DataFrame({"key": keys, "value": value}).groupby("key", sort=False).agg(
         count=("value", "size"), value=("value", "sum")).reset_index()
     table[label] = table["key"].map(spelled)
