@@ -12,14 +12,6 @@ __all__ = ["HISTORY_COLUMNS", "advance_history", "entered_dates", "lost_from"]
 HISTORY_COLUMNS = ["record", "from_stage", "to_stage", "changed_on"]
 
 
-def _latest(history: pd.DataFrame) -> dict[str, str]:
-    """Each record's stage as of the last run: the ``to_stage`` of its last row."""
-    if history.empty:
-        return {}
-    last = history.groupby(history["record"].astype(str), sort=False)["to_stage"].last()
-    return {k: "" if pd.isna(v) else str(v) for k, v in last.items()}
-
-
 def advance_history(history: pd.DataFrame, records: pd.DataFrame, *, today: dt.date,
                     id_col: str = "id", stage_col: str = "stage",
                     created_col: str = "created") -> pd.DataFrame:
@@ -28,32 +20,35 @@ def advance_history(history: pd.DataFrame, records: pd.DataFrame, *, today: dt.d
     A record seen for the first time gets a row from "" to its stage; on the very first run
     (an empty history) that row is dated the day the record was created, later on the day of
     the run. A record whose stage did not change adds nothing, so running twice on the same
-    day adds nothing the second time.
+    day adds nothing the second time. Stages compare without regard to case or outer spaces.
     """
-    latest = _latest(history)
-    seeding = history.empty
-    rows = []
-    for record, stage, created in zip(records[id_col], records[stage_col],
-                                      records.get(created_col, pd.Series(pd.NaT,
-                                                                         index=records.index))):
-        if not isinstance(record, str) or not record:
-            continue
-        now = "" if pd.isna(stage) else str(stage)
-        before = latest.get(record)
-        if before is not None and before.casefold().strip() == now.casefold().strip():
-            continue
-        when = today
-        if seeding and pd.notna(created):
-            when = pd.Timestamp(created).date()
-        rows.append({"record": record, "from_stage": before or "", "to_stage": now,
-                     "changed_on": pd.Timestamp(when)})
-        latest[record] = now
-    if not rows:
-        return history.reset_index(drop=True)
-    added = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    ids = records[id_col]
+    keep = ids.map(lambda v: isinstance(v, str) and bool(v)).astype(bool)
+    current = pd.DataFrame({
+        "record": ids[keep].astype(str),
+        "to_stage": records.loc[keep, stage_col].fillna("").astype(str),
+        "created": pd.to_datetime(records.loc[keep, created_col], errors="coerce")
+        if created_col in records else pd.NaT,
+    }).drop_duplicates("record", keep="first")
     if history.empty:
-        return added
-    return pd.concat([history, added], ignore_index=True)
+        before = pd.Series(pd.NA, index=current.index, dtype=object)
+    else:
+        last = history.groupby(history["record"].astype(str), sort=False)["to_stage"].last()
+        before = current["record"].map(last.fillna(""))
+    def norm(values: pd.Series) -> pd.Series:
+        return values.astype("string").str.strip().str.casefold()
+    changed = before.isna() | (norm(before.fillna("")) != norm(current["to_stage"])).fillna(
+        True)
+    added = current[changed.to_numpy(dtype=bool)].copy()
+    if added.empty:
+        return history.reset_index(drop=True)
+    added["from_stage"] = before[changed.to_numpy(dtype=bool)].fillna("").astype(str)
+    when = pd.Series(pd.Timestamp(today), index=added.index)
+    if history.empty:
+        when = added["created"].dt.normalize().fillna(pd.Timestamp(today))
+    added["changed_on"] = when
+    added = added[HISTORY_COLUMNS].reset_index(drop=True)
+    return added if history.empty else pd.concat([history, added], ignore_index=True)
 
 
 def entered_dates(history: pd.DataFrame) -> dict[str, pd.Timestamp]:
