@@ -177,6 +177,9 @@ def test_update_command(book: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["update", str(work), "--today", "2027-01-06"])
     assert result.exit_code == 0, result.output
     assert "Week of 2026-12-28" in result.output and "Updated Tally" in result.output
+    again = CliRunner().invoke(app, ["update", str(work), "--today", "2027-01-06",
+                                     "--dry-run"])
+    assert "add 0 stage changes to the stage history; nothing was written" in again.output
     tally = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Tally").to_python()
     assert tally[6][1:6] == [2.0, 1.0, 0.0, 1.0, 1.0]
 

@@ -25,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # long paths stay on one line
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="dealer or b2b.")]
@@ -152,10 +152,13 @@ def update(
             return f"{float(v):.1%}" if rate else f"{float(v):,.0f}"  # type: ignore[arg-type]
         table.add_row(name.replace("_", " "), show(now), show(before), show(base))
     console.print(table)
+    changes = f"{result.stage_changes:,} stage change{'s' * (result.stage_changes != 1)}"
     if dry_run:
-        console.print(f"Dry run: would rewrite {', '.join(result.sheets)} in {result.path}")
+        console.print(f"Dry run: would rewrite {', '.join(result.sheets)} in {result.path} "
+                      f"and add {changes} to the stage history; nothing was written")
     else:
-        console.print(f"Updated {', '.join(result.sheets)} in {result.path}")
+        console.print(f"Updated {', '.join(result.sheets)} in {result.path}; "
+                      f"{changes} added to the stage history")
 
 
 @app.command()

@@ -64,6 +64,7 @@ class UpdateResult:
     plans: pd.DataFrame = field(default_factory=pd.DataFrame)
     baselines: pd.DataFrame = field(default_factory=pd.DataFrame)
     source_rows: int = 0  # where the Tally's by-source table starts (for the dashboard)
+    stage_changes: int = 0  # rows this run adds to the Stage history
     sheets: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
 
@@ -684,9 +685,9 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     grids = _owned_grids(Path(path), [crm.sheet_names.get("stage_history"),
                                       crm.sheet_names.get("baseline")])
     if stage_sheet is not None and "stage_history" in names:
-        result.history = advance_history(
-            _read_history(grids.get(crm.sheet_names.get("stage_history", ""), [])),
-            crm.tables[stage_sheet.key], today=today)
+        before = _read_history(grids.get(crm.sheet_names.get("stage_history", ""), []))
+        result.history = advance_history(before, crm.tables[stage_sheet.key], today=today)
+        result.stage_changes = len(result.history) - len(before)
     plans = crm.tables.get("plans")
     if plans is not None and not plans.empty:
         result.plans = plan_effects(weeks, base, plans, today=today)
