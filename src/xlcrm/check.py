@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .issues import Issue, column_letter, sort_issues
+from .metrics.tally import first_replies
 from .read import Crm, load
 from .schema import Sheet, item_labels, normalize_header
 
@@ -149,10 +150,7 @@ def _check_contacts(crm: Crm, issues: list[Issue]) -> None:
     c = crm.columns[milestone.sheet].get(milestone.column)
     if link is None or c is None or acts.empty or leads.empty or "id" not in leads:
         return
-    inbound = {label.casefold() for label in item_labels("directions", "inbound")}
-    direction = acts["direction"].astype("string").str.strip().str.casefold()
-    replies = acts[direction.isin(inbound).fillna(False).to_numpy()]
-    first = replies.groupby(link)["date"].min()
+    first = first_replies(acts, link_col=link, inbound=item_labels("directions", "inbound"))
     name = crm.sheet_names[milestone.sheet]
     header = crm.schema.sheet(milestone.sheet).column(milestone.column).header.lower()
     logged = leads["id"].map(first)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._atomic import atomic_path
 from ._resources import templates_dir
 from .build import write_new_workbook
+from .save import safe_save
 from .schema import Schema, load_schema
 from .workbook import prepare_target
 
@@ -786,9 +786,9 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
     """
     data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
     target = prepare_target(Path(directory) / f"demo-{preset}.xlsx", force=True)
-    with atomic_path(target) as tmp:
-        write_new_workbook(tmp, data.schema, data.data, options=data.options,
-                           settings_rows=data.settings_rows)
+    safe_save(target, lambda tmp: write_new_workbook(
+        tmp, data.schema, data.data, options=data.options, settings_rows=data.settings_rows),
+        backups=0)
     if run_update:
         from .update import update
 

@@ -69,7 +69,7 @@ class SaveResult:
     backup: Path | None
 
 
-def safe_save(target: str | Path, write: Callable[[Path], None], *, backups: int = 5,
+def safe_save(target: str | Path, write: Callable[[Path], object], *, backups: int = 5,
               backup_dir: str | Path | None = None, force: bool = False,
               lock_timeout: float = 30.0) -> SaveResult:
     """Replace ``target`` with what ``write`` produces, atomically, keeping a backup.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._atomic import atomic_path
 from .build import write_new_workbook
 from .errors import WorkbookError, WorkbookExistsError
+from .save import safe_save
 from .schema import load_schema
 
 __all__ = ["init", "prepare_target"]
@@ -57,6 +57,7 @@ def init(path: str | Path, *, preset: str = "dealer", locale: str = "en",
     schema = load_schema(preset, locale)
     target = prepare_target(path, force=force)
     options = {"currency": currency.upper()} if currency else None
-    with atomic_path(target) as tmp:
-        write_new_workbook(tmp, schema, options=options)
+    # the same safe save as every other write: an overwritten file (--force) is kept as a backup
+    safe_save(target, lambda tmp: write_new_workbook(tmp, schema, options=options),
+              force=force)
     return target

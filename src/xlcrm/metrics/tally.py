@@ -28,6 +28,7 @@ __all__ = [
     "TallyInput",
     "by_dimension",
     "contact_dates",
+    "first_replies",
     "cohort_weeks",
     "rates",
     "activity_weeks",
@@ -66,6 +67,25 @@ def week_start(dates: pd.Series, first_day: str = "monday") -> pd.Series:
     return days - pd.to_timedelta(back, unit="D")
 
 
+def first_replies(activities: pd.DataFrame, *, link_col: str, date_col: str = "date",
+                  direction_col: str = "direction",
+                  inbound: Sequence[str] = ("inbound",)) -> pd.Series:
+    """Each lead's first inbound activity (the prospect reached out), by lead id.
+
+    Args:
+        activities: the activities table.
+        link_col: the activities column that names the lead.
+        inbound: the direction labels that mean the prospect reached out (any case).
+    """
+    if activities.empty or link_col not in activities:
+        return pd.Series(dtype="datetime64[ns]")
+    inbound_set = {s.casefold() for s in inbound}
+    codes, labels = pd.factorize(activities[direction_col])  # two labels, 300k rows
+    answered = np.array([str(v).strip().casefold() in inbound_set for v in labels] + [False])
+    replies = activities[answered[codes]]
+    return replies.groupby(link_col)[date_col].min()
+
+
 def contact_dates(milestone: pd.Series, lead_ids: pd.Series, activities: pd.DataFrame, *,
                   link_col: str, date_col: str = "date", direction_col: str = "direction",
                   inbound: Sequence[str] = ("inbound",)) -> pd.Series:
@@ -75,21 +95,13 @@ def contact_dates(milestone: pd.Series, lead_ids: pd.Series, activities: pd.Data
     Args:
         milestone: the hand-filled two-way contact dates, aligned with ``lead_ids``.
         lead_ids: the leads' ids.
-        activities: the activities table.
-        link_col: the activities column that names the lead.
-        inbound: the direction labels that mean the prospect reached out (any case).
+        activities, link_col, date_col, direction_col, inbound: as :func:`first_replies`.
     """
-    inbound_set = {s.casefold() for s in inbound}
-    if activities.empty or link_col not in activities:
-        return milestone.copy()
-    codes, labels = pd.factorize(activities[direction_col])  # two labels, 300k rows
-    answered = np.array([str(v).strip().casefold() in inbound_set for v in labels] + [False])
-    replies = activities[answered[codes]]
-    if replies.empty:  # nobody has answered yet: only the hand-filled dates count
+    first_reply = first_replies(activities, link_col=link_col, date_col=date_col,
+                                direction_col=direction_col, inbound=inbound)
+    if first_reply.empty:  # nobody has answered yet: only the hand-filled dates count
         return milestone.astype("datetime64[ns]")
-    first_reply = replies.groupby(link_col)[date_col].min()
-    logged = lead_ids.map(first_reply)
-    logged = pd.to_datetime(logged).astype("datetime64[ns]")
+    logged = pd.to_datetime(lead_ids.map(first_reply)).astype("datetime64[ns]")
     both = pd.concat([milestone.reset_index(drop=True), logged.reset_index(drop=True)], axis=1)
     earliest = both.min(axis=1, skipna=True)
     earliest.index = milestone.index
