@@ -8,6 +8,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .check import CheckResult, check
+from .clean import CleanResult, clean
 from .demo import DemoData, demo, generate_demo
 from .errors import (
     ExportError,
@@ -27,6 +28,7 @@ from .workbook import init
 
 __all__ = [
     "CheckResult",
+    "CleanResult",
     "Crm",
     "DemoData",
     "ExportError",
@@ -45,6 +47,7 @@ __all__ = [
     "available_locales",
     "available_presets",
     "check",
+    "clean",
     "demo",
     "generate_demo",
     "init",

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from . import __version__
 from .check import check as check_workbook
+from .clean import clean as clean_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
 from .update import set_baseline
@@ -221,6 +222,74 @@ def check(
                           soft_wrap=True, highlight=False)
         console.print(("[green]" if result.ok else "[red]") + result.summary() + "[/]")
     raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def clean(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="Merge the duplicates marked in the Data quality sheet's Merge column.")]
+    = False,
+    undo: Annotated[bool, typer.Option(
+        "--undo", help="Put back the workbook as it was before the last --apply.")] = False,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
+    = OutputFormat.text,
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Judge dead records as if today were this day.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Find and show; write nothing.")]
+    = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Find duplicates, unreachable, dead and unowned records; merge what a person marked.
+
+    The findings go to the Data quality sheet. Put x in its Merge column beside the records
+    of a group that are one, then run with --apply; --undo restores the pre-merge file.
+    """
+    if apply and undo:
+        err.print("[bold red]error:[/] --apply and --undo can't be used together")
+        raise typer.Exit(2)
+    try:
+        with console.status("Looking for duplicates and problems..."):
+            result = clean_workbook(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
+                                    today=today.date() if today else None)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    if output is OutputFormat.json:
+        print(result.to_json())
+        return
+    if result.undone:
+        console.print(f"Restored {result.path} as it was before the merge"
+                      + (f" (the merged version is kept as {result.saved.backup})"
+                         if result.saved and result.saved.backup else ""))
+        return
+    for group in result.groups[:20]:
+        console.print(f"[bold]{group.sheet}[/] {' = '.join(group.ids)} "
+                      f"({group.score:.0%}): {'; '.join(sorted(set(group.reasons.values())))}")
+    if len(result.groups) > 20:
+        console.print(f"... and {len(result.groups) - 20:,} more groups on the Data quality sheet")
+    for finding in result.findings[:20]:
+        style = "red" if finding.severity == "error" else "yellow"
+        console.print(f"[{style}]{finding.severity:<7}[/] {finding}")
+    if len(result.findings) > 20:
+        console.print(f"... and {len(result.findings) - 20:,} more on the Data quality sheet")
+    console.print(", ".join(f"{n:,} {name.lower()}" for name, n in result.counts().items()))
+    for line in result.skipped:
+        console.print(f"[yellow]not merged:[/] {line}")
+    if result.merged_groups:
+        console.print(f"Merged {result.merged_groups:,} group"
+                      f"{'s' * (result.merged_groups != 1)}; every merged value is on the "
+                      "Merge log sheet; `xlcrm clean --undo` puts the file back")
+    elif apply:
+        console.print("Nothing marked to merge: put x in the Merge column of the Data quality "
+                      "sheet beside the records that are one, then run --apply again")
+    if dry_run:
+        console.print(f"Dry run: would rewrite {', '.join(result.sheets)}; nothing was written")
+    else:
+        console.print(f"Wrote {', '.join(result.sheets)} in {result.path}")
 
 
 def main() -> None:
