@@ -24,6 +24,7 @@ from .errors import (
 from .issues import Issue
 from .read import Crm, Settings, load
 from .schema import Schema, available_locales, available_presets, load_schema
+from .score import ScoreResult, score
 from .workbook import init
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Issue",
     "Schema",
     "SchemaError",
+    "ScoreResult",
     "Settings",
     "UnknownPresetError",
     "UnreadableWorkbookError",
@@ -53,4 +55,5 @@ __all__ = [
     "init",
     "load",
     "load_schema",
+    "score",
 ]

@@ -15,6 +15,7 @@ from .check import check as check_workbook
 from .clean import clean as clean_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
+from .score import score as score_workbook
 from .update import set_baseline
 from .update import update as update_workbook
 from .workbook import init as init_workbook
@@ -290,6 +291,48 @@ def clean(
         console.print(f"Dry run: would rewrite {', '.join(result.sheets)}; nothing was written")
     else:
         console.print(f"Wrote {', '.join(result.sheets)} in {result.path}")
+
+
+@app.command()
+def score(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    output: Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
+    = OutputFormat.text,
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Score as if today were this day (YYYY-MM-DD).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show; write nothing.")]
+    = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Score leads with the Settings rules (MQL, SQL) and rank customers by RFM."""
+    import json
+
+    try:
+        with console.status("Scoring leads and customers..."):
+            result = score_workbook(path, today=today.date() if today else None,
+                                    dry_run=dry_run, force=force)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    top = result.scores.sort_values("score", ascending=False, kind="stable")
+    if output is OutputFormat.json:
+        print(json.dumps({"file": str(result.path), "counts": result.counts(),
+                          "unknown_rules": result.unknown_fields,
+                          "scores": top.to_dict("records"),
+                          "rfm": result.rfm.reset_index().to_dict("records")},
+                         ensure_ascii=False, indent=2, default=str))
+        return
+    for rec in top.head(10).itertuples():
+        console.print(f"{rec.id:<12} {rec.score:>5g} {rec.grade:<3} {rec.why}")
+    for line in result.unknown_fields:
+        console.print(f"[yellow]rule not understood:[/] {line}; fix it in Settings")
+    console.print(", ".join(f"{n:,} {name.replace('_', ' ')}"
+                            for name, n in result.counts().items()))
+    verb = "Would rewrite" if dry_run else "Wrote"
+    console.print(f"{verb} {', '.join(result.sheets)} in {result.path}")
 
 
 def main() -> None:

@@ -67,6 +67,7 @@ _OPTION_DEFAULTS: tuple[tuple[str, OptionType, Any], ...] = (
     ("dead_after_days", "integer", 365),
     ("mql_threshold", "integer", 40),
     ("sql_threshold", "integer", 70),
+    ("rfm_recency", "text", "purchase"),
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MILESTONE_KEYS = ("lead", "contact", "appointment", "show", "sale")
