@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .assign import AssignResult, assign
 from .check import CheckResult, check
 from .clean import CleanResult, clean
 from .demo import DemoData, demo, generate_demo
@@ -28,6 +29,7 @@ from .score import ScoreResult, score
 from .workbook import init
 
 __all__ = [
+    "AssignResult",
     "CheckResult",
     "CleanResult",
     "Crm",
@@ -46,6 +48,7 @@ __all__ = [
     "WorkbookLockedError",
     "XlcrmError",
     "__version__",
+    "assign",
     "available_locales",
     "available_presets",
     "check",

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from . import __version__
+from .assign import assign as assign_workbook
 from .check import check as check_workbook
 from .clean import clean as clean_workbook
 from .demo import demo as make_demo
@@ -333,6 +334,45 @@ def score(
                             for name, n in result.counts().items()))
     verb = "Would rewrite" if dry_run else "Wrote"
     console.print(f"{verb} {', '.join(result.sheets)} in {result.path}")
+
+
+@app.command()
+def assign(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="Write the proposed owners into the data sheets.")] = False,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
+    = OutputFormat.text,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Propose owners for records without one, by the Settings territory rules; --apply
+    writes them."""
+    try:
+        result = assign_workbook(path, apply=apply, force=force)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    if output is OutputFormat.json:
+        print(result.to_json())
+        return
+    for rec in result.proposals.head(30).itertuples():
+        console.print(f"{rec.cell:<16} {rec.record:<12} -> {rec.owner} "
+                      f"({rec.territory or 'no territory'}; {rec.reason})")
+    if len(result.proposals) > 30:
+        console.print(f"... and {len(result.proposals) - 30:,} more")
+    for line in result.unknown_rules:
+        console.print(f"[yellow]territory rule not understood:[/] {line}; fix it in Settings")
+    n = len(result.proposals)
+    if result.applied:
+        console.print(f"Assigned {n:,} record{'s' * (n != 1)} in {result.path}")
+    elif n:
+        console.print(f"{n:,} record{'s' * (n != 1)} without an owner; run with --apply to "
+                      "assign them")
+    else:
+        console.print("Every record has an owner")
 
 
 def main() -> None:

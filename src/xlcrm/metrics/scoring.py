@@ -5,8 +5,9 @@ the points of every rule that holds for it (points may be negative), and its sco
 sum. A lead whose score reaches the MQL threshold is marketing-qualified, one that reaches the
 SQL threshold sales-qualified. The explanation lists the rules that fired, so a rep sees why.
 
-Conditions: ``equals``, ``not_equals``, ``contains``, ``at_least``, ``at_most``,
-``is_empty``, ``is_filled``. Text is compared without case, accents, spacing or punctuation.
+Conditions: ``equals``, ``not_equals``, ``contains``, ``starts_with``, ``one_of`` (a
+comma-separated list), ``at_least``, ``at_most``, ``is_empty``, ``is_filled``. Text is compared
+without case, accents, spacing or punctuation.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from ..schema import normalize_header
 
 __all__ = ["CONDITIONS", "Rule", "grade", "rule_holds", "score_leads"]
 
-CONDITIONS = ("equals", "not_equals", "contains", "at_least", "at_most", "is_empty",
-              "is_filled")
-_SYMBOLS = {"equals": "=", "not_equals": "≠", "contains": "contains", "at_least": "≥",
+CONDITIONS = ("equals", "not_equals", "contains", "starts_with", "one_of", "at_least",
+              "at_most", "is_empty", "is_filled")
+_SYMBOLS = {"equals": "=", "not_equals": "≠", "contains": "contains",
+            "starts_with": "starts with", "one_of": "is one of", "at_least": "≥",
             "at_most": "≤", "is_empty": "is empty", "is_filled": "is filled"}
 _YES = frozenset({"yes", "y", "si", "true", "1", "x"})
 _NO = frozenset({"no", "n", "false", "0"})
@@ -98,6 +100,10 @@ def rule_holds(rule: Rule, v: Any) -> bool:
         return mine != wanted
     if rule.condition == "contains":
         return bool(wanted) and wanted in mine
+    if rule.condition == "starts_with":  # a postcode prefix: "20" for Milan
+        return bool(wanted) and mine.startswith(wanted)
+    if rule.condition == "one_of":
+        return mine in {normalize_header(w) for w in str(rule.value).split(",")}
     return False
 
 
