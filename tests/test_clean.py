@@ -264,3 +264,23 @@ def test_findings_point_at_the_cells_to_fix(small: Path) -> None:
         ("unknown-owner", "CON-4", "K5"),
         ("inactive-owner", "CON-5", "K6"),
     }
+
+
+def test_clean_command_json_and_undo_without_merge(small: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+
+    path = tmp_path / "copy.xlsx"
+    shutil.copy(small, path)
+    out = CliRunner().invoke(app, ["clean", str(path), "--format", "json",
+                                   "--today", TODAY.isoformat()])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert {"ACC-3", "CON-4"} <= {f["record"] for f in data["findings"]}
+    assert xlcrm.load(path).sheet_names["data_quality"] == "Data quality"
+    undo = CliRunner().invoke(app, ["clean", str(path), "--undo"])
+    assert undo.exit_code == 1 and "no merge to undo" in undo.output

@@ -118,3 +118,14 @@ def test_score_writes_owned_sheets_and_never_the_leads(dealer: Path) -> None:
     book.close()
     head = next(i for i, r in enumerate(rows) if r and r[0] == "Lead")
     assert rows[head + 1][0] == "L-1" and rows[head + 1][rows[head].index("Grade")] == "MQL"
+
+
+def test_score_command_prints_the_best_leads(dealer: Path) -> None:
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+
+    out = CliRunner().invoke(app, ["score", str(dealer), "--today", TODAY.isoformat()])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[0].startswith("L-1")
+    assert "Lead scores" in out.output
