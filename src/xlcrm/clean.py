@@ -317,7 +317,6 @@ def _dq_builder(crm: Crm, result: CleanResult, today: dt.date,
         group_fmt = {True: book.add_format({"align": "center", "top": 1,
                                             "top_color": "#A9D08E"}),
                      False: book.add_format({"align": "center"})}
-        wrap = book.add_format({"text_wrap": True, "valign": "top"})
         _banner(ws, crm, f, "Data quality",
                 f"Found on {today:%Y-%m-%d}. To merge duplicates, put x in Merge beside each "
                 "record of a group that is one person or company, then run "
@@ -386,7 +385,7 @@ def _dq_builder(crm: Crm, result: CleanResult, today: dt.date,
             ws.write_url(row, 3, f"internal:{_ref(finding.sheet)}!{finding.cell}", link,
                          string=finding.cell)
             ws.write_string(row, 4, finding.record)
-            ws.write_string(row, 5, finding.message, wrap)
+            ws.write_string(row, 5, finding.message)
             row += 1
         if not result.findings:
             ws.write_string(row, 0, "Nothing else to fix.", f.note)

@@ -222,6 +222,14 @@ def _write_cells(ws: Worksheet, row: int, values: list[Any], f: _Formats,
             ws.write_string(row, c, str(value), fmt)
 
 
+def _won(crm: Crm, leads: pd.DataFrame) -> pd.Series:
+    """Leads whose sale milestone is reached (a sold date, or the b2b won date)."""
+    sale = next((m for m in crm.settings.milestones if m.key == "sale"), None)
+    if sale is None or sale.sheet != crm.schema.lead_sheet or sale.column not in leads:
+        return pd.Series(False, index=leads.index)
+    return leads[sale.column].notna()
+
+
 def _scores_builder(crm: Crm, result: ScoreResult, today: dt.date) -> SheetBuilder:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = _Formats(book, crm.schema)
@@ -229,12 +237,11 @@ def _scores_builder(crm: Crm, result: ScoreResult, today: dt.date) -> SheetBuild
         hot = book.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#548235",
                                "align": "center"})
         warm = book.add_format({"bold": True, "bg_color": "#E2EFDA", "align": "center"})
-        wrap = book.add_format({"text_wrap": True, "valign": "top"})
-        top = book.add_format({"valign": "top"})
+        top = book.add_format({})
         _banner(ws, crm, f, "Lead scores",
                 f"Scored on {today:%Y-%m-%d} with Settings > Scoring rules: SQL from {sql:g} "
-                f"points, MQL from {mql:g}. Highest first; the people's own columns are not "
-                "touched.")
+                f"points, MQL from {mql:g}. Open leads first, highest score first, then those "
+                "already won; the people's own columns are not touched.")
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
                               "are overwritten.", f.banner)
         counts = result.counts()
@@ -250,20 +257,23 @@ def _scores_builder(crm: Crm, result: ScoreResult, today: dt.date) -> SheetBuild
                   "Why"]
         ws.write_row(5, 0, header, f.head)
         leads = crm.tables[lead_key]
-        order = result.scores.sort_values("score", ascending=False, kind="stable")
+        # open leads first (who to call), those already won after them
+        won = _won(crm, leads).reindex(result.scores.index).fillna(False)
+        order = result.scores.assign(_won=won.astype(bool)).sort_values(
+            ["_won", "score"], ascending=[True, False], kind="stable")
         for i, (row, s) in enumerate(order.iterrows(), 6):
             rec = leads.loc[row]
             values = [rec.get("id"), _name(rec), *[rec.get(c) for c in extra], s["score"]]
             _write_cells(ws, i, values, f, {len(values) - 1: top})
             g = s["grade"]
             ws.write_string(i, len(values), g, hot if g == "SQL" else warm if g else top)
-            ws.write_string(i, len(values) + 1, s["why"], wrap)
+            ws.write_string(i, len(values) + 1, s["why"])
         n = len(header)
         ws.set_column(0, 0, 12)
         ws.set_column(1, 1, 24)
         ws.set_column(2, n - 4, 16)
         ws.set_column(n - 3, n - 2, 8)
-        ws.set_column(n - 1, n - 1, 70)
+        ws.set_column(n - 1, n - 1, 100)
         ws.freeze_panes(6, 2)
         ws.autofilter(5, 0, 5 + len(order), n - 1)
         ws.set_landscape()
@@ -293,6 +303,7 @@ def _rfm_builder(crm: Crm, result: ScoreResult, key: str, today: dt.date) -> She
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
                               "are overwritten.", f.banner)
         frame = result.rfm
+        center = book.add_format({"align": "center"})
         ws.write_string(4, 0, "By segment", f.title)
         ws.write_row(5, 0, ["Segment", "Customers", "Value", "Share of value", "What to do"],
                      f.head)
@@ -320,7 +331,8 @@ def _rfm_builder(crm: Crm, result: ScoreResult, key: str, today: dt.date) -> She
             values = [cid, name, rec["last"], rec["recency_days"], rec["frequency"],
                       rec["monetary"], rec["r"], rec["f"], rec["m"], rec["rfm"],
                       crm.schema.locale.value("rfm_segments", rec["segment"])]
-            _write_cells(ws, i, values, f, {5: f.money, 3: f.int, 4: f.int})
+            _write_cells(ws, i, values, f, {5: f.money, 3: f.int, 4: f.int, 6: center,
+                                            7: center, 8: center, 9: center})
         if frame.empty:
             ws.write_string(row + 2, 0, "No purchases yet.", f.note)
         ws.set_column(0, 0, 18)
