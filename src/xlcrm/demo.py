@@ -894,7 +894,8 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
 
     The file is ``DIRECTORY/demo-PRESET.xlsx``; an earlier demo of the same name is replaced.
     Unless ``run_update`` is false, the weekly update then fills its Tally, Baseline and
-    Dashboard. See :func:`generate_demo` for the other arguments.
+    Dashboard, and ``clean`` and ``score`` fill Data quality, Lead scores and RFM. See
+    :func:`generate_demo` for the other arguments.
     """
     data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
     target = prepare_target(Path(directory) / f"demo-{preset}.xlsx", force=True)
@@ -905,4 +906,9 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
         from .update import update
 
         update(target, today=data.today, backups=0)
+        from .clean import clean
+        from .score import score
+
+        clean(target, today=data.today, backups=0)  # the planted duplicates, listed
+        score(target, today=data.today, backups=0)
     return target
