@@ -287,3 +287,15 @@ def test_clean_command_json_and_undo_without_merge(small: Path, tmp_path: Path) 
     assert xlcrm.load(path).sheet_names["data_quality"] == "Data quality"
     undo = CliRunner().invoke(app, ["clean", str(path), "--undo"])
     assert undo.exit_code == 1 and "no merge to undo" in undo.output
+
+
+def test_dealer_leads_without_salesperson_point_at_that_column(tmp_path: Path) -> None:
+    schema = xlcrm.load_schema("dealer")
+    leads = {"id": ["L-1", "L-2"], "created": [T(2026, 11, 2), T(2026, 11, 3)],
+             "last_name": ["Rossi", "Bianchi"], "phone": ["+39 347 123 4567", "347 765 4321"],
+             "source": ["Walk-in", "Walk-in"], "rep": ["Anna", None]}
+    path = write_new_workbook(tmp_path / "crm.xlsx", schema, {"leads": leads},
+                              settings_rows={"reps": [("Anna", "", "", True)]})
+    found = clean(path, today=TODAY, dry_run=True)
+    assert [(f.check, f.where) for f in found.findings] == [("no-owner", "Leads!L3")]
+    assert found.groups == [] and found.sheets == ["Data quality"]

@@ -243,7 +243,7 @@ def find_problems(crm: Crm, *, today: dt.date) -> list[Finding]:
                               today=today, days=days, what=what))
         owner = _owner_column(sheet)
         if owner and reps:
-            add(key, owner_problems(records[owner], records["id"], reps))
+            add(key, owner_problems(records[owner], records["id"], reps, column=owner))
     order = {name: i for i, name in enumerate(crm.sheet_names.values())}
     return sorted(out, key=lambda f: (order.get(f.sheet, 99), _row_of(f.cell), f.check))
 
@@ -661,7 +661,7 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
         name = crm.sheet_names[group.sheet]
         group.marked = [i for i in group.ids if (name, i) in marked]
     builders: dict[str, SheetBuilder] = {dq_name: _dq_builder(crm, result, today, marked)}
-    if new_log or log_name in grids:
+    if new_log:
         builders[log_name] = _log_builder(crm, log_rows + new_log)
     result.sheets = list(builders)
     if dry_run:

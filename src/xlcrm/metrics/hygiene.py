@@ -156,25 +156,27 @@ def hierarchy_problems(accounts: pd.DataFrame) -> pd.DataFrame:
     return findings_frame(out)
 
 
-def owner_problems(owners: pd.Series, ids: pd.Series, reps: Mapping[str, bool]) -> pd.DataFrame:
+def owner_problems(owners: pd.Series, ids: pd.Series, reps: Mapping[str, bool], *,
+                   column: str = "owner") -> pd.DataFrame:
     """Records without an owner, with an owner Settings doesn't list, or an inactive one.
 
     Args:
         owners: the owner (rep) of each record.
         ids: the records' ids, same index.
         reps: each rep named in Settings, with whether they are active.
+        column: the key of the owner column (``owner``, or ``rep`` for the dealer's leads).
     """
     known = {name.strip().casefold(): (name, active) for name, active in reps.items()}
     out: list[Finding] = []
     for row, owner, rid in zip(owners.index, owners, ids):
         name = _text(owner)
         if name is None:
-            out.append((row, rid, "owner", "no-owner", "warning",
+            out.append((row, rid, column, "no-owner", "warning",
                         "no owner: nobody follows this record up; run `xlcrm assign`"))
         elif name.casefold() not in known:
-            out.append((row, rid, "owner", "unknown-owner", "warning",
+            out.append((row, rid, column, "unknown-owner", "warning",
                         f'owner "{name}" is not a rep in Settings'))
         elif not known[name.casefold()][1]:
-            out.append((row, rid, "owner", "inactive-owner", "warning",
+            out.append((row, rid, column, "inactive-owner", "warning",
                         f"owner {name} is no longer active; hand the record over"))
     return findings_frame(out)
