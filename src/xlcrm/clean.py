@@ -475,6 +475,15 @@ def _cell_value(v: Any) -> Any:
     return v
 
 
+def _shown(v: Any) -> str:
+    value = _cell_value(v)
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}" if value.time() != dt.time() else f"{value:%Y-%m-%d}"
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:,.0f}"
+    return str(value)
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, str) and isinstance(b, str):
         return normalize_header(a) == normalize_header(b)
@@ -535,10 +544,12 @@ def _merge(crm: Crm, marks: dict[tuple[str, str], str], today: dt.date, result: 
                         outcome = "filled the kept record's blank"
                     else:
                         outcome = "kept in this log only (a column xlcrm doesn't know)"
-                elif _same(mine, value):
+                elif _cell_value(mine) == _cell_value(value):
                     outcome = "same as the kept record"
+                elif _same(mine, value):
+                    outcome = f"kept record spells it {_shown(mine)}"
                 else:
-                    outcome = f"kept record has {_cell_value(mine)}"
+                    outcome = f"kept record has {_shown(mine)}"
                 log.append([stamp, sheet_name, kept, other, header, _cell_value(value), outcome])
                 result.merged.append(MergeRecord(sheet_name, kept, other, header,
                                                  _cell_value(value), outcome))
