@@ -129,3 +129,15 @@ def test_score_command_prints_the_best_leads(dealer: Path) -> None:
     assert out.exit_code == 0, out.output
     assert out.output.splitlines()[0].startswith("L-1")
     assert "Lead scores" in out.output
+
+
+def test_score_without_recent_activity(tmp_path: Path) -> None:
+    schema = xlcrm.load_schema("dealer")
+    leads = {"id": ["L-1"], "created": [D(2026, 1, 5, 9)], "last_name": ["Rossi"],
+             "source": ["Walk-in"]}
+    activities = {"id": ["A-1"], "date": [D(2026, 1, 6, 10)], "lead": ["L-1"],
+                  "type": ["Call"], "direction": ["Outbound"]}
+    path = write_new_workbook(tmp_path / "crm.xlsx", schema,
+                              {"leads": leads, "activities": activities})
+    result = score(path, today=TODAY, dry_run=True)
+    assert result.scores["score"].tolist() == [-10]  # only "no e-mail" fires

@@ -143,9 +143,11 @@ def _lead_fields(crm: Crm, rules: list[Rule], customers: pd.DataFrame, today: dt
                           (pd.to_datetime(acts["date"]) <= pd.Timestamp(today) +
                            pd.Timedelta(days=1))]
             if m.group(1):
-                recent = recent[recent["direction"].map(
-                    lambda v: isinstance(v, str) and normalize_header(v) in inbound)]
-            leads[f] = leads["id"].map(recent.groupby(link).size()).fillna(0).astype(int)
+                answered = [isinstance(v, str) and normalize_header(v) in inbound
+                            for v in recent["direction"]]
+                recent = recent.loc[pd.Series(answered, index=recent.index, dtype=bool)]
+            counts = recent[link].value_counts()
+            leads[f] = leads["id"].map(counts).fillna(0).astype(int)
         elif m:
             leads[f] = 0
         elif f == "days_since_created" and "created" in leads:
