@@ -632,9 +632,10 @@ def _b2b(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
         last, word = rng.choice(pool["last"]), rng.choice(pool["company_words"])
         tries = 0
         while f"{last} {word}" in used_names:  # two companies don't share name and website
-            last, word = rng.choice(pool["last"]), rng.choice(pool["company_words"])
             tries += 1
-            if tries > 20:  # a small name pool: founders with two surnames
+            if tries <= 20:
+                last, word = rng.choice(pool["last"]), rng.choice(pool["company_words"])
+            else:  # a small name pool and many companies: founders with two surnames or more
                 last = f"{last}-{rng.choice(pool['last'])}"
         used_names.add(f"{last} {word}")
         name = f"{last} {word} {rng.choice(pool['company_suffix'])}"
