@@ -108,6 +108,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"dups_{tag}_blocked_s\t{seconds:.3f}\ts")
     print(f"dups_{tag}_blocked_candidate_pairs\t{compared}\tpairs")
     print(f"dups_{tag}_blocked_pairs_per_s\t{compared / seconds:,.0f}\tpairs/s")
+    # every pair is settled (compared, or ruled out by the blocking) in that time
+    print(f"dups_{tag}_blocked_settled_pairs_per_s\t"
+          f"{len(frame) * (len(frame) - 1) // 2 / seconds:,.0f}\tpairs/s")
     print(f"dups_{tag}_blocked_records_per_s\t{len(frame) / seconds:,.0f}\trecords/s")
     print(f"dups_{tag}_blocked_precision\t{precision:.3f}\tratio")
     print(f"dups_{tag}_blocked_recall\t{recall:.3f}\tratio")
