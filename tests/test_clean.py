@@ -47,6 +47,8 @@ T = dt.datetime
     ("12345", "IT", None),
     ("347-12", "IT", None),
     ("n/a", "IT", None),
+    ("0000000000", "IT", None),  # placeholders typed to get past a required field
+    ("123-456-7890", "US", None),
     ("", "IT", None),
 ])
 def test_phone_numbers_become_e164(text: str, region: str, expected: str | None) -> None:
@@ -75,7 +77,7 @@ def test_email_addresses_are_normalised(text: str, expected: str | None) -> None
 # ----- duplicates on the labelled demo -----------------------------------------------------
 @pytest.mark.parametrize(("preset", "seed"), [("dealer", 21), ("b2b", 21), ("b2b", 4)])
 def test_duplicates_found_with_precision_and_recall(preset: str, seed: int) -> None:
-    data = xlcrm.generate_demo(preset, leads=2500, seed=seed, today=TODAY)
+    data = xlcrm.generate_demo(preset, leads=4000, seed=seed, today=TODAY)
     for sheet, truth in data.duplicates.items():
         assert len(truth) >= 5, sheet
         frame = pd.DataFrame(data.data[sheet])

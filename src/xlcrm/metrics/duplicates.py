@@ -60,6 +60,8 @@ _PLUS_TAGS = frozenset({
     "pm.me", "posteo.de", "mailbox.org",
 })
 _ALIAS_DOMAINS = {"googlemail.com": "gmail.com"}
+_RUNS = frozenset(run[:n] for run in ("1234567890", "0123456789", "9876543210")
+                  for n in range(5, 11))
 #: personal mailbox providers: their domain says nothing about the company
 FREE_MAIL = frozenset({
     *_PLUS_TAGS, "yahoo.com", "yahoo.co.uk", "yahoo.it", "yahoo.es", "yahoo.fr", "yahoo.de",
@@ -141,6 +143,9 @@ def normalize_phone(text: str | None, region: str = "US") -> str | None:
         return None
     if not phonenumbers.is_possible_number(number):
         return None
+    national = str(number.national_number)
+    if len(set(national)) == 1 or national in _RUNS:
+        return None  # a placeholder such as 0000000000 or 123456789: nobody's number
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -289,18 +294,18 @@ def _score(p: _Prepared, a: int, b: int, kind: Kind) -> tuple[float, str]:
     if same_email and same_phone:
         score = 0.85 + 0.15 * name
         reasons += [f"same {what}", "same phone"]
-    elif same_email:
-        score = 0.7 + 0.3 * name
+    elif same_email:  # a shared mailbox (a family's, an office's) needs names that agree
+        score = 0.6 + 0.4 * name
         reasons.append(f"same {what} {p.emails[a]}")
-    elif same_phone:
-        score = 0.6 + 0.35 * name
+    elif same_phone:  # a switchboard is shared by people with other names
+        score = 0.45 + 0.5 * name
         reasons.append(f"same phone {p.phones[a]}")
     shared = p.context[a] & p.context[b]
     if kind == "person" and shared:
         reasons.append(_context_words(shared))
     if not (same_email or same_phone):
-        if kind == "person":
-            alike = name >= 0.9 and bool(shared)
+        if kind == "person":  # every word alike too: Lena and Leon Schmidt are two people
+            alike = name >= 0.9 and bool(shared) and _weakest_word(name_a, name_b) >= 0.8
         elif shared:  # companies in the same town
             alike = name >= 0.9
             reasons.append("same town")
@@ -315,6 +320,16 @@ def _score(p: _Prepared, a: int, b: int, kind: Kind) -> tuple[float, str]:
     if name_a and name_b:
         reasons.append("same name" if name_a == name_b else f"names {name:.0%} alike")
     return max(0.0, min(score, 1.0)), "; ".join(reasons)
+
+
+def _weakest_word(a: str, b: str) -> float:
+    """How alike the least alike word of one name is to its best match in the other (0-1)."""
+    words_a, words_b = a.split(), b.split()
+    if len(words_a) > len(words_b):
+        words_a, words_b = words_b, words_a
+    if not words_a:
+        return 0.0
+    return min(max(fuzz.ratio(w, v) for v in words_b) for w in words_a) / 100
 
 
 def _context_words(shared: set[str]) -> str:
