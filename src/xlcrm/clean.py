@@ -45,7 +45,7 @@ from .opening import safe_open
 from .read import Crm, bulk_work, load
 from .save import BACKUP_FOLDER, SaveResult, safe_save
 from .schema import Sheet, normalize_header
-from .update import _banner, _Formats, _owned_grids, _value
+from .update import _banner, _Formats, _value
 from .write import SheetBuilder, write_changes, write_owned_sheets
 
 __all__ = ["CleanResult", "DuplicateGroup", "Finding", "MergeRecord", "clean", "find_groups",
@@ -282,6 +282,18 @@ def _touches(crm: Crm) -> dict[str, list[tuple[pd.Series, pd.Series]]]:
         contacts = crm.tables["contacts"]
         out.setdefault("accounts", []).append((contacts["account"], contacts["created"]))
     return out
+
+
+def _sheet_grids(path: Path, names: list[str]) -> dict[str, list[list[Any]]]:
+    """The cells of the named sheets that exist (one opening of the workbook)."""
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
+                for n in names if n in book.sheet_names}
+    finally:
+        book.close()
 
 
 # ----- the Data quality sheet -----------------------------------------------------------------
@@ -565,7 +577,7 @@ def _filled_cells(path: Path, sheet: str, row: int,
                   grids: dict[str, list[list[Any]]]) -> list[int]:
     """The columns of a sheet row (1-based) that hold something: a merged record's cells."""
     if sheet not in grids:
-        grids.update(_owned_grids(path, [sheet]))
+        grids.update(_sheet_grids(path, [sheet]))
     grid = grids.get(sheet, [])
     cells = grid[row - 1] if row - 1 < len(grid) else []
     return [c for c, v in enumerate(cells) if v not in ("", None)]
@@ -656,7 +668,7 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
     crm = load(path)
     dq_name = crm.sheet_names.get("data_quality", _sheet_label(crm, "data_quality"))
     log_name = crm.sheet_names.get("merge_log", _sheet_label(crm, "merge_log"))
-    grids = _owned_grids(path, [dq_name, log_name])
+    grids = _sheet_grids(path, [dq_name, log_name])
     marks = _read_marks(grids.get(dq_name, []))
     result = CleanResult(path, [], [])
     patches: dict[str, dict[tuple[int, int], Any]] = {}

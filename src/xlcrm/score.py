@@ -31,7 +31,7 @@ from .metrics.scoring import CONDITIONS, Rule, score_leads
 from .read import Crm, bulk_work, load
 from .save import SaveResult
 from .schema import available_locales, item_labels, load_locale, normalize_header
-from .update import _banner, _Formats, _outcome_labels, _value
+from .update import _banner, _Formats, _value
 from .write import SheetBuilder, write_owned_sheets
 
 __all__ = ["ScoreResult", "score", "scoring_rules"]
@@ -161,6 +161,12 @@ def _lead_fields(crm: Crm, rules: list[Rule], customers: pd.DataFrame, today: dt
             source = customers["segment"] if f == "rfm_segment" else customers["rfm"]
             leads[f] = who.map(source.to_dict())
     return leads
+
+
+def _outcome_labels() -> dict[str, str]:
+    """Each outcome's label in any shipped language -> its key (open, won, lost)."""
+    return {label: key for key in ("open", "won", "lost")
+            for label in item_labels("outcomes", key)}
 
 
 def _purchases(crm: Crm) -> tuple[pd.DataFrame, str]:
