@@ -223,6 +223,124 @@ def check(
     raise typer.Exit(0 if result.ok else 1)
 
 
+@app.command()
+def report(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook (only read).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report files.")]
+    = Path("reports"),
+    week: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="The week, YYYY-Www (default: the last full week).")] = None,
+    html: Annotated[bool, typer.Option("--html", help="Also write the HTML page.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write a PDF (LibreOffice).")] = False,
+    eml: Annotated[bool, typer.Option("--eml", help="Also write the e-mail, ready to send.")]
+    = False,
+    smtp: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="Send the e-mail through this server, HOST or HOST:PORT.")] = None,
+    smtp_user: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="SMTP login; the password is read from XLCRM_SMTP_PASSWORD.")] = None,
+    starttls: Annotated[bool, typer.Option(help="Use STARTTLS before logging in.")] = True,
+    mail_from: Annotated[str, typer.Option(help="The e-mail's sender.")] = "xlcrm@localhost",
+    mail_to: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+        help="A recipient (repeat for more).")] = None,
+    templates: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        help="A folder of templates that override the built-in ones.")] = None,
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Make the report as if today were this day.")] = None,
+) -> None:
+    """Write the weekly report: a workbook with charts, and the HTML page, PDF or e-mail."""
+    from .report import SmtpSettings
+    from .report import report as make
+
+    settings = None
+    if smtp:
+        host, _, port = smtp.partition(":")
+        settings = SmtpSettings(host, int(port) if port else (587 if starttls else 25),
+                                starttls=starttls, user=smtp_user)
+    try:
+        with console.status("Counting the week and writing the report..."):
+            result = make(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
+                          sender=mail_from, to=mail_to or [], templates=templates,
+                          today=today.date() if today else None)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    data = result.report
+    console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
+    for rec in data.summary.itertuples(index=False):
+        if rec.key in ("leads", "contacts", "sales", "contact_rate", "close_rate"):
+            value = "-" if rec.this_week != rec.this_week else (
+                f"{rec.this_week:.1%}" if rec.kind == "rate" else f"{rec.this_week:,.0f}")
+            console.print(f"  {rec.label:<22} {value:>8}")
+    for made in (result.workbook, result.html, result.pdf, result.eml):
+        if made is not None:
+            console.print(f"Wrote {made}")
+    if result.sent_to:
+        console.print(f"Sent to {', '.join(result.sent_to)}")
+
+
+@app.command()
+def agenda(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    date: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="tomorrow, today, or YYYY-MM-DD.")] = "tomorrow",
+    rep: Annotated[Optional[str], typer.Option(help="Only this salesperson.")] = None,  # noqa: UP045
+    out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        help="Also write the agenda as an HTML page into this folder (or .html file).")] = None,
+    sheet: Annotated[bool, typer.Option(help="Write the Agenda sheet into the workbook.")]
+    = True,
+    templates: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        help="A folder of templates that override the built-in ones.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Show each salesperson's agenda: tasks due, overdue, records with no next step, new leads
+    still waiting for a first contact."""
+    from rich.table import Table
+
+    from .agenda import SECTION_TITLES
+    from .agenda import agenda as make
+
+    now = dt.datetime.now().replace(microsecond=0)
+    text = (date or "tomorrow").strip().lower()
+    try:
+        day = {"tomorrow": now.date() + dt.timedelta(days=1), "today": now.date()}.get(text) \
+            or dt.date.fromisoformat(text)
+    except ValueError:
+        err.print(f'[bold red]error:[/] --date "{date}" is not tomorrow, today or YYYY-MM-DD')
+        raise typer.Exit(2) from None
+    try:
+        result = make(path, day=day, rep=rep, now=now, out=out, write_sheet=sheet,
+                      templates=templates, force=force)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    if not result.reps:
+        console.print(f"Nothing on the agenda for {day:%A %d %B %Y}.")
+    for name in result.reps:
+        table = Table(title=f"{name}: {day:%A %d %B}", title_justify="left", expand=False)
+        for column in ("", "When", "Client", "What", "Last interaction"):
+            table.add_column(column, overflow="fold")
+        for key, title in SECTION_TITLES.items():
+            rows = result.section(name, key)
+            for i, rec in enumerate(rows.itertuples(index=False)):
+                if i == 10:
+                    table.add_row("", "", f"... {len(rows) - 10} more", "", "")
+                    break
+                when = "" if rec.when != rec.when or rec.when is None else (
+                    f"{rec.when:%H:%M}" if key == "due" else f"{rec.when:%d %b}")
+                last = "" if rec.last_date != rec.last_date or rec.last_date is None else \
+                    f"{rec.last_date:%d %b}: {rec.last_what}"
+                table.add_row(title if i == 0 else "", when, f"{rec.client} ({rec.record})",
+                              str(rec.what), last)
+        console.print(table)
+    if result.html is not None:
+        console.print(f"Wrote {result.html}")
+    if result.saved is not None:
+        console.print(f"Wrote the Agenda sheet into {result.saved.path}")
+
+
 def main() -> None:
     """Run the command line."""
     app()
