@@ -7,11 +7,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .agenda import AgendaResult, agenda
 from .check import CheckResult, check
 from .demo import DemoData, demo, generate_demo
 from .errors import (
     ExportError,
+    ReportError,
     SchemaError,
+    TemplateError,
     UnknownPresetError,
     UnreadableWorkbookError,
     WorkbookBusyError,
@@ -22,26 +25,34 @@ from .errors import (
 )
 from .issues import Issue
 from .read import Crm, Settings, load
+from .report import ReportResult, SmtpSettings, WeeklyReport, make_report, report
 from .schema import Schema, available_locales, available_presets, load_schema
 from .workbook import init
 
 __all__ = [
+    "AgendaResult",
     "CheckResult",
     "Crm",
     "DemoData",
     "ExportError",
     "Issue",
+    "ReportError",
+    "ReportResult",
     "Schema",
     "SchemaError",
     "Settings",
+    "SmtpSettings",
+    "TemplateError",
     "UnknownPresetError",
     "UnreadableWorkbookError",
+    "WeeklyReport",
     "WorkbookBusyError",
     "WorkbookError",
     "WorkbookExistsError",
     "WorkbookLockedError",
     "XlcrmError",
     "__version__",
+    "agenda",
     "available_locales",
     "available_presets",
     "check",
@@ -50,4 +61,6 @@ __all__ = [
     "init",
     "load",
     "load_schema",
+    "make_report",
+    "report",
 ]

@@ -9,6 +9,7 @@ terminal, written as an HTML page and as the owned Agenda sheet.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,21 +85,21 @@ def build_agenda(crm: Crm, *, day: dt.date, now: dt.datetime,
     sheet = stage_sheet(crm)
     if sheet is not None and sheet.key in crm.tables:
         records = crm.tables[sheet.key]
-        column = rep_column(sheet)
+        owner = rep_column(sheet)
         is_open = outcomes(crm, records) == "open"
         open_records = pd.DataFrame({
             "id": records["id"], "stage": records["stage"],
-            "rep": records[column] if column else None})[is_open]
+            "rep": records[owner] if owner else None})[is_open]
     lsheet = lead_sheet(crm)
     leads_table = crm.tables.get(lsheet.key, pd.DataFrame())
     leads = pd.DataFrame(columns=["id", "rep", "created", "contacted", "open"])
     if not leads_table.empty:
         steps = tally_input(crm).steps
-        column = rep_column(lsheet)
+        lead_owner = rep_column(lsheet)
         status = outcomes(crm, leads_table, "stage") if "stage" in leads_table else \
             pd.Series("open", index=leads_table.index)
         leads = pd.DataFrame({
-            "id": leads_table["id"], "rep": leads_table[column] if column else None,
+            "id": leads_table["id"], "rep": leads_table[lead_owner] if lead_owner else None,
             "created": steps["lead"].reindex(leads_table.index),
             "contacted": steps["contact"].reindex(leads_table.index),
             "open": (status == "open") & leads_table["sold"].isna()
@@ -114,7 +115,8 @@ def build_agenda(crm: Crm, *, day: dt.date, now: dt.datetime,
                         threshold_hours=hours, rep=rep)
 
 
-def _agenda_builder(crm: Crm, result: AgendaResult, now: dt.datetime):  # type: ignore[no-untyped-def]
+def _agenda_builder(crm: Crm, result: AgendaResult, now: dt.datetime
+                    ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         loc = crm.schema.locale
         text = loc.sections.get("text", {})
@@ -155,7 +157,7 @@ def _agenda_builder(crm: Crm, result: AgendaResult, now: dt.datetime):  # type: 
                     if value is None or (isinstance(value, float) and pd.isna(value)):
                         continue
                     if isinstance(value, dt.datetime):
-                        fmt = day_fmt if (c == 2 and rec_is_day(value)) else when
+                        fmt = day_fmt if (c == 2 and _is_day(value)) else when
                         ws.write_datetime(r, c, value, fmt)
                     else:
                         ws.write(r, c, value)
@@ -168,7 +170,7 @@ def _agenda_builder(crm: Crm, result: AgendaResult, now: dt.datetime):  # type: 
     return build
 
 
-def rec_is_day(value: dt.datetime) -> bool:
+def _is_day(value: dt.datetime) -> bool:
     """True when a timestamp carries no time of day (a due date without a time)."""
     return value.hour == 0 and value.minute == 0 and value.second == 0
 

@@ -55,7 +55,8 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
     - ``no_next_task``: records in an open stage with no open task at all, so nobody will
       call them back unless someone plans it;
     - ``not_contacted``: leads still open, never contacted (no two-way contact), that arrived
-      more than ``threshold_hours`` before ``now``, longest waiting first.
+      more than ``threshold_hours`` before ``now``, newest first (a lead answers most
+      readily in its first hours).
 
     Args:
         tasks: columns ``id``, ``due_date``, ``due_time`` (a time or empty), ``rep``,
@@ -129,7 +130,11 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
     if rep is not None:
         frame = frame[frame["rep"].str.casefold() == rep.strip().casefold()]
     frame["_section"] = frame["section"].map(SECTIONS.index)
-    frame["_when"] = pd.to_datetime(frame["when"])
-    frame = frame.sort_values(["rep", "_section", "_order", "_when", "record"],
+    when = pd.to_datetime(frame["when"])
+    # waiting leads newest first: a lead is most likely to answer in its first hours
+    stamp = when.astype("int64").astype("float64").where(when.notna())
+    frame["_when"] = stamp.where(frame["section"] != "not_contacted", -stamp)
+    frame["_nobody"] = frame["rep"] == UNASSIGNED  # the unassigned come last
+    frame = frame.sort_values(["_nobody", "rep", "_section", "_order", "_when", "record"],
                               kind="stable", na_position="last")
     return frame[AGENDA_COLUMNS].reset_index(drop=True)

@@ -36,6 +36,8 @@ MEASURE_LABELS = {
 _TREND_WEEKS = 12
 _PERIOD_WEEKS = 4
 _WORST = 10
+_COST_COLUMNS = ("cost", "cost_per_lead", "cost_per_contact", "cost_per_appointment",
+                 "cost_per_sale", "revenue", "return_on_spend")
 
 
 @dataclass
@@ -288,6 +290,9 @@ def weekly_report(crm: Crm, result: UpdateResult, *, week: dt.date,
     leads = crm.tables.get(lead_sheet(crm).key, pd.DataFrame())
     sources = by_dimension(period, "source", costs=costs, revenue=leads.get("amount")) \
         if not period.steps.empty else pd.DataFrame()
+    if not sources.empty:  # every column always there, empty where Settings has no costs
+        sources = sources.reindex(columns=[*sources.columns, *(
+            c for c in _COST_COLUMNS if c not in sources.columns)])
     trend = result.weeks[result.weeks.index <= start].tail(_TREND_WEEKS)
     fun: FunnelResult | None = result.funnel
     empty = pd.DataFrame()

@@ -82,7 +82,7 @@ def fmt_raw(value: Any) -> str:
     if _missing(value):
         return ""
     if isinstance(value, (dt.date, pd.Timestamp)):
-        return pd.Timestamp(value).isoformat()
+        return str(pd.Timestamp(value).isoformat())
     return repr(float(value)) if isinstance(value, (int, float)) or hasattr(value, "item") \
         else str(value)
 
@@ -125,14 +125,13 @@ def _render(env: jinja2.Environment, name: str, context: dict[str, Any]) -> str:
 
 
 def _template_line(exc: BaseException, env: jinja2.Environment, name: str) -> tuple[Any, str]:
-    """Find, in the traceback, the template file and line the error happened on."""
+    """Find, in the traceback jinja2 rewrote, the template file and line the error is on."""
     tb = exc.__traceback__
     found: tuple[Any, str] = ("?", name)
     while tb is not None:
-        code = tb.tb_frame.f_code
-        template = tb.tb_frame.f_globals.get("__jinja_template__")
-        if template is not None and code.co_filename:
-            found = (template.get_corresponding_lineno(tb.tb_lineno), code.co_filename)
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".j2", ".html", ".htm", ".css", ".txt")):
+            found = (tb.tb_lineno, filename)
         tb = tb.tb_next
     return found
 
@@ -181,7 +180,8 @@ def report_context(report: WeeklyReport) -> dict[str, Any]:
         "plans", "quality", "worst")}
     for row in tables["forecast"]:
         month = row.get("month")
-        row["month"] = month.strftime("%b %Y") if hasattr(month, "strftime") else str(month)
+        row["month"] = month.strftime("%b %Y") if month is not None and hasattr(
+            month, "strftime") else str(month)
     return {"report": report, "summary": as_records(report.summary),
             "pipeline": report.pipeline, "tables": tables, "charts": report_charts(report),
             "titles": SECTION_TITLES, "money": money_formatter(report.currency)}

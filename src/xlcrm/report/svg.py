@@ -92,13 +92,13 @@ def line_chart(categories: Sequence[str], series: dict[str, Sequence[float | Non
     for k, (name, points) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
         path, pen = [], "M"
-        for i, v in enumerate(points):
-            if v is None or (isinstance(v, float) and math.isnan(v)):
+        for i, point in enumerate(points):
+            if point is None or (isinstance(point, float) and math.isnan(point)):
                 pen = "M"
                 continue
-            path.append(f"{pen}{x(i):.1f},{y(float(v)):.1f}")
+            path.append(f"{pen}{x(i):.1f},{y(float(point)):.1f}")
             pen = "L"
-            body.append(f'<circle cx="{x(i):.1f}" cy="{y(float(v)):.1f}" r="2.5" '
+            body.append(f'<circle cx="{x(i):.1f}" cy="{y(float(point)):.1f}" r="2.5" '
                         f'fill="{color}"/>')
         body.append(f'<path d="{" ".join(path)}" fill="none" stroke="{color}" '
                     f'stroke-width="2"/>')
@@ -115,7 +115,7 @@ def _nice_step(high: float) -> float:
     if high <= 0:
         return 0.25
     raw = high / 4
-    power = 10 ** math.floor(math.log10(raw))
+    power = float(10 ** math.floor(math.log10(raw)))
     for mult in (1, 2, 2.5, 5, 10):
         if raw <= mult * power:
             return mult * power
