@@ -289,6 +289,61 @@ def test_email_reaches_a_local_smtp_server_intact(book: Path, tmp_path: Path) ->
         made.report.summary.at["leads", "this_week"]
 
 
+# the test server's own deprecation notice, raised inside its thread, would kill its session
+@pytest.mark.filterwarnings("ignore:Session.login_data is deprecated")
+def test_email_goes_over_starttls_with_the_password_from_the_environment(
+        book: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loopback server that demands STARTTLS before AUTH, with a certificate from a
+    throwaway authority; the password comes from XLCRM_SMTP_PASSWORD only."""
+    import ssl
+
+    import trustme
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    logins: list[tuple[bytes, bytes]] = []
+    received: list[bytes] = []
+
+    def authenticate(server, session, envelope, mechanism, data):  # noqa: ANN001, ANN202
+        logins.append((data.login, data.password))
+        ok = data.password == b"s3cret pass"
+        return AuthResult(success=ok, handled=False)  # unhandled failure: the server says 535
+
+    class Keep:
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201
+            received.append(envelope.original_content or envelope.content)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Keep(), hostname="127.0.0.1", port=port,
+                            tls_context=server_context, require_starttls=True,
+                            authenticator=authenticate, auth_require_tls=True)
+    controller.start()
+    try:
+        settings = SmtpSettings("127.0.0.1", port, user="manager", context=client_context)
+        monkeypatch.setenv("XLCRM_SMTP_PASSWORD", "wrong")
+        with pytest.raises(xlcrm.ReportError, match="refused the login of manager"):
+            report(book, tmp_path, today=TODAY, to=["owner@example.com"], smtp=settings)
+        monkeypatch.setenv("XLCRM_SMTP_PASSWORD", "s3cret pass")
+        made = report(book, tmp_path, today=TODAY, to=["owner@example.com"], smtp=settings)
+    finally:
+        controller.stop()
+    # a refused login is tried once per mechanism the server offers (PLAIN, LOGIN)
+    assert logins[-1] == (b"manager", b"s3cret pass")
+    assert set(logins[:-1]) == {(b"manager", b"wrong")}
+    assert made.sent_to == ["owner@example.com"] and len(received) == 1
+    msg = email.message_from_bytes(received[0], policy=email.policy.default)
+    assert next(msg.iter_attachments()).get_content() == made.workbook.read_bytes()
+    assert b"s3cret" not in made.workbook.read_bytes()
+
+
 def test_smtp_login_needs_the_password_variable(book: Path, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("XLCRM_SMTP_PASSWORD", raising=False)
