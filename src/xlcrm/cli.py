@@ -14,6 +14,7 @@ from . import __version__
 from .check import check as check_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
+from .macrobook import macro_workbook
 from .update import set_baseline
 from .update import update as update_workbook
 from .workbook import init as init_workbook
@@ -59,16 +60,22 @@ def init(
     currency: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="ISO code of the currency of amounts (default: the preset's).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    macros: Annotated[bool, typer.Option(
+        "--macros", help="Also write the macro workbook (.xlsm) with the Excel buttons.")]
+    = False,
 ) -> None:
     """Create a new, empty CRM workbook."""
     try:
         written = init_workbook(path, preset=preset, locale=locale, currency=currency,
                                 force=force)
+        made = macro_workbook(written, force=force) if macros else None
     except WorkbookExistsError as exc:
         raise _fail(exc) from None
     except XlcrmError as exc:
         raise _fail(exc, 2) from None
     console.print(f"Created {written} ({preset} preset, {locale}).")
+    if made is not None:
+        console.print(f"Created {made.workbook} with the Excel buttons, and {made.module}.")
 
 
 @app.command()
@@ -221,6 +228,27 @@ def check(
                           soft_wrap=True, highlight=False)
         console.print(("[green]" if result.ok else "[red]") + result.summary() + "[/]")
     raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def macros(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook (.xlsx; only read).")],
+    out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--out", "-o", help="The .xlsm to write (default: beside it).")] = None,
+    python: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="The Python interpreter Excel should run (default: this one).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing .xlsm.")]
+    = False,
+) -> None:
+    """Write a macro-enabled copy with buttons: weekly update, report, agenda, check, import."""
+    try:
+        made = macro_workbook(path, out, python=python, force=force)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    console.print(f"Wrote {made.workbook} and {made.module} (keep them in the same folder). "
+                  "Open the workbook in Excel, enable macros, press Weekly update.")
 
 
 @app.command()

@@ -637,7 +637,8 @@ def _copy_subtree(target: Package, scratch: Package, src: str, styles: StyleMerg
                   table_names: set[str], table_id: int) -> str:
     """Copy a part and everything it refers to; return its new name in ``target``."""
     folder = posixpath.dirname(src) + "/"
-    pattern = _PATTERNS.get(folder) or re.sub(r"\d*\.(\w+)$", r"{}.\1", src)
+    pattern = (_PATTERNS.get(folder) if src.endswith(".xml") else None) or \
+        re.sub(r"\d*\.(\w+)$", r"{}.\1", src)
     new = target.free_name(pattern)
     data = scratch.read(src)
     if folder == "xl/tables/":

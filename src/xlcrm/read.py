@@ -20,12 +20,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineError, CalamineWorkbook
 
 from .errors import UnreadableWorkbookError
 from .issues import Issue, column_index, column_letter, sort_issues
@@ -43,6 +42,9 @@ from .schema import (
     normalize_header,
 )
 
+if TYPE_CHECKING:  # the reader itself is imported where it runs (see _load)
+    from python_calamine import CalamineWorkbook
+
 __all__ = ["Crm", "Settings", "load"]
 
 HEADER_SCAN_ROWS = 20
@@ -55,6 +57,7 @@ _MONTHS = {name: i for names in (
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
     ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"),
 ) for i, name in enumerate(names, 1)}
+
 _EXCEL_EPOCH = {False: dt.datetime(1899, 12, 30), True: dt.datetime(1904, 1, 1)}
 _PLAUSIBLE = (1900, 2200)  # years a CRM date can have; pandas' range ends in 2262
 _TEXT_TYPES = frozenset({"id", "text", "longtext", "email", "phone", "url", "choice", "link"})
@@ -177,6 +180,8 @@ Merged = list[tuple[tuple[int, int], tuple[int, int]]]
 def _fetch_sheet(path: Path, name: str, part: str | None
                  ) -> tuple[list[list[Any]], Merged, dict[tuple[int, int], str]]:
     """Parse one sheet (its own workbook handle: calamine's can't be shared across threads)."""
+    from python_calamine import CalamineWorkbook
+
     book = CalamineWorkbook.from_path(str(path))
     try:
         sheet = book.get_sheet_by_name(name)
@@ -840,6 +845,9 @@ def bulk_work() -> Iterator[None]:
 
 
 def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
+    # imported here, not at the top: the metrics (and xlwings Lite) run without this reader
+    from python_calamine import CalamineError, CalamineWorkbook
+
     target, issues = safe_open(path)
     package = _read_package(target)
     try:
