@@ -263,3 +263,51 @@ def test_metrics_and_entry_points_import_without_xlwings_or_readers() -> None:
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "0.5"
+
+
+def test_reader_falls_back_to_openpyxl_without_calamine_or_threads(demo: Path) -> None:
+    """In xlwings Lite (Pyodide) python-calamine can't be installed and threads can't start;
+    the reader then reads the same typed tables with openpyxl, one sheet after the other."""
+    code = ("import sys\n"
+            "sys.modules['python_calamine'] = None\n"
+            "import xlcrm, pickle\n"
+            "sys.platform = 'emscripten'  # after the imports: only the reader asks\n"
+            f"crm = xlcrm.load({str(demo)!r})\n"
+            "sys.stdout.buffer.write(pickle.dumps({k: v for k, v in crm.tables.items()}))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    import pickle
+
+    fallback = pickle.loads(done.stdout)
+    usual = xlcrm.load(demo)
+    assert set(fallback) == set(usual.tables)
+    for key, frame in usual.tables.items():
+        assert fallback[key].equals(frame), key
+
+
+def test_xlwings_lite_scripts_run_the_same_entry_points(demo: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """workbooks/main.py, loaded with a stand-in for xlwings Lite's `script` decorator, runs
+    each script on the test double of a book."""
+    import types
+
+    registered: list[str] = []
+    lite = types.ModuleType("xlwings")
+    lite.Book = xw.Book  # type: ignore[attr-defined]
+
+    def script(fn: Any) -> Any:
+        registered.append(fn.__name__)
+        return fn
+    lite.script = script  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "xlwings", lite)
+    path = Path(__file__).parents[1] / "workbooks" / "main.py"
+    spec = importlib.util.spec_from_file_location("lite_main", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert registered == ["weekly_update", "agenda_tomorrow", "check_data"]
+    book = _excel_double(demo)
+    module.weekly_update(book)
+    assert book.app.alerts[-1][0].startswith("Weekly update done")
+    module.check_data(book)
+    assert "checked" in book.app.alerts[-1][0]

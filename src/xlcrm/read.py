@@ -14,9 +14,10 @@ import datetime as dt
 import difflib
 import gc
 import re
+import sys
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -180,9 +181,8 @@ Merged = list[tuple[tuple[int, int], tuple[int, int]]]
 def _fetch_sheet(path: Path, name: str, part: str | None
                  ) -> tuple[list[list[Any]], Merged, dict[tuple[int, int], str]]:
     """Parse one sheet (its own workbook handle: calamine's can't be shared across threads)."""
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_path(str(path))
+    workbook, _ = _reader()
+    book = workbook.from_path(str(path))
     try:
         sheet = book.get_sheet_by_name(name)
         rows = sheet.to_python(skip_empty_area=False)
@@ -844,10 +844,45 @@ def bulk_work() -> Iterator[None]:
             gc.enable()
 
 
-def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
-    # imported here, not at the top: the metrics (and xlwings Lite) run without this reader
-    from python_calamine import CalamineError, CalamineWorkbook
+def _reader() -> tuple[Any, tuple[type[BaseException], ...]]:
+    """The workbook reader and the errors it raises: python-calamine, imported here rather than
+    at the top so the metrics import without it, or, where it can't be installed (xlwings Lite
+    runs in the browser), the slower pure-Python stand-in built on openpyxl."""
+    try:
+        from python_calamine import CalamineError, CalamineWorkbook
+    except ImportError:
+        from zipfile import BadZipFile
 
+        from ._openpyxl_book import OpenpyxlBook
+
+        return OpenpyxlBook, (BadZipFile, KeyError, ValueError, OSError)
+    return CalamineWorkbook, (CalamineError,)
+
+
+class _InlineExecutor:
+    """Runs each task at once: where threads can't start (xlwings Lite), sheets are parsed one
+    after the other."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed back through the future
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Nothing is left running."""
+
+
+def _executor() -> ThreadPoolExecutor | _InlineExecutor:
+    if sys.platform == "emscripten":  # Pyodide (xlwings Lite) starts no threads
+        return _InlineExecutor()
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlcrm-read")
+
+
+def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
+    CalamineWorkbook, CalamineError = _reader()  # noqa: N806 - a class and its errors
     target, issues = safe_open(path)
     package = _read_package(target)
     try:
@@ -869,7 +904,7 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
     # Each data sheet is parsed on a worker thread (calamine releases the GIL while it parses,
     # so on two cores the next sheet is parsed while this thread coerces the last one), with
     # its error cells, which calamine reads as empty, found in the sheet's XML.
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlcrm-read")
+    pool = _executor()
     fetched = {sheet.key: pool.submit(_fetch_sheet, target, by_key[sheet.key],
                                       package.sheet_parts.get(by_key[sheet.key]))
                for sheet in schema.data_sheets if sheet.key in by_key}
