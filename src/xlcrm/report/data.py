@@ -226,7 +226,7 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     issues = validate(crm, today=today)
     found: list[tuple[str, str, int, str, str]] = []  # check, kind, row, sheet, detail
     for issue in issues:
-        found.append(("error" if issue.severity == "error" else "warning",
+        found.append(("Error" if issue.severity == "error" else "Warning",
                       issue.message.split(";")[0] if issue.row else issue.message,
                       issue.row, issue.sheet, issue.message))
     sheet = lead_sheet(crm)
@@ -240,12 +240,12 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
         phone = leads["phone"] if "phone" in leads else pd.Series(None, index=leads.index)
         unreachable = email.isna() & phone.isna() & live
         for row in leads.index[unreachable]:
-            found.append(("hygiene", "Open lead with no e-mail and no phone", int(row),
+            found.append(("To follow up", "Open lead with no e-mail and no phone", int(row),
                           name, "no e-mail and no phone"))
         owner = rep_column(sheet)
         if owner:
             for row in leads.index[leads[owner].isna() & live]:
-                found.append(("hygiene", "Open lead with no salesperson", int(row), name,
+                found.append(("To follow up", "Open lead with no salesperson", int(row), name,
                               "no salesperson"))
     kinds = pd.DataFrame(found, columns=["check", "kind", "row", "sheet", "detail"])
     if kinds.empty:
