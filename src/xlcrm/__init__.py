@@ -23,6 +23,7 @@ from .errors import (
     WorkbookLockedError,
     XlcrmError,
 )
+from .exchange import ExportedFile, ExportResult, available_targets, export
 from .issues import Issue
 from .read import Crm, Settings, load
 from .report import ReportResult, SmtpSettings, WeeklyReport, make_report, report
@@ -35,6 +36,8 @@ __all__ = [
     "Crm",
     "DemoData",
     "ExportError",
+    "ExportResult",
+    "ExportedFile",
     "Issue",
     "ReportError",
     "ReportResult",
@@ -55,8 +58,10 @@ __all__ = [
     "agenda",
     "available_locales",
     "available_presets",
+    "available_targets",
     "check",
     "demo",
+    "export",
     "generate_demo",
     "init",
     "load",

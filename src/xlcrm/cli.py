@@ -14,6 +14,7 @@ from . import __version__
 from .check import check as check_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
+from .exchange import export as export_workbook
 from .update import set_baseline
 from .update import update as update_workbook
 from .workbook import init as init_workbook
@@ -339,6 +340,37 @@ def agenda(
         console.print(f"Wrote {result.html}")
     if result.saved is not None:
         console.print(f"Wrote the Agenda sheet into {result.saved.path}")
+
+
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook (only read).")],
+    to: Annotated[str, typer.Option(
+        "--to", "-t", help="hubspot, salesforce, pipedrive, zoho or dynamics.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the import files.")]
+    = Path("export"),
+    mapping: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--mapping", help="Your own mapping file instead of the shipped one.")] = None,
+) -> None:
+    """Write the import files of a commercial CRM, a manifest and a validation report.
+
+    Exit code 0 when every record passes the target's rules, 1 when the validation report
+    lists errors, 2 when the export can't be made (an unmapped stage, a wrong mapping file).
+    """
+    try:
+        result = export_workbook(path, to, out, mapping=mapping)
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    for f in result.files:
+        part = f" (part {f.part} of {f.parts})" if f.parts > 1 else ""
+        console.print(f"{f.load_order}. {result.out / f.file}: {f.rows:,} {f.object}{part}")
+    for issue in result.issues:
+        style = "red" if issue.severity == "error" else "yellow"
+        console.print(f"[{style}]{issue.severity:<7}[/] {issue}")
+    console.print(f"Manifest {result.manifest}; validation report {result.report}: "
+                  f"{len(result.errors)} errors, {len(result.issues) - len(result.errors)} "
+                  "warnings.")
+    raise typer.Exit(1 if result.errors else 0)
 
 
 def main() -> None:

@@ -1,0 +1,13 @@
+"""Exchange with the world outside the workbook: exports to commercial CRMs, imports of leads.
+
+- :func:`~xlcrm.exchange.export.export` writes a target CRM's import files (mapping files in
+  ``templates/exports/``, target quirks in :mod:`xlcrm.exchange.targets`);
+- :func:`~xlcrm.exchange.importer.import_leads` appends or updates records from CSV/XLSX files.
+"""
+
+from __future__ import annotations
+
+from .export import ExportedFile, ExportResult, export
+from .mapping import available_targets, load_mapping
+
+__all__ = ["ExportResult", "ExportedFile", "available_targets", "export", "load_mapping"]
