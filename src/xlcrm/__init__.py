@@ -12,6 +12,7 @@ from .check import CheckResult, check
 from .demo import DemoData, demo, generate_demo
 from .errors import (
     ExportError,
+    ImportFileError,
     ReportError,
     SchemaError,
     TemplateError,
@@ -23,7 +24,14 @@ from .errors import (
     WorkbookLockedError,
     XlcrmError,
 )
-from .exchange import ExportedFile, ExportResult, available_targets, export
+from .exchange import (
+    ExportedFile,
+    ExportResult,
+    ImportResult,
+    available_targets,
+    export,
+    import_leads,
+)
 from .issues import Issue
 from .read import Crm, Settings, load
 from .report import ReportResult, SmtpSettings, WeeklyReport, make_report, report
@@ -38,6 +46,8 @@ __all__ = [
     "ExportError",
     "ExportResult",
     "ExportedFile",
+    "ImportFileError",
+    "ImportResult",
     "Issue",
     "ReportError",
     "ReportResult",
@@ -63,6 +73,7 @@ __all__ = [
     "demo",
     "export",
     "generate_demo",
+    "import_leads",
     "init",
     "load",
     "load_schema",

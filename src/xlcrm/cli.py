@@ -15,6 +15,7 @@ from .check import check as check_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
 from .exchange import export as export_workbook
+from .exchange import import_leads
 from .update import set_baseline
 from .update import update as update_workbook
 from .workbook import init as init_workbook
@@ -371,6 +372,43 @@ def export(
                   f"{len(result.errors)} errors, {len(result.issues) - len(result.errors)} "
                   "warnings.")
     raise typer.Exit(1 if result.errors else 0)
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook to add the records to.")],
+    file: Annotated[Path, typer.Argument(
+        help="A CSV/TXT/XLSX lead file, or a folder written by xlcrm export.")],
+    map_: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--map", help="A saved column mapping (NAME.xlcrm-map.json) to use.")] = None,
+    source: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--source", help="Lead source stamped on new records that have none.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would happen; write nothing.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Add or update leads from a file: matched by e-mail or phone, never duplicated.
+
+    Prints the column mapping (saved beside the file for next time), each skipped row with its
+    line and reason, and the counts added, updated, skipped.
+    """
+    try:
+        result = import_leads(path, file, mapping=map_, source=source, dry_run=dry_run,
+                              force=force)
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    for m in result.mapping:
+        console.print(f"  {m}")
+    if result.mapping_file:
+        console.print(f"Mapping saved to {result.mapping_file} (reuse it with --map).")
+    for row in result.rows:
+        style = "yellow" if row.severity == "warning" else "dim"
+        console.print(f"[{style}]{row.severity:<8}[/] {row}")
+    console.print(f"{file.name}: {result.summary()}"
+                  + (" (dry run: nothing written)" if dry_run else "")
+                  + (f"; previous version kept as {result.backups[0]}" if result.backups
+                     else ""))
 
 
 def main() -> None:

@@ -8,6 +8,8 @@
 from __future__ import annotations
 
 from .export import ExportedFile, ExportResult, export
+from .importer import ColumnMatch, ImportResult, ImportRow, import_leads
 from .mapping import available_targets, load_mapping
 
-__all__ = ["ExportResult", "ExportedFile", "available_targets", "export", "load_mapping"]
+__all__ = ["ColumnMatch", "ExportResult", "ExportedFile", "ImportResult", "ImportRow",
+           "available_targets", "export", "import_leads", "load_mapping"]
