@@ -513,10 +513,34 @@ def _reverse(spec: Mapping_, col: ColumnSpec, text: str, crm: Crm,
     return text
 
 
+def _reverse_item(spec: Mapping_, given: list[tuple[ColumnSpec, str]], crm: Crm) -> Any:
+    """The workbook list item (a stage) whose every mapped target value matches the file's.
+
+    A stage can go out in several columns (Pipedrive's stage and status): the item that gives
+    all of them back is the one meant; the first in Settings order wins a tie.
+    """
+    texts = [(col, unneutralize(text)) for col, text in given if unneutralize(text)]
+    if not texts:
+        return None
+    list_key = str(texts[0][0].map)
+    keys = list(crm.schema.settings_list(list_key).item_keys)
+    for col, _ in texts:
+        keys += [k for k in spec.values.get(col.values_table, {}) if k not in keys]
+    for item in [*crm.settings.items(list_key), *keys]:
+        wanted = normalize_header(item)
+        key = next((k for k in keys if wanted in {
+            normalize_header(x) for x in [k, *item_labels(list_key, k)]}), None)
+        if key is not None and all(spec.values.get(col.values_table, {}).get(key) == text
+                                   for col, text in texts):
+            return item if item not in keys else crm.schema.locale.value(list_key, item)
+    return _reverse(spec, texts[0][0], texts[0][1], crm, crm.schema.sheet(
+        next(f.sheet for f in spec.files if texts[0][0] in f.columns)))
+
+
 def _plain(col: ColumnSpec) -> bool:
     """Tell whether a column carries one workbook value back unchanged (not a name lookup)."""
     return (col.const is None and bool(col.value) and " " not in str(col.value)
-            and "." not in str(col.value) and col.fallback is None)
+            and "." not in str(col.value) and col.fallback is None and col.kind != "domain")
 
 
 def _import_export(crm: Crm, manifest_path: Path, *, now: dt.datetime) -> ImportResult:
@@ -542,8 +566,12 @@ def _import_export(crm: Crm, manifest_path: Path, *, now: dt.datetime) -> Import
         carried = {h for h, c in by_header.items() if _plain(c)}
         for line, cells in table.rows:
             values: dict[str, Any] = {}
+            listed: dict[str, list[tuple[ColumnSpec, str]]] = {}
             for h, text in zip(table.header, cells):
                 col = by_header.get(h)
+                if col is not None and h in carried and col.map not in (None, "reps"):
+                    listed.setdefault(str(col.value), []).append((col, text))
+                    continue
                 if col is None or h not in carried or str(col.value) in values:
                     continue
                 try:
@@ -551,6 +579,8 @@ def _import_export(crm: Crm, manifest_path: Path, *, now: dt.datetime) -> Import
                 except ValueError as exc:
                     result.rows.append(ImportRow(path.name, line, "warning",
                                                  f'{h} "{text}" can\'t be read ({exc})'))
+            for key, given in listed.items():
+                values[key] = _reverse_item(spec, given, crm)
             outcome, row, how = state.upsert(values, stamp={"created": now},
                                              by_id_only=_filled(values.get("id")))
             if outcome == "added":
