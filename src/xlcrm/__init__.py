@@ -25,9 +25,11 @@ from .errors import (
     XlcrmError,
 )
 from .exchange import (
+    AdoptResult,
     ExportedFile,
     ExportResult,
     ImportResult,
+    adopt,
     available_targets,
     export,
     import_leads,
@@ -39,6 +41,7 @@ from .schema import Schema, available_locales, available_presets, load_schema
 from .workbook import init
 
 __all__ = [
+    "AdoptResult",
     "AgendaResult",
     "CheckResult",
     "Crm",
@@ -65,6 +68,7 @@ __all__ = [
     "WorkbookLockedError",
     "XlcrmError",
     "__version__",
+    "adopt",
     "agenda",
     "available_locales",
     "available_presets",

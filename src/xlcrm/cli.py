@@ -14,6 +14,7 @@ from . import __version__
 from .check import check as check_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
+from .exchange import adopt as adopt_workbook
 from .exchange import export as export_workbook
 from .exchange import import_leads
 from .update import set_baseline
@@ -409,6 +410,38 @@ def import_(
                   + (" (dry run: nothing written)" if dry_run else "")
                   + (f"; previous version kept as {result.backups[0]}" if result.backups
                      else ""))
+
+
+@app.command()
+def adopt(
+    old: Annotated[Path, typer.Argument(help="The team's existing spreadsheet (only read).")],
+    new: Annotated[Path, typer.Argument(help="The xlcrm workbook to write.")],
+    preset: PresetOpt = "dealer",
+    locale: LocaleOpt = "en",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite NEW if it exists.")] = False,
+) -> None:
+    """Turn an existing ad-hoc CRM spreadsheet into an xlcrm workbook.
+
+    Prints where each sheet went with its column mapping and confidence, and everything that
+    could not be placed (unmatched columns are kept as extra columns).
+    """
+    try:
+        result = adopt_workbook(old, new, preset=preset, locale=locale, force=force)
+    except WorkbookExistsError as exc:
+        raise _fail(exc) from None
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    for sheet in result.sheets:
+        if sheet.sheet is None:
+            continue
+        console.print(f'"{sheet.old}" (header on row {sheet.header_row}) -> {sheet.sheet}: '
+                      f"{sheet.rows:,} records")
+        for m in sheet.mapping:
+            console.print(f"  {m}")
+    for line in result.unplaced:
+        console.print(f"[yellow]not placed[/] {line}")
+    console.print(f"Wrote {result.path}: " + ", ".join(
+        f"{n:,} {k}" for k, n in result.records.items()) + ".")
 
 
 def main() -> None:

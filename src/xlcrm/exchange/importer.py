@@ -43,7 +43,12 @@ __all__ = ["ColumnMatch", "ImportResult", "ImportRow", "import_leads"]
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a header is left unmapped
 _FULL_NAME = frozenset(normalize_header(h) for h in (
     "name", "full name", "fullname", "contact name", "contact", "nome", "nome e cognome",
-    "nominativo", "customer", "cliente"))
+    "nominativo", "nome completo", "customer", "cliente", "client name", "lead name"))
+#: headers that mean a column only in a file of people to import, not in the workbook itself
+#: (a bare "Date" on a lead list is when the lead came in)
+_IMPORT_ALIASES = {normalize_header(h): key for h, key in (
+    ("date", "created"), ("data", "created"), ("datum", "created"), ("fecha", "created"),
+    ("comments", "notes"), ("commenti", "notes"), ("remarks", "notes"))}
 _FIRST_TOUCH = frozenset({"id", "created", "source"})  # never overwritten by an update
 
 
@@ -341,6 +346,8 @@ def match_columns(header: Iterable[str], sheet: Sheet, names: dict[str, str],
                                        1.0, "saved"))
         elif n in names and names[n] in keys and names[n] not in taken:
             matches.append(ColumnMatch(h, names[n], 1.0, "label"))
+        elif _IMPORT_ALIASES.get(n) in keys and _IMPORT_ALIASES[n] not in taken:
+            matches.append(ColumnMatch(h, _IMPORT_ALIASES[n], 1.0, "label"))
         else:
             matches.append(ColumnMatch(h, None, 0.0, "unmapped"))
         if matches[-1].column:
