@@ -177,3 +177,18 @@ def test_import_copy_leaves_original(tmp_path: Path, book: Path) -> None:
     f.write_text("Last name\nRicci\n", encoding="utf-8")
     import_leads(copy, f, source="Referral", now=NOW)
     assert len(leads(copy)) == 1 and len(leads(book)) == 0
+
+
+def test_conflicting_duplicates_first_line_wins_and_reimport_changes_nothing(
+        book: Path, tmp_path: Path) -> None:
+    f = tmp_path / "dupes.csv"
+    f.write_text("Last name,Email,Phone\n"
+                 "Ricci,r@example.com,\n"
+                 "Rizzi,R@example.com,+39 333 123 4567\n", encoding="utf-8")
+    first = import_leads(book, f, source="Referral", now=NOW)
+    assert (first.added, first.updated) == (1, 1)  # line 3 only fills the empty phone
+    row = leads(book).iloc[0]
+    assert (row["last_name"], row["phone"]) == ("Ricci", "+393331234567")
+    assert row["stage"] == "New"  # a new lead starts at the first stage of Settings
+    second = import_leads(book, f, source="Referral", now=NOW)
+    assert (second.added, second.updated, second.skipped) == (0, 0, 2)

@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -31,7 +32,7 @@ from .. import __version__
 from ..errors import ExportError
 from ..issues import Issue
 from ..read import Crm, load
-from ..schema import item_labels, normalize_header
+from ..schema import Column, item_labels, load_schema, normalize_header
 from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
 from .normalize import is_email, normalize_email, normalize_phone
 from .safety import neutralize
@@ -192,14 +193,24 @@ def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
     region = str(crm.settings.options.get("phone_region") or "US")
     rows: list[list[str]] = []
     origins: list[tuple[str, int]] = []
+    # stages, reps, sources and dates repeat: each distinct value is formatted once per column
+    memo: dict[tuple[int, Any, str], tuple[str, tuple[Any, str, str] | None]] = {}
     for row_no, record in zip(table.index, table.to_dict("records")):
         if fs.where and _empty(record.get(fs.where)):
             continue
         out: list[str] = []
-        for col in fs.columns:
+        for i, col in enumerate(fs.columns):
             raw, ctype, src = _resolve(crm, sheet.key, col, record, find)
-            text = _format(raw, col, ctype, spec, reps, region)
-            problem = _validate(col, text, spec, plugin)
+            key = (i, raw, ctype)
+            try:
+                text, problem = memo[key]
+            except KeyError:
+                text = _format(raw, col, ctype, spec, reps, region)
+                problem = _validate(col, text, spec, plugin)
+                memo[key] = (text, problem)
+            except TypeError:  # an unhashable cell value
+                text = _format(raw, col, ctype, spec, reps, region)
+                problem = _validate(col, text, spec, plugin)
             if problem:
                 issues.append(Issue(title, crm.cell(fs.sheet, src, int(row_no)),
                                     problem[0], problem[1],
@@ -226,22 +237,32 @@ def _resolve(crm: Crm, sheet_key: str, col: ColumnSpec, record: dict[str, Any],
     return _resolve_one(crm, sheet_key, col.value, record, find)
 
 
+@cache
+def _column_index(preset: str, locale: str) -> dict[str, dict[str, Column]]:
+    schema = load_schema(preset, locale)
+    return {s.key: {c.key: c for c in s.columns} for s in schema.data_sheets}
+
+
+def _columns(crm: Crm) -> dict[str, dict[str, Column]]:
+    """Each data sheet's columns by key (looked up once, not once per cell)."""
+    return _column_index(crm.schema.preset, crm.schema.locale.code)
+
+
 def _resolve_one(crm: Crm, sheet_key: str, value: str, record: dict[str, Any],
                  find: Callable[[str, str], dict[str, Any] | None]) -> tuple[Any, str, str]:
-    sheet = crm.schema.sheet(sheet_key)
+    columns = _columns(crm)
     link, _, field_key = value.partition(".")
+    col = columns[sheet_key].get(link)
     if not field_key:
-        ctype = sheet.column(link).type if sheet.has_column(link) else "text"
-        return record.get(link), ctype, link
+        return record.get(link), col.type if col else "text", link
     linked = record.get(link)
-    if _empty(linked) or not sheet.has_column(link):
+    if _empty(linked) or col is None:
         return None, "text", link
-    for ref in sheet.column(link).ref:
+    for ref in col.ref:
         target = find(ref, str(linked))
         if target is not None:
-            ref_sheet = crm.schema.sheet(ref)
-            ctype = ref_sheet.column(field_key).type if ref_sheet.has_column(field_key) else "text"
-            return target.get(field_key), ctype, link
+            ref_col = columns[ref].get(field_key)
+            return target.get(field_key), ref_col.type if ref_col else "text", link
     return None, "text", link
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -166,17 +166,20 @@ class _Sheet:
         return True
 
     def upsert(self, values: dict[str, Any], *, stamp: dict[str, Any],
-               by_id_only: bool = False) -> tuple[str, int, str]:
+               by_id_only: bool = False, keep: Container[int] = ()
+               ) -> tuple[str, int, str]:
         """Add or update one record; return (added/updated/unchanged, sheet row, matched by).
 
         Records are the same when their ids are, or else (unless ``by_id_only``: an export's
-        records are told apart by id alone) their e-mails or phones.
+        records are told apart by id alone) their e-mails or phones. A record in ``keep`` (one
+        an earlier line of the same file matched) only has its empty cells filled: the first line
+        of a file wins over its duplicates, so importing the file again changes nothing.
         """
         row, how = self.find(values, by_id_only)
         if row is None:
             row = self.next_row
             self.next_row += 1
-            record = {**stamp, **{k: v for k, v in values.items() if _filled(v)}}
+            record = {k: v for k, v in {**stamp, **values}.items() if _filled(v)}
             record.setdefault("id", self.new_id())
             for key, value in record.items():
                 self.set(row, key, value)
@@ -187,7 +190,7 @@ class _Sheet:
         for key, value in values.items():
             if not _filled(value) or key not in self.positions:
                 continue
-            if key in _FIRST_TOUCH and _filled(current.get(key)):
+            if (key in _FIRST_TOUCH or row in keep) and _filled(current.get(key)):
                 continue
             if not _same(current.get(key), value, self.region):
                 changed = self.set(row, key, value) or changed
@@ -418,7 +421,11 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
     state = _Sheet(crm, key, _header_row(crm, key))
     region = state.region
     stamp_source = _choice(crm, "sources", source) if source else None
+    first_stage = None
+    if sheet.has_column("stage") and sheet.column("stage").list:
+        first_stage = next(iter(crm.settings.items(str(sheet.column("stage").list))), None)
     seen: dict[str, int] = {}
+    claimed: set[int] = set()  # records an earlier line of this file matched
     for line, cells in table.rows:
         values: dict[str, Any] = {}
         problems: list[str] = []
@@ -452,8 +459,10 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
         dup = next((seen[k] for k in keys if k in seen), None)
         for k in keys:
             seen.setdefault(k, line)
-        stamp = {"created": now, "source": stamp_source or _default_source(crm, file)}
-        outcome, row, how = state.upsert(values, stamp=stamp)
+        stamp = {"created": now, "source": stamp_source or _default_source(crm, file),
+                 "stage": first_stage}
+        outcome, row, how = state.upsert(values, stamp=stamp, keep=claimed)
+        claimed.add(row)
         if outcome == "added":
             result.added += 1
         elif outcome == "updated":

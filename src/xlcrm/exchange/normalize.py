@@ -8,6 +8,7 @@ lower-cased and has an accidental doubled ``@`` collapsed; a phone becomes E.164
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import phonenumbers
 
@@ -30,6 +31,7 @@ def is_email(value: str | None) -> bool:
     return bool(value) and _EMAIL.match(str(value)) is not None
 
 
+@lru_cache(maxsize=65536)
 def normalize_phone(value: str | None, region: str = "US") -> str | None:
     """Return the phone in E.164 (``+393456211018``), or as typed when it can't be parsed.
 
