@@ -192,3 +192,12 @@ def test_conflicting_duplicates_first_line_wins_and_reimport_changes_nothing(
     assert row["stage"] == "New"  # a new lead starts at the first stage of Settings
     second = import_leads(book, f, source="Referral", now=NOW)
     assert (second.added, second.updated, second.skipped) == (0, 0, 2)
+
+
+def test_unknown_source_is_stamped_and_flagged(book: Path, tmp_path: Path) -> None:
+    f = tmp_path / "x.csv"
+    f.write_text("Last name\nRicci\n", encoding="utf-8")
+    result = import_leads(book, f, source="Autumn fair", now=NOW)
+    assert result.added == 1 and leads(book).iloc[0]["source"] == "Autumn fair"
+    assert [(r.line, r.severity) for r in result.rows] == [(1, "warning")]
+    assert "Settings > Sources" in result.rows[0].message

@@ -93,3 +93,15 @@ def test_round_trip_through_target(demo_books: dict[str, Path], tmp_path: Path, 
     assert result.skipped == 0 and back.errors == []
     again = import_leads(fresh, out)
     assert (again.added, again.updated) == (0, 0)
+
+
+def test_one_file_of_an_export_is_read_back_through_its_mapping(demo_books: dict[str, Path],
+                                                                tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    export(demo_books["b2b"], "salesforce", out)
+    fresh = init(tmp_path / "fresh.xlsx", preset="b2b")
+    result = import_leads(fresh, out / "Account.csv")
+    back, original = load(fresh), load(demo_books["b2b"])
+    assert result.added == len(original.tables["accounts"]) and result.mapping == []
+    assert sorted(back.tables["accounts"]["id"]) == sorted(original.tables["accounts"]["id"])
+    assert back.tables["contacts"].empty

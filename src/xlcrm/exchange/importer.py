@@ -251,8 +251,11 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
     crm = load(path)
     now = now or dt.datetime.now().replace(microsecond=0)
     manifest = file / "manifest.json" if file.is_dir() else file
+    beside = file.parent / "manifest.json"
     if manifest.name == "manifest.json" and manifest.exists():
         result = _import_export(crm, manifest, now=now)
+    elif mapping is None and beside.exists() and file.name in _exported_files(beside):
+        result = _import_export(crm, beside, now=now, only=file.name)  # one file of an export
     else:
         result = _import_file(crm, file, mapping=mapping, source=source, now=now,
                               dry_run=dry_run)
@@ -421,6 +424,10 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
     state = _Sheet(crm, key, _header_row(crm, key))
     region = state.region
     stamp_source = _choice(crm, "sources", source) if source else None
+    if stamp_source and stamp_source not in crm.settings.items("sources"):
+        result.rows.append(ImportRow(file.name, table.header_line, "warning",
+                                     f'source "{source}" is not in Settings > Sources; add it '
+                                     "there so the tally counts these leads by source"))
     first_stage = None
     if sheet.has_column("stage") and sheet.column("stage").list:
         first_stage = next(iter(crm.settings.items(str(sheet.column("stage").list))), None)
@@ -559,7 +566,15 @@ def _plain(col: ColumnSpec) -> bool:
             and "." not in str(col.value) and col.fallback is None and col.kind != "domain")
 
 
-def _import_export(crm: Crm, manifest_path: Path, *, now: dt.datetime) -> ImportResult:
+def _exported_files(manifest_path: Path) -> set[str]:
+    try:
+        return {f["file"] for f in json.loads(manifest_path.read_text(encoding="utf-8"))["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def _import_export(crm: Crm, manifest_path: Path, *, now: dt.datetime,
+                   only: str | None = None) -> ImportResult:
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     spec = load_mapping(manifest["target"])
     folder = manifest_path.parent
@@ -570,6 +585,8 @@ def _import_export(crm: Crm, manifest_path: Path, *, now: dt.datetime) -> Import
     states: dict[str, _Sheet] = {}
     files: dict[str, FileSpec] = {f.object: f for f in spec.files_for(crm.schema.preset)}
     for entry in sorted(manifest["files"], key=lambda f: (f["load_order"], f["part"])):
+        if only is not None and entry["file"] != only:
+            continue
         fs = files[entry["object"]]
         sheet = crm.schema.sheet(fs.sheet)
         if fs.sheet not in states:
