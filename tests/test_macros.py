@@ -311,3 +311,22 @@ def test_xlwings_lite_scripts_run_the_same_entry_points(demo: Path,
     assert book.app.alerts[-1][0].startswith("Weekly update done")
     module.check_data(book)
     assert "checked" in book.app.alerts[-1][0]
+
+
+def test_import_button_adds_leads_without_duplicates(made: Any, tmp_path: Path) -> None:
+    leads_file = tmp_path / "web-form.csv"
+    leads_file.write_text("First name;Last name;E-mail;Source\n"
+                          "Anna;Verdi;anna.verdi@example.com;Dealer website\n"
+                          "Anna;Verdi;ANNA.VERDI@example.com;Dealer website\n",
+                          encoding="cp1252")
+    book = _excel_double(made.workbook)
+    before = len([r for r in book.sheets["Leads"].grid()[1:] if r and r[0]])
+    book.sheets[CONTROL_SHEET].cells[(4, 3)] = str(leads_file)
+    message = macros.import_leads(book)
+    assert "added 1" in message, message
+    rows = [r for r in book.sheets["Leads"].grid()[1:] if r and r[0]]
+    assert len(rows) == before + 1
+    assert any("anna.verdi@example.com" in [str(v).lower() for v in r] for r in rows)
+    again = macros.import_leads(book)
+    assert "added 0" in again and len(
+        [r for r in book.sheets["Leads"].grid()[1:] if r and r[0]]) == before + 1

@@ -12,6 +12,7 @@ from .check import CheckResult, check
 from .demo import DemoData, demo, generate_demo
 from .errors import (
     ExportError,
+    ImportFileError,
     ReportError,
     SchemaError,
     TemplateError,
@@ -23,6 +24,16 @@ from .errors import (
     WorkbookLockedError,
     XlcrmError,
 )
+from .exchange import (
+    AdoptResult,
+    ExportedFile,
+    ExportResult,
+    ImportResult,
+    adopt,
+    available_targets,
+    export,
+    import_leads,
+)
 from .issues import Issue
 from .read import Crm, Settings, load
 from .report import ReportResult, SmtpSettings, WeeklyReport, make_report, report
@@ -30,11 +41,16 @@ from .schema import Schema, available_locales, available_presets, load_schema
 from .workbook import init
 
 __all__ = [
+    "AdoptResult",
     "AgendaResult",
     "CheckResult",
     "Crm",
     "DemoData",
     "ExportError",
+    "ExportResult",
+    "ExportedFile",
+    "ImportFileError",
+    "ImportResult",
     "Issue",
     "ReportError",
     "ReportResult",
@@ -52,12 +68,16 @@ __all__ = [
     "WorkbookLockedError",
     "XlcrmError",
     "__version__",
+    "adopt",
     "agenda",
     "available_locales",
     "available_presets",
+    "available_targets",
     "check",
     "demo",
+    "export",
     "generate_demo",
+    "import_leads",
     "init",
     "load",
     "load_schema",

@@ -14,6 +14,9 @@ from . import __version__
 from .check import check as check_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
+from .exchange import adopt as adopt_workbook
+from .exchange import export as export_workbook
+from .exchange import import_leads
 from .macrobook import macro_workbook
 from .update import set_baseline
 from .update import update as update_workbook
@@ -367,6 +370,106 @@ def agenda(
         console.print(f"Wrote {result.html}")
     if result.saved is not None:
         console.print(f"Wrote the Agenda sheet into {result.saved.path}")
+
+
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook (only read).")],
+    to: Annotated[str, typer.Option(
+        "--to", "-t", help="hubspot, salesforce, pipedrive, zoho or dynamics.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the import files.")]
+    = Path("export"),
+    mapping: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--mapping", help="Your own mapping file instead of the shipped one.")] = None,
+) -> None:
+    """Write the import files of a commercial CRM, a manifest and a validation report.
+
+    Exit code 0 when every record passes the target's rules, 1 when the validation report
+    lists errors, 2 when the export can't be made (an unmapped stage, a wrong mapping file).
+    """
+    try:
+        result = export_workbook(path, to, out, mapping=mapping)
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    for f in result.files:
+        part = f" (part {f.part} of {f.parts})" if f.parts > 1 else ""
+        console.print(f"{f.load_order}. {result.out / f.file}: {f.rows:,} {f.object}{part}")
+    for issue in result.issues:
+        style = "red" if issue.severity == "error" else "yellow"
+        console.print(f"[{style}]{issue.severity:<7}[/] {issue}")
+    console.print(f"Manifest {result.manifest}; validation report {result.report}: "
+                  f"{len(result.errors)} errors, {len(result.issues) - len(result.errors)} "
+                  "warnings.")
+    raise typer.Exit(1 if result.errors else 0)
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook to add the records to.")],
+    file: Annotated[Path, typer.Argument(
+        help="A CSV/TXT/XLSX lead file, or a folder written by xlcrm export.")],
+    map_: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--map", help="A saved column mapping (NAME.xlcrm-map.json) to use.")] = None,
+    source: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--source", help="Lead source stamped on new records that have none.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would happen; write nothing.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Add or update leads from a file: matched by e-mail or phone, never duplicated.
+
+    Prints the column mapping (saved beside the file for next time), each skipped row with its
+    line and reason, and the counts added, updated, skipped.
+    """
+    try:
+        result = import_leads(path, file, mapping=map_, source=source, dry_run=dry_run,
+                              force=force)
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    for m in result.mapping:
+        console.print(f"  {m}")
+    if result.mapping_file:
+        console.print(f"Mapping saved to {result.mapping_file} (reuse it with --map).")
+    for row in result.rows:
+        style = "yellow" if row.severity == "warning" else "dim"
+        console.print(f"[{style}]{row.severity:<8}[/] {row}")
+    console.print(f"{file.name}: {result.summary()}"
+                  + (" (dry run: nothing written)" if dry_run else "")
+                  + (f"; previous version kept as {result.backups[0]}" if result.backups
+                     else ""))
+
+
+@app.command()
+def adopt(
+    old: Annotated[Path, typer.Argument(help="The team's existing spreadsheet (only read).")],
+    new: Annotated[Path, typer.Argument(help="The xlcrm workbook to write.")],
+    preset: PresetOpt = "dealer",
+    locale: LocaleOpt = "en",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite NEW if it exists.")] = False,
+) -> None:
+    """Turn an existing ad-hoc CRM spreadsheet into an xlcrm workbook.
+
+    Prints where each sheet went with its column mapping and confidence, and everything that
+    could not be placed (unmatched columns are kept as extra columns).
+    """
+    try:
+        result = adopt_workbook(old, new, preset=preset, locale=locale, force=force)
+    except WorkbookExistsError as exc:
+        raise _fail(exc) from None
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    for sheet in result.sheets:
+        if sheet.sheet is None:
+            continue
+        console.print(f'"{sheet.old}" (header on row {sheet.header_row}) -> {sheet.sheet}: '
+                      f"{sheet.rows:,} records")
+        for m in sheet.mapping:
+            console.print(f"  {m}")
+    for line in result.unplaced:
+        console.print(f"[yellow]not placed[/] {line}")
+    console.print(f"Wrote {result.path}: " + ", ".join(
+        f"{n:,} {k}" for k, n in result.records.items()) + ".")
 
 
 def main() -> None:

@@ -9,6 +9,7 @@
     │   ├── WorkbookLockedError (PermissionError)  open in Excel or LibreOffice
     │   └── WorkbookBusyError                   another xlcrm run is writing it
     ├── ExportError (ValueError)            an export can't be made as asked
+    ├── ImportFileError (ValueError)        a file to import can't be read or matched
     └── ReportError (ValueError)            a report can't be made or sent as asked
         └── TemplateError                       a report template is wrong (file and line)
 
@@ -53,6 +54,10 @@ class WorkbookBusyError(WorkbookError):
 
 class ExportError(XlcrmError, ValueError):
     """An export can't be made as asked."""
+
+
+class ImportFileError(XlcrmError, ValueError):
+    """A file to import can't be read, or none of its columns matches the sheet."""
 
 
 class ReportError(XlcrmError, ValueError):

@@ -391,26 +391,28 @@ def import_leads(book: Any = None, *, file: str | Path | None = None) -> str:
 
 
 def _import_into(excel: ExcelSheets, source: Path) -> str:
-    """Import through the library's importer on the private copy, then write the lead sheet
-    back."""
-    import importlib
+    """Import with the library's importer on the private copy, then write back the data sheets
+    it changed (the lead sheet, and accounts when a lead brings its company)."""
+    from .exchange import import_leads as import_file
+    from .read import load
 
-    try:
-        exchange = importlib.import_module("xlcrm.exchange")
-        import_file = exchange.import_file
-    except (ImportError, AttributeError):
-        return ("This version of xlcrm has no lead importer yet; use the command line "
-                "`xlcrm import` when it arrives.")
-    lead_key: list[str] = []
+    changed: list[str] = []
 
     def action(path: Path) -> Any:
-        from .read import load
+        crm = load(path)
+        names = {key: crm.sheet_names[key] for key in crm.tables if key in crm.sheet_names}
+        before = {key: FileSheets(path).read(name) for key, name in names.items()}
+        result = import_file(path, source, backups=0)
+        changed.extend(key for key, name in names.items()
+                       if FileSheets(path).read(name) != before[key])
+        return result
 
-        lead_key.append(load(path).settings.milestones[0].sheet)
-        return import_file(path, source)
-
-    result = run_on_copy(excel, excel.name, action, write_back=lead_key)
-    return str(result.summary() if hasattr(result, "summary") else result)
+    result = run_on_copy(excel, excel.name, action, write_back=changed)
+    lines = [f"Import of {source.name}: {result.summary()}."]
+    lines += [str(row) for row in result.rows[:5]]
+    if len(result.rows) > 5:
+        lines.append(f"... and {len(result.rows) - 5} more rows explained")
+    return "\n".join(lines)
 
 
 def _beside(excel: ExcelSheets, folder: str) -> Path:

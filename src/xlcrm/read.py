@@ -181,7 +181,7 @@ Merged = list[tuple[tuple[int, int], tuple[int, int]]]
 def _fetch_sheet(path: Path, name: str, part: str | None
                  ) -> tuple[list[list[Any]], Merged, dict[tuple[int, int], str]]:
     """Parse one sheet (its own workbook handle: calamine's can't be shared across threads)."""
-    workbook, _ = _reader()
+    workbook, _ = workbook_reader()
     book = workbook.from_path(str(path))
     try:
         sheet = book.get_sheet_by_name(name)
@@ -844,7 +844,7 @@ def bulk_work() -> Iterator[None]:
             gc.enable()
 
 
-def _reader() -> tuple[Any, tuple[type[BaseException], ...]]:
+def workbook_reader() -> tuple[Any, tuple[type[BaseException], ...]]:
     """The workbook reader and the errors it raises: python-calamine, imported here rather than
     at the top so the metrics import without it, or, where it can't be installed (xlwings Lite
     runs in the browser), the slower pure-Python stand-in built on openpyxl."""
@@ -882,7 +882,7 @@ def _executor() -> ThreadPoolExecutor | _InlineExecutor:
 
 
 def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
-    CalamineWorkbook, CalamineError = _reader()  # noqa: N806 - a class and its errors
+    CalamineWorkbook, CalamineError = workbook_reader()  # noqa: N806 - a class and its errors
     target, issues = safe_open(path)
     package = _read_package(target)
     try:
