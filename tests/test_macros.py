@@ -252,8 +252,9 @@ def test_import_button_asks_for_a_file_when_none_is_named(made: Any) -> None:
 def test_metrics_and_entry_points_import_without_xlwings_or_readers() -> None:
     """Where only pandas exists (xlwings Lite, say), the metrics still run."""
     code = ("import sys\n"
-            "for name in ('xlwings', 'openpyxl', 'python_calamine'): sys.modules[name] = None\n"
-            "import pandas as pd, xlcrm, xlcrm.macros\n"
+            "for name in ('xlwings', 'openpyxl', 'python_calamine', 'olefile'):\n"
+            "    sys.modules[name] = None\n"
+            "import pandas as pd, xlcrm, xlcrm.macros, xlcrm.cli\n"
             "from xlcrm.metrics.tally import TallyInput, activity_weeks\n"
             "steps = pd.DataFrame({'lead': pd.to_datetime(['2026-11-16', '2026-11-17']),\n"
             "    'contact': pd.to_datetime(['2026-11-16', None]), 'appointment': pd.NaT,\n"

@@ -99,8 +99,11 @@ def demo(
                                 locale=locale, today=today.date() if today else None)
     except XlcrmError as exc:
         raise _fail(exc, 2) from None
+    reports = sorted(written.parent.glob(f"{written.stem}-report-*.html"))
     console.print(f"Wrote {written}: {leads:,} {'contacts' if preset == 'b2b' else 'leads'} "
-                  "over half a year, already tallied. Open it and start on the Dashboard tab.")
+                  "over half a year, already tallied. Open it and start on the Dashboard tab."
+                  + (f" The last full week's report is beside it: {reports[-1].name} (and "
+                     ".xlsx)." if reports else ""))
 
 
 @app.command()

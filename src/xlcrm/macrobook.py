@@ -111,10 +111,11 @@ def xlwings_project() -> bytes:
         WorkbookError: xlwings is not installed, or its package has no such workbook.
     """
     try:
+        import olefile  # noqa: F401 - needed to read the project, checked before any work
         import xlwings
     except ImportError:
-        raise WorkbookError("the macro workbook needs xlwings: pip install \"xlcrm[excel]\" "
-                            "(or pip install xlwings)") from None
+        raise WorkbookError("the macro workbook needs xlwings and olefile: pip install "
+                            "\"xlcrm[excel]\"") from None
     source = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
     if not source.exists():
         raise WorkbookError(f"xlwings {xlwings.__version__} has no quickstart_standalone.xlsm; "

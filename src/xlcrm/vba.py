@@ -5,8 +5,8 @@ MS-OVBA algorithm, after an optional performance cache that the application reco
 the project's version says so. xlcrm starts from the project xlwings ships in its standalone
 quickstart workbook (the xlwings VBA module included, saved source-only), replaces the source
 of its ``Module1`` with the button procedures, and writes a new compound file. Only the
-standard library is used; olefile (already needed to read encrypted workbooks) reads the
-original.
+standard library is used; olefile (installed with the ``excel`` extra, beside xlwings) reads
+the original.
 
 References: [MS-OVBA] 2.4.1 (compression), 2.3.4 (dir stream); [MS-CFB] (compound files).
 """
@@ -17,8 +17,6 @@ import io
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-
-import olefile
 
 __all__ = ["compress", "decompress", "module_source", "replace_module", "write_compound_file"]
 
@@ -166,6 +164,8 @@ def module_source(project: bytes, name: str) -> str:
     Raises:
         KeyError: the project has no module of that name.
     """
+    import olefile  # the reading side of compound files: only needed for macro workbooks
+
     ole = olefile.OleFileIO(io.BytesIO(project))
     try:
         mods = {m.name: m for m in _modules(decompress(ole.openstream("VBA/dir").read()))}
@@ -189,6 +189,8 @@ def replace_module(project: bytes, name: str, source: str) -> bytes:
         ValueError: the project is tied to one VBA version, whose compiled caches would run
             instead of the new source.
     """
+    import olefile
+
     ole = olefile.OleFileIO(io.BytesIO(project))
     try:
         streams = {"/".join(path): ole.openstream(path).read()
