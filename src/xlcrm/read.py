@@ -15,7 +15,7 @@ import difflib
 import gc
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -93,7 +93,8 @@ class Crm:
     ``tables[key]`` holds one DataFrame per data sheet (``"leads"``, ``"deals"`` ...): its
     columns are the schema's column keys (``"created"``, ``"source"`` ...) then any extra
     columns under their own header; the index is the sheet row number of each record, so a
-    message can always point at its cell (see :meth:`cell`).
+    message can always point at its cell (see :meth:`cell`). ``owned_cells[key]`` holds the
+    cells, as read, of the owned sheets asked for (see :func:`load`).
     """
 
     path: Path
@@ -105,6 +106,7 @@ class Crm:
     columns: dict[str, dict[str, int]] = field(default_factory=dict)
     extras: dict[str, list[str]] = field(default_factory=dict)
     date1904: bool = False
+    owned_cells: dict[str, list[list[Any]]] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.tables[key]
@@ -185,6 +187,15 @@ def _fetch_sheet(path: Path, name: str, part: str | None
     finally:
         book.close()
     return rows, merged, _error_cells(path, part) if part else {}
+
+
+def _fetch_cells(path: Path, name: str) -> list[list[Any]]:
+    """Parse one sheet's cells as they are (an owned sheet read back, not typed)."""
+    book = CalamineWorkbook.from_path(str(path))
+    try:
+        return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+    finally:
+        book.close()
 
 
 def _error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
@@ -804,7 +815,8 @@ def _fuzzy(word: str, choices: Iterable[str]) -> str | None:
     return pool[close[0]] if close else None
 
 
-def load(path: str | Path, *, preset: str | None = None, locale: str | None = None) -> Crm:
+def load(path: str | Path, *, preset: str | None = None, locale: str | None = None,
+         owned: Collection[str] = ()) -> Crm:
     """Read a CRM workbook into typed tables, collecting every problem as an issue.
 
     Args:
@@ -812,6 +824,9 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
         preset: the preset to read it as; by default the one recorded in the workbook, else
             the one whose sheets it has.
         locale: the language of its labels; by default the recorded one, else detected.
+        owned: keys of owned sheets (``"stage_history"``, ``"baseline"``) whose cells the
+            caller reads back; they are parsed alongside the data sheets, as they are (not
+            typed), into :attr:`Crm.owned_cells`. A sheet the workbook lacks is left out.
 
     Returns:
         A :class:`Crm` with one DataFrame per data sheet, the parsed Settings and the issues.
@@ -820,7 +835,7 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
         UnreadableWorkbookError: the file is not a workbook that can be read safely.
     """
     with bulk_work():
-        return _load(path, preset=preset, locale=locale)
+        return _load(path, preset=preset, locale=locale, owned=owned)
 
 
 @contextlib.contextmanager
@@ -839,7 +854,8 @@ def bulk_work() -> Iterator[None]:
             gc.enable()
 
 
-def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
+def _load(path: str | Path, *, preset: str | None, locale: str | None,
+          owned: Collection[str]) -> Crm:
     target, issues = safe_open(path)
     package = _read_package(target)
     try:
@@ -865,6 +881,10 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
     fetched = {sheet.key: pool.submit(_fetch_sheet, target, by_key[sheet.key],
                                       package.sheet_parts.get(by_key[sheet.key]))
                for sheet in schema.data_sheets if sheet.key in by_key}
+    # the owned sheets an update appends to are parsed on the same workers, after the data
+    # sheets: the main thread is still typing those when the workers get to them
+    read_back = {key: pool.submit(_fetch_cells, target, by_key[key])
+                 for key in owned if key in by_key}
 
     loc = schema.locale
 
@@ -907,15 +927,18 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
                 tables[sheet.key], columns[sheet.key] = read.frame, read.columns
                 extras[sheet.key] = [text for text, _ in read.extras]
             _canonical_choices(sheet, tables[sheet.key], settings)
+        owned_cells = {key: future.result() for key, future in read_back.items()}
     except CalamineError as exc:
         raise UnreadableWorkbookError(f"{target.name}: can't be read: {exc}") from exc
     finally:
         for future in fetched.values():
             future.cancel()
+        for rest in read_back.values():
+            rest.cancel()
         pool.shutdown(wait=True)
         book.close()
     return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key, columns,
-               extras, package.date1904)
+               extras, package.date1904, owned_cells)
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:

@@ -300,21 +300,6 @@ _BASELINES_HEADER = ("Baseline set on", "From", "To", "Weeks", "Leads", "Contact
                      "Appointment rate", "Show rate", "Close rate", "Sales per lead")
 
 
-def _owned_grids(path: Path, names: list[str | None]) -> dict[str, list[list[Any]]]:
-    """The cells of owned sheets xlcrm wrote last time (one opening of the workbook)."""
-    from python_calamine import CalamineWorkbook
-
-    wanted = [n for n in names if n]
-    if not wanted:
-        return {}
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
-                for n in wanted if n in book.sheet_names}
-    finally:
-        book.close()
-
-
 def _read_baselines(rows: list[list[Any]]) -> pd.DataFrame:
     """The history of baselines kept on the Baseline sheet (empty before the first update)."""
     columns = ["set_on", "from", "to", "weeks", "leads", *RATES]
@@ -663,7 +648,7 @@ def update(path: str | Path, *, today: dt.date | None = None, force: bool = Fals
 
 def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
             backups: int) -> UpdateResult:
-    crm = load(path)
+    crm = load(path, owned=("stage_history", "baseline"))  # read back to append to them
     data = tally_input(crm)
     weeks = activity_weeks(data, today=today)
     cohorts = cohort_weeks(data, today=today)
@@ -682,10 +667,9 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
                           last_full if last_full in weeks.index else None)
     names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
     stage_sheet = _stage_sheet(crm)
-    grids = _owned_grids(Path(path), [crm.sheet_names.get("stage_history"),
-                                      crm.sheet_names.get("baseline")])
+    grids = crm.owned_cells
     if stage_sheet is not None and "stage_history" in names:
-        before = _read_history(grids.get(crm.sheet_names.get("stage_history", ""), []))
+        before = _read_history(grids.pop("stage_history", []))  # its cells freed once read
         result.history = advance_history(before, crm.tables[stage_sheet.key], today=today)
         result.stage_changes = len(result.history) - len(before)
     plans = crm.tables.get("plans")
@@ -693,7 +677,7 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
         result.plans = plan_effects(weeks, base, plans, today=today)
     if "baseline" in names:
         result.baselines = _advance_baselines(
-            _read_baselines(grids.get(crm.sheet_names.get("baseline", ""), [])), base,
+            _read_baselines(grids.get("baseline", [])), base,
             crm.settings.options.get("baseline_from"), crm.settings.options.get("baseline_to"),
             today)
     # won and lost, lost reasons and competitors: over the last four full weeks, enough
