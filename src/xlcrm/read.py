@@ -14,6 +14,7 @@ import datetime as dt
 import difflib
 import gc
 import re
+import threading
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -176,26 +177,44 @@ _CELL_ERROR = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<
 Merged = list[tuple[tuple[int, int], tuple[int, int]]]
 
 
-def _fetch_sheet(path: Path, name: str, part: str | None
+class _Books:
+    """One workbook handle per worker thread, opened once for every sheet that thread parses.
+
+    A calamine workbook can't serve two threads at once, and opening one reads all the shared
+    strings again, which on a big workbook costs as much as parsing a sheet.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._opened: list[CalamineWorkbook] = []
+
+    def get(self) -> CalamineWorkbook:
+        book: CalamineWorkbook | None = getattr(self._local, "book", None)
+        if book is None:
+            book = CalamineWorkbook.from_path(str(self.path))
+            self._local.book = book
+            self._opened.append(book)
+        return book
+
+    def close(self) -> None:
+        """Close every handle (once the workers are done)."""
+        for book in self._opened:
+            book.close()
+
+
+def _fetch_sheet(books: _Books, name: str, part: str | None
                  ) -> tuple[list[list[Any]], Merged, dict[tuple[int, int], str]]:
-    """Parse one sheet (its own workbook handle: calamine's can't be shared across threads)."""
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        sheet = book.get_sheet_by_name(name)
-        rows = sheet.to_python(skip_empty_area=False)
-        merged = list(sheet.merged_cell_ranges or [])
-    finally:
-        book.close()
-    return rows, merged, _error_cells(path, part) if part else {}
+    """Parse one sheet with the calling thread's workbook handle."""
+    sheet = books.get().get_sheet_by_name(name)
+    rows = sheet.to_python(skip_empty_area=False)
+    merged = list(sheet.merged_cell_ranges or [])
+    return rows, merged, _error_cells(books.path, part) if part else {}
 
 
-def _fetch_cells(path: Path, name: str) -> list[list[Any]]:
+def _fetch_cells(books: _Books, name: str) -> list[list[Any]]:
     """Parse one sheet's cells as they are (an owned sheet read back, not typed)."""
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-    finally:
-        book.close()
+    return books.get().get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def _error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
@@ -534,8 +553,13 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
     if computed:
         keep = [i for i, r in enumerate(body)
                 if r.count("") + sum(1 for j in computed if j < len(r) and r[j] != "") < len(r)]
-    else:  # list.count runs in C: cheap on 100k rows
-        keep = [i for i, r in enumerate(body) if r.count("") < len(r)]
+    else:
+        # a row whose first read cell is filled is a record: one cell looked at, where
+        # counting the blanks of every row would touch all of them (list.count runs in C, but
+        # a million cells scattered in memory cost their cache misses)
+        probe = min(mapped.values(), default=0)
+        keep = [i for i, r in enumerate(body)
+                if (probe < len(r) and r[probe] != "") or r.count("") < len(r)]
     first = top + h + 2
     if len(keep) == len(body):
         sheet_rows = list(range(first, first + len(body)))
@@ -607,10 +631,24 @@ def _fast_column(ctype: str, raw: Sequence[Any], kinds: set[type]) -> pd.Series 
     return pd.Series(stamps.normalize() if ctype == "date" else stamps)
 
 
+def _fast_text(raw: Sequence[Any]) -> pd.Series | None:
+    """Tidy a column of texts (and blanks) in one pass over its cells; None when some cell
+    is a number, a date or a flag (only texts have ``strip``)."""
+    try:
+        values = np.fromiter((v.strip() or None for v in raw), dtype=object, count=len(raw))
+    except AttributeError:
+        return None
+    return pd.Series(values, dtype=object, copy=False)
+
+
 def _coerce_column(col: Column, raw: Sequence[Any], coercer: _Coercer, sheet: str, c: int,
                    sheet_rows: list[int], issues: list[Issue]) -> pd.Series:
-    kinds = set(map(type, raw))
     ctype = col.type
+    if ctype in _TEXT_TYPES:  # the most common columns: no separate look at the cells' types
+        text = _fast_text(raw)
+        if text is not None:
+            return text
+    kinds = set(map(type, raw))
     fast = _fast_column(ctype, raw, kinds)
     if fast is not None:
         return fast
@@ -878,12 +916,13 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
     # so on two cores the next sheet is parsed while this thread coerces the last one), with
     # its error cells, which calamine reads as empty, found in the sheet's XML.
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlcrm-read")
-    fetched = {sheet.key: pool.submit(_fetch_sheet, target, by_key[sheet.key],
+    books = _Books(target)
+    fetched = {sheet.key: pool.submit(_fetch_sheet, books, by_key[sheet.key],
                                       package.sheet_parts.get(by_key[sheet.key]))
                for sheet in schema.data_sheets if sheet.key in by_key}
     # the owned sheets an update appends to are parsed on the same workers, after the data
     # sheets: the main thread is still typing those when the workers get to them
-    read_back = {key: pool.submit(_fetch_cells, target, by_key[key])
+    read_back = {key: pool.submit(_fetch_cells, books, by_key[key])
                  for key in owned if key in by_key}
 
     loc = schema.locale
@@ -936,6 +975,7 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
         for rest in read_back.values():
             rest.cancel()
         pool.shutdown(wait=True)
+        books.close()
         book.close()
     return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key, columns,
                extras, package.date1904, owned_cells)
@@ -967,10 +1007,12 @@ def _canonical_choices(sheet: Sheet, frame: pd.DataFrame, settings: Settings) ->
         canon = {normalize_header(item): item for item in settings.items(col.list)}
         if not canon:
             continue
-        values = frame[col.key].tolist()
-        spelled = {v: canon.get(normalize_header(v), v) for v in set(values)
-                   if isinstance(v, str)}  # a few distinct values in many rows
-        if all(k == v for k, v in spelled.items()):
+        # a few distinct values in many rows: each is looked at once
+        codes, distinct = pd.factorize(frame[col.key].to_numpy(dtype=object))
+        spelled = [canon.get(normalize_header(v), v) if isinstance(v, str) else v
+                   for v in distinct]
+        if all(a == b for a, b in zip(spelled, distinct)):
             continue  # already spelled as in Settings: the usual case
-        frame[col.key] = pd.Series([spelled.get(v, v) if isinstance(v, str) else v
-                                    for v in values], index=frame.index, dtype=object)
+        table = np.empty(len(spelled) + 1, dtype=object)
+        table[:] = [*spelled, None]  # code -1: an empty cell
+        frame[col.key] = pd.Series(table[codes], index=frame.index, dtype=object)
