@@ -178,43 +178,62 @@ Merged = list[tuple[tuple[int, int], tuple[int, int]]]
 
 
 class _Books:
-    """One workbook handle per worker thread, opened once for every sheet that thread parses.
+    """One workbook handle per worker thread, opened once for the sheets that thread parses.
 
     A calamine workbook can't serve two threads at once, and opening one reads all the shared
-    strings again, which on a big workbook costs as much as parsing a sheet.
+    strings again, which on a big workbook costs as much as parsing a sheet. A thread closes
+    its handle as soon as no sheet is left to start, so the copies of the strings don't stay
+    in memory beside the sheets being typed.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, sheets: int) -> None:
         self.path = path
         self._local = threading.local()
         self._opened: list[CalamineWorkbook] = []
+        self._unstarted = sheets
+        self._lock = threading.Lock()
 
-    def get(self) -> CalamineWorkbook:
+    @contextlib.contextmanager
+    def book(self) -> Iterator[CalamineWorkbook]:
+        """The calling thread's workbook handle, for parsing one sheet."""
+        with self._lock:
+            self._unstarted -= 1
         book: CalamineWorkbook | None = getattr(self._local, "book", None)
         if book is None:
             book = CalamineWorkbook.from_path(str(self.path))
             self._local.book = book
             self._opened.append(book)
-        return book
+        try:
+            yield book
+        finally:
+            with self._lock:
+                last = self._unstarted <= 0
+            if last:
+                book.close()
+                self._local.book = None
+                self._opened.remove(book)
 
     def close(self) -> None:
-        """Close every handle (once the workers are done)."""
+        """Close the handles still open (a thread had no sheet left, or reading failed)."""
         for book in self._opened:
             book.close()
+        self._opened.clear()
 
 
 def _fetch_sheet(books: _Books, name: str, part: str | None
                  ) -> tuple[list[list[Any]], Merged, dict[tuple[int, int], str]]:
     """Parse one sheet with the calling thread's workbook handle."""
-    sheet = books.get().get_sheet_by_name(name)
-    rows = sheet.to_python(skip_empty_area=False)
-    merged = list(sheet.merged_cell_ranges or [])
+    with books.book() as book:
+        sheet = book.get_sheet_by_name(name)
+        rows = sheet.to_python(skip_empty_area=False)
+        merged = list(sheet.merged_cell_ranges or [])
     return rows, merged, _error_cells(books.path, part) if part else {}
 
 
 def _fetch_cells(books: _Books, name: str) -> list[list[Any]]:
     """Parse one sheet's cells as they are (an owned sheet read back, not typed)."""
-    return books.get().get_sheet_by_name(name).to_python(skip_empty_area=False)
+    with books.book() as book:
+        return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def _error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
@@ -514,8 +533,12 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
                names: dict[str, str], coercer: _Coercer, issues: list[Issue],
                merged: list[tuple[tuple[int, int], tuple[int, int]]],
                errors: dict[tuple[int, int], str], *, top: int = 0, left: int = 0,
-               stop_at_blank: bool = False) -> _SheetRead | None:
-    """Read one table of records from a grid of cells (a whole sheet, or a Settings block)."""
+               stop_at_blank: bool = False, consume: bool = False) -> _SheetRead | None:
+    """Read one table of records from a grid of cells (a whole sheet, or a Settings block).
+
+    With ``consume`` the grid is emptied once its columns are taken out, so the lists of its
+    rows are freed before the columns are typed (the peak memory of a big sheet).
+    """
     h, header = _find_header(rows, names, merged)
     if h < 0:
         wanted = ", ".join(f'"{c.header}"' for c in columns[:4])
@@ -566,15 +589,18 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
     else:
         sheet_rows = [first + i for i in keep]
         body = [body[i] for i in keep]
-    width = len(header)
+    width, size = len(header), len(body)
     transposed = list(zip(*body)) if body else [()] * width
+    if consume:
+        body.clear()
+        rows.clear()
     data: dict[str, Any] = {}
     for col in columns:
         if col.key not in mapped:
-            data[col.key] = _empty_column(col, len(body))
+            data[col.key] = _empty_column(col, size)
             continue
         c = mapped[col.key]
-        raw: Sequence[Any] = transposed[c] if c < len(transposed) else [""] * len(body)
+        raw: Sequence[Any] = transposed[c] if c < len(transposed) else [""] * size
         if errors:
             raw = list(raw)
             for i, r in enumerate(sheet_rows):
@@ -900,6 +926,7 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
         book = CalamineWorkbook.from_path(str(target), load_tables=True)
     except CalamineError as exc:
         raise UnreadableWorkbookError(f"{target.name}: can't be read: {exc}") from exc
+    book_open = True
     names = list(book.sheet_names)
     preset = preset or package.props.get("xlcrm_preset") or _detect_preset(names)
     locale = locale or package.props.get("xlcrm_locale") or _detect_locale(preset, names)
@@ -916,14 +943,15 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
     # so on two cores the next sheet is parsed while this thread coerces the last one), with
     # its error cells, which calamine reads as empty, found in the sheet's XML.
     pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlcrm-read")
-    books = _Books(target)
+    data_sheets = [s for s in schema.data_sheets if s.key in by_key]
+    read_back_keys = [key for key in owned if key in by_key]
+    books = _Books(target, len(data_sheets) + len(read_back_keys))
     fetched = {sheet.key: pool.submit(_fetch_sheet, books, by_key[sheet.key],
                                       package.sheet_parts.get(by_key[sheet.key]))
-               for sheet in schema.data_sheets if sheet.key in by_key}
+               for sheet in data_sheets}
     # the owned sheets an update appends to are parsed on the same workers, after the data
     # sheets: the main thread is still typing those when the workers get to them
-    read_back = {key: pool.submit(_fetch_cells, books, by_key[key])
-                 for key in owned if key in by_key}
+    read_back = {key: pool.submit(_fetch_cells, books, by_key[key]) for key in read_back_keys}
 
     loc = schema.locale
 
@@ -938,6 +966,8 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
                             + "; using xlcrm's default lists"))
     try:
         settings = _read_settings(book, schema, settings_name, coercer_for, issues)
+        book.close()  # its strings are not needed any more: free them before the big sheets
+        book_open = False
         coercer = coercer_for(str(settings.options.get("date_order", "DMY")))
         tables: dict[str, pd.DataFrame] = {}
         columns: dict[str, dict[str, int]] = {}
@@ -954,7 +984,7 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
                 rows, merged, errors = fetched[sheet.key].result()
                 read = _read_grid(found_name, rows, sheet.columns,
                                   _sheet_header_names(preset, sheet.key), coercer, issues,
-                                  merged, errors)
+                                  merged, errors, consume=True)
                 del fetched[sheet.key], rows  # the grid is no longer needed: free it
                 if read:
                     _report_missing_columns(sheet, read, found_name, issues)
@@ -976,7 +1006,8 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
             rest.cancel()
         pool.shutdown(wait=True)
         books.close()
-        book.close()
+        if book_open:
+            book.close()
     return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key, columns,
                extras, package.date1904, owned_cells)
 
