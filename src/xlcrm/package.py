@@ -515,7 +515,11 @@ def _append_rows(sheet: bytes, rows: bytes) -> bytes:
         sheet = sheet.replace(b"<sheetData/>", b"<sheetData>" + rows + b"</sheetData>", 1)
     else:
         sheet = sheet.replace(b"</sheetData>", rows + b"</sheetData>", 1)
-    last = max(int(m) for m in _LAST_ROW.findall(sheet))
+    # rows stand in ascending order (Excel requires it), so the last <row> is the bottom one:
+    # found from the end, where scanning 100k rows for the largest number takes a while
+    found = _LAST_ROW.match(sheet, sheet.rfind(b'<row r="'))
+    assert found is not None
+    last = int(found.group(1))
     return re.sub(rb'(<dimension ref="[A-Z]+\d+:[A-Z]+)\d+(")',
                   lambda m: m.group(1) + str(last).encode() + m.group(2), sheet, count=1)
 
