@@ -13,8 +13,8 @@ from .metrics.funnel import stage_rules
 from .read import Crm
 from .schema import Sheet, item_labels
 
-__all__ = ["last_touches", "lead_sheet", "outcomes", "rep_column", "record_names",
-           "stage_sheet"]
+__all__ = ["last_touches", "lead_sheet", "outcome_labels", "outcomes", "rep_column",
+           "record_names", "stage_sheet"]
 
 
 def stage_sheet(crm: Crm) -> Sheet | None:
@@ -38,16 +38,20 @@ def rep_column(sheet: Sheet) -> str | None:
     return None
 
 
+def outcome_labels() -> dict[str, str]:
+    """Each outcome label of Settings, in every shipped language, -> open, won or lost."""
+    return {label: key for key in ("open", "won", "lost")
+            for label in item_labels("outcomes", key)}
+
+
 def outcomes(crm: Crm, records: pd.DataFrame, column: str = "stage") -> pd.Series:
     """Each record's outcome from its stage: ``open``, ``won`` or ``lost``.
 
     A record whose stage is empty or not in Settings counts as open: it is still being worked
     until someone closes it.
     """
-    labels = {label: key for key in ("open", "won", "lost")
-              for label in item_labels("outcomes", key)}
     frame = crm.settings.lists.get("stages")
-    rules = stage_rules(frame, labels) if frame is not None else []
+    rules = stage_rules(frame, outcome_labels()) if frame is not None else []
     by_name = {r.name.casefold().strip(): r.outcome for r in rules}
     if column not in records:
         return pd.Series("open", index=records.index, dtype="object")

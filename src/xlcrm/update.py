@@ -39,6 +39,7 @@ from .metrics.tally import (
 )
 from .package import RowRenderer
 from .read import Crm, bulk_work, load
+from .records import outcome_labels, rep_column, stage_sheet
 from .save import SaveResult
 from .schema import WEEKDAYS, Schema, Sheet, item_labels
 from .write import SheetBuilder, write_owned_sheets
@@ -84,13 +85,6 @@ class UpdateResult:
         return rows
 
 
-def _rep_column(sheet: Sheet) -> str | None:
-    for key in ("rep", "owner"):
-        if sheet.has_column(key):
-            return key
-    return None
-
-
 def tally_input(crm: Crm) -> TallyInput:
     """Collect, from a loaded workbook, the date each lead reached each milestone.
 
@@ -116,7 +110,7 @@ def tally_input(crm: Crm) -> TallyInput:
                                          link_col=link,
                                          inbound=item_labels("directions", "inbound"))
     steps["source"] = leads.get("source")
-    rep = _rep_column(sheet)
+    rep = rep_column(sheet)
     steps["rep"] = leads[rep] if rep else None
     steps["id"] = leads.get("id")
     steps = steps[steps["lead"].notna()]
@@ -462,19 +456,6 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
 
 
 # ----- funnel and stage history ----------------------------------------------------------
-def _stage_sheet(crm: Crm) -> Sheet | None:
-    """The sheet whose records move through the Settings stages (Deals, or the dealer's Leads)."""
-    for sheet in crm.schema.data_sheets:
-        if sheet.has_column("stage") and sheet.column("stage").list == "stages":
-            return sheet
-    return None
-
-
-def _outcome_labels() -> dict[str, str]:
-    return {label: key for key in ("open", "won", "lost")
-            for label in item_labels("outcomes", key)}
-
-
 def _read_history(rows: list[list[Any]]) -> pd.DataFrame:
     """The Stage history xlcrm wrote last time (empty on the first run)."""
     empty = pd.DataFrame(columns=HISTORY_COLUMNS)
@@ -494,11 +475,11 @@ _HISTORY_HEADER = ("Record", "From stage", "To stage", "Changed on")
 
 def _funnel(crm: Crm, history: pd.DataFrame, today: dt.date,
             period: tuple[dt.date, dt.date]) -> FunnelResult | None:
-    sheet = _stage_sheet(crm)
+    sheet = stage_sheet(crm)
     if sheet is None or "stages" not in crm.settings.lists:
         return None
     records = crm.tables[sheet.key]
-    rules = stage_rules(crm.settings.lists["stages"], _outcome_labels())
+    rules = stage_rules(crm.settings.lists["stages"], outcome_labels())
     tasks = crm.tables.get("tasks", pd.DataFrame())
     open_tasks: set[str] = set()
     if not tasks.empty and "record" in tasks:
@@ -687,11 +668,11 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     result = UpdateResult(Path(path), weeks, cohorts, base, source, rep,
                           last_full if last_full in weeks.index else None)
     names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
-    stage_sheet = _stage_sheet(crm)
+    staged = stage_sheet(crm)
     grids = crm.owned_cells
-    if stage_sheet is not None and "stage_history" in names:
+    if staged is not None and "stage_history" in names:
         before = _read_history(grids.pop("stage_history", []))  # its cells freed once read
-        result.history = advance_history(before, crm.tables[stage_sheet.key], today=today)
+        result.history = advance_history(before, crm.tables[staged.key], today=today)
         result.stage_changes = len(result.history) - len(before)
     plans = crm.tables.get("plans")
     if plans is not None and not plans.empty:
