@@ -1,6 +1,6 @@
 """Render the README's pictures of the demo workbook (needs LibreOffice and pdftoppm).
 
-    python docs/render.py            # writes docs/leads.png and docs/settings.png
+    python docs/render.py    # writes docs/{leads,settings,dashboard}.png and the report's
 
 Each picture shows the top-left corner of one sheet as LibreOffice prints it: the sheet is
 copied into a workbook of its own with a print area, converted to PDF, and the first page
@@ -65,7 +65,45 @@ def render(today: dt.date = dt.date(2026, 11, 23)) -> list[Path]:
             _trim(png.with_suffix(".png"))
             written.append(png.with_suffix(".png"))
         written.append(_render_page(book, Path(tmp), "Where leads are lost", "dashboard"))
+        written += _render_report(book, Path(tmp), today)
     return written
+
+
+def _render_report(book: Path, tmp: Path, today: dt.date) -> list[Path]:
+    """The weekly report: its workbook's Summary sheet, every page of its PDF, and its HTML
+    page at desktop and phone width (headless Chromium)."""
+    from PIL import Image
+
+    made = xlcrm.report(book, tmp / "report", html=True, pdf=True, today=today)
+    assert made.pdf is not None and made.html is not None
+    summary = DOCS / "report-workbook"
+    subprocess.run(["pdftoppm", "-png", "-r", "110", "-singlefile", "-f", "1", "-l", "1",
+                    str(made.pdf), str(summary)], check=True)
+    _trim(summary.with_suffix(".png"))
+    subprocess.run(["pdftoppm", "-png", "-r", "40", str(made.pdf), str(tmp / "page")],
+                   check=True)
+    pages = [Image.open(p).convert("RGB") for p in sorted(tmp.glob("page-*.png"))]
+    w, h = max(p.width for p in pages), max(p.height for p in pages)
+    cols = 4
+    sheet = Image.new("RGB", (cols * (w + 12) + 12, -(-len(pages) // cols) * (h + 12) + 12),
+                      "#d0d0d0")
+    for i, page in enumerate(pages):
+        sheet.paste(page, (12 + (i % cols) * (w + 12), 12 + (i // cols) * (h + 12)))
+    sheet.save(DOCS / "report-pdf.png")
+    shots = []
+    for name, width, height in (("report-html", 1100, 1900), ("report-phone", 390, 1500)):
+        wrapper = made.html.parent / f"{name}.html"
+        wrapper.write_text(f'<!DOCTYPE html><body style="margin:0"><iframe src="'
+                           f'{made.html.name}" style="width:{width}px;height:{height}px;'
+                           f'border:0"></iframe></body>', encoding="utf-8")
+        png = DOCS / f"{name}.png"
+        subprocess.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                        "--hide-scrollbars", "--allow-file-access-from-files",
+                        f"--window-size={max(width, 600)},{height}", f"--screenshot={png}",
+                        wrapper.as_uri()], check=True, capture_output=True)
+        Image.open(png).crop((0, 0, width, height)).save(png)
+        shots.append(png)
+    return [summary.with_suffix(".png"), DOCS / "report-pdf.png", *shots]
 
 
 def _render_page(book: Path, tmp: Path, marker: str, name: str) -> Path:

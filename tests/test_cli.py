@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 import xlcrm
 from xlcrm.cli import app
 
+from ._helpers import TODAY
+
 runner = CliRunner()
 
 
@@ -52,3 +54,16 @@ def test_demo_command(tmp_path: Path) -> None:
     book = CalamineWorkbook.from_path(str(tmp_path / "demo-b2b.xlsx"))
     contacts = book.get_sheet_by_name("Contacts").to_python()
     assert len(contacts) - 1 >= 50
+
+
+def test_report_command_writes_the_week_and_explains_a_bad_week(tmp_path: Path) -> None:
+    book = xlcrm.demo(tmp_path / "d", leads=120, seed=2, today=TODAY, run_report=False)
+    result = runner.invoke(app, ["report", str(book), "--out", str(tmp_path / "r"), "--html",
+                                 "--eml", "--week", "2026-W46", "--today", "2026-11-23"])
+    assert result.exit_code == 0, result.output
+    assert "Weekly report, week 46 2026" in result.output
+    for ext in ("xlsx", "html", "eml"):
+        assert (tmp_path / "r" / f"demo-dealer-report-2026-W46.{ext}").exists()
+    bad = runner.invoke(app, ["report", str(book), "--out", str(tmp_path / "r"), "--week",
+                              "2026-47"])
+    assert bad.exit_code == 1 and "YYYY-Www" in bad.output

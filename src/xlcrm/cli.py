@@ -16,6 +16,10 @@ from .check import check as check_workbook
 from .clean import clean as clean_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
+from .exchange import adopt as adopt_workbook
+from .exchange import export as export_workbook
+from .exchange import import_leads
+from .macrobook import macro_workbook
 from .score import score as score_workbook
 from .update import set_baseline
 from .update import update as update_workbook
@@ -62,16 +66,22 @@ def init(
     currency: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="ISO code of the currency of amounts (default: the preset's).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    macros: Annotated[bool, typer.Option(
+        "--macros", help="Also write the macro workbook (.xlsm) with the Excel buttons.")]
+    = False,
 ) -> None:
     """Create a new, empty CRM workbook."""
     try:
         written = init_workbook(path, preset=preset, locale=locale, currency=currency,
                                 force=force)
+        made = macro_workbook(written, force=force) if macros else None
     except WorkbookExistsError as exc:
         raise _fail(exc) from None
     except XlcrmError as exc:
         raise _fail(exc, 2) from None
     console.print(f"Created {written} ({preset} preset, {locale}).")
+    if made is not None:
+        console.print(f"Created {made.workbook} with the Excel buttons, and {made.module}.")
 
 
 @app.command()
@@ -92,8 +102,11 @@ def demo(
                                 locale=locale, today=today.date() if today else None)
     except XlcrmError as exc:
         raise _fail(exc, 2) from None
+    reports = sorted(written.parent.glob(f"{written.stem}-report-*.html"))
     console.print(f"Wrote {written}: {leads:,} {'contacts' if preset == 'b2b' else 'leads'} "
-                  "over half a year, already tallied. Open it and start on the Dashboard tab.")
+                  "over half a year, already tallied. Open it and start on the Dashboard tab."
+                  + (f" The last full week's report is beside it: {reports[-1].name} (and "
+                     ".xlsx)." if reports else ""))
 
 
 @app.command()
@@ -224,6 +237,245 @@ def check(
                           soft_wrap=True, highlight=False)
         console.print(("[green]" if result.ok else "[red]") + result.summary() + "[/]")
     raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command()
+def macros(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook (.xlsx; only read).")],
+    out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--out", "-o", help="The .xlsm to write (default: beside it).")] = None,
+    python: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="The Python interpreter Excel should run (default: this one).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing .xlsm.")]
+    = False,
+) -> None:
+    """Write a macro-enabled copy with buttons: weekly update, report, agenda, check, import."""
+    try:
+        made = macro_workbook(path, out, python=python, force=force)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    console.print(f"Wrote {made.workbook} and {made.module} (keep them in the same folder). "
+                  "Open the workbook in Excel, enable macros, press Weekly update.")
+
+
+@app.command()
+def report(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook (only read).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the report files.")]
+    = Path("reports"),
+    week: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="The week, YYYY-Www (default: the last full week).")] = None,
+    html: Annotated[bool, typer.Option("--html", help="Also write the HTML page.")] = False,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write a PDF (LibreOffice).")] = False,
+    eml: Annotated[bool, typer.Option("--eml", help="Also write the e-mail, ready to send.")]
+    = False,
+    smtp: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="Send the e-mail through this server, HOST or HOST:PORT.")] = None,
+    smtp_user: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="SMTP login; the password is read from XLCRM_SMTP_PASSWORD.")] = None,
+    starttls: Annotated[bool, typer.Option(help="Use STARTTLS before logging in.")] = True,
+    mail_from: Annotated[str, typer.Option(help="The e-mail's sender.")] = "xlcrm@localhost",
+    mail_to: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
+        help="A recipient (repeat for more).")] = None,
+    templates: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        help="A folder of templates that override the built-in ones.")] = None,
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Make the report as if today were this day.")] = None,
+) -> None:
+    """Write the weekly report: a workbook with charts, and the HTML page, PDF or e-mail."""
+    from .report import SmtpSettings
+    from .report import report as make
+
+    settings = None
+    if smtp:
+        host, _, port = smtp.partition(":")
+        settings = SmtpSettings(host, int(port) if port else (587 if starttls else 25),
+                                starttls=starttls, user=smtp_user)
+    try:
+        with console.status("Counting the week and writing the report..."):
+            result = make(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
+                          sender=mail_from, to=mail_to or [], templates=templates,
+                          today=today.date() if today else None)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    data = result.report
+    console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
+    for rec in data.summary.itertuples(index=False):
+        if rec.key in ("leads", "contacts", "sales", "contact_rate", "close_rate"):
+            value = "-" if rec.this_week != rec.this_week else (
+                f"{rec.this_week:.1%}" if rec.kind == "rate" else f"{rec.this_week:,.0f}")
+            console.print(f"  {rec.label:<22} {value:>8}")
+    for made in (result.workbook, result.html, result.pdf, result.eml):
+        if made is not None:
+            console.print(f"Wrote {made}")
+    if result.sent_to:
+        console.print(f"Sent to {', '.join(result.sent_to)}")
+
+
+@app.command()
+def agenda(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    date: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help="tomorrow, today, or YYYY-MM-DD.")] = "tomorrow",
+    rep: Annotated[Optional[str], typer.Option(help="Only this salesperson.")] = None,  # noqa: UP045
+    out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        help="Also write the agenda as an HTML page into this folder (or .html file).")] = None,
+    sheet: Annotated[bool, typer.Option(help="Write the Agenda sheet into the workbook.")]
+    = True,
+    templates: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        help="A folder of templates that override the built-in ones.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Show each salesperson's agenda: tasks due, overdue, records with no next step, new leads
+    still waiting for a first contact."""
+    from rich.table import Table
+
+    from .agenda import SECTION_TITLES
+    from .agenda import agenda as make
+
+    now = dt.datetime.now().replace(microsecond=0)
+    text = (date or "tomorrow").strip().lower()
+    try:
+        day = {"tomorrow": now.date() + dt.timedelta(days=1), "today": now.date()}.get(text) \
+            or dt.date.fromisoformat(text)
+    except ValueError:
+        err.print(f'[bold red]error:[/] --date "{date}" is not tomorrow, today or YYYY-MM-DD')
+        raise typer.Exit(2) from None
+    try:
+        result = make(path, day=day, rep=rep, now=now, out=out, write_sheet=sheet,
+                      templates=templates, force=force)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    if not result.reps:
+        console.print(f"Nothing on the agenda for {day:%A %d %B %Y}.")
+    for name in result.reps:
+        table = Table(title=f"{name}: {day:%A %d %B}", title_justify="left", expand=False)
+        for column in ("", "When", "Client", "What", "Last interaction"):
+            table.add_column(column, overflow="fold")
+        for key, title in SECTION_TITLES.items():
+            rows = result.section(name, key)
+            for i, rec in enumerate(rows.itertuples(index=False)):
+                if i == 10:
+                    table.add_row("", "", f"... {len(rows) - 10} more", "", "")
+                    break
+                when = "" if rec.when != rec.when or rec.when is None else (
+                    f"{rec.when:%H:%M}" if key == "due" else f"{rec.when:%d %b}")
+                last = "" if rec.last_date != rec.last_date or rec.last_date is None else \
+                    f"{rec.last_date:%d %b}: {rec.last_what}"
+                table.add_row(title if i == 0 else "", when, f"{rec.client} ({rec.record})",
+                              str(rec.what), last)
+        console.print(table)
+    if result.html is not None:
+        console.print(f"Wrote {result.html}")
+    if result.saved is not None:
+        console.print(f"Wrote the Agenda sheet into {result.saved.path}")
+
+
+@app.command()
+def export(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook (only read).")],
+    to: Annotated[str, typer.Option(
+        "--to", "-t", help="hubspot, salesforce, pipedrive, zoho or dynamics.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the import files.")]
+    = Path("export"),
+    mapping: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--mapping", help="Your own mapping file instead of the shipped one.")] = None,
+) -> None:
+    """Write the import files of a commercial CRM, a manifest and a validation report.
+
+    Exit code 0 when every record passes the target's rules, 1 when the validation report
+    lists errors, 2 when the export can't be made (an unmapped stage, a wrong mapping file).
+    """
+    try:
+        result = export_workbook(path, to, out, mapping=mapping)
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    for f in result.files:
+        part = f" (part {f.part} of {f.parts})" if f.parts > 1 else ""
+        console.print(f"{f.load_order}. {result.out / f.file}: {f.rows:,} {f.object}{part}")
+    for issue in result.issues:
+        style = "red" if issue.severity == "error" else "yellow"
+        console.print(f"[{style}]{issue.severity:<7}[/] {issue}")
+    console.print(f"Manifest {result.manifest}; validation report {result.report}: "
+                  f"{len(result.errors)} errors, {len(result.issues) - len(result.errors)} "
+                  "warnings.")
+    raise typer.Exit(1 if result.errors else 0)
+
+
+@app.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook to add the records to.")],
+    file: Annotated[Path, typer.Argument(
+        help="A CSV/TXT/XLSX lead file, or a folder written by xlcrm export.")],
+    map_: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--map", help="A saved column mapping (NAME.xlcrm-map.json) to use.")] = None,
+    source: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        "--source", help="Lead source stamped on new records that have none.")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show what would happen; write nothing.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Add or update leads from a file: matched by e-mail or phone, never duplicated.
+
+    Prints the column mapping (saved beside the file for next time), each skipped row with its
+    line and reason, and the counts added, updated, skipped.
+    """
+    try:
+        result = import_leads(path, file, mapping=map_, source=source, dry_run=dry_run,
+                              force=force)
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    for m in result.mapping:
+        console.print(f"  {m}")
+    if result.mapping_file:
+        console.print(f"Mapping saved to {result.mapping_file} (reuse it with --map).")
+    for row in result.rows:
+        style = "yellow" if row.severity == "warning" else "dim"
+        console.print(f"[{style}]{row.severity:<8}[/] {row}")
+    console.print(f"{file.name}: {result.summary()}"
+                  + (" (dry run: nothing written)" if dry_run else "")
+                  + (f"; previous version kept as {result.backups[0]}" if result.backups
+                     else ""))
+
+
+@app.command()
+def adopt(
+    old: Annotated[Path, typer.Argument(help="The team's existing spreadsheet (only read).")],
+    new: Annotated[Path, typer.Argument(help="The xlcrm workbook to write.")],
+    preset: PresetOpt = "dealer",
+    locale: LocaleOpt = "en",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite NEW if it exists.")] = False,
+) -> None:
+    """Turn an existing ad-hoc CRM spreadsheet into an xlcrm workbook.
+
+    Prints where each sheet went with its column mapping and confidence, and everything that
+    could not be placed (unmatched columns are kept as extra columns).
+    """
+    try:
+        result = adopt_workbook(old, new, preset=preset, locale=locale, force=force)
+    except WorkbookExistsError as exc:
+        raise _fail(exc) from None
+    except XlcrmError as exc:
+        raise _fail(exc, 2) from None
+    for sheet in result.sheets:
+        if sheet.sheet is None:
+            continue
+        console.print(f'"{sheet.old}" (header on row {sheet.header_row}) -> {sheet.sheet}: '
+                      f"{sheet.rows:,} records")
+        for m in sheet.mapping:
+            console.print(f"  {m}")
+    for line in result.unplaced:
+        console.print(f"[yellow]not placed[/] {line}")
+    console.print(f"Wrote {result.path}: " + ", ".join(
+        f"{n:,} {k}" for k, n in result.records.items()) + ".")
 
 
 @app.command()

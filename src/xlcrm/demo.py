@@ -890,12 +890,14 @@ def generate_demo(preset: str = "dealer", *, leads: int = 1000, seed: int = 7,
 
 def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads: int = 1000,
          seed: int = 7, locale: str = "en", today: dt.date | None = None,
-         run_update: bool = True) -> Path:
+         run_update: bool = True, run_report: bool | None = None) -> Path:
     """Write a populated demo workbook into ``directory`` and return its path.
 
     The file is ``DIRECTORY/demo-PRESET.xlsx``; an earlier demo of the same name is replaced.
     Unless ``run_update`` is false, the weekly update then fills its Tally, Baseline and
-    Dashboard, and ``clean`` and ``score`` fill Data quality, Lead scores and RFM. See
+    Dashboard, ``clean`` and ``score`` fill Data quality, Lead scores and RFM, and (unless
+    ``run_report`` is false) the weekly report of the last full week is written beside it:
+    ``demo-PRESET-report-YYYY-Www.xlsx`` and ``.html``. See
     :func:`generate_demo` for the other arguments.
     """
     data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
@@ -912,4 +914,8 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
 
         clean(target, today=data.today, backups=0)  # the planted duplicates, listed
         score(target, today=data.today, backups=0)
+        if run_report is None or run_report:
+            from .report import report
+
+            report(target, target.parent, html=True, today=data.today)
     return target

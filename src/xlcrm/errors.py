@@ -8,7 +8,10 @@
     │   ├── UnreadableWorkbookError             not a workbook, encrypted, damaged, a bomb
     │   ├── WorkbookLockedError (PermissionError)  open in Excel or LibreOffice
     │   └── WorkbookBusyError                   another xlcrm run is writing it
-    └── ExportError (ValueError)            an export can't be made as asked
+    ├── ExportError (ValueError)            an export can't be made as asked
+    ├── ImportFileError (ValueError)        a file to import can't be read or matched
+    └── ReportError (ValueError)            a report can't be made or sent as asked
+        └── TemplateError                       a report template is wrong (file and line)
 
 Each message says where the problem is and how to fix it, in one line, so the command line can
 print it as it is.
@@ -51,3 +54,16 @@ class WorkbookBusyError(WorkbookError):
 
 class ExportError(XlcrmError, ValueError):
     """An export can't be made as asked."""
+
+
+class ImportFileError(XlcrmError, ValueError):
+    """A file to import can't be read, or none of its columns matches the sheet."""
+
+
+class ReportError(XlcrmError, ValueError):
+    """A report or agenda can't be made or sent as asked (a week that does not exist, no
+    data for it, a mail server that refuses it)."""
+
+
+class TemplateError(ReportError):
+    """A report template has an error; the message names the template file and line."""

@@ -515,7 +515,11 @@ def _append_rows(sheet: bytes, rows: bytes) -> bytes:
         sheet = sheet.replace(b"<sheetData/>", b"<sheetData>" + rows + b"</sheetData>", 1)
     else:
         sheet = sheet.replace(b"</sheetData>", rows + b"</sheetData>", 1)
-    last = max(int(m) for m in _LAST_ROW.findall(sheet))
+    # rows stand in ascending order (Excel requires it), so the last <row> is the bottom one:
+    # found from the end, where scanning 100k rows for the largest number takes a while
+    found = _LAST_ROW.match(sheet, sheet.rfind(b'<row r="'))
+    assert found is not None
+    last = int(found.group(1))
     return re.sub(rb'(<dimension ref="[A-Z]+\d+:[A-Z]+)\d+(")',
                   lambda m: m.group(1) + str(last).encode() + m.group(2), sheet, count=1)
 
@@ -637,7 +641,8 @@ def _copy_subtree(target: Package, scratch: Package, src: str, styles: StyleMerg
                   table_names: set[str], table_id: int) -> str:
     """Copy a part and everything it refers to; return its new name in ``target``."""
     folder = posixpath.dirname(src) + "/"
-    pattern = _PATTERNS.get(folder) or re.sub(r"\d*\.(\w+)$", r"{}.\1", src)
+    pattern = (_PATTERNS.get(folder) if src.endswith(".xml") else None) or \
+        re.sub(r"\d*\.(\w+)$", r"{}.\1", src)
     new = target.free_name(pattern)
     data = scratch.read(src)
     if folder == "xl/tables/":

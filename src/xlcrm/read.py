@@ -14,18 +14,19 @@ import datetime as dt
 import difflib
 import gc
 import re
+import sys
+import threading
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 import numpy as np
 import pandas as pd
-from python_calamine import CalamineError, CalamineWorkbook
 
 from .errors import UnreadableWorkbookError
 from .issues import Issue, column_index, column_letter, sort_issues
@@ -43,6 +44,9 @@ from .schema import (
     normalize_header,
 )
 
+if TYPE_CHECKING:  # the reader itself is imported where it runs (see _load)
+    from python_calamine import CalamineWorkbook
+
 __all__ = ["Crm", "Settings", "load"]
 
 HEADER_SCAN_ROWS = 20
@@ -55,6 +59,7 @@ _MONTHS = {name: i for names in (
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
     ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"),
 ) for i, name in enumerate(names, 1)}
+
 _EXCEL_EPOCH = {False: dt.datetime(1899, 12, 30), True: dt.datetime(1904, 1, 1)}
 _PLAUSIBLE = (1900, 2200)  # years a CRM date can have; pandas' range ends in 2262
 _TEXT_TYPES = frozenset({"id", "text", "longtext", "email", "phone", "url", "choice", "link"})
@@ -93,7 +98,8 @@ class Crm:
     ``tables[key]`` holds one DataFrame per data sheet (``"leads"``, ``"deals"`` ...): its
     columns are the schema's column keys (``"created"``, ``"source"`` ...) then any extra
     columns under their own header; the index is the sheet row number of each record, so a
-    message can always point at its cell (see :meth:`cell`).
+    message can always point at its cell (see :meth:`cell`). ``owned_cells[key]`` holds the
+    cells, as read, of the owned sheets asked for (see :func:`load`).
     """
 
     path: Path
@@ -105,6 +111,7 @@ class Crm:
     columns: dict[str, dict[str, int]] = field(default_factory=dict)
     extras: dict[str, list[str]] = field(default_factory=dict)
     date1904: bool = False
+    owned_cells: dict[str, list[list[Any]]] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.tables[key]
@@ -174,17 +181,63 @@ _CELL_ERROR = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<
 Merged = list[tuple[tuple[int, int], tuple[int, int]]]
 
 
-def _fetch_sheet(path: Path, name: str, part: str | None
+class _Books:
+    """One workbook handle per worker thread, opened once for the sheets that thread parses.
+
+    A calamine workbook can't serve two threads at once, and opening one reads all the shared
+    strings again, which on a big workbook costs as much as parsing a sheet. A thread closes
+    its handle as soon as no sheet is left to start, so the copies of the strings don't stay
+    in memory beside the sheets being typed.
+    """
+
+    def __init__(self, path: Path, sheets: int) -> None:
+        self.path = path
+        self._local = threading.local()
+        self._opened: list[CalamineWorkbook] = []
+        self._unstarted = sheets
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def book(self) -> Iterator[CalamineWorkbook]:
+        """The calling thread's workbook handle, for parsing one sheet."""
+        with self._lock:
+            self._unstarted -= 1
+        book: CalamineWorkbook | None = getattr(self._local, "book", None)
+        if book is None:
+            book = workbook_reader()[0].from_path(str(self.path))
+            self._local.book = book
+            self._opened.append(book)
+        try:
+            yield book
+        finally:
+            with self._lock:
+                last = self._unstarted <= 0
+            if last:
+                book.close()
+                self._local.book = None
+                self._opened.remove(book)
+
+    def close(self) -> None:
+        """Close the handles still open (a thread had no sheet left, or reading failed)."""
+        for book in self._opened:
+            book.close()
+        self._opened.clear()
+
+
+def _fetch_sheet(books: _Books, name: str, part: str | None
                  ) -> tuple[list[list[Any]], Merged, dict[tuple[int, int], str]]:
-    """Parse one sheet (its own workbook handle: calamine's can't be shared across threads)."""
-    book = CalamineWorkbook.from_path(str(path))
-    try:
+    """Parse one sheet with the calling thread's workbook handle."""
+    with books.book() as book:
         sheet = book.get_sheet_by_name(name)
         rows = sheet.to_python(skip_empty_area=False)
         merged = list(sheet.merged_cell_ranges or [])
-    finally:
-        book.close()
-    return rows, merged, _error_cells(path, part) if part else {}
+    return rows, merged, _error_cells(books.path, part) if part else {}
+
+
+def _fetch_cells(books: _Books, name: str) -> list[list[Any]]:
+    """Parse one sheet's cells as they are (an owned sheet read back, not typed)."""
+    with books.book() as book:
+        return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
 
 def _error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
@@ -484,8 +537,12 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
                names: dict[str, str], coercer: _Coercer, issues: list[Issue],
                merged: list[tuple[tuple[int, int], tuple[int, int]]],
                errors: dict[tuple[int, int], str], *, top: int = 0, left: int = 0,
-               stop_at_blank: bool = False) -> _SheetRead | None:
-    """Read one table of records from a grid of cells (a whole sheet, or a Settings block)."""
+               stop_at_blank: bool = False, consume: bool = False) -> _SheetRead | None:
+    """Read one table of records from a grid of cells (a whole sheet, or a Settings block).
+
+    With ``consume`` the grid is emptied once its columns are taken out, so the lists of its
+    rows are freed before the columns are typed (the peak memory of a big sheet).
+    """
     h, header = _find_header(rows, names, merged)
     if h < 0:
         wanted = ", ".join(f'"{c.header}"' for c in columns[:4])
@@ -523,23 +580,31 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
     if computed:
         keep = [i for i, r in enumerate(body)
                 if r.count("") + sum(1 for j in computed if j < len(r) and r[j] != "") < len(r)]
-    else:  # list.count runs in C: cheap on 100k rows
-        keep = [i for i, r in enumerate(body) if r.count("") < len(r)]
+    else:
+        # a row whose first read cell is filled is a record: one cell looked at, where
+        # counting the blanks of every row would touch all of them (list.count runs in C, but
+        # a million cells scattered in memory cost their cache misses)
+        probe = min(mapped.values(), default=0)
+        keep = [i for i, r in enumerate(body)
+                if (probe < len(r) and r[probe] != "") or r.count("") < len(r)]
     first = top + h + 2
     if len(keep) == len(body):
         sheet_rows = list(range(first, first + len(body)))
     else:
         sheet_rows = [first + i for i in keep]
         body = [body[i] for i in keep]
-    width = len(header)
+    width, size = len(header), len(body)
     transposed = list(zip(*body)) if body else [()] * width
+    if consume:
+        body.clear()
+        rows.clear()
     data: dict[str, Any] = {}
     for col in columns:
         if col.key not in mapped:
-            data[col.key] = _empty_column(col, len(body))
+            data[col.key] = _empty_column(col, size)
             continue
         c = mapped[col.key]
-        raw: Sequence[Any] = transposed[c] if c < len(transposed) else [""] * len(body)
+        raw: Sequence[Any] = transposed[c] if c < len(transposed) else [""] * size
         if errors:
             raw = list(raw)
             for i, r in enumerate(sheet_rows):
@@ -596,10 +661,24 @@ def _fast_column(ctype: str, raw: Sequence[Any], kinds: set[type]) -> pd.Series 
     return pd.Series(stamps.normalize() if ctype == "date" else stamps)
 
 
+def _fast_text(raw: Sequence[Any]) -> pd.Series | None:
+    """Tidy a column of texts (and blanks) in one pass over its cells; None when some cell
+    is a number, a date or a flag (only texts have ``strip``)."""
+    try:
+        values = np.fromiter((v.strip() or None for v in raw), dtype=object, count=len(raw))
+    except AttributeError:
+        return None
+    return pd.Series(values, dtype=object, copy=False)
+
+
 def _coerce_column(col: Column, raw: Sequence[Any], coercer: _Coercer, sheet: str, c: int,
                    sheet_rows: list[int], issues: list[Issue]) -> pd.Series:
-    kinds = set(map(type, raw))
     ctype = col.type
+    if ctype in _TEXT_TYPES:  # the most common columns: no separate look at the cells' types
+        text = _fast_text(raw)
+        if text is not None:
+            return text
+    kinds = set(map(type, raw))
     fast = _fast_column(ctype, raw, kinds)
     if fast is not None:
         return fast
@@ -804,7 +883,8 @@ def _fuzzy(word: str, choices: Iterable[str]) -> str | None:
     return pool[close[0]] if close else None
 
 
-def load(path: str | Path, *, preset: str | None = None, locale: str | None = None) -> Crm:
+def load(path: str | Path, *, preset: str | None = None, locale: str | None = None,
+         owned: Collection[str] = ()) -> Crm:
     """Read a CRM workbook into typed tables, collecting every problem as an issue.
 
     Args:
@@ -812,6 +892,9 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
         preset: the preset to read it as; by default the one recorded in the workbook, else
             the one whose sheets it has.
         locale: the language of its labels; by default the recorded one, else detected.
+        owned: keys of owned sheets (``"stage_history"``, ``"baseline"``) whose cells the
+            caller reads back; they are parsed alongside the data sheets, as they are (not
+            typed), into :attr:`Crm.owned_cells`. A sheet the workbook lacks is left out.
 
     Returns:
         A :class:`Crm` with one DataFrame per data sheet, the parsed Settings and the issues.
@@ -820,7 +903,7 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
         UnreadableWorkbookError: the file is not a workbook that can be read safely.
     """
     with bulk_work():
-        return _load(path, preset=preset, locale=locale)
+        return _load(path, preset=preset, locale=locale, owned=owned)
 
 
 @contextlib.contextmanager
@@ -839,13 +922,53 @@ def bulk_work() -> Iterator[None]:
             gc.enable()
 
 
-def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
+def workbook_reader() -> tuple[Any, tuple[type[BaseException], ...]]:
+    """The workbook reader and the errors it raises: python-calamine, imported here rather than
+    at the top so the metrics import without it, or, where it can't be installed (xlwings Lite
+    runs in the browser), the slower pure-Python stand-in built on openpyxl."""
+    try:
+        from python_calamine import CalamineError, CalamineWorkbook
+    except ImportError:
+        from zipfile import BadZipFile
+
+        from ._openpyxl_book import OpenpyxlBook
+
+        return OpenpyxlBook, (BadZipFile, KeyError, ValueError, OSError)
+    return CalamineWorkbook, (CalamineError,)
+
+
+class _InlineExecutor:
+    """Runs each task at once: where threads can't start (xlwings Lite), sheets are parsed one
+    after the other."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 - handed back through the future
+            future.set_exception(exc)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Nothing is left running."""
+
+
+def _executor() -> ThreadPoolExecutor | _InlineExecutor:
+    if sys.platform == "emscripten":  # Pyodide (xlwings Lite) starts no threads
+        return _InlineExecutor()
+    return ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlcrm-read")
+
+
+def _load(path: str | Path, *, preset: str | None, locale: str | None,
+          owned: Collection[str]) -> Crm:
+    CalamineWorkbook, CalamineError = workbook_reader()  # noqa: N806 - a class and its errors
     target, issues = safe_open(path)
     package = _read_package(target)
     try:
         book = CalamineWorkbook.from_path(str(target), load_tables=True)
     except CalamineError as exc:
         raise UnreadableWorkbookError(f"{target.name}: can't be read: {exc}") from exc
+    book_open = True
     names = list(book.sheet_names)
     preset = preset or package.props.get("xlcrm_preset") or _detect_preset(names)
     locale = locale or package.props.get("xlcrm_locale") or _detect_locale(preset, names)
@@ -861,10 +984,16 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
     # Each data sheet is parsed on a worker thread (calamine releases the GIL while it parses,
     # so on two cores the next sheet is parsed while this thread coerces the last one), with
     # its error cells, which calamine reads as empty, found in the sheet's XML.
-    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="xlcrm-read")
-    fetched = {sheet.key: pool.submit(_fetch_sheet, target, by_key[sheet.key],
+    pool = _executor()
+    data_sheets = [s for s in schema.data_sheets if s.key in by_key]
+    read_back_keys = [key for key in owned if key in by_key]
+    books = _Books(target, len(data_sheets) + len(read_back_keys))
+    fetched = {sheet.key: pool.submit(_fetch_sheet, books, by_key[sheet.key],
                                       package.sheet_parts.get(by_key[sheet.key]))
-               for sheet in schema.data_sheets if sheet.key in by_key}
+               for sheet in data_sheets}
+    # the owned sheets an update appends to are parsed on the same workers, after the data
+    # sheets: the main thread is still typing those when the workers get to them
+    read_back = {key: pool.submit(_fetch_cells, books, by_key[key]) for key in read_back_keys}
 
     loc = schema.locale
 
@@ -879,6 +1008,8 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
                             + "; using xlcrm's default lists"))
     try:
         settings = _read_settings(book, schema, settings_name, coercer_for, issues)
+        book.close()  # its strings are not needed any more: free them before the big sheets
+        book_open = False
         coercer = coercer_for(str(settings.options.get("date_order", "DMY")))
         tables: dict[str, pd.DataFrame] = {}
         columns: dict[str, dict[str, int]] = {}
@@ -895,7 +1026,7 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
                 rows, merged, errors = fetched[sheet.key].result()
                 read = _read_grid(found_name, rows, sheet.columns,
                                   _sheet_header_names(preset, sheet.key), coercer, issues,
-                                  merged, errors)
+                                  merged, errors, consume=True)
                 del fetched[sheet.key], rows  # the grid is no longer needed: free it
                 if read:
                     _report_missing_columns(sheet, read, found_name, issues)
@@ -907,15 +1038,20 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None) -> Crm:
                 tables[sheet.key], columns[sheet.key] = read.frame, read.columns
                 extras[sheet.key] = [text for text, _ in read.extras]
             _canonical_choices(sheet, tables[sheet.key], settings)
+        owned_cells = {key: future.result() for key, future in read_back.items()}
     except CalamineError as exc:
         raise UnreadableWorkbookError(f"{target.name}: can't be read: {exc}") from exc
     finally:
         for future in fetched.values():
             future.cancel()
+        for rest in read_back.values():
+            rest.cancel()
         pool.shutdown(wait=True)
-        book.close()
+        books.close()
+        if book_open:
+            book.close()
     return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key, columns,
-               extras, package.date1904)
+               extras, package.date1904, owned_cells)
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
@@ -944,10 +1080,12 @@ def _canonical_choices(sheet: Sheet, frame: pd.DataFrame, settings: Settings) ->
         canon = {normalize_header(item): item for item in settings.items(col.list)}
         if not canon:
             continue
-        values = frame[col.key].tolist()
-        spelled = {v: canon.get(normalize_header(v), v) for v in set(values)
-                   if isinstance(v, str)}  # a few distinct values in many rows
-        if all(k == v for k, v in spelled.items()):
+        # a few distinct values in many rows: each is looked at once
+        codes, distinct = pd.factorize(frame[col.key].to_numpy(dtype=object))
+        spelled = [canon.get(normalize_header(v), v) if isinstance(v, str) else v
+                   for v in distinct]
+        if all(a == b for a, b in zip(spelled, distinct)):
             continue  # already spelled as in Settings: the usual case
-        frame[col.key] = pd.Series([spelled.get(v, v) if isinstance(v, str) else v
-                                    for v in values], index=frame.index, dtype=object)
+        table = np.empty(len(spelled) + 1, dtype=object)
+        table[:] = [*spelled, None]  # code -1: an empty cell
+        frame[col.key] = pd.Series(table[codes], index=frame.index, dtype=object)

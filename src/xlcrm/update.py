@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
@@ -38,6 +39,7 @@ from .metrics.tally import (
 )
 from .package import RowRenderer
 from .read import Crm, bulk_work, load
+from .records import outcome_labels, rep_column, stage_sheet
 from .save import SaveResult
 from .schema import WEEKDAYS, Schema, Sheet, item_labels
 from .write import SheetBuilder, write_owned_sheets
@@ -83,13 +85,6 @@ class UpdateResult:
         return rows
 
 
-def _rep_column(sheet: Sheet) -> str | None:
-    for key in ("rep", "owner"):
-        if sheet.has_column(key):
-            return key
-    return None
-
-
 def tally_input(crm: Crm) -> TallyInput:
     """Collect, from a loaded workbook, the date each lead reached each milestone.
 
@@ -115,7 +110,7 @@ def tally_input(crm: Crm) -> TallyInput:
                                          link_col=link,
                                          inbound=item_labels("directions", "inbound"))
     steps["source"] = leads.get("source")
-    rep = _rep_column(sheet)
+    rep = rep_column(sheet)
     steps["rep"] = leads[rep] if rep else None
     steps["id"] = leads.get("id")
     steps = steps[steps["lead"].notna()]
@@ -300,21 +295,6 @@ _BASELINES_HEADER = ("Baseline set on", "From", "To", "Weeks", "Leads", "Contact
                      "Appointment rate", "Show rate", "Close rate", "Sales per lead")
 
 
-def _owned_grids(path: Path, names: list[str | None]) -> dict[str, list[list[Any]]]:
-    """The cells of owned sheets xlcrm wrote last time (one opening of the workbook)."""
-    from python_calamine import CalamineWorkbook
-
-    wanted = [n for n in names if n]
-    if not wanted:
-        return {}
-    book = CalamineWorkbook.from_path(str(path))
-    try:
-        return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
-                for n in wanted if n in book.sheet_names}
-    finally:
-        book.close()
-
-
 def _read_baselines(rows: list[list[Any]]) -> pd.DataFrame:
     """The history of baselines kept on the Baseline sheet (empty before the first update)."""
     columns = ["set_on", "from", "to", "weeks", "leads", *RATES]
@@ -476,27 +456,16 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
 
 
 # ----- funnel and stage history ----------------------------------------------------------
-def _stage_sheet(crm: Crm) -> Sheet | None:
-    """The sheet whose records move through the Settings stages (Deals, or the dealer's Leads)."""
-    for sheet in crm.schema.data_sheets:
-        if sheet.has_column("stage") and sheet.column("stage").list == "stages":
-            return sheet
-    return None
-
-
-def _outcome_labels() -> dict[str, str]:
-    return {label: key for key in ("open", "won", "lost")
-            for label in item_labels("outcomes", key)}
-
-
 def _read_history(rows: list[list[Any]]) -> pd.DataFrame:
     """The Stage history xlcrm wrote last time (empty on the first run)."""
     empty = pd.DataFrame(columns=HISTORY_COLUMNS)
     start = next((i for i, r in enumerate(rows[:10]) if r and r[0] == _HISTORY_HEADER[0]), None)
     if start is None:
         return empty
-    data = [r[:4] for r in rows[start + 1:] if r and r[0] not in ("", None)]
-    frame = pd.DataFrame(data, columns=HISTORY_COLUMNS)
+    data = [r for r in rows[start + 1:] if r and r[0] not in ("", None)]
+    # column by column: a frame built from 100k short rows infers each cell's type again
+    frame = pd.DataFrame({name: pd.Series([r[c] for r in data], dtype=object)
+                          for c, name in enumerate(HISTORY_COLUMNS)})
     frame["changed_on"] = pd.to_datetime(frame["changed_on"], errors="coerce")
     return frame
 
@@ -506,11 +475,11 @@ _HISTORY_HEADER = ("Record", "From stage", "To stage", "Changed on")
 
 def _funnel(crm: Crm, history: pd.DataFrame, today: dt.date,
             period: tuple[dt.date, dt.date]) -> FunnelResult | None:
-    sheet = _stage_sheet(crm)
+    sheet = stage_sheet(crm)
     if sheet is None or "stages" not in crm.settings.lists:
         return None
     records = crm.tables[sheet.key]
-    rules = stage_rules(crm.settings.lists["stages"], _outcome_labels())
+    rules = stage_rules(crm.settings.lists["stages"], outcome_labels())
     tasks = crm.tables.get("tasks", pd.DataFrame())
     open_tasks: set[str] = set()
     if not tasks.empty and "record" in tasks:
@@ -529,8 +498,11 @@ def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame,
     """When a record without a close date column was closed: the sale date when it was won,
     the last time anyone worked it (its latest activity or milestone) when it was lost."""
     outcome = {r.name.casefold().strip(): r.outcome for r in rules}
-    status = records["stage"].map(lambda v: outcome.get(str(v).casefold().strip(), "open")
-                                  if isinstance(v, str) else "open")
+    # a few stages in 100k rows: each is looked up once
+    codes, stages = pd.factorize(records["stage"].to_numpy(dtype=object))
+    status = pd.Series(np.array([outcome.get(v.casefold().strip(), "open")
+                                 if isinstance(v, str) else "open" for v in stages]
+                                + ["open"], dtype=object)[codes], index=records.index)
     dated = [c.key for c in sheet.columns if c.type in ("date", "datetime") and c.past
              and c.key in records]
     last = records[dated].max(axis=1) if dated else pd.Series(pd.NaT, index=records.index)
@@ -604,6 +576,23 @@ def _funnel_builder(crm: Crm, result: UpdateResult, today: dt.date
     return build
 
 
+def _xml_texts(texts: list[str]) -> list[str]:
+    """Texts escaped for XML; 100k ids in one call when none holds a NUL (which XML can't)."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") == len(texts) - 1:
+        return xml_escape(joined).split("\x00")
+    return [xml_escape(t) for t in texts]
+
+
+def _xml_stages(stages: pd.Series) -> list[str]:
+    """Stages escaped for XML ("" where there is none), each distinct one escaped once."""
+    codes, distinct = pd.factorize(stages.to_numpy(dtype=object))
+    escaped = np.array([xml_escape(v) if isinstance(v, str) else "" for v in distinct] + [""],
+                       dtype=object)
+    texts: list[str] = escaped[codes].tolist()
+    return texts
+
+
 def _history_builder(crm: Crm, result: UpdateResult) -> SheetBuilder:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> RowRenderer:
         f = _Formats(book, crm.schema)
@@ -619,10 +608,8 @@ def _history_builder(crm: Crm, result: UpdateResult) -> SheetBuilder:
         ws.write_blank(2, 10, None, f.date)  # makes the date format part of the scratch book
         serial = ((pd.to_datetime(history["changed_on"]) - pd.Timestamp(1899, 12, 30))
                   / pd.Timedelta(days=1)).tolist()
-        records = [xml_escape(str(v)) for v in history["record"]]
-        befores = [xml_escape(str(v)) if isinstance(v, str) else "" for v in
-                   history["from_stage"]]
-        afters = [xml_escape(str(v)) if isinstance(v, str) else "" for v in history["to_stage"]]
+        records = _xml_texts(history["record"].astype(str).tolist())
+        befores, afters = _xml_stages(history["from_stage"]), _xml_stages(history["to_stage"])
 
         def rows(xf: Callable[[int], int]) -> bytes:
             date_style = xf(f.date._get_xf_index())  # known once the scratch book is closed
@@ -663,7 +650,7 @@ def update(path: str | Path, *, today: dt.date | None = None, force: bool = Fals
 
 def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
             backups: int) -> UpdateResult:
-    crm = load(path)
+    crm = load(path, owned=("stage_history", "baseline"))  # read back to append to them
     data = tally_input(crm)
     weeks = activity_weeks(data, today=today)
     cohorts = cohort_weeks(data, today=today)
@@ -681,19 +668,18 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     result = UpdateResult(Path(path), weeks, cohorts, base, source, rep,
                           last_full if last_full in weeks.index else None)
     names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
-    stage_sheet = _stage_sheet(crm)
-    grids = _owned_grids(Path(path), [crm.sheet_names.get("stage_history"),
-                                      crm.sheet_names.get("baseline")])
-    if stage_sheet is not None and "stage_history" in names:
-        before = _read_history(grids.get(crm.sheet_names.get("stage_history", ""), []))
-        result.history = advance_history(before, crm.tables[stage_sheet.key], today=today)
+    staged = stage_sheet(crm)
+    grids = crm.owned_cells
+    if staged is not None and "stage_history" in names:
+        before = _read_history(grids.pop("stage_history", []))  # its cells freed once read
+        result.history = advance_history(before, crm.tables[staged.key], today=today)
         result.stage_changes = len(result.history) - len(before)
     plans = crm.tables.get("plans")
     if plans is not None and not plans.empty:
         result.plans = plan_effects(weeks, base, plans, today=today)
     if "baseline" in names:
         result.baselines = _advance_baselines(
-            _read_baselines(grids.get(crm.sheet_names.get("baseline", ""), [])), base,
+            _read_baselines(grids.get("baseline", [])), base,
             crm.settings.options.get("baseline_from"), crm.settings.options.get("baseline_to"),
             today)
     # won and lost, lost reasons and competitors: over the last four full weeks, enough

@@ -16,6 +16,7 @@ empty table, and a ratio with nothing to divide by is NaN.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -133,8 +134,8 @@ def stage_rules(settings_stages: pd.DataFrame,
 def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date,
            period: tuple[dt.date, dt.date] | None = None,
            open_tasks: Collection[str] = (),
-           stage_entered: Mapping[str, dt.date] | None = None,
-           lost_from: Mapping[str, str] | None = None,
+           stage_entered: Mapping[str, dt.date] | pd.Series | None = None,
+           lost_from: Mapping[str, str] | pd.Series | None = None,
            stage_col: str = "stage", amount_col: str = "amount", created_col: str = "created",
            close_col: str = "close_date", reason_col: str = "lost_reason",
            competitor_col: str = "competitor", id_col: str = "id") -> FunnelResult:
@@ -187,8 +188,10 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
             competitors; by default the seven days ending yesterday.
         open_tasks: ids of the records that have an open (not done) task linked.
         stage_entered: id -> the day the record entered its current stage (from the stage
-            history); records not in it are aged from their created date.
-        lost_from: id -> the stage a lost record was in when it was lost.
+            history); records not in it are aged from their created date. A mapping, or a
+            Series indexed by id (as :func:`xlcrm.metrics.history.entered_dates` gives it).
+        lost_from: id -> the stage a lost record was in when it was lost; a mapping or a
+            Series indexed by id.
         stage_col: the column holding the stage.
         amount_col: the column holding the value.
         created_col: the column holding the day the record was created.
@@ -214,30 +217,41 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
 
     names = _texts(records, stage_col, index)
     keys = _folded(names)
-    outcome = keys.map(lambda k: rules[k].outcome if k in rules else _UNKNOWN)
-    probability = keys.map(lambda k: rules[k].probability if k in rules else np.nan).astype(float)
+    # stages are few: each distinct key is looked up once, not once per record
+    outcome = _each_distinct(keys, lambda k: rules[k].outcome if k in rules else _UNKNOWN)
+    probability = _each_distinct(
+        keys, lambda k: rules[k].probability if k in rules else np.nan).astype(float)
     value = (pd.to_numeric(pd.Series(records[amount_col].to_numpy(), index=index),
                            errors="coerce").fillna(0.0).astype(float)
              if amount_col in records else pd.Series(0.0, index=index))
     weighted = value * probability
-    ids = _folded(_texts(records, id_col, index))
+    ids = (_folded(pd.Series(records[id_col].to_numpy(dtype=object), index=index))
+           if id_col in records else pd.Series("", index=index, dtype=object))
 
     entered = _dates(records, created_col, index)
-    if stage_entered:
-        when = pd.Series(pd.to_datetime(list(stage_entered.values()), errors="coerce"),
-                         index=[_fold(k) for k in stage_entered])  # in bulk: 100k records
+    if stage_entered is not None and len(stage_entered):
+        when = pd.to_datetime(_by_record(stage_entered), errors="coerce")
         when = when[(when.index != "") & when.notna()]
         when = when[~when.index.duplicated(keep="last")].dt.normalize()
         entered = pd.to_datetime(ids.map(when), errors="coerce").combine_first(entered)
     age = (pd.Timestamp(today) - entered).dt.days.astype(float)
 
-    tasks = {_fold(t) for t in open_tasks}
-    without_task = (outcome == "open") & ~ids.isin(tasks - {""})
+    tasks = set(_folded(pd.Series(list(open_tasks), dtype=object))) - {""}
+    without_task = (outcome == "open") & ~ids.isin(tasks)
 
-    lost_stage = {_fold(k): _fold(v) for k, v in (lost_from or {}).items()}
-    position = pd.Series([rung.get(k, np.nan) if o != "lost" else
-                          rung.get(lost_stage.get(i, ""), 0 if ladder else np.nan)
-                          for k, o, i in zip(keys, outcome, ids)], index=index, dtype=float)
+    # how far up the ladder each record got: its own rung, or for a lost record the rung of
+    # the stage it was lost from (the first rung when that is not known)
+    rungs = pd.Series(rung, dtype=float)
+    position = keys.map(rungs).to_numpy(dtype=float, copy=True)
+    is_lost = (outcome == "lost").to_numpy()
+    if is_lost.any():
+        lost_rung = np.full(size, np.nan)
+        if lost_from is not None and len(lost_from):
+            stage_of = _folded(_by_record(lost_from))
+            stage_of = stage_of[~stage_of.index.duplicated(keep="last")]
+            lost_rung = ids.map(stage_of).map(rungs).to_numpy(dtype=float, copy=True)
+        lost_rung[np.isnan(lost_rung)] = 0.0 if ladder else np.nan
+        position[is_lost] = lost_rung[is_lost]
     reached = {key: int((position >= i).sum()) for i, key in enumerate(ladder)}
 
     rows: list[dict[str, Any]] = []
@@ -248,8 +262,9 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
         rows.append(_stage_row(rule.name, rule.outcome, rule.probability, keys == key,
                                value, age, without_task,
                                float(reached[key]) if key in rung else np.nan, conversion))
-    unknown = sorted({k for k in keys if k not in rules and k}) + ([""] if "" in set(keys)
-                                                                  else [])
+    distinct = set(keys.unique())
+    unknown = sorted(k for k in distinct if k not in rules and k) + (
+        [""] if "" in distinct else [])
     for key in unknown:
         mask = keys == key
         label = names[mask].iloc[0] if key else NO_STAGE
@@ -319,24 +334,72 @@ def _texts(records: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
     """A column as tidied text (None where empty), or all None when the column is missing."""
     if column not in records:
         return pd.Series([None] * len(index), index=index, dtype=object)
-    return _each_distinct(pd.Series(records[column].to_numpy(dtype=object), index=index),
-                          _clean)
+    codes, distinct = _factorize(records[column])
+    return _expand(codes, [*_clean_each(distinct), None], index)
 
 
 def _folded(texts: pd.Series) -> pd.Series:
-    """Tidied texts as the keys two spellings of a name share (see :func:`_fold`)."""
-    plain = texts.dropna()
-    if len(plain) > 1000 and plain.map(type).eq(str).all() and \
-            not plain.str.contains(r"\s", regex=True).any():
-        return texts.str.casefold().where(texts.notna(), "")  # ids: one word each, in bulk
-    return _each_distinct(texts, _fold)
+    """Texts (tidied or not) as the keys two spellings of a name share (see :func:`_fold`)."""
+    codes, distinct = _factorize(texts)
+    tidy = ["" if t is None else t for t in _clean_each(distinct)]
+    return _expand(codes, [*_casefold_each(tidy), ""], texts.index)
 
 
 def _each_distinct(values: pd.Series, convert: Any) -> pd.Series:
     """Apply ``convert`` once per distinct value (stages, reasons: few values, many rows)."""
-    codes, distinct = pd.factorize(values, use_na_sentinel=True)
-    converted = np.array([convert(v) for v in distinct] + [convert(None)], dtype=object)
-    return pd.Series(converted[codes], index=values.index, dtype=object)
+    codes, distinct = _factorize(values)
+    return _expand(codes, [convert(v) for v in distinct] + [convert(None)], values.index)
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Each value's code (-1 when missing) and the distinct values, as plain objects."""
+    # an object array, not the Series: pandas would hand the distinct values back as an
+    # Index of its own string type, slow to walk element by element
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    return codes, distinct.tolist()
+
+
+def _expand(codes: np.ndarray, converted: list[Any], index: pd.Index) -> pd.Series:
+    """Each row's converted value from its factorize code (-1, missing, takes the last)."""
+    table = np.empty(len(converted), dtype=object)
+    table[:] = converted  # element by element: a list of tuples must not become a 2-D array
+    return pd.Series(table[codes], index=index, dtype=object)
+
+
+# a text that _clean would change: whitespace other than one space between words, or empty
+# (the texts joined by NUL, so ^ and $ and NUL mark where each one starts and ends)
+_UNTIDY = re.compile(r"[^\S ]|  |(?:^|\x00)(?: |\x00|$)| (?:\x00|$)")
+
+
+def _clean_each(values: list[Any]) -> list[str | None]:
+    """:func:`_clean` of each value; one pass in C when they are many tidy texts (ids)."""
+    if len(values) > 1000:
+        try:
+            joined = "\x00".join(values)
+        except TypeError:  # not all texts
+            joined = None
+        if joined is not None and not _UNTIDY.search(joined):
+            return values
+    return [_clean(v) for v in values]
+
+
+def _casefold_each(texts: list[str]) -> list[str]:
+    """Each text case-folded; 100k ids in one call when no text holds a NUL."""
+    joined = "\x00".join(texts)
+    if joined.count("\x00") == len(texts) - 1:
+        return joined.casefold().split("\x00")
+    return [t.casefold() for t in texts]
+
+
+def _by_record(mapping: Mapping[str, Any] | pd.Series) -> pd.Series:
+    """Values keyed by record id, as a Series indexed by the folded id (duplicates kept)."""
+    if isinstance(mapping, pd.Series):
+        keys = pd.Series(mapping.index.to_numpy(dtype=object), dtype=object)
+        values: Any = mapping.to_numpy()
+    else:
+        keys = pd.Series(list(mapping.keys()), dtype=object)
+        values = list(mapping.values())
+    return pd.Series(values, index=pd.Index(_folded(keys).to_numpy(), dtype=object))
 
 
 def _dates(records: pd.DataFrame, column: str, index: pd.Index) -> pd.Series:
@@ -411,10 +474,9 @@ def _breakdown(label: str, groups: pd.Series, value: pd.Series, of: int,
                              "value": pd.Series(dtype=float), "share": pd.Series(dtype=float)},
                             columns=columns)
     names = groups.fillna(empty_as) if empty_as is not None else groups
-    spelled: dict[str, str] = {}  # the first spelling of each name stands for all of them
-    for name in names:
-        spelled.setdefault(_fold(name), name)
     keys = _folded(names)
+    first = ~keys.duplicated()  # the first spelling of each name stands for all of them
+    spelled = dict(zip(keys[first], names[first]))
     table = pd.DataFrame({"key": keys, "value": value}).groupby("key", sort=False).agg(
         count=("value", "size"), value=("value", "sum")).reset_index()
     table[label] = table["key"].map(spelled)

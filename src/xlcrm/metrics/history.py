@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["HISTORY_COLUMNS", "advance_history", "entered_dates", "lost_from"]
@@ -23,7 +24,7 @@ def advance_history(history: pd.DataFrame, records: pd.DataFrame, *, today: dt.d
     day adds nothing the second time. Stages compare without regard to case or outer spaces.
     """
     ids = records[id_col]
-    keep = ids.map(lambda v: isinstance(v, str) and bool(v)).astype(bool)
+    keep = _is_text(ids)
     current = pd.DataFrame({
         "record": ids[keep].astype(str),
         "to_stage": records.loc[keep, stage_col].fillna("").astype(str),
@@ -35,10 +36,8 @@ def advance_history(history: pd.DataFrame, records: pd.DataFrame, *, today: dt.d
     else:
         last = history.groupby(history["record"].astype(str), sort=False)["to_stage"].last()
         before = current["record"].map(last.fillna(""))
-    def norm(values: pd.Series) -> pd.Series:
-        return values.astype("string").str.strip().str.casefold()
-    changed = before.isna() | (norm(before.fillna("")) != norm(current["to_stage"])).fillna(
-        True)
+    changed = before.isna() | (_stage_keys(before.fillna(""))
+                               != _stage_keys(current["to_stage"]))
     added = current[changed.to_numpy(dtype=bool)].copy()
     if added.empty:
         return history.reset_index(drop=True)
@@ -51,20 +50,39 @@ def advance_history(history: pd.DataFrame, records: pd.DataFrame, *, today: dt.d
     return added if history.empty else pd.concat([history, added], ignore_index=True)
 
 
-def entered_dates(history: pd.DataFrame) -> dict[str, pd.Timestamp]:
-    """The day each record entered its current stage (its last history row)."""
+def entered_dates(history: pd.DataFrame) -> pd.Series:
+    """The day each record entered its current stage (its last dated history row), as a
+    Series of days indexed by record id."""
     if history.empty:
-        return {}
-    dated = history[pd.to_datetime(history["changed_on"]).notna()]
-    last = dated.groupby(dated["record"].astype(str), sort=False)["changed_on"].last()
-    return dict(zip(last.index, pd.to_datetime(last).dt.normalize()))
+        return pd.Series(dtype="datetime64[ns]")
+    when = pd.to_datetime(history["changed_on"], errors="coerce")
+    dated = when.notna().to_numpy()
+    last = when[dated].groupby(history["record"].astype(str)[dated], sort=False).last()
+    return last.dt.normalize()
 
 
-def lost_from(history: pd.DataFrame) -> dict[str, str]:
+def lost_from(history: pd.DataFrame) -> pd.Series:
     """For each record, the stage it was in before its last change (where a lost deal was
-    lost from)."""
-    out: dict[str, str] = {}
-    for record, before in zip(history["record"], history["from_stage"]):
-        if isinstance(before, str) and before:
-            out[str(record)] = before
-    return out
+    lost from), as a Series of stages indexed by record id."""
+    if history.empty:
+        return pd.Series(dtype=object)
+    moved = _is_text(history["from_stage"])
+    before = history["from_stage"][moved]
+    return before.groupby(history["record"].astype(str)[moved], sort=False).last()
+
+
+def _is_text(values: pd.Series) -> np.ndarray:
+    """Where the values are texts that aren't empty (each distinct value looked at once)."""
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    text = np.array([isinstance(v, str) and v != "" for v in distinct] + [False], dtype=bool)
+    found: np.ndarray = text[codes]
+    return found
+
+
+def _stage_keys(values: pd.Series) -> np.ndarray:
+    """Stages as they compare: without regard to case or outer spaces (few distinct ones)."""
+    codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
+    keys = np.empty(len(distinct) + 1, dtype=object)
+    keys[:] = [str(v).strip().casefold() for v in distinct] + [""]
+    found: np.ndarray = keys[codes]
+    return found

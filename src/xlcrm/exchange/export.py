@@ -1,0 +1,464 @@
+"""Export a CRM workbook to the import files of a commercial CRM: ``xlcrm.export``.
+
+The mapping file of the target (:mod:`xlcrm.exchange.mapping`) says which files to write and
+how; this module reads the workbook, maps every value (stages through the mapping's table, reps
+to their e-mails, dates and numbers to the target's formats, phones to E.164), neutralises
+cells a spreadsheet would run (:mod:`xlcrm.exchange.safety`), checks every record against the
+target's rules, splits files that exceed the target's limits and writes a manifest.
+
+A target's own quirks live in ``xlcrm/exchange/targets/<key>.py`` (optional): a module with a
+``check_value(spec, value)`` function returning a problem message or None.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import importlib
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__
+from ..errors import ExportError
+from ..issues import Issue
+from ..read import Crm, load
+from ..schema import Column, item_labels, load_schema, normalize_header
+from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
+from .normalize import is_email, normalize_email, normalize_phone
+from .safety import neutralize
+
+__all__ = ["ExportResult", "ExportedFile", "export", "export_crm"]
+
+_NUMBER_TYPES = frozenset({"money", "number", "integer", "percent"})
+
+
+@dataclass
+class ExportedFile:
+    """One file written by an export."""
+
+    file: str
+    object: str
+    rows: int
+    bytes: int
+    load_order: int
+    part: int = 1
+    parts: int = 1
+
+
+@dataclass
+class ExportResult:
+    """What an export wrote, and every problem found per record."""
+
+    target: str
+    out: Path
+    files: list[ExportedFile]
+    issues: list[Issue] = field(default_factory=list)
+    manifest: Path | None = None
+    report: Path | None = None
+
+    @property
+    def rows(self) -> dict[str, int]:
+        """Rows written per object (all parts together)."""
+        total: dict[str, int] = {}
+        for f in self.files:
+            total[f.object] = total.get(f.object, 0) + f.rows
+        return total
+
+    @property
+    def errors(self) -> list[Issue]:
+        """Problems the target's importer would reject the record for."""
+        return [i for i in self.issues if i.severity == "error"]
+
+
+def export(path: str | Path, to: str, out: str | Path, *, mapping: str | Path | None = None,
+           max_rows: int | None = None) -> ExportResult:
+    """Write the files ``to`` (``hubspot``, ``salesforce``, ...) imports, into folder ``out``.
+
+    Args:
+        path: the CRM workbook (only read).
+        to: the target CRM.
+        out: folder for the files, the manifest and the validation report (created).
+        mapping: the user's own mapping file instead of the shipped one.
+        max_rows: split files at fewer rows than the target allows (a smaller batch).
+
+    Returns:
+        The files written with their row counts, and the validation report's records.
+
+    Raises:
+        ExportError: a stage has no target stage in the mapping, or the mapping is wrong.
+    """
+    return export_crm(load(path), to, out, mapping=mapping, max_rows=max_rows)
+
+
+def export_crm(crm: Crm, to: str, out: str | Path, *, mapping: str | Path | None = None,
+               max_rows: int | None = None) -> ExportResult:
+    """Like :func:`export`, for a workbook already loaded with :func:`xlcrm.load`."""
+    spec = load_mapping(to, mapping)
+    files = spec.files_for(crm.schema.preset)
+    if not files:
+        raise ExportError(f"{spec.path}: no files for the {crm.schema.preset} preset; add "
+                          f'[[files]] with preset = "{crm.schema.preset}"')
+    _check_value_maps(crm, spec, files)
+    plugin = _plugin(spec.key)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    result = ExportResult(target=spec.key, out=folder, files=[])
+    tables: dict[str, tuple[FileSpec, list[str], list[list[str]], list[tuple[str, int]]]] = {}
+    for fs in files:
+        header, rows, origins = _rows(crm, spec, fs, plugin, result.issues)
+        tables[fs.object] = (fs, header, rows, origins)
+    _check_refs(tables, result.issues)
+    limit = min(spec.max_rows, max_rows) if max_rows else spec.max_rows
+    for order, (fs, header, rows, _) in enumerate(tables.values(), 1):
+        result.files += _write(folder, fs, header, rows, order, spec, limit)
+    result.report = _write_report(folder, result.issues)
+    result.manifest = _write_manifest(folder, crm, spec, result, limit)
+    return result
+
+
+# ----- values --------------------------------------------------------------------------------
+def _check_value_maps(crm: Crm, spec: Mapping_, files: Iterable[FileSpec]) -> None:
+    """Raise one error naming every workbook value (a stage) the mapping can't translate."""
+    missing: dict[str, set[str]] = {}
+    for fs in files:
+        table = crm.tables.get(fs.sheet)
+        for col in fs.columns:
+            if table is None or col.map in (None, "reps") or col.value not in table:
+                continue
+            values = spec.values.get(col.values_table, {})
+            for v in table[col.value].dropna().unique():
+                if _item_key(col.map or "", str(v), dict(values)) is None:
+                    missing.setdefault(col.values_table, set()).add(str(v))
+    if missing:
+        parts = [f"{key}: " + ", ".join(f'"{v}"' for v in sorted(vals))
+                 for key, vals in sorted(missing.items())]
+        raise ExportError(f"{spec.path.name}: no {spec.name} value for " + "; ".join(parts)
+                          + f"; add them under [values.<list>] in {spec.path} "
+                          "(or pass your own --mapping)")
+
+
+def _plugin(key: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"{__package__}.targets.{key}")
+    except ModuleNotFoundError:
+        return None
+
+
+def _empty(v: Any) -> bool:
+    if v is None or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def format_number(v: Any) -> str:
+    """Return a number with a dot decimal, no symbols or separators (``-1250.5``)."""
+    x = float(v)
+    return str(int(x)) if x.is_integer() else f"{x:.2f}".rstrip("0")
+
+
+def _lookup(crm: Crm) -> Callable[[str, str], dict[str, Any] | None]:
+    index: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def find(sheet: str, record: str) -> dict[str, Any] | None:
+        if sheet not in index:
+            t = crm.tables.get(sheet)
+            index[sheet] = {} if t is None else {
+                str(r["id"]): r for r in t.to_dict("records") if not _empty(r.get("id"))}
+        return index[sheet].get(record)
+    return find
+
+
+def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
+          issues: list[Issue]) -> tuple[list[str], list[list[str]], list[tuple[str, int]]]:
+    table = crm.tables.get(fs.sheet)
+    header = [c.header for c in fs.columns]
+    if table is None:
+        return header, [], []
+    sheet = crm.schema.sheet(fs.sheet)
+    title = crm.sheet_names.get(fs.sheet, sheet.name)
+    reps = _rep_emails(crm)
+    find = _lookup(crm)
+    region = str(crm.settings.options.get("phone_region") or "US")
+    rows: list[list[str]] = []
+    origins: list[tuple[str, int]] = []
+    # stages, reps, sources and dates repeat: each distinct value is formatted once per column
+    memo: dict[tuple[int, Any, str], tuple[str, tuple[Any, str, str] | None]] = {}
+    for row_no, record in zip(table.index, table.to_dict("records")):
+        if fs.where and _empty(record.get(fs.where)):
+            continue
+        out: list[str] = []
+        for i, col in enumerate(fs.columns):
+            raw, ctype, src = _resolve(crm, sheet.key, col, record, find)
+            key = (i, raw, ctype)
+            try:
+                text, problem = memo[key]
+            except KeyError:
+                text = _format(raw, col, ctype, spec, reps, region)
+                problem = _validate(col, text, spec, plugin)
+                memo[key] = (text, problem)
+            except TypeError:  # an unhashable cell value
+                text = _format(raw, col, ctype, spec, reps, region)
+                problem = _validate(col, text, spec, plugin)
+            if problem:
+                issues.append(Issue(title, crm.cell(fs.sheet, src, int(row_no)),
+                                    problem[0], problem[1],
+                                    f"{fs.file} {col.header}: {problem[2]}", int(row_no)))
+            out.append(text)
+        rows.append(out)
+        origins.append((title, int(row_no)))
+    return header, rows, origins
+
+
+def _resolve(crm: Crm, sheet_key: str, col: ColumnSpec, record: dict[str, Any],
+             find: Callable[[str, str], dict[str, Any] | None]) -> tuple[Any, str, str]:
+    """Return (value, workbook column type, source column key) of one spec for one record."""
+    if col.const is not None:
+        return col.const, "text", "id"
+    if not col.value:
+        return None, "text", "id"
+    if " " in col.value or (col.fallback and _empty(_resolve_one(crm, sheet_key, col.value,
+                                                                 record, find)[0])):
+        keys = col.value if " " in col.value else str(col.fallback)
+        parts = [_resolve_one(crm, sheet_key, k, record, find)[0] for k in keys.split()]
+        text = " ".join(str(p).strip() for p in parts if not _empty(p))
+        return text or None, "text", keys.split()[0]
+    return _resolve_one(crm, sheet_key, col.value, record, find)
+
+
+@cache
+def _column_index(preset: str, locale: str) -> dict[str, dict[str, Column]]:
+    schema = load_schema(preset, locale)
+    return {s.key: {c.key: c for c in s.columns} for s in schema.data_sheets}
+
+
+def _columns(crm: Crm) -> dict[str, dict[str, Column]]:
+    """Each data sheet's columns by key (looked up once, not once per cell)."""
+    return _column_index(crm.schema.preset, crm.schema.locale.code)
+
+
+def _resolve_one(crm: Crm, sheet_key: str, value: str, record: dict[str, Any],
+                 find: Callable[[str, str], dict[str, Any] | None]) -> tuple[Any, str, str]:
+    columns = _columns(crm)
+    link, _, field_key = value.partition(".")
+    col = columns[sheet_key].get(link)
+    if not field_key:
+        return record.get(link), col.type if col else "text", link
+    linked = record.get(link)
+    if _empty(linked) or col is None:
+        return None, "text", link
+    for ref in col.ref:
+        target = find(ref, str(linked))
+        if target is not None:
+            ref_col = columns[ref].get(field_key)
+            return target.get(field_key), ref_col.type if ref_col else "text", link
+    return None, "text", link
+
+
+def _rep_emails(crm: Crm) -> dict[str, str]:
+    frame = crm.settings.lists.get("reps")
+    if frame is None or "email" not in frame:
+        return {}
+    return {normalize_header(str(r)): str(e) for r, e in zip(frame.iloc[:, 0], frame["email"])
+            if not _empty(r) and not _empty(e)}
+
+
+def _format(raw: Any, col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[str, str],
+            region: str) -> str:
+    if _empty(raw):
+        return ""
+    kind = col.kind or {"date": "date", "datetime": "datetime", "flag": "flag", "phone": "phone",
+                        "email": "email"}.get(ctype, "number" if ctype in _NUMBER_TYPES
+                                                      else "text")
+    if col.map == "reps":
+        return neutralize(reps.get(normalize_header(str(raw)), str(raw)))
+    if col.map:
+        table = dict(spec.values.get(col.values_table, {}))
+        key = _item_key(col.map, str(raw), table)
+        return neutralize(table[key] if key is not None else str(raw))
+    if kind in ("date", "datetime"):
+        try:
+            when = pd.Timestamp(raw)
+        except (TypeError, ValueError):  # a date typed as text the reader could not read
+            return neutralize(str(raw))
+        fmt = spec.date_format if kind == "date" else spec.datetime_format
+        return str(when.strftime(fmt))
+    if kind == "number":
+        try:
+            return neutralize(format_number(raw), kind="number")
+        except (TypeError, ValueError):
+            return neutralize(str(raw))
+    if kind == "flag":
+        return spec.true if bool(raw) else spec.false
+    if kind == "phone":
+        phone = normalize_phone(str(raw), region) or ""
+        if phone.startswith("+"):  # an odd length still goes without spaces and dots
+            phone = "+" + re.sub(r"\D", "", phone)
+        return neutralize(phone, kind="phone")
+    if kind == "email":
+        return neutralize(normalize_email(str(raw)) or "")
+    if kind == "domain":
+        host = re.sub(r"^[a-z]+://", "", str(raw).strip().lower()).split("/")[0]
+        return neutralize(host.removeprefix("www."))
+    if isinstance(raw, (dt.date, pd.Timestamp)):
+        return str(pd.Timestamp(raw).strftime(spec.date_format))
+    return neutralize(str(raw))
+
+
+def _item_key(list_key: str, value: str, table: dict[str, str]) -> str | None:
+    if value in table:
+        return value
+    wanted = normalize_header(value)
+    for key in table:
+        if normalize_header(key) == wanted or any(
+                normalize_header(label) == wanted for label in item_labels(list_key, key)):
+            return key
+    return None
+
+
+def _validate(col: ColumnSpec, text: str, spec: Mapping_, plugin: ModuleType | None
+              ) -> tuple[Any, str, str] | None:
+    if not text:
+        if col.required:
+            return "error", "export-required", "required by the target and empty"
+        return None
+    if col.max_length and len(text) > col.max_length:
+        return ("error", "export-too-long",
+                f"{len(text)} characters, the target takes at most {col.max_length}")
+    if col.choices and text not in col.choices:
+        return ("error", "export-picklist",
+                f'"{text}" is not one of the target\'s values ({", ".join(col.choices)})')
+    bad = sorted({ch for ch in text if ch in spec.forbidden})
+    if bad:
+        return ("error", "export-character",
+                f"contains {' '.join(bad)}, which the target's importer refuses")
+    if (col.kind == "email" or "mail" in col.header.lower()) and "@" in text \
+            and not is_email(text):
+        return "warning", "export-email", f'"{text}" is not a valid e-mail address'
+    if plugin is not None and hasattr(plugin, "check_value"):
+        message = plugin.check_value(col, text)
+        if message:
+            return "error", "export-" + spec.key, str(message)
+    return None
+
+
+def _check_refs(tables: dict[str, tuple[FileSpec, list[str], list[list[str]],
+                                        list[tuple[str, int]]]],
+                issues: list[Issue]) -> None:
+    """Every link must find its record in the export itself (no orphan references), and a
+    column the target links by (``unique``) must not hold the same value twice."""
+    used: dict[tuple[str, str], set[str]] = {}
+    for fs, _header, rows, _ in tables.values():
+        for c, col in enumerate(fs.columns):
+            if col.ref:
+                obj, _, ref_header = col.ref.partition(":")
+                if obj in tables:
+                    used.setdefault((obj, ref_header or tables[obj][0].key), set()).update(
+                        r[c] for r in rows if r[c])
+    for fs, _header, rows, origins in tables.values():
+        for c, col in enumerate(fs.columns):
+            if not col.unique:
+                continue
+            first: dict[str, int] = {}
+            for row, (title, row_no) in zip(rows, origins):
+                if not row[c]:
+                    continue
+                if row[c] in first:
+                    linked = row[c] in used.get((fs.object, col.header), set())
+                    issues.append(Issue(
+                        title, f"A{row_no}", "error" if linked else "warning", "export-duplicate",
+                        f'{fs.file} {col.header}: "{row[c]}" also on row {first[row[c]]}; the '
+                        "target links and deduplicates by it"
+                        + (", so links to it are ambiguous" if linked else
+                           ", so it keeps one of them (merge the duplicates first)"), row_no))
+                else:
+                    first[row[c]] = row_no
+    for fs, _header, rows, origins in tables.values():
+        for c, col in enumerate(fs.columns):
+            if not col.ref:
+                continue
+            obj, _, ref_header = col.ref.partition(":")
+            if obj not in tables:
+                continue
+            pfs, pheader, prows, _ = tables[obj]
+            k = pheader.index(ref_header or pfs.key)
+            keys = {r[k] for r in prows if r[k]}
+            for row, (title, row_no) in zip(rows, origins):
+                if row[c] and row[c] not in keys:
+                    issues.append(Issue(title, f"A{row_no}", "error", "export-orphan",
+                                        f'{fs.file} {col.header}: "{row[c]}" is not in '
+                                        f"{pfs.file}, the target can't link it", row_no))
+
+
+# ----- files ---------------------------------------------------------------------------------
+def _csv_line(values: list[str]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(values)
+    return buf.getvalue()
+
+
+def _write(folder: Path, fs: FileSpec, header: list[str], rows: list[list[str]], order: int,
+           spec: Mapping_, max_rows: int) -> list[ExportedFile]:
+    """Write one object's rows, split into parts under the row and byte limits."""
+    codec = spec.encoding
+    bom = len("".encode(codec))  # utf-8-sig writes its BOM even for an empty string
+    head = _csv_line(header)
+    chunks: list[list[str]] = [[]]
+    size = bom + len(head.encode(codec.replace("-sig", "")))
+    for row in rows:
+        line = _csv_line(row)
+        n = len(line.encode(codec.replace("-sig", "")))
+        if chunks[-1] and (len(chunks[-1]) >= max_rows or size + n > spec.max_bytes):
+            chunks.append([])
+            size = bom + len(head.encode(codec.replace("-sig", "")))
+        chunks[-1].append(line)
+        size += n
+    stem, suffix = fs.file.rsplit(".", 1)
+    written = []
+    for i, chunk in enumerate(chunks, 1):
+        name = fs.file if len(chunks) == 1 else f"{stem}-{i}.{suffix}"
+        data = (head + "".join(chunk)).encode(codec)
+        (folder / name).write_bytes(data)
+        written.append(ExportedFile(name, fs.object, len(chunk), len(data), order, i,
+                                    len(chunks)))
+    return written
+
+
+def _write_report(folder: Path, issues: list[Issue]) -> Path:
+    path = folder / "validation.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow(["record", "severity", "code", "message"])
+        for i in issues:
+            w.writerow([i.where, i.severity, i.code, neutralize(i.message)])
+    return path
+
+
+def _write_manifest(folder: Path, crm: Crm, spec: Mapping_, result: ExportResult,
+                    limit: int) -> Path:
+    path = folder / "manifest.json"
+    data = {
+        "target": spec.key, "target_name": spec.name, "xlcrm_version": __version__,
+        "workbook": crm.path.name, "preset": crm.schema.preset, "mapping": spec.path.name,
+        "encoding": spec.encoding, "date_format": spec.date_format,
+        "limits": {"max_rows_per_file": limit, "max_bytes_per_file": spec.max_bytes,
+                   "max_columns": spec.max_columns},
+        "load_order": [f.object for f in spec.files_for(crm.schema.preset)],
+        "files": [vars(f) for f in result.files],
+        "validation": {"report": "validation.csv", "errors": len(result.errors),
+                       "warnings": len(result.issues) - len(result.errors)},
+        "how_to_import": spec.notes.strip(), "sources": list(spec.sources),
+    }
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path

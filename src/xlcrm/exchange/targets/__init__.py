@@ -1,0 +1,6 @@
+"""Per-target quirks: ``targets/<key>.py`` beside ``templates/exports/<key>.toml``.
+
+Each module offers the same interface: ``check_value(spec, value) -> str | None`` returns what
+the target's importer would refuse in one exported value (None when it takes it). A target
+without a module gets the generic checks of its mapping (required, length, picklist, links).
+"""

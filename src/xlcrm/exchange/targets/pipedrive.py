@@ -1,0 +1,19 @@
+"""Pipedrive takes currency values without symbols or separators.
+
+Source: https://support.pipedrive.com/hc/pt-br/articles/208039595
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..mapping import ColumnSpec
+
+_NUMBER = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
+
+
+def check_value(spec: ColumnSpec, value: str) -> str | None:
+    """Return why Pipedrive would refuse ``value`` in column ``spec``, or None."""
+    if spec.header == "Value" and not _NUMBER.match(value):
+        return f'"{value}" is not a plain number'
+    return None

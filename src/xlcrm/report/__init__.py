@@ -1,0 +1,147 @@
+"""The weekly report: the library twin of ``xlcrm report``.
+
+One week's numbers (:func:`~xlcrm.report.data.weekly_report`) go into a report workbook with
+native charts, an HTML page rendered from jinja2 templates, optionally a PDF (LibreOffice) and an
+e-mail (a MIME message saved as ``.eml``, or sent through SMTP).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ReportError
+from ..read import bulk_work, load
+from ..schema import WEEKDAYS
+from ..update import update
+from .data import WeeklyReport, parse_week, report_week, weekly_report
+from .html import SECTION_TITLES, render_report
+from .mail import PASSWORD_VARIABLE, SmtpSettings, build_message, send
+from .workbook import write_report_workbook
+
+__all__ = ["PASSWORD_VARIABLE", "SECTION_TITLES", "ReportResult", "SmtpSettings",
+           "WeeklyReport", "make_report", "parse_week", "report", "report_week"]
+
+
+@dataclass
+class ReportResult:
+    """What ``report`` made.
+
+    Attributes:
+        report: the week's numbers, as every output shows them.
+        workbook: the report workbook.
+        html, pdf, eml: the other files, when asked for.
+        sent_to: the recipients, when the report was sent.
+    """
+
+    report: WeeklyReport
+    workbook: Path
+    html: Path | None = None
+    pdf: Path | None = None
+    eml: Path | None = None
+    sent_to: list[str] = field(default_factory=list)
+
+
+def _week_of(day: dt.date, first_day: str) -> dt.date:
+    return day - dt.timedelta(days=(day.weekday() - WEEKDAYS.index(first_day)) % 7)
+
+
+def make_report(path: str | Path, *, week: str | dt.date | None = None,
+                today: dt.date | None = None) -> WeeklyReport:
+    """Compute one week's report of a CRM workbook without writing anything.
+
+    Args:
+        path: the CRM workbook.
+        week: ``YYYY-Www`` (the team's week holding that ISO week's Monday), the first day of
+            the week, or None for the last full week.
+        today: the day the report is made (default: today).
+
+    Raises:
+        ReportError: the week is malformed or has not begun yet.
+    """
+    today = today or dt.date.today()
+    with bulk_work():
+        crm = load(path)
+    first_day = str(crm.settings.options.get("week_start", "monday"))
+    if week is None:
+        start = _week_of(today, first_day) - dt.timedelta(days=7)
+    elif isinstance(week, str):
+        start = parse_week(week, first_day)
+    else:
+        start = _week_of(week, first_day)
+    if start > today:
+        raise ReportError(f"week {report_week(start)} has not begun yet (today is {today})")
+    # the weekly run as it would have been on the Monday after that week
+    as_of = min(today, start + dt.timedelta(days=7))
+    result = update(path, today=as_of, dry_run=True)
+    return weekly_report(crm, result, week=start, generated=today)
+
+
+def _text_version(report: WeeklyReport) -> str:
+    lines = [report.title, f"{report.workbook}: {report.week_start:%d %b} to "
+                           f"{report.week_end:%d %b %Y}", ""]
+    for rec in report.summary.itertuples(index=False):
+        value = rec.this_week
+        shown = "-" if pd.isna(value) else f"{value:.1%}" if rec.kind == "rate" \
+            else f"{value:,.0f}"
+        lines.append(f"{rec.label}: {shown}")
+    lines += ["", "The full report is in the HTML part of this message and in the attached "
+                  "workbook."]
+    return "\n".join(lines)
+
+
+def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = None,
+           html: bool = False, pdf: bool = False, eml: bool = False,
+           smtp: SmtpSettings | None = None, sender: str | None = None,
+           to: Sequence[str] = (), templates: str | Path | None = None,
+           today: dt.date | None = None) -> ReportResult:
+    """Write the weekly report of a CRM workbook into the folder ``out``.
+
+    The report workbook (``<workbook>-report-2026-W47.xlsx``) is always written; the HTML page,
+    the PDF and the e-mail (``.eml``) when asked. With ``smtp`` the e-mail is also sent.
+
+    Args:
+        path: the CRM workbook (only read).
+        out: the folder the files go into (made if missing).
+        week: ``YYYY-Www`` or a day of the week; None for the last full week.
+        html, pdf, eml: which other files to write.
+        smtp: send the e-mail through this server (to ``to``).
+        sender: the e-mail's From (default: ``xlcrm@localhost``).
+        to: the e-mail's recipients.
+        templates: a folder of templates that override the built-in ones.
+        today: the day the report is made (default: today).
+
+    Raises:
+        ReportError: the week is wrong, a template has an error, or sending failed.
+    """
+    data = make_report(path, week=week, today=today)
+    folder = Path(out)
+    folder.mkdir(parents=True, exist_ok=True)
+    page = render_report(data, templates=templates)  # template errors stop before any file
+    result = ReportResult(data, write_report_workbook(data, folder / f"{data.file_stem}.xlsx"))
+    if html:
+        result.html = folder / f"{data.file_stem}.html"
+        result.html.write_text(page, encoding="utf-8")
+    if pdf:
+        from ..libreoffice import convert
+
+        with tempfile.TemporaryDirectory(prefix="xlcrm-pdf-") as tmp:
+            made = convert(result.workbook, "pdf", Path(tmp))
+            result.pdf = folder / f"{data.file_stem}.pdf"
+            result.pdf.write_bytes(made.read_bytes())
+    if eml or smtp is not None:
+        message = build_message(subject=f"{data.title} ({data.workbook})", html=page,
+                                text=_text_version(data), attachment=result.workbook,
+                                sender=sender or "xlcrm@localhost", to=list(to))
+        if eml:
+            result.eml = folder / f"{data.file_stem}.eml"
+            result.eml.write_bytes(bytes(message))
+        if smtp is not None:
+            send(message, smtp)
+            result.sent_to = list(to)
+    return result

@@ -1,0 +1,329 @@
+"""The numbers of one week's report, computed once for the workbook, the HTML page and the mail.
+
+Everything comes from the same functions as ``xlcrm update`` (the tally, the baseline, the
+funnel), so the report and the workbook's own sheets never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..check import validate
+from ..errors import ReportError
+from ..metrics.funnel import FunnelResult
+from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
+from ..read import Crm
+from ..records import lead_sheet, outcomes, record_names, rep_column
+from ..schema import WEEKDAYS
+from ..update import UpdateResult, tally_input
+
+__all__ = ["MEASURE_LABELS", "WeeklyReport", "parse_week", "report_week", "weekly_report"]
+
+#: how each measure is named in the report (milestone names from Settings replace the steps')
+MEASURE_LABELS = {
+    "leads": "Leads", "contacts": "Two-way contacts", "appointments": "Appointments set",
+    "shows": "Appointments shown", "sales": "Sold", "contact_rate": "Contact rate",
+    "appointment_rate": "Appointment rate", "show_rate": "Show rate", "close_rate": "Close rate",
+    "sales_per_lead": "Sales per lead",
+}
+_TREND_WEEKS = 12
+_PERIOD_WEEKS = 4
+_WORST = 10
+_COST_COLUMNS = ("cost", "cost_per_lead", "cost_per_contact", "cost_per_appointment",
+                 "cost_per_sale", "revenue", "return_on_spend")
+
+
+@dataclass
+class WeeklyReport:
+    """One week's report, as plain tables that templates and the workbook writer read.
+
+    Attributes:
+        title: "Weekly report, week 47 2026".
+        workbook: the CRM workbook's file name.
+        week_label: the ISO week, ``2026-W47``.
+        week_start, week_end: the first and last day of the team's week.
+        period_start: the first day of the last four weeks (sources, reps, lost reasons).
+        generated: the day the report was made.
+        currency: the ISO code of amounts.
+        labels: measure key -> the name the report shows.
+        summary: one row per measure (steps, then rates): ``key``, ``label``, ``kind``
+            (``count`` or ``rate``), ``this_week``, ``last_week``, ``baseline`` (a count per
+            week, or the rate), ``change`` (counts: share of last week; rates: points against
+            the baseline).
+        pipeline: ``open_count``, ``open_value``, ``weighted_value``, ``won_count``,
+            ``won_value``, ``lost_count``, ``lost_value``, ``win_rate`` (the funnel's totals).
+        trend: the last twelve weeks, by activity week: the steps and rates.
+        stages, forecast, won_lost: the funnel tables (see :class:`FunnelResult`).
+        sources: by source, for the leads of the last four weeks: the steps, rates, and where
+            Settings gives a cost per lead, ``cost``, ``cost_per_lead``, ``cost_per_contact``,
+            ``cost_per_appointment``, ``cost_per_sale``, ``revenue``, ``return_on_spend``.
+        reps: per rep: ``activities``, ``outbound``, ``inbound`` and ``tasks_done`` in the week,
+            ``overdue`` at the week's end, and ``leads``, ``contact_rate``, ``sales`` of the
+            last four weeks' leads.
+        lost_reasons, competitors: deals lost in the last four weeks, by reason and by
+            competitor (``count``, ``value``, ``share``).
+        plans: each plan against the baseline (rates before and during, change, p-value,
+            verdict).
+        quality: ``check``, the kind of problem and ``count``.
+        worst: the records with the most problems: ``where``, ``record``, ``name``,
+            ``problems``, ``count``.
+    """
+
+    title: str
+    workbook: str
+    week_label: str
+    week_start: dt.date
+    week_end: dt.date
+    period_start: dt.date
+    generated: dt.date
+    currency: str
+    labels: dict[str, str]
+    summary: pd.DataFrame
+    pipeline: dict[str, float]
+    trend: pd.DataFrame
+    stages: pd.DataFrame
+    forecast: pd.DataFrame
+    won_lost: pd.DataFrame
+    sources: pd.DataFrame
+    reps: pd.DataFrame
+    lost_reasons: pd.DataFrame
+    competitors: pd.DataFrame
+    plans: pd.DataFrame
+    quality: pd.DataFrame
+    worst: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def file_stem(self) -> str:
+        """The name the report's files take: ``<workbook>-report-2026-W47``."""
+        stem = re.sub(r"[^\w.-]+", "-", Path(self.workbook).stem).strip("-") or "crm"
+        return f"{stem}-report-{self.week_label}"
+
+
+_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+
+
+def parse_week(text: str, week_start: str = "monday") -> dt.date:
+    """The first day of the team's week that holds the Monday of ISO week ``text``.
+
+    Raises:
+        ReportError: ``text`` is not of the form ``YYYY-Www``, or the week does not exist.
+    """
+    match = _WEEK.match(text.strip())
+    if not match:
+        raise ReportError(f'week "{text}" is not of the form YYYY-Www (for example 2026-W47)')
+    try:
+        monday = dt.date.fromisocalendar(int(match[1]), int(match[2]), 1)
+    except ValueError:
+        raise ReportError(f'week "{text}" does not exist; {match[1]} has weeks 1 to '
+                          f"{dt.date(int(match[1]), 12, 28).isocalendar()[1]}") from None
+    offset = WEEKDAYS.index(week_start)
+    return monday - dt.timedelta(days=(monday.weekday() - offset) % 7)
+
+
+def report_week(start: dt.date) -> str:
+    """The ISO week label of a team's week: that of the Monday it holds."""
+    monday = start + dt.timedelta(days=(0 - start.weekday()) % 7)
+    year, week, _ = monday.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _labels(crm: Crm) -> dict[str, str]:
+    step_of = dict(zip(("lead", "contact", "appointment", "show", "sale"), STEPS))
+    labels = dict(MEASURE_LABELS)
+    for m in crm.settings.milestones:
+        if m.key != "lead":
+            labels[step_of[m.key]] = m.label
+    return labels
+
+
+def _summary(result: UpdateResult, start: pd.Timestamp, labels: dict[str, str]) -> pd.DataFrame:
+    weeks = result.weeks
+    before = start - pd.Timedelta(days=7)
+    base = result.baseline
+    per_week = max(float(base.get("weeks", 1) or 1), 1.0)
+    rows = []
+    for key in (*STEPS, *RATES):
+        now = float(weeks.at[start, key]) if start in weeks.index else np.nan
+        last = float(weeks.at[before, key]) if before in weeks.index else np.nan
+        ref = float(base.get(key, np.nan))
+        if key in STEPS:
+            ref = ref / per_week
+            change = (now - last) / last if last else np.nan
+        else:
+            change = now - ref
+        rows.append({"key": key, "label": labels[key],
+                     "kind": "count" if key in STEPS else "rate", "this_week": now,
+                     "last_week": last, "baseline": ref, "change": change})
+    return pd.DataFrame(rows).set_index("key", drop=False)
+
+
+def _period_input(data: TallyInput, start: pd.Timestamp, end: pd.Timestamp) -> TallyInput:
+    steps = data.steps
+    return TallyInput(steps[(steps["lead"] >= start) & (steps["lead"] < end)], data.week_start)
+
+
+def _reps(crm: Crm, data: TallyInput, start: pd.Timestamp, end: pd.Timestamp,
+          period: TallyInput) -> pd.DataFrame:
+    rows: dict[str, dict[str, float]] = {}
+
+    def row(name: object) -> dict[str, float]:
+        key = str(name).strip() if isinstance(name, str) and name.strip() else "(none)"
+        return rows.setdefault(key, {"activities": 0, "outbound": 0, "inbound": 0,
+                                     "tasks_done": 0, "overdue": 0})
+
+    reps = crm.settings.lists.get("reps")
+    if reps is not None and "rep" in reps:
+        for name in reps["rep"].dropna():
+            row(name)
+    acts = crm.tables.get("activities", pd.DataFrame())
+    owner = rep_column(crm.schema.sheet("activities")) if "activities" in crm.tables else None
+    if not acts.empty and owner and "date" in acts:
+        week = acts[(acts["date"] >= start) & (acts["date"] < end)]
+        inbound = week["direction"].astype(str).str.casefold().isin(
+            {"inbound", "in entrata"}) if "direction" in week else False
+        for name, is_in in zip(week[owner], inbound if not isinstance(inbound, bool)
+                               else [False] * len(week)):
+            r = row(name)
+            r["activities"] += 1
+            r["inbound" if is_in else "outbound"] += 1
+    tasks = crm.tables.get("tasks", pd.DataFrame())
+    owner = rep_column(crm.schema.sheet("tasks")) if "tasks" in crm.tables else None
+    if not tasks.empty and owner:
+        done = tasks["done"].fillna(False).astype(bool) if "done" in tasks else \
+            pd.Series(False, index=tasks.index)
+        done_on = pd.to_datetime(tasks.get("done_date", pd.Series(pd.NaT, index=tasks.index)))
+        due = pd.to_datetime(tasks["due_date"])
+        finished = done & (done_on >= start) & (done_on < end)
+        # overdue when the week ended: due before its end and not done by then
+        late = (due < end) & ~(done & (done_on.isna() | (done_on < end)))
+        for name, is_done, is_late in zip(tasks[owner], finished, late):
+            r = row(name)
+            r["tasks_done"] += int(is_done)
+            r["overdue"] += int(is_late)
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "rep"
+    lead_stats = by_dimension(period, "rep") if not period.steps.empty else pd.DataFrame(
+        columns=["leads", "contact_rate", "sales"])
+    frame["leads"] = lead_stats["leads"].reindex(frame.index).fillna(0)
+    frame["contact_rate"] = lead_stats["contact_rate"].reindex(frame.index)
+    frame["sales"] = lead_stats["sales"].reindex(frame.index).fillna(0)
+    frame = frame.astype({c: "int64" for c in ("activities", "outbound", "inbound",
+                                               "tasks_done", "overdue", "leads", "sales")})
+    if "(none)" in frame.index and not frame.loc["(none)"].drop("contact_rate").any():
+        frame = frame.drop(index="(none)")
+    return frame
+
+
+def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    issues = validate(crm, today=today)
+    found: list[tuple[str, str, int, str, str]] = []  # check, kind, row, sheet, detail
+    for issue in issues:
+        found.append(("Error" if issue.severity == "error" else "Warning",
+                      issue.message.split(";")[0] if issue.row else issue.message,
+                      issue.row, issue.sheet, issue.message))
+    sheet = lead_sheet(crm)
+    leads = crm.tables.get(sheet.key, pd.DataFrame())
+    name = crm.sheet_names.get(sheet.key, sheet.name)
+    if not leads.empty:
+        status = outcomes(crm, leads) if "stage" in leads else pd.Series("open",
+                                                                        index=leads.index)
+        live = status == "open"
+        email = leads["email"] if "email" in leads else pd.Series(None, index=leads.index)
+        phone = leads["phone"] if "phone" in leads else pd.Series(None, index=leads.index)
+        unreachable = email.isna() & phone.isna() & live
+        for row in leads.index[unreachable]:
+            found.append(("To follow up", "Open lead with no e-mail and no phone", int(row),
+                          name, "no e-mail and no phone"))
+        owner = rep_column(sheet)
+        if owner:
+            for row in leads.index[leads[owner].isna() & live]:
+                found.append(("To follow up", "Open lead with no salesperson", int(row), name,
+                              "no salesperson"))
+    kinds = pd.DataFrame(found, columns=["check", "kind", "row", "sheet", "detail"])
+    if kinds.empty:
+        return (pd.DataFrame(columns=["check", "kind", "count"]),
+                pd.DataFrame(columns=["where", "record", "name", "problems", "count"]))
+    counts = (kinds.groupby(["check", "kind"], sort=False).size().rename("count")
+              .reset_index().sort_values("count", ascending=False, kind="stable"))
+    per_record = kinds[kinds["row"] > 0]
+    ids = {}
+    names = record_names(crm)
+    for s in crm.schema.data_sheets:
+        table = crm.tables.get(s.key)
+        if table is not None and "id" in table:
+            ids[crm.sheet_names.get(s.key, s.name)] = table["id"]
+    worst = []
+    for (sheet_name, row), group in per_record.groupby(["sheet", "row"], sort=False):
+        record = ids.get(sheet_name, pd.Series(dtype=object)).get(row)
+        record = str(record) if isinstance(record, str) else ""
+        worst.append({"where": f"{sheet_name}!{row}", "record": record,
+                      "name": names.get(record, ""),
+                      "problems": "; ".join(dict.fromkeys(group["detail"])),
+                      "count": len(group)})
+    frame = pd.DataFrame(worst, columns=["where", "record", "name", "problems", "count"])
+    frame = frame.sort_values("count", ascending=False, kind="stable").head(_WORST)
+    return counts.reset_index(drop=True), frame.reset_index(drop=True)
+
+
+def weekly_report(crm: Crm, result: UpdateResult, *, week: dt.date,
+                  generated: dt.date) -> WeeklyReport:
+    """Assemble the report of the team's week starting ``week`` from a loaded workbook and the
+    weekly run's results (``update(..., dry_run=True)``) computed for that week."""
+    data = tally_input(crm)
+    labels = _labels(crm)
+    start = pd.Timestamp(week)
+    end = start + pd.Timedelta(days=7)
+    period_start = end - pd.Timedelta(weeks=_PERIOD_WEEKS)
+    period = _period_input(data, period_start, end)
+    costs = {str(s): float(c) for s, c in zip(
+        crm.settings.lists["sources"]["source"], crm.settings.lists["sources"]["cost_per_lead"])
+        if isinstance(s, str) and pd.notna(c)} if "sources" in crm.settings.lists and \
+        "cost_per_lead" in crm.settings.lists["sources"] else None
+    leads = crm.tables.get(lead_sheet(crm).key, pd.DataFrame())
+    sources = by_dimension(period, "source", costs=costs, revenue=leads.get("amount")) \
+        if not period.steps.empty else pd.DataFrame()
+    if not sources.empty:  # every column always there, empty where Settings has no costs
+        sources = sources.reindex(columns=[*sources.columns, *(
+            c for c in _COST_COLUMNS if c not in sources.columns)])
+    trend = result.weeks[result.weeks.index <= start].tail(_TREND_WEEKS)
+    fun: FunnelResult | None = result.funnel
+    empty = pd.DataFrame()
+    quality, worst = _quality(crm, generated)
+    iso = report_week(week)
+    year, number = iso.split("-W")
+    notes = []
+    if generated < (end - pd.Timedelta(days=1)).date():
+        notes.append(f"The week is not over yet: the numbers cover {week:%d %b} to "
+                     f"{generated:%d %b %Y}.")
+    return WeeklyReport(
+        title=f"Weekly report, week {int(number)} {year}",
+        workbook=Path(result.path).name, week_label=iso, week_start=week,
+        week_end=(end - pd.Timedelta(days=1)).date(), period_start=period_start.date(),
+        generated=generated, currency=str(crm.settings.options.get("currency", "EUR")),
+        labels=labels, summary=_summary(result, start, labels),
+        pipeline=dict(fun.totals) if fun is not None else {},
+        trend=trend, stages=fun.stages if fun is not None else empty,
+        forecast=fun.forecast if fun is not None else empty,
+        won_lost=fun.won_lost if fun is not None else empty, sources=sources,
+        reps=_reps(crm, data, start, end, period),
+        lost_reasons=fun.lost_reasons if fun is not None else empty,
+        competitors=fun.competitors if fun is not None else empty,
+        plans=result.plans, quality=quality, worst=worst, notes=notes)
+
+
+def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table's rows as dicts with plain Python values (None for missing), for templates."""
+    out = []
+    keep = frame.index.name and frame.index.name not in frame.columns
+    for rec in (frame.reset_index() if keep else frame).to_dict("records"):
+        out.append({k: (None if (isinstance(v, float) and np.isnan(v)) or v is pd.NaT else v)
+                    for k, v in rec.items()})
+    return out

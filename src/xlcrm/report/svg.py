@@ -1,0 +1,122 @@
+"""Charts for the HTML report as inline SVG: no scripts, no fonts to fetch, they scale to any
+screen because they are drawn in a view box and sized by CSS."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from html import escape
+
+__all__ = ["bar_chart", "line_chart"]
+
+PALETTE = ("#2F5597", "#C55A11", "#548235", "#7030A0", "#BF9000")
+_WIDTH = 560
+
+
+def _svg(height: float, title: str, body: list[str]) -> str:
+    return (f'<svg class="chart" viewBox="0 0 {_WIDTH} {height:.0f}" role="img" '
+            f'xmlns="http://www.w3.org/2000/svg" font-family="Segoe UI, Helvetica, Arial, '
+            f'sans-serif" font-size="15"><title>{escape(title)}</title>' + "".join(body)
+            + "</svg>")
+
+
+def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: str,
+              fmt: Callable[[float], str] = lambda v: f"{v:,.0f}",
+              color: str = PALETTE[0], notes: Sequence[str] | None = None) -> str:
+    """Horizontal bars, first label on top, each with its value written after the bar.
+
+    Args:
+        labels: the category of each bar.
+        values: the length of each bar (None or NaN draws no bar).
+        title: what the chart shows (read by screen readers).
+        fmt: how a value is written.
+        color: the bars' colour.
+        notes: a short text after each value (a conversion rate, say).
+    """
+    label_w, row_h, top = 180, 32, 6
+    clean = [0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+             for v in values]
+    biggest = max([abs(v) for v in clean] + [0.0]) or 1.0
+    room = _WIDTH - label_w - 190
+    body = []
+    for i, (label, value) in enumerate(zip(labels, clean)):
+        y = top + i * row_h
+        width = max(room * abs(value) / biggest, 0.0)
+        text = label if len(label) <= 20 else label[:19] + "\u2026"
+        body.append(f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end" fill="#333">'
+                    f"{escape(text)}</text>")
+        body.append(f'<rect x="{label_w}" y="{y + 5}" width="{width:.1f}" height="{row_h - 10}" '
+                    f'rx="2" fill="{color}"/>')
+        extra = f" {notes[i]}" if notes and i < len(notes) and notes[i] else ""
+        body.append(f'<text x="{label_w + width + 6:.1f}" y="{y + 19}" fill="#222">'
+                    f"{escape(fmt(value))}<tspan fill=\"#777\">{escape(extra)}</tspan></text>")
+    return _svg(top * 2 + row_h * max(len(clean), 1), title, body)
+
+
+def line_chart(categories: Sequence[str], series: dict[str, Sequence[float | None]], *,
+               title: str, percent: bool = True) -> str:
+    """Lines over categories (weeks), with a light grid, the axis scale and a legend below.
+
+    Missing values (None or NaN) break the line rather than drawing it through zero.
+    """
+    left, right, top, plot_h = 50, 30, 12, 190
+    width = _WIDTH - left - right
+    values = [float(v) for s in series.values() for v in s
+              if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    high = max(values + [0.0])
+    step = _nice_step(high)
+    high = step * max(math.ceil(high / step), 1)
+    n = max(len(categories), 1)
+
+    def x(i: int) -> float:
+        return left + (width * i / (n - 1) if n > 1 else width / 2)
+
+    def y(v: float) -> float:
+        return top + plot_h - plot_h * v / high
+
+    body = []
+    ticks = int(round(high / step))
+    for t in range(ticks + 1):
+        v = t * step
+        body.append(f'<line x1="{left}" x2="{left + width}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
+                    f'stroke="#ddd"/>')
+        body.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="#666" '
+                    f'font-size="13">{v:.0%}</text>' if percent else
+                    f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="#666" '
+                    f'font-size="13">{v:,.0f}</text>')
+    every = max(1, math.ceil(n / 6))
+    for i, label in enumerate(categories):
+        if i % every == 0 or (i == n - 1 and i % every >= every / 2):
+            body.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                        f'fill="#666" font-size="13">{escape(label)}</text>')
+    for k, (name, points) in enumerate(series.items()):
+        color = PALETTE[k % len(PALETTE)]
+        path, pen = [], "M"
+        for i, point in enumerate(points):
+            if point is None or (isinstance(point, float) and math.isnan(point)):
+                pen = "M"
+                continue
+            path.append(f"{pen}{x(i):.1f},{y(float(point)):.1f}")
+            pen = "L"
+            body.append(f'<circle cx="{x(i):.1f}" cy="{y(float(point)):.1f}" r="2.5" '
+                        f'fill="{color}"/>')
+        body.append(f'<path d="{" ".join(path)}" fill="none" stroke="{color}" '
+                    f'stroke-width="2"/>')
+        lx = left + k * 165
+        ly = top + plot_h + 38
+        body.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{color}"/>')
+        body.append(f'<text x="{lx + 17}" y="{ly - 3}" fill="#333" font-size="14">'
+                    f"{escape(name)}</text>")
+    return _svg(top + plot_h + 48, title, body)
+
+
+def _nice_step(high: float) -> float:
+    """A round grid step that cuts ``[0, high]`` into three to six parts."""
+    if high <= 0:
+        return 0.25
+    raw = high / 4
+    power = float(10 ** math.floor(math.log10(raw)))
+    for mult in (1, 2, 2.5, 5, 10):
+        if raw <= mult * power:
+            return mult * power
+    return 10 * power
