@@ -8,7 +8,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .agenda import AgendaResult, agenda
+from .assign import AssignResult, assign
 from .check import CheckResult, check
+from .clean import CleanResult, clean
 from .demo import DemoData, demo, generate_demo
 from .errors import (
     ExportError,
@@ -38,12 +40,15 @@ from .issues import Issue
 from .read import Crm, Settings, load
 from .report import ReportResult, SmtpSettings, WeeklyReport, make_report, report
 from .schema import Schema, available_locales, available_presets, load_schema
+from .score import ScoreResult, score
 from .workbook import init
 
 __all__ = [
     "AdoptResult",
     "AgendaResult",
+    "AssignResult",
     "CheckResult",
+    "CleanResult",
     "Crm",
     "DemoData",
     "ExportError",
@@ -56,6 +61,7 @@ __all__ = [
     "ReportResult",
     "Schema",
     "SchemaError",
+    "ScoreResult",
     "Settings",
     "SmtpSettings",
     "TemplateError",
@@ -70,10 +76,12 @@ __all__ = [
     "__version__",
     "adopt",
     "agenda",
+    "assign",
     "available_locales",
     "available_presets",
     "available_targets",
     "check",
+    "clean",
     "demo",
     "export",
     "generate_demo",
@@ -83,4 +91,5 @@ __all__ = [
     "load_schema",
     "make_report",
     "report",
+    "score",
 ]

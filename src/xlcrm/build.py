@@ -318,7 +318,8 @@ def _write_owned(ws: Worksheet, schema: Schema, sheet: Sheet, formats: _Formats)
     text = schema.locale.sections.get("text", {})
     ws.set_column(0, 0, 90)
     ws.write_string(0, 0, text.get("owned_banner", "Owned by xlcrm"), formats.banner)
-    ws.write_string(2, 0, text.get("owned_placeholder", ""), formats.help)
+    placeholder = text.get(f"owned_placeholder_{sheet.key}", text.get("owned_placeholder", ""))
+    ws.write_string(2, 0, placeholder, formats.help)
     ws.set_tab_color(_TAB_COLORS["owned"])
 
 

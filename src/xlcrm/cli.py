@@ -11,13 +11,16 @@ import typer
 from rich.console import Console
 
 from . import __version__
+from .assign import assign as assign_workbook
 from .check import check as check_workbook
+from .clean import clean as clean_workbook
 from .demo import demo as make_demo
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
 from .exchange import adopt as adopt_workbook
 from .exchange import export as export_workbook
 from .exchange import import_leads
 from .macrobook import macro_workbook
+from .score import score as score_workbook
 from .update import set_baseline
 from .update import update as update_workbook
 from .workbook import init as init_workbook
@@ -473,6 +476,155 @@ def adopt(
         console.print(f"[yellow]not placed[/] {line}")
     console.print(f"Wrote {result.path}: " + ", ".join(
         f"{n:,} {k}" for k, n in result.records.items()) + ".")
+
+
+@app.command()
+def clean(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="Merge the duplicates marked in the Data quality sheet's Merge column.")]
+    = False,
+    undo: Annotated[bool, typer.Option(
+        "--undo", help="Put back the workbook as it was before the last --apply.")] = False,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
+    = OutputFormat.text,
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Judge dead records as if today were this day.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Find and show; write nothing.")]
+    = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Find duplicates, unreachable, dead and unowned records; merge what a person marked.
+
+    The findings go to the Data quality sheet. Put x in its Merge column beside the records
+    of a group that are one, then run with --apply; --undo restores the pre-merge file.
+    """
+    if apply and undo:
+        err.print("[bold red]error:[/] --apply and --undo can't be used together")
+        raise typer.Exit(2)
+    try:
+        with console.status("Looking for duplicates and problems..."):
+            result = clean_workbook(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
+                                    today=today.date() if today else None)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    if output is OutputFormat.json:
+        print(result.to_json())
+        return
+    if result.undone:
+        console.print(f"Restored {result.path} as it was before the merge"
+                      + (f" (the merged version is kept as {result.saved.backup})"
+                         if result.saved and result.saved.backup else ""))
+        return
+    for group in result.groups[:20]:
+        console.print(f"[bold]{group.sheet}[/] {' = '.join(group.ids)} "
+                      f"({group.score:.0%}): {'; '.join(sorted(set(group.reasons.values())))}")
+    if len(result.groups) > 20:
+        console.print(f"... and {len(result.groups) - 20:,} more groups on the Data quality sheet")
+    for finding in result.findings[:20]:
+        style = "red" if finding.severity == "error" else "yellow"
+        console.print(f"[{style}]{finding.severity:<7}[/] {finding}")
+    if len(result.findings) > 20:
+        console.print(f"... and {len(result.findings) - 20:,} more on the Data quality sheet")
+    console.print(", ".join(f"{n:,} {name.lower()}" for name, n in result.counts().items()))
+    for line in result.skipped:
+        console.print(f"[yellow]not merged:[/] {line}")
+    if result.merged_groups:
+        console.print(f"Merged {result.merged_groups:,} group"
+                      f"{'s' * (result.merged_groups != 1)}; every merged value is on the "
+                      "Merge log sheet; `xlcrm clean --undo` puts the file back")
+    elif apply:
+        console.print("Nothing marked to merge: put x in the Merge column of the Data quality "
+                      "sheet beside the records that are one, then run --apply again")
+    if dry_run:
+        console.print(f"Dry run: would rewrite {', '.join(result.sheets)}; nothing was written")
+    else:
+        console.print(f"Wrote {', '.join(result.sheets)} in {result.path}")
+
+
+@app.command()
+def score(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    output: Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
+    = OutputFormat.text,
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Score as if today were this day (YYYY-MM-DD).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show; write nothing.")]
+    = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Score leads with the Settings rules (MQL, SQL) and rank customers by RFM."""
+    import json
+
+    try:
+        with console.status("Scoring leads and customers..."):
+            result = score_workbook(path, today=today.date() if today else None,
+                                    dry_run=dry_run, force=force)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    top = result.scores.sort_values("score", ascending=False, kind="stable")
+    if output is OutputFormat.json:
+        print(json.dumps({"file": str(result.path), "counts": result.counts(),
+                          "unknown_rules": result.unknown_fields,
+                          "scores": top.to_dict("records"),
+                          "rfm": result.rfm.reset_index().to_dict("records")},
+                         ensure_ascii=False, indent=2, default=str))
+        return
+    for rec in top.head(10).itertuples():
+        console.print(f"{rec.id:<12} {rec.score:>5g} {rec.grade:<3} {rec.why}")
+    for line in result.unknown_fields:
+        console.print(f"[yellow]rule not understood:[/] {line}; fix it in Settings")
+    console.print(", ".join(f"{n:,} {name.replace('_', ' ')}"
+                            for name, n in result.counts().items()))
+    verb = "Would rewrite" if dry_run else "Wrote"
+    console.print(f"{verb} {', '.join(result.sheets)} in {result.path}")
+
+
+@app.command()
+def assign(
+    path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
+    apply: Annotated[bool, typer.Option(
+        "--apply", help="Write the proposed owners into the data sheets.")] = False,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
+    = OutputFormat.text,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+) -> None:
+    """Propose owners for records without one, by the Settings territory rules; --apply
+    writes them."""
+    try:
+        result = assign_workbook(path, apply=apply, force=force)
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
+    if output is OutputFormat.json:
+        print(result.to_json())
+        return
+    for rec in result.proposals.head(30).itertuples():
+        console.print(f"{rec.cell:<16} {rec.record:<12} -> {rec.owner} "
+                      f"({rec.territory or 'no territory'}; {rec.reason})")
+    if len(result.proposals) > 30:
+        console.print(f"... and {len(result.proposals) - 30:,} more")
+    for line in result.unknown_rules:
+        console.print(f"[yellow]territory rule not understood:[/] {line}; fix it in Settings")
+    n = len(result.proposals)
+    if result.applied:
+        console.print(f"Assigned {n:,} record{'s' * (n != 1)} in {result.path}")
+    elif n:
+        console.print(f"{n:,} record{'s' * (n != 1)} without an owner; run with --apply to "
+                      "assign them")
+    else:
+        console.print("Every record has an owner")
 
 
 def main() -> None:

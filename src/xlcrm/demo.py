@@ -24,6 +24,7 @@ from typing import Any
 
 from ._resources import templates_dir
 from .build import write_new_workbook
+from .metrics.duplicates import normalize_email
 from .save import safe_save
 from .schema import Schema, load_schema
 from .workbook import prepare_target
@@ -48,6 +49,8 @@ class DemoData:
     data: dict[str, dict[str, list[Any]]]
     settings_rows: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    #: the duplicates the generator entered on purpose, per sheet: (original id, copy id)
+    duplicates: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def rows(self, sheet: str) -> int:
         """Return the number of records generated for a data sheet."""
@@ -169,6 +172,10 @@ class _Generator:
         text = self.names["phrases"]
         self.phrases: dict[str, str] = text.get(self.loc.code, text["en"])
         self.reps = self._reps()
+        self.emails_used: set[str] = set()
+        self.names_used: set[tuple[str, str, str]] = set()
+        #: per sheet, the (original, copy) records entered twice on purpose
+        self.twins: dict[str, list[tuple[dict[str, Any], dict[str, Any]]]] = {}
 
     # ----- labels -------------------------------------------------------------------------
     def v(self, list_key: str, item: str) -> str:
@@ -199,23 +206,35 @@ class _Generator:
         lang = lang or self.pick(self.langs, self.lang_weights)
         pool = self.names[lang]
         first, last = self.rng.choice(pool["first"]), self.rng.choice(pool["last"])
+        tries = 0
+        while domain and (domain, first, last) in self.names_used and tries < 50:
+            first, last = self.rng.choice(pool["first"]), self.rng.choice(pool["last"])
+            tries += 1  # one Fabio Greco per firm, as far as the name pool allows
+        if domain:
+            self.names_used.add((domain, first, last))
         local = self.pick([f"{_ascii(first)}.{_ascii(last)}", f"{_ascii(first)}{_ascii(last)}",
                            f"{_ascii(first)[0]}{_ascii(last)}",
                            f"{_ascii(first)}.{_ascii(last)}{self.rng.randint(1, 99)}"],
                           [4, 2, 2, 2])
         email = f"{local}@{domain or self.rng.choice(pool['mail'])}"
+        n = 1
+        while normalize_email(email) in self.emails_used:  # a mailbox belongs to one person
+            n += 1
+            email = f"{local}{n}@{email.partition('@')[2]}"
+        self.emails_used.add(str(normalize_email(email)))
         return _Person(first, last, lang, email, self.phone(lang))
 
     def phone(self, lang: str) -> str:
         prefix = self.names[lang]["phone_prefix"]
-        digits = "".join(str(self.rng.randint(0, 9)) for _ in range(9))
+        digits = "".join(str(self.rng.randint(0, 9)) for _ in range(10))
         mobile = {"+39": "3", "+44": "7", "+49": "15", "+33": "6", "+34": "6"}[prefix]
-        number = mobile + digits[: 10 - len(mobile)]
+        length = {"+39": 10, "+44": 10, "+49": 11, "+33": 9, "+34": 9}[prefix]
+        number = mobile + digits[: length - len(mobile)]
         style = self.rng.random()
         if style < 0.45:
             return f"{prefix} {number[:3]} {number[3:6]} {number[6:]}"
-        if style < 0.8:
-            return number if prefix == "+39" else f"0{number}"
+        if style < 0.8:  # as dialled at home: Italy and Spain have no trunk zero
+            return number if prefix in ("+39", "+34") else f"0{number}"
         return f"{prefix}{number}"
 
     # ----- the plan the team tried --------------------------------------------------------
@@ -351,6 +370,24 @@ class _Generator:
             return f"{local.replace('.', '')}+cars@{domain}"
         return f" {email} "
 
+    def phone_variant(self, phone: str | None) -> str | None:
+        """The same number written another way (or left out)."""
+        if not phone:
+            return phone
+        r = self.rng.random()
+        digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+        if r < 0.15:
+            return None
+        if r < 0.35:
+            return digits
+        if r < 0.5 and digits.startswith("+"):
+            return "00" + digits[1:]
+        if r < 0.65:
+            return "-".join(phone.split()) if " " in phone else f"{phone[:3]} {phone[3:]}"
+        if r < 0.75 and digits.startswith("+39"):
+            return digits[3:]  # Italian numbers keep no trunk zero
+        return phone
+
     def dirty_contact(self, person: _Person) -> None:
         """Spoil a few records the way hand entry does."""
         r = self.rng.random()
@@ -370,24 +407,80 @@ def _date(value: dt.datetime | None) -> dt.date | None:
 
 
 def _duplicates(gen: _Generator, rows: list[dict[str, Any]], share: float, *,
-                source_list: str, sources: Sequence[str]) -> list[dict[str, Any]]:
-    """Re-enter some people a second time, with typos, as happens with web forms."""
+                source_list: str, sources: Sequence[str]
+                ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Re-enter some people a second time, damaged the way hand entry and web forms do it:
+    a typo in a name, first and last name swapped, the e-mail in capitals or with a tag, the
+    phone written another way, fields left out. Returns (original, copy) pairs."""
     extra = []
-    for original in gen.rng.sample(rows, k=int(len(rows) * share)):
+    rng = gen.rng
+    for original in rng.sample(rows, k=int(len(rows) * share)):
         copy = {k: original.get(k) for k in ("first_name", "last_name", "phone", "account",
                                              "title", "vehicle", "channel")}
-        copy["last_name"] = gen.typo(str(original["last_name"]))
+        first, last = str(original.get("first_name") or ""), str(original["last_name"])
+        r = rng.random()
+        if r < 0.45:
+            last = gen.typo(last)
+        elif r < 0.6:
+            first = gen.typo(first)
+        elif r < 0.75:
+            first, last = last, first  # typed into the wrong boxes
+        elif r < 0.85:
+            first, last = first.upper(), last.upper()
+        copy["first_name"], copy["last_name"] = first or None, last
         copy["email"] = gen.email_variant(original.get("email"))
-        if copy["phone"] and gen.rng.random() < 0.5:
-            copy["phone"] = str(copy["phone"]).replace(" ", "")
+        copy["phone"] = gen.phone_variant(original.get("phone"))
+        if not copy["email"] and not copy["phone"] and rng.random() < 0.7:
+            copy["phone"] = original.get("phone")  # people rarely change both at once
+        for key in ("title", "vehicle", "channel"):
+            if copy.get(key) and rng.random() < 0.3:
+                copy[key] = None
         created: dt.datetime = original["created"] + dt.timedelta(
-            days=gen.rng.randint(0, 6), hours=gen.rng.randint(0, 9))
+            days=rng.randint(0, 40), hours=rng.randint(0, 9))
         if created >= gen.now:
             continue
         copy["created"] = created
-        copy["source"] = gen.v(source_list, gen.rng.choice(list(sources)))
-        extra.append(copy)
+        copy["source"] = gen.v(source_list, rng.choice(list(sources)))
+        extra.append((original, copy))
     return extra
+
+
+def _duplicate_accounts(gen: _Generator, table: _Table, accounts: list[dict[str, Any]]) -> None:
+    """Enter a few companies twice: the legal form written another way or left out, a typo,
+    the website with or without ``www``, the switchboard written another way."""
+    rng = gen.rng
+    twins = gen.twins.setdefault("accounts", [])
+    for original in rng.sample(accounts, k=max(1, len(accounts) * 3 // 100)):
+        words = str(original["name"]).split(" ")
+        head, form = words[:2], " ".join(words[2:])
+        r = rng.random()
+        if r < 0.3:
+            form = form.replace(".", "").lower()
+        elif r < 0.55:
+            form = ""
+        elif r < 0.8:
+            head[1] = gen.typo(head[1])
+        else:
+            head = [w.upper() for w in head]
+        website = original["website"]
+        r = rng.random()
+        if r < 0.3:
+            website = None
+        elif r < 0.6:
+            website = str(website).replace("https://www.", "http://")
+        copy = table.add(**{k: v for k, v in original.items() if k not in ("id", "parent")})
+        copy.update(id=_id("ACC", len(accounts) + 1), name=" ".join(head + [form]).strip(),
+                    website=website, phone=gen.phone_variant(original["phone"]),
+                    created=original["created"] + dt.timedelta(days=rng.randint(1, 300)),
+                    status=gen.v("account_statuses", "prospect"))
+        accounts.append(copy)
+        twins.append((original, copy))
+
+
+def _unowned(gen: _Generator, owners: list[Any]) -> None:
+    """Leave a few records without an owner, once their activities and tasks are planned."""
+    for i in gen.rng.sample(range(len(owners)), k=max(1, len(owners) // 100)):
+        owners[i] = None
 
 
 def _tasks(gen: _Generator, table: _Table, open_items: list[tuple[str, str, str, dt.datetime]],
@@ -473,11 +566,12 @@ def _dealer(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
             competitor=gen.v("competitors", j.competitor) if j.competitor else None,
         )
         journeys.append((row, j))
-    for dup in _duplicates(gen, leads.rows, 0.015, source_list="sources",
-                           sources=source_keys):
+    twins = gen.twins.setdefault("leads", [])
+    for original, dup in _duplicates(gen, leads.rows, 0.015, source_list="sources",
+                                     sources=source_keys):
         dup.update(rep=rng.choice(gen.reps)[0], stage=gen.v("stages", "new"),
                    trade_in=False, vehicle_condition=gen.v("vehicle_conditions", "used"))
-        leads.add(**dup)
+        twins.append((original, leads.add(**dup)))
     lead_cols = leads.finish("L", "created")
 
     open_items, closed_items = [], []
@@ -515,6 +609,7 @@ def _dealer(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
             open_items.append((lead_id, rep, ph["first_call"] if not j.contact
                                else ph["follow_up"], j.contact or j.created))
     _tasks(gen, tasks, open_items, closed_items, "rep", "record")
+    _unowned(gen, lead_cols["rep"])
     return {"leads": lead_cols, "plans": gen.plans(), "activities": acts.finish("ACT", "date"),
             "tasks": tasks.finish("T", "due_date")}
 
@@ -530,10 +625,19 @@ def _b2b(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
     # Accounts first, so contacts can belong to them; about one in ten is a subsidiary.
     n_accounts = max(10, gen.n // 4)
     accounts: list[dict[str, Any]] = []
+    used_names: set[str] = set()
     for i in range(n_accounts):
         lang = gen.pick(gen.langs, gen.lang_weights)
         pool = gen.names[lang]
         last, word = rng.choice(pool["last"]), rng.choice(pool["company_words"])
+        tries = 0
+        while f"{last} {word}" in used_names:  # two companies don't share name and website
+            tries += 1
+            if tries <= 20:
+                last, word = rng.choice(pool["last"]), rng.choice(pool["company_words"])
+            else:  # a small name pool and many companies: founders with two surnames or more
+                last = f"{last}-{rng.choice(pool['last'])}"
+        used_names.add(f"{last} {word}")
         name = f"{last} {word} {rng.choice(pool['company_suffix'])}"
         territory = (territories[rng.randrange(3)] if lang == "it" else territories[3])
         acc = tables["accounts"].add(
@@ -553,6 +657,7 @@ def _b2b(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
             acc["parent"] = parent["id"]
             acc["territory"] = parent["territory"] if rng.random() < 0.9 else territory
         accounts.append(acc)
+    _duplicate_accounts(gen, tables["accounts"], accounts)
 
     lost_reasons = {
         "new": [("went_silent", 1.0)],
@@ -568,8 +673,12 @@ def _b2b(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
     account_weights = [rng.paretovariate(1.5) for _ in accounts]
     products = gen.names["products"]["names"]
     contacts: list[tuple[dict[str, Any], _Journey]] = []
+    per_account: dict[str, int] = {}
     for created in created_times:
         acc = rng.choices(accounts, weights=account_weights, k=1)[0]
+        while per_account.get(acc["id"], 0) >= 40:  # a small team's biggest customer
+            acc = rng.choice(accounts)
+        per_account[acc["id"]] = per_account.get(acc["id"], 0) + 1
         src = rng.choices(source_keys, weights=shares, k=1)[0]
         rep_i = next((i for i, r in enumerate(gen.reps) if r[0] == acc["owner"]), 0)
         j = gen.journey(created, _B2B_SOURCES[src],
@@ -592,10 +701,11 @@ def _b2b(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
         )
         row["_src"] = src
         contacts.append((row, j))
-    for dup in _duplicates(gen, [r for r, _ in contacts], 0.015, source_list="sources",
-                           sources=source_keys):
+    twins = gen.twins.setdefault("contacts", [])
+    for original, dup in _duplicates(gen, [r for r, _ in contacts], 0.015,
+                                     source_list="sources", sources=source_keys):
         dup.update(owner=rng.choice(gen.reps)[0], stage=gen.v("lead_statuses", "new"))
-        tables["contacts"].add(**dup)
+        twins.append((original, tables["contacts"].add(**dup)))
     contact_cols = tables["contacts"].finish("CON", "created")
 
     open_stages = ("active_request", "request_sent", "agreed_invoiced", "payment_received")
@@ -689,6 +799,7 @@ def _b2b(gen: _Generator) -> dict[str, dict[str, list[Any]]]:
     for acc in accounts:
         acc.pop("_lang"), acc.pop("_domain")
     account_cols = tables["accounts"].finish("ACC", None)
+    _unowned(gen, contact_cols["owner"])
     return {"accounts": account_cols, "contacts": contact_cols, "deals": deal_cols,
             "activities": tables["activities"].finish("ACT", "date"),
             "tasks": tables["tasks"].finish("T", "due_date"),
@@ -772,6 +883,8 @@ def generate_demo(preset: str = "dealer", *, leads: int = 1000, seed: int = 7,
         schema=schema, today=gen.today, data=data,
         settings_rows={"reps": reps},
         options={"baseline_from": gen.start, "baseline_to": baseline_to},
+        duplicates={sheet: [(a["id"], b["id"]) for a, b in pairs]
+                    for sheet, pairs in gen.twins.items()},
     )
 
 
@@ -782,8 +895,9 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
 
     The file is ``DIRECTORY/demo-PRESET.xlsx``; an earlier demo of the same name is replaced.
     Unless ``run_update`` is false, the weekly update then fills its Tally, Baseline and
-    Dashboard, and (unless ``run_report`` is false) the weekly report of the last full week is
-    written beside it: ``demo-PRESET-report-YYYY-Www.xlsx`` and ``.html``. See
+    Dashboard, ``clean`` and ``score`` fill Data quality, Lead scores and RFM, and (unless
+    ``run_report`` is false) the weekly report of the last full week is written beside it:
+    ``demo-PRESET-report-YYYY-Www.xlsx`` and ``.html``. See
     :func:`generate_demo` for the other arguments.
     """
     data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
@@ -795,6 +909,11 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
         from .update import update
 
         update(target, today=data.today, backups=0)
+        from .clean import clean
+        from .score import score
+
+        clean(target, today=data.today, backups=0)  # the planted duplicates, listed
+        score(target, today=data.today, backups=0)
         if run_report is None or run_report:
             from .report import report
 

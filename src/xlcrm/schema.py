@@ -67,6 +67,7 @@ _OPTION_DEFAULTS: tuple[tuple[str, OptionType, Any], ...] = (
     ("dead_after_days", "integer", 365),
     ("mql_threshold", "integer", 40),
     ("sql_threshold", "integer", 70),
+    ("rfm_recency", "text", "purchase"),
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MILESTONE_KEYS = ("lead", "contact", "appointment", "show", "sale")
@@ -270,7 +271,7 @@ class Schema:
         wanted += [("milestones", m.label) for m in _raw_milestones(self.preset)]
         missing = [f"{sec}.{key}" for sec, key in wanted if not loc.has_label(sec, key)]
         for lst in self.lists:
-            if lst.key == "scoring":
+            if lst.key in ("scoring", "territory_rules"):
                 continue
             values = loc.sections.get("values", {}).get(lst.key, {})
             missing += [f"values.{lst.key}.{item}" for item in lst.item_keys
@@ -398,6 +399,20 @@ def _localize_cell(value: Any, col: Column, list_key: str, locale: Locale,
         if locale.has_label("columns", value):
             return locale.label("columns", value)
         return locale.value("fields", value)
+    if list_key == "territory_rules":  # rows of words: localise each by what it names
+        if col.key == "territory":
+            return locale.value("territories", value)
+        if col.key == "field":
+            return locale.label("columns", value) if locale.has_label("columns", value) \
+                else value
+        if col.key == "condition":
+            return locale.value("conditions", value)
+        words = []
+        for word in value.split(", "):
+            label = next((locale.value(other, word) for other in all_lists
+                          if locale.value(other, word) != word), word)
+            words.append(label)
+        return ", ".join(words)
     if first:
         return locale.value(list_key, value)
     if col.type == "choice" and col.list:

@@ -26,7 +26,8 @@ from .package import Package, RowRenderer, TransplantError, patch_cells, transpl
 from .save import SaveResult, safe_save
 from .schema import load_schema
 
-__all__ = ["SheetBuilder", "TransplantError", "attach", "patch_sheet", "write_owned_sheets"]
+__all__ = ["SheetBuilder", "TransplantError", "attach", "patch_sheet", "write_changes",
+           "write_owned_sheets"]
 
 #: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``. It may return
 #: a :data:`~xlcrm.package.RowRenderer` for bulk rows appended below what it wrote.
@@ -137,3 +138,44 @@ def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], An
             pkg.save(out)
 
     return safe_save(target, write, force=force, backups=backups)
+
+
+def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
+                  patches: Mapping[str, Mapping[tuple[int, int], Any]], *,
+                  force: bool = False, backups: int = 5) -> SaveResult:
+    """Patch cells of data sheets and replace owned sheets in one save (one backup).
+
+    A clean-up that merges records changes the data sheets and rewrites its report sheets
+    together, so the workbook never holds one without the other.
+
+    Args:
+        path: the CRM workbook.
+        builders: owned sheet name -> builder, as for :func:`write_owned_sheets`.
+        patches: data sheet name -> cells to set, as for :func:`patch_sheet`.
+        force: write even though Excel or LibreOffice has the workbook open.
+        backups: how many earlier versions to keep beside it.
+    """
+    target, _ = safe_open(path, for_writing=True, force=force)
+    with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp:
+        scratch_path = Path(tmp) / "owned.xlsx"
+        book = xlsxwriter.Workbook(str(scratch_path))
+        extra: dict[str, RowRenderer] = {}
+        try:
+            for name, build in builders.items():
+                rows = build(book, book.add_worksheet(name))
+                if rows is not None:
+                    extra[name] = rows
+        finally:
+            book.close()
+
+        def write(out: Path) -> None:
+            with Package(target) as pkg, Package(scratch_path) as src:
+                for sheet, cells in patches.items():
+                    if cells:
+                        patch_cells(pkg, sheet, cells)
+                if builders:
+                    transplant_sheets(pkg, src, list(builders), replace=True, extra_rows=extra)
+                pkg.request_full_recalculation()
+                pkg.save(out)
+
+        return safe_save(target, write, force=force, backups=backups)

@@ -1,0 +1,146 @@
+"""Rule-based lead scoring: points from a Settings table, MQL and SQL thresholds.
+
+Each rule of Settings > Scoring rules is a row *field, condition, value, points*: a lead gets
+the points of every rule that holds for it (points may be negative), and its score is their
+sum. A lead whose score reaches the MQL threshold is marketing-qualified, one that reaches the
+SQL threshold sales-qualified. The explanation lists the rules that fired, so a rep sees why.
+
+Conditions: ``equals``, ``not_equals``, ``contains``, ``starts_with``, ``one_of`` (a
+comma-separated list), ``at_least``, ``at_most``, ``is_empty``, ``is_filled``. Text is compared
+without case, accents, spacing or punctuation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from ..schema import normalize_header
+
+__all__ = ["CONDITIONS", "Rule", "grade", "rule_holds", "score_leads"]
+
+CONDITIONS = ("equals", "not_equals", "contains", "starts_with", "one_of", "at_least",
+              "at_most", "is_empty", "is_filled")
+_SYMBOLS = {"equals": "=", "not_equals": "≠", "contains": "contains",
+            "starts_with": "starts with", "one_of": "is one of", "at_least": "≥",
+            "at_most": "≤", "is_empty": "is empty", "is_filled": "is filled"}
+_YES = frozenset({"yes", "y", "si", "true", "1", "x"})
+_NO = frozenset({"no", "n", "false", "0"})
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One scoring rule: ``field`` (a column of the prepared table), its ``condition`` on
+    ``value``, the ``points`` it gives, and the ``label`` a person reads for the field."""
+
+    field: str
+    condition: str
+    value: Any
+    points: float
+    label: str = ""
+
+    def describe(self) -> str:
+        """``Source = Trade show +20``."""
+        sign = f"{self.points:+g}"
+        if self.condition in ("is_empty", "is_filled"):
+            return f"{self.label or self.field} {_SYMBOLS[self.condition]} {sign}"
+        return f"{self.label or self.field} {_SYMBOLS[self.condition]} {self.value} {sign}"
+
+
+def _blank(v: Any) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (int, float)) and not (isinstance(v, float) and math.isnan(v)):
+        return float(v)
+    try:
+        return float(str(v).replace(",", "."))
+    except ValueError:
+        return None
+
+
+def rule_holds(rule: Rule, v: Any) -> bool:
+    """Tell whether ``rule`` holds for one lead's value ``v`` of its field."""
+    if rule.condition == "is_empty":
+        return _blank(v)
+    if rule.condition == "is_filled":
+        return not _blank(v)
+    if _blank(v):
+        return False
+    if rule.condition in ("at_least", "at_most"):
+        number, limit = _number(v), _number(rule.value)
+        if number is None or limit is None:
+            return False
+        return number >= limit if rule.condition == "at_least" else number <= limit
+    wanted = normalize_header(str(rule.value))
+    if isinstance(v, bool) or hasattr(v, "dtype") and str(getattr(v, "dtype", "")) == "bool":
+        mine = "yes" if bool(v) else "no"
+        wanted = "yes" if wanted in _YES else "no" if wanted in _NO else wanted
+    elif isinstance(v, (int, float)):
+        target = _number(rule.value)
+        same = target is not None and float(v) == target
+        return same if rule.condition == "equals" else (not same if rule.condition ==
+                                                        "not_equals" else False)
+    else:
+        mine = normalize_header(str(v))
+    if rule.condition == "equals":
+        return mine == wanted
+    if rule.condition == "not_equals":
+        return mine != wanted
+    if rule.condition == "contains":
+        return bool(wanted) and wanted in mine
+    if rule.condition == "starts_with":  # a postcode prefix: "20" for Milan
+        return bool(wanted) and mine.startswith(wanted)
+    if rule.condition == "one_of":
+        return mine in {normalize_header(w) for w in str(rule.value).split(",")}
+    return False
+
+
+def grade(score: float, *, mql: float, sql: float) -> str:
+    """``SQL``, ``MQL`` or empty, by the Settings thresholds."""
+    if score >= sql:
+        return "SQL"
+    if score >= mql:
+        return "MQL"
+    return ""
+
+
+def score_leads(leads: pd.DataFrame, rules: Sequence[Rule], *, mql: float,
+                sql: float) -> pd.DataFrame:
+    """Score every lead with ``rules``.
+
+    Args:
+        leads: one row per lead, with a column for every rule's field (computed fields such
+            as inbound activities in the last 30 days already added).
+        rules: the scoring rules, in the order Settings lists them.
+        mql: the MQL threshold; sql: the SQL threshold.
+
+    Returns:
+        Per lead (same index): ``score``, ``grade`` (SQL, MQL or empty) and ``why`` (the
+        rules that fired, in Settings order).
+    """
+    scores = pd.Series(0.0, index=leads.index)
+    why: list[list[str]] = [[] for _ in range(len(leads))]
+    for rule in rules:
+        values = leads[rule.field] if rule.field in leads else pd.Series(None, index=leads.index,
+                                                                       dtype=object)
+        for i, v in enumerate(values.tolist()):
+            if rule_holds(rule, v):
+                scores.iloc[i] += rule.points
+                why[i].append(rule.describe())
+    return pd.DataFrame({
+        "score": scores,
+        "grade": [grade(s, mql=mql, sql=sql) for s in scores],
+        "why": ["; ".join(w) for w in why],
+    }, index=leads.index)
