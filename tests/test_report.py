@@ -408,3 +408,19 @@ def test_b2b_report_has_deal_values_and_owners(tmp_path: Path) -> None:
     page = lxml_html.fromstring(made.html.read_text(encoding="utf-8"))
     kpi = page.xpath('//div[@data-key="weighted_value"]/@data-value')
     assert float(kpi[0]) == pytest.approx(fun.totals["weighted_value"])
+
+
+def test_data_quality_counts_what_check_and_clean_find(book: Path,
+                                                       made: xlcrm.ReportResult) -> None:
+    from xlcrm.check import validate
+    from xlcrm.clean import find_groups, find_problems
+
+    crm = xlcrm.load(book)
+    groups, _ = find_groups(crm)
+    expected = len(validate(crm, today=TODAY)) + len(find_problems(crm, today=TODAY)) + sum(
+        len(g.ids) - 1 for g in groups)
+    quality = made.report.quality
+    assert quality["count"].sum() == expected
+    duplicates = quality[quality["kind"].str.startswith("Probable duplicate")]
+    assert int(duplicates["count"].sum()) == sum(len(g.ids) - 1 for g in groups) > 0
+    assert len(made.report.worst) == min(10, len(made.report.worst)) > 0

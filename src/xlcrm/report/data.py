@@ -20,7 +20,7 @@ from ..errors import ReportError
 from ..metrics.funnel import FunnelResult
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
 from ..read import Crm
-from ..records import lead_sheet, outcomes, record_names, rep_column
+from ..records import lead_sheet, record_names, rep_column
 from ..schema import WEEKDAYS
 from ..update import UpdateResult, tally_input
 
@@ -36,6 +36,14 @@ MEASURE_LABELS = {
 _TREND_WEEKS = 12
 _PERIOD_WEEKS = 4
 _WORST = 10
+#: how the clean-up's checks are named in the report
+_CLEAN_KINDS = {
+    "no-contact-data": "No e-mail and no phone", "bad-email": "E-mail or phone not valid",
+    "bad-phone": "E-mail or phone not valid", "dead": "No activity, task or deal for long",
+    "orphan": "Parent account missing", "cycle": "Account hierarchy loops",
+    "territory-mismatch": "Child account in another territory", "no-owner": "No owner",
+    "unknown-owner": "Owner not in Settings", "inactive-owner": "Owner no longer active",
+}
 _COST_COLUMNS = ("cost", "cost_per_lead", "cost_per_contact", "cost_per_appointment",
                  "cost_per_sale", "revenue", "return_on_spend")
 
@@ -229,24 +237,22 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
         found.append(("Error" if issue.severity == "error" else "Warning",
                       issue.message.split(";")[0] if issue.row else issue.message,
                       issue.row, issue.sheet, issue.message))
-    sheet = lead_sheet(crm)
-    leads = crm.tables.get(sheet.key, pd.DataFrame())
-    name = crm.sheet_names.get(sheet.key, sheet.name)
-    if not leads.empty:
-        status = outcomes(crm, leads) if "stage" in leads else pd.Series("open",
-                                                                        index=leads.index)
-        live = status == "open"
-        email = leads["email"] if "email" in leads else pd.Series(None, index=leads.index)
-        phone = leads["phone"] if "phone" in leads else pd.Series(None, index=leads.index)
-        unreachable = email.isna() & phone.isna() & live
-        for row in leads.index[unreachable]:
-            found.append(("To follow up", "Open lead with no e-mail and no phone", int(row),
-                          name, "no e-mail and no phone"))
-        owner = rep_column(sheet)
-        if owner:
-            for row in leads.index[leads[owner].isna() & live]:
-                found.append(("To follow up", "Open lead with no salesperson", int(row), name,
-                              "no salesperson"))
+    # what `xlcrm clean` finds: duplicates, unreachable, dead and unowned records
+    from ..clean import find_groups, find_problems
+
+    for finding in find_problems(crm, today=today):
+        row = int(re.sub(r"\D", "", finding.cell) or 0)
+        found.append(("To clean up", _CLEAN_KINDS.get(finding.check, finding.check), row,
+                      finding.sheet, finding.message))
+    groups, _ = find_groups(crm)
+    for group in groups:
+        table = crm.tables[group.sheet]
+        rows = {str(i): int(r) for r, i in zip(table.index, table["id"])}
+        sheet_name = crm.sheet_names.get(group.sheet, group.sheet)
+        for record in group.ids[1:]:
+            found.append(("To clean up", "Probable duplicate (merge with xlcrm clean)",
+                          rows.get(record, 0), sheet_name,
+                          f"same as {group.kept}: {group.reasons.get(record, '')}"))
     kinds = pd.DataFrame(found, columns=["check", "kind", "row", "sheet", "detail"])
     if kinds.empty:
         return (pd.DataFrame(columns=["check", "kind", "count"]),
