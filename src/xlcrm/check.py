@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .issues import Issue, column_letter, sort_issues
+from .metrics.hygiene import parent_loops
 from .metrics.tally import first_replies
 from .read import Crm, load
 from .schema import Sheet, item_labels, normalize_header
@@ -226,19 +227,8 @@ def _check_parent_cycles(crm: Crm, issues: list[Issue]) -> None:
     parent = {i: p for i, p in zip(frame["id"], frame["parent"])
               if isinstance(i, str) and isinstance(p, str)}
     row_of = {i: r for r, i in frame["id"].items() if isinstance(i, str)}
-    reported: set[str] = set()
-    for start in parent:
-        chain, node = [start], parent.get(start)
-        while node is not None and node not in chain and node in parent:
-            chain.append(node)
-            node = parent.get(node)
-        if node is not None and node in chain:
-            loop = chain[chain.index(node):]
-            if reported & set(loop):
-                continue
-            reported |= set(loop)
-            first = min(loop, key=lambda i: row_of[i])
-            path = " → ".join(loop[loop.index(first):] + loop[:loop.index(first)] + [first])
-            row = int(str(row_of[first]))
-            issues.append(Issue(crm.sheet_names["accounts"], f"{column_letter(c)}{row}", "error",
-                                "parent-cycle", f"parent account chain loops: {path}", row, c))
+    for loop in parent_loops(parent, row_of):
+        path = " → ".join(loop + [loop[0]])
+        row = int(str(row_of[loop[0]]))
+        issues.append(Issue(crm.sheet_names["accounts"], f"{column_letter(c)}{row}", "error",
+                            "parent-cycle", f"parent account chain loops: {path}", row, c))

@@ -29,6 +29,7 @@ from .metrics.hygiene import last_touch
 from .metrics.rfm import SEGMENTS, rfm
 from .metrics.scoring import CONDITIONS, Rule, score_leads
 from .read import Crm, bulk_work, load
+from .records import outcome_labels
 from .save import SaveResult
 from .schema import available_locales, item_labels, load_locale, normalize_header
 from .update import _banner, _Formats, _value
@@ -163,17 +164,11 @@ def _lead_fields(crm: Crm, rules: list[Rule], customers: pd.DataFrame, today: dt
     return leads
 
 
-def _outcome_labels() -> dict[str, str]:
-    """Each outcome's label in any shipped language -> its key (open, won, lost)."""
-    return {label: key for key in ("open", "won", "lost")
-            for label in item_labels("outcomes", key)}
-
-
 def _purchases(crm: Crm) -> tuple[pd.DataFrame, str]:
     """Won records as purchases: (customer, date, amount), and the customer sheet's key."""
     if "deals" in crm.tables and "account" in crm.tables["deals"]:
         deals = crm.tables["deals"]
-        rules = stage_rules(crm.settings.lists["stages"], _outcome_labels()) \
+        rules = stage_rules(crm.settings.lists["stages"], outcome_labels()) \
             if "stages" in crm.settings.lists else []
         won = {normalize_header(r.name) for r in rules if r.outcome == "won"}
         is_won = deals["stage"].map(lambda v: isinstance(v, str) and normalize_header(v) in won)

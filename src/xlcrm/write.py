@@ -93,26 +93,7 @@ def write_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder], *
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside it.
     """
-    target, _ = safe_open(path, for_writing=True, force=force)
-    with tempfile.TemporaryDirectory(prefix="xlcrm-owned-") as tmp:
-        scratch_path = Path(tmp) / "owned.xlsx"
-        book = xlsxwriter.Workbook(str(scratch_path))
-        extra: dict[str, RowRenderer] = {}
-        try:
-            for name, build in builders.items():
-                rows = build(book, book.add_worksheet(name))
-                if rows is not None:
-                    extra[name] = rows
-        finally:
-            book.close()
-
-        def write(out: Path) -> None:
-            with Package(target) as pkg, Package(scratch_path) as src:
-                transplant_sheets(pkg, src, list(builders), replace=True, extra_rows=extra)
-                pkg.request_full_recalculation()
-                pkg.save(out)
-
-        return safe_save(target, write, force=force, backups=backups)
+    return write_changes(path, builders, {}, force=force, backups=backups)
 
 
 def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], Any], *,

@@ -23,6 +23,7 @@ __all__ = [
     "hierarchy_problems",
     "last_touch",
     "owner_problems",
+    "parent_loops",
 ]
 
 FINDING_COLUMNS = ["row", "record", "column", "check", "severity", "message"]
@@ -113,6 +114,26 @@ def dead_records(records: pd.DataFrame, touched: pd.Series, *, today: dt.date,
     return findings_frame(out)
 
 
+def parent_loops(parent: Mapping[str, str], row_of: Mapping[str, Any]) -> list[list[str]]:
+    """Each chain of parent accounts that comes back to where it started, once, written from
+    its record highest in the sheet (``row_of``: id -> sheet row)."""
+    loops: list[list[str]] = []
+    reported: set[str] = set()
+    for start in parent:
+        chain, node = [start], parent.get(start)
+        while node is not None and node not in chain and node in parent:
+            chain.append(node)
+            node = parent.get(node)
+        if node is not None and node in chain:
+            loop = chain[chain.index(node):]
+            if reported & set(loop):
+                continue
+            reported |= set(loop)
+            first = min(loop, key=lambda i: row_of[i])
+            loops.append(loop[loop.index(first):] + loop[:loop.index(first)])
+    return loops
+
+
 def hierarchy_problems(accounts: pd.DataFrame) -> pd.DataFrame:
     """Problems in the parent/child tree of accounts.
 
@@ -138,21 +159,9 @@ def hierarchy_problems(accounts: pd.DataFrame) -> pd.DataFrame:
             if isinstance(t_child, str) and isinstance(t_parent, str) and t_child != t_parent:
                 out.append((row, child, "territory", "territory-mismatch", "warning",
                             f"territory {t_child} differs from its parent {par}'s ({t_parent})"))
-    reported: set[str] = set()
-    for start in parent:
-        chain, node = [start], parent.get(start)
-        while node is not None and node not in chain and node in parent:
-            chain.append(node)
-            node = parent.get(node)
-        if node is not None and node in chain:
-            loop = chain[chain.index(node):]
-            if reported & set(loop):
-                continue
-            reported |= set(loop)
-            first = min(loop, key=lambda i: row_of[i])
-            path = " → ".join(loop[loop.index(first):] + loop[:loop.index(first)] + [first])
-            out.append((row_of[first], first, "parent", "cycle", "error",
-                        f"parent chain loops: {path}"))
+    for loop in parent_loops(parent, row_of):
+        out.append((row_of[loop[0]], loop[0], "parent", "cycle", "error",
+                    f"parent chain loops: {' → '.join(loop + [loop[0]])}"))
     return findings_frame(out)
 
 

@@ -30,7 +30,9 @@ SECTION_TITLES = {
     "reps": "By salesperson", "lost": "Lost reasons and competitors",
     "plans": "Plans against the baseline", "quality": "Data quality",
 }
-_SYMBOLS = {"EUR": "\u20ac", "USD": "$", "GBP": "\u00a3", "JPY": "\u00a5", "CHF": "CHF\u00a0"}
+#: the sign written before an amount, by ISO currency code (others are written after it)
+CURRENCY_SYMBOLS = {"EUR": "\u20ac", "USD": "$", "GBP": "\u00a3", "JPY": "\u00a5",
+                    "CHF": "CHF\u00a0"}
 
 
 def _missing(value: Any) -> bool:
@@ -59,7 +61,7 @@ def fmt_change(value: Any) -> str:
 
 def money_formatter(currency: str) -> Callable[[Any], str]:
     """A function that writes amounts in ``currency``: "€12,300"."""
-    symbol = _SYMBOLS.get(currency.upper())
+    symbol = CURRENCY_SYMBOLS.get(currency.upper())
 
     def fmt(value: Any) -> str:
         if _missing(value):

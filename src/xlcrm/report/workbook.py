@@ -16,17 +16,16 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from .data import WeeklyReport
-from .html import SECTION_TITLES
+from .html import CURRENCY_SYMBOLS, SECTION_TITLES
 
 __all__ = ["write_report_workbook"]
 
 _BLUE, _GREY = "#2F5597", "#595959"
-_SYMBOLS = {"EUR": "\u20ac", "USD": "$", "GBP": "\u00a3"}
 
 
 class _Formats:
     def __init__(self, book: xlsxwriter.Workbook, currency: str) -> None:
-        symbol = _SYMBOLS.get(currency.upper(), currency.upper() + " ")
+        symbol = CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
         self.title = book.add_format({"bold": True, "font_size": 16, "font_color": _BLUE})
         self.sub = book.add_format({"italic": True, "font_color": _GREY})
         self.h3 = book.add_format({"bold": True, "font_size": 12, "font_color": _BLUE})
