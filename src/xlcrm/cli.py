@@ -37,6 +37,8 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="dealer or b2b.")]
 LocaleOpt = Annotated[str, typer.Option("--locale", "-l", help="Language of labels: en, it.")]
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Write even though Excel or LibreOffice has it open.")]
 
 
 def _fail(exc: XlcrmError, code: int = 1) -> typer.Exit:
@@ -114,8 +116,7 @@ def attach(
     path: Annotated[Path, typer.Argument(help="The team's existing .xlsx or .xlsm workbook.")],
     preset: PresetOpt = "dealer",
     locale: LocaleOpt = "en",
-    force: Annotated[bool, typer.Option(
-        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    force: ForceOpt = False,
     backups: Annotated[int, typer.Option(min=0, help="Earlier versions to keep.")] = 5,
 ) -> None:
     """Add xlcrm's Settings, data sheets and owned sheets to an existing workbook.
@@ -140,8 +141,7 @@ def update(
         formats=["%Y-%m-%d"], help="Run as if today were this day (YYYY-MM-DD).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show; write nothing.")]
     = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    force: ForceOpt = False,
     backups: Annotated[int, typer.Option(min=0, help="Earlier versions to keep.")] = 5,
 ) -> None:
     """Run the weekly update: tally, baseline and dashboard, written into the owned sheets."""
@@ -184,8 +184,7 @@ def baseline(
                                                help="First day of the baseline period.")],
     end: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"],
                                              help="Last day of the baseline period.")],
-    force: Annotated[bool, typer.Option(
-        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Re-baseline: measure every week against a new period; the old baselines are kept."""
     try:
@@ -209,12 +208,14 @@ class OutputFormat(str, Enum):
     json = "json"
 
 
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
+
+
 @app.command()
 def check(
     path: Annotated[Path, typer.Argument(help="The CRM workbook to check.")],
-    output: Annotated[OutputFormat, typer.Option("--format", "-f",
-                                                 help="text for people, json for programs.")]
-    = OutputFormat.text,
+    output: FormatOpt = OutputFormat.text,
 ) -> None:
     """Check a CRM workbook: every problem as Sheet!Cell: what is wrong.
 
@@ -328,8 +329,7 @@ def agenda(
     = True,
     templates: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         help="A folder of templates that override the built-in ones.")] = None,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Show each salesperson's agenda: tasks due, overdue, records with no next step, new leads
     still waiting for a first contact."""
@@ -420,8 +420,7 @@ def import_(
         "--source", help="Lead source stamped on new records that have none.")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Show what would happen; write nothing.")] = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Add or update leads from a file: matched by e-mail or phone, never duplicated.
 
@@ -486,15 +485,12 @@ def clean(
     = False,
     undo: Annotated[bool, typer.Option(
         "--undo", help="Put back the workbook as it was before the last --apply.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--format", "-f",
-                                                 help="text for people, json for programs.")]
-    = OutputFormat.text,
+    output: FormatOpt = OutputFormat.text,
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Judge dead records as if today were this day.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Find and show; write nothing.")]
     = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Find duplicates, unreachable, dead and unowned records; merge what a person marked.
 
@@ -549,15 +545,12 @@ def clean(
 @app.command()
 def score(
     path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
-    output: Annotated[OutputFormat, typer.Option("--format", "-f",
-                                                 help="text for people, json for programs.")]
-    = OutputFormat.text,
+    output: FormatOpt = OutputFormat.text,
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Score as if today were this day (YYYY-MM-DD).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show; write nothing.")]
     = False,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Score leads with the Settings rules (MQL, SQL) and rank customers by RFM."""
     import json
@@ -593,11 +586,8 @@ def assign(
     path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
     apply: Annotated[bool, typer.Option(
         "--apply", help="Write the proposed owners into the data sheets.")] = False,
-    output: Annotated[OutputFormat, typer.Option("--format", "-f",
-                                                 help="text for people, json for programs.")]
-    = OutputFormat.text,
-    force: Annotated[bool, typer.Option(
-        "--force", help="Write even though Excel or LibreOffice has it open.")] = False,
+    output: FormatOpt = OutputFormat.text,
+    force: ForceOpt = False,
 ) -> None:
     """Propose owners for records without one, by the Settings territory rules; --apply
     writes them."""
