@@ -138,3 +138,21 @@ def test_real_excel_files_never_crash_the_reader() -> None:
             readable += 1
             assert all(str(i) for i in result.issues)
     assert readable >= 0.9 * len(files)
+
+
+def test_chosen_columns_are_typed_alike_and_the_rest_still_checked(tmp_path: Path) -> None:
+    """``load(columns=...)`` types only the columns asked for, each exactly as a full read
+    types it, and still reports a required column that is missing."""
+    path = xlcrm.demo(tmp_path, leads=60, seed=2, today=TODAY)
+    full = xlcrm.load(path)
+    some = xlcrm.load(path, columns={"leads": {"id", "created", "stage"}, "activities": ()})
+    assert list(some["leads"].columns) == ["id", "created", "stage"]
+    pd.testing.assert_frame_equal(some["leads"], full["leads"][["id", "created", "stage"]])
+    assert some["activities"].columns.empty and len(some["activities"]) == len(full["activities"])
+    pd.testing.assert_frame_equal(some["tasks"], full["tasks"])  # not named: read whole
+    wb = openpyxl.load_workbook(path)
+    wb["Leads"]["G1"] = "Sorce"  # the source column's header misspelt
+    wb.save(path)
+    asked = xlcrm.load(path, columns=lambda schema, settings: {"leads": {"id"}})
+    assert [i.message for i in asked.issues if i.code == "missing-column"] == [
+        'required column "Source" is missing (did you mean "Sorce" in column G?)']

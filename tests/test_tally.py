@@ -16,6 +16,8 @@ from xlcrm.build import write_new_workbook
 from xlcrm.metrics.baseline import two_proportion_test
 from xlcrm.update import tally_input, update
 
+from ._helpers import PRESETS, TODAY, xlsx_parts
+
 T = dt.datetime
 NOW = dt.date(2027, 1, 6)  # a Wednesday; weeks start on Monday
 W0, W1, W2 = T(2026, 12, 21), T(2026, 12, 28), T(2027, 1, 4)  # W1 spans the year end
@@ -334,3 +336,24 @@ def test_dealer_leads_close_on_sale_or_when_last_worked(tmp_path: Path) -> None:
     assert fun.lost_reasons["reason"].tolist() == ["Price"]
     assert fun.competitors["competitor"].tolist() == ["Private seller"]
     assert fun.totals["won_value"] == 30_000.0
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_update_reading_only_its_columns_writes_what_a_full_read_writes(
+        demo_books: dict[str, Path], tmp_path: Path, preset: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The weekly run types only the columns it uses (``columns_used``); had it typed every
+    column, every part of the workbook it writes would be the same, byte for byte."""
+    import xlcrm.update as weekly
+
+
+    chosen, whole = tmp_path / "chosen.xlsx", tmp_path / "whole.xlsx"
+    for path in (chosen, whole):
+        path.write_bytes(demo_books[preset].read_bytes())
+    weekly.update(chosen, today=TODAY, backups=0)
+    used = weekly.columns_used(xlcrm.load_schema(preset), xlcrm.load(chosen).settings)
+    assert "notes" not in used["activities"] and "stage" in used[
+        "leads" if preset == "dealer" else "deals"]
+    monkeypatch.setattr(weekly, "columns_used", lambda schema, settings: {})
+    weekly.update(whole, today=TODAY, backups=0)
+    assert xlsx_parts(chosen) == xlsx_parts(whole)

@@ -17,7 +17,7 @@ import re
 import sys
 import threading
 import zipfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -47,7 +47,7 @@ from .schema import (
 if TYPE_CHECKING:  # the reader itself is imported where it runs (see _load)
     from python_calamine import CalamineWorkbook
 
-__all__ = ["Crm", "Settings", "load"]
+__all__ = ["Columns", "Crm", "Settings", "load"]
 
 HEADER_SCAN_ROWS = 20
 _ERROR_VALUES = frozenset({"#N/A", "#REF!", "#VALUE!", "#DIV/0!", "#NAME?", "#NUM!", "#NULL!",
@@ -89,6 +89,12 @@ class Settings:
             return {}
         return {str(s): float(p) for s, p in zip(frame["stage"], frame["probability"])
                 if isinstance(s, str) and pd.notna(p)}
+
+
+#: Which columns :func:`load` types: data sheet key -> column keys, or a function of the
+#: schema and the Settings as read that returns that mapping.
+Columns = (Mapping[str, Collection[str]]
+           | Callable[[Schema, Settings], Mapping[str, Collection[str]]])
 
 
 @dataclass
@@ -139,7 +145,8 @@ _NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
 class _Package:
     props: dict[str, str]
     date1904: bool
-    sheet_parts: dict[str, str]
+    sheet_parts: dict[str, str]  # sheet name -> its part, in the workbook's order
+    sizes: dict[str, int] = field(default_factory=dict)  # part -> uncompressed bytes
 
 
 def _read_package(path: Path) -> _Package:
@@ -147,7 +154,8 @@ def _read_package(path: Path) -> _Package:
     parts: dict[str, str] = {}
     date1904 = False
     with zipfile.ZipFile(path) as zf:
-        names = set(zf.namelist())
+        sizes = {info.filename: info.file_size for info in zf.infolist()}
+        names = set(sizes)
         if "docProps/custom.xml" in names:
             root = ET.fromstring(zf.read("docProps/custom.xml"))
             for prop in root.findall("cp:property", _NS):
@@ -170,7 +178,7 @@ def _read_package(path: Path) -> _Package:
             rid = sheet.get(f"{{{_NS['r']}}}id")
             if rid in targets:
                 parts[sheet.get("name", "")] = targets[rid]
-    return _Package(props, date1904, parts)
+    return _Package(props, date1904, parts, sizes)
 
 
 _CELL_ERROR = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<v>([^<]*)</v>'
@@ -204,7 +212,7 @@ class _Books:
             self._unstarted -= 1
         book: CalamineWorkbook | None = getattr(self._local, "book", None)
         if book is None:
-            book = workbook_reader()[0].from_path(str(self.path))
+            book = workbook_reader()[0].from_path(str(self.path), load_tables=True)
             self._local.book = book
             self._opened.append(book)
         try:
@@ -232,6 +240,28 @@ def _fetch_sheet(books: _Books, name: str, part: str | None
         rows = sheet.to_python(skip_empty_area=False)
         merged = list(sheet.merged_cell_ranges or [])
     return rows, merged, _error_cells(books.path, part) if part else {}
+
+
+#: A table's sheet, and its first and last cell (0-based row and column) as calamine gives them
+_TableSpan = tuple[str, tuple[int, int], tuple[int, int]]
+
+
+def _fetch_settings(books: _Books, name: str | None, wanted: Collection[str]
+                    ) -> tuple[list[list[Any]], dict[str, _TableSpan]]:
+    """Parse the Settings sheet's cells and find where its tables (those of ``wanted`` the
+    workbook has) are. Run on a worker like the other sheets; also the first sign that the
+    file can't be read at all."""
+    with books.book() as book:
+        if name is None:
+            return [], {}
+        grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        spans: dict[str, _TableSpan] = {}
+        for table in set(book.table_names or []) & set(wanted):
+            # calamine reads the table's whole sheet to find it: ask only for Settings' own
+            t = book.get_table_by_name(table)
+            if t.start is not None and t.end is not None:
+                spans[table] = (t.sheet, t.start, t.end)
+    return grid, spans
 
 
 def _fetch_cells(books: _Books, name: str) -> list[list[Any]]:
@@ -537,11 +567,14 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
                names: dict[str, str], coercer: _Coercer, issues: list[Issue],
                merged: list[tuple[tuple[int, int], tuple[int, int]]],
                errors: dict[tuple[int, int], str], *, top: int = 0, left: int = 0,
-               stop_at_blank: bool = False, consume: bool = False) -> _SheetRead | None:
+               stop_at_blank: bool = False, consume: bool = False,
+               only: Collection[str] | None = None) -> _SheetRead | None:
     """Read one table of records from a grid of cells (a whole sheet, or a Settings block).
 
     With ``consume`` the grid is emptied once its columns are taken out, so the lists of its
-    rows are freed before the columns are typed (the peak memory of a big sheet).
+    rows are freed before the columns are typed (the peak memory of a big sheet). With
+    ``only``, just those columns are typed into the frame; the others, and the extra columns,
+    are still found (their headers are checked) but left out of it.
     """
     h, header = _find_header(rows, names, merged)
     if h < 0:
@@ -600,6 +633,8 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
         rows.clear()
     data: dict[str, Any] = {}
     for col in columns:
+        if only is not None and col.key not in only:
+            continue
         if col.key not in mapped:
             data[col.key] = _empty_column(col, size)
             continue
@@ -616,7 +651,7 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
                                         "read as empty", r, left + c))
         data[col.key] = _coerce_column(col, raw, coercer, sheet_title, left + c, sheet_rows,
                                        issues)
-    for text, c in extras:
+    for text, c in extras if only is None else ():
         raw = list(transposed[c]) if c < len(transposed) else []
         data[text] = pd.Series([None if v == "" else v for v in raw], dtype=object)
     frame = pd.DataFrame(data)  # Series are positional here; the sheet rows become the index
@@ -725,20 +760,18 @@ def _coerce_column(col: Column, raw: Sequence[Any], coercer: _Coercer, sheet: st
 
 
 # ----- Settings ------------------------------------------------------------------------------
-def _read_settings(book: CalamineWorkbook, schema: Schema, sheet_name: str | None,
-                   coercer_for: Callable[[str], _Coercer], issues: list[Issue]) -> Settings:
-    tables = set(book.table_names or []) if sheet_name else set()
-    grid: list[list[Any]] = []
-    if sheet_name:
-        grid = book.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+def _read_settings(grid: list[list[Any]], spans: dict[str, _TableSpan], schema: Schema,
+                   sheet_name: str | None, coercer_for: Callable[[str], _Coercer],
+                   issues: list[Issue]) -> Settings:
+    tables = set(spans) if sheet_name else set()
     title = sheet_name or schema.settings_sheet.name
 
     def block(table: str, titles: set[str]) -> tuple[list[list[Any]], int, int] | None:
         """The cells of one Settings table: its Excel table, else the block under its title."""
         if table in tables:
-            t = book.get_table_by_name(table)
-            if t.sheet == sheet_name and t.start and t.end:
-                (r0, c0), (r1, c1) = t.start, t.end
+            sheet, start, end = spans[table]
+            if sheet == sheet_name and start and end:
+                (r0, c0), (r1, c1) = start, end
                 r0 -= 1  # calamine's table starts below its header row
                 return [row[c0:c1 + 1] for row in grid[r0:r1 + 1]], r0, c0
         for r, row in enumerate(grid):
@@ -811,7 +844,7 @@ def _read_settings(book: CalamineWorkbook, schema: Schema, sheet_name: str | Non
         lists[lst.key] = read.frame if read else pd.DataFrame(columns=[c.key for c in lst.columns])
         if read and lst.key == "stages":
             _check_probabilities(read, title, issues)
-    milestones = _read_milestones(book, schema, block if sheet_name else None, issues, title)
+    milestones = _read_milestones(schema, block if sheet_name else None, issues, title)
     return Settings(options, lists, milestones)
 
 
@@ -839,7 +872,7 @@ def _weekday(value: Any) -> str | None:
     return None
 
 
-def _read_milestones(book: CalamineWorkbook, schema: Schema,
+def _read_milestones(schema: Schema,
                      block: Callable[[str, set[str]], tuple[list[list[Any]], int, int] | None]
                      | None, issues: list[Issue], title: str) -> list[Milestone]:
     defaults = list(schema.milestones)
@@ -884,7 +917,8 @@ def _fuzzy(word: str, choices: Iterable[str]) -> str | None:
 
 
 def load(path: str | Path, *, preset: str | None = None, locale: str | None = None,
-         owned: Collection[str] = ()) -> Crm:
+         owned: Collection[str] = (),
+         columns: Columns | None = None) -> Crm:
     """Read a CRM workbook into typed tables, collecting every problem as an issue.
 
     Args:
@@ -895,6 +929,13 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
         owned: keys of owned sheets (``"stage_history"``, ``"baseline"``) whose cells the
             caller reads back; they are parsed alongside the data sheets, as they are (not
             typed), into :attr:`Crm.owned_cells`. A sheet the workbook lacks is left out.
+        columns: for the data sheets named here, the keys of the only columns to type; the
+            others are checked (a missing required column is still reported) but left out of
+            the frames, and so are the sheet's extra columns. A caller that needs a few
+            columns of a big workbook (the weekly run needs no names, notes or subjects)
+            skips the work of typing the rest. Sheets not named are read whole. When the
+            choice depends on Settings (which columns mark the milestones), pass a function
+            of the schema and the Settings as read, returning that mapping.
 
     Returns:
         A :class:`Crm` with one DataFrame per data sheet, the parsed Settings and the issues.
@@ -903,7 +944,7 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
         UnreadableWorkbookError: the file is not a workbook that can be read safely.
     """
     with bulk_work():
-        return _load(path, preset=preset, locale=locale, owned=owned)
+        return _load(path, preset=preset, locale=locale, owned=owned, columns=columns or {})
 
 
 @contextlib.contextmanager
@@ -960,16 +1001,11 @@ def _executor() -> ThreadPoolExecutor | _InlineExecutor:
 
 
 def _load(path: str | Path, *, preset: str | None, locale: str | None,
-          owned: Collection[str]) -> Crm:
-    CalamineWorkbook, CalamineError = workbook_reader()  # noqa: N806 - a class and its errors
+          owned: Collection[str], columns: Columns) -> Crm:
+    CalamineError = workbook_reader()[1]  # noqa: N806 - the reader's errors
     target, issues = safe_open(path)
     package = _read_package(target)
-    try:
-        book = CalamineWorkbook.from_path(str(target), load_tables=True)
-    except CalamineError as exc:
-        raise UnreadableWorkbookError(f"{target.name}: can't be read: {exc}") from exc
-    book_open = True
-    names = list(book.sheet_names)
+    names = list(package.sheet_parts)  # the sheets, in order, as the reader will name them
     preset = preset or package.props.get("xlcrm_preset") or _detect_preset(names)
     locale = locale or package.props.get("xlcrm_locale") or _detect_locale(preset, names)
     if locale not in available_locales():
@@ -981,18 +1017,30 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
         if key and key not in by_key:
             by_key[key] = name
 
-    # Each data sheet is parsed on a worker thread (calamine releases the GIL while it parses,
-    # so on two cores the next sheet is parsed while this thread coerces the last one), with
-    # its error cells, which calamine reads as empty, found in the sheet's XML.
+    # Every sheet is parsed on one of two worker threads, each with its own workbook handle
+    # (calamine releases the GIL while it parses, so on two cores one sheet is parsed while
+    # this thread types the last one), each data sheet with its error cells, which calamine
+    # reads as empty, found in its XML. The biggest sheet goes first: it ends last anyway,
+    # so it had better start at once. Settings, small and needed before any typing, second.
     pool = _executor()
-    data_sheets = [s for s in schema.data_sheets if s.key in by_key]
+    data_sheets = sorted((s for s in schema.data_sheets if s.key in by_key),
+                         key=lambda s: -package.sizes.get(
+                             package.sheet_parts.get(by_key[s.key], ""), 0))
     read_back_keys = [key for key in owned if key in by_key]
-    books = _Books(target, len(data_sheets) + len(read_back_keys))
-    fetched = {sheet.key: pool.submit(_fetch_sheet, books, by_key[sheet.key],
-                                      package.sheet_parts.get(by_key[sheet.key]))
-               for sheet in data_sheets}
+    books = _Books(target, len(data_sheets) + len(read_back_keys) + 1)
+    settings_name = by_key.get("settings")
+    fetched: dict[str, Future[Any]] = {}
+    settings_tables = {"Options", "Milestones", *(lst.table for lst in schema.lists)}
+    for i, sheet in enumerate(data_sheets):
+        fetched[sheet.key] = pool.submit(_fetch_sheet, books, by_key[sheet.key],
+                                         package.sheet_parts.get(by_key[sheet.key]))
+        if i == 0:
+            fetched["settings"] = pool.submit(_fetch_settings, books, settings_name,
+                                              settings_tables)
+    if not data_sheets:
+        fetched["settings"] = pool.submit(_fetch_settings, books, settings_name, settings_tables)
     # the owned sheets an update appends to are parsed on the same workers, after the data
-    # sheets: the main thread is still typing those when the workers get to them
+    # sheets: this thread is still typing those when the workers get to them
     read_back = {key: pool.submit(_fetch_cells, books, by_key[key]) for key in read_back_keys}
 
     loc = schema.locale
@@ -1000,19 +1048,18 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
     def coercer_for(order: str) -> _Coercer:
         return _Coercer(date_order=order, date1904=package.date1904, yes=loc.yes, no=loc.no)
 
-    settings_name = by_key.get("settings")
     if settings_name is None:
         issues.append(Issue("", "", "error", "missing-sheet",
                             f'required sheet "{schema.settings_sheet.name}" is missing'
                             + _did_you_mean(schema.settings_sheet.name, names)
                             + "; using xlcrm's default lists"))
     try:
-        settings = _read_settings(book, schema, settings_name, coercer_for, issues)
-        book.close()  # its strings are not needed any more: free them before the big sheets
-        book_open = False
+        grid, spans = fetched.pop("settings").result()
+        settings = _read_settings(grid, spans, schema, settings_name, coercer_for, issues)
         coercer = coercer_for(str(settings.options.get("date_order", "DMY")))
+        wanted = columns(schema, settings) if callable(columns) else columns
         tables: dict[str, pd.DataFrame] = {}
-        columns: dict[str, dict[str, int]] = {}
+        found_columns: dict[str, dict[str, int]] = {}
         extras: dict[str, list[str]] = {}
         for sheet in schema.data_sheets:
             found_name = by_key.get(sheet.key)
@@ -1026,16 +1073,16 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
                 rows, merged, errors = fetched[sheet.key].result()
                 read = _read_grid(found_name, rows, sheet.columns,
                                   _sheet_header_names(preset, sheet.key), coercer, issues,
-                                  merged, errors, consume=True)
+                                  merged, errors, consume=True, only=wanted.get(sheet.key))
                 del fetched[sheet.key], rows  # the grid is no longer needed: free it
                 if read:
                     _report_missing_columns(sheet, read, found_name, issues)
             if read is None:
                 frame = pd.DataFrame({c.key: _empty_column(c, 0) for c in sheet.columns},
                                      index=pd.Index([], name="row"))
-                tables[sheet.key], columns[sheet.key], extras[sheet.key] = frame, {}, []
+                tables[sheet.key], found_columns[sheet.key], extras[sheet.key] = frame, {}, []
             else:
-                tables[sheet.key], columns[sheet.key] = read.frame, read.columns
+                tables[sheet.key], found_columns[sheet.key] = read.frame, read.columns
                 extras[sheet.key] = [text for text, _ in read.extras]
             _canonical_choices(sheet, tables[sheet.key], settings)
         owned_cells = {key: future.result() for key, future in read_back.items()}
@@ -1048,10 +1095,8 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
             rest.cancel()
         pool.shutdown(wait=True)
         books.close()
-        if book_open:
-            book.close()
-    return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key, columns,
-               extras, package.date1904, owned_cells)
+    return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key,
+               found_columns, extras, package.date1904, owned_cells)
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
@@ -1075,7 +1120,7 @@ def _report_missing_columns(sheet: Sheet, read: _SheetRead, name: str,
 def _canonical_choices(sheet: Sheet, frame: pd.DataFrame, settings: Settings) -> None:
     """Write list values the way Settings spells them (case, spacing, accents aside)."""
     for col in sheet.columns:
-        if col.type != "choice" or not col.list or frame.empty:
+        if col.type != "choice" or not col.list or frame.empty or col.key not in frame:
             continue
         canon = {normalize_header(item): item for item in settings.items(col.list)}
         if not canon:

@@ -11,15 +11,16 @@ import pandas as pd
 
 from .metrics.funnel import stage_rules
 from .read import Crm
-from .schema import Sheet, item_labels
+from .schema import Schema, Sheet, item_labels
 
 __all__ = ["last_touches", "lead_sheet", "outcome_labels", "outcomes", "rep_column",
            "record_names", "stage_sheet"]
 
 
-def stage_sheet(crm: Crm) -> Sheet | None:
+def stage_sheet(crm: Crm | Schema) -> Sheet | None:
     """The sheet whose records move through the Settings stages (Deals, or the dealer's Leads)."""
-    for sheet in crm.schema.data_sheets:
+    schema = crm.schema if isinstance(crm, Crm) else crm
+    for sheet in schema.data_sheets:
         if sheet.has_column("stage") and sheet.column("stage").list == "stages":
             return sheet
     return None
