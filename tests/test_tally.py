@@ -357,3 +357,47 @@ def test_update_reading_only_its_columns_writes_what_a_full_read_writes(
     monkeypatch.setattr(weekly, "columns_used", lambda schema, settings: {})
     weekly.update(whole, today=TODAY, backups=0)
     assert xlsx_parts(chosen) == xlsx_parts(whole)
+
+
+def test_dry_run_lists_exactly_the_cells_the_run_then_changes(tmp_path: Path) -> None:
+    """A week later, with a lead moved by hand: the dry run writes nothing, and the cells
+    it lists are exactly those the real run changes; its stage changes are the rows the
+    real run appends to the history."""
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+    from xlcrm.issues import column_letter
+    from xlcrm.write import patch_sheet
+
+    work = xlcrm.demo(tmp_path, leads=120, seed=6, today=dt.date(2026, 11, 16), run_report=False)
+    crm = xlcrm.load(work)
+    row = int(crm["leads"].index[crm["leads"]["stage"] == "New"][0])
+    lead = crm["leads"].loc[row, "id"]
+    patch_sheet(work, "Leads", {(row - 1, crm.columns["leads"]["stage"]): "Lost"}, backups=0)
+    untouched = work.read_bytes()
+    owned = ["Tally", "Baseline", "Funnel", "Dashboard", "Stage history"]
+
+    def cells() -> dict[tuple[str, int, int], object]:
+        book = CalamineWorkbook.from_path(str(work))
+        return {(name, r, c): v for name in owned
+                for r, row_ in enumerate(book.get_sheet_by_name(name).to_python())
+                for c, v in enumerate(row_) if v != ""}
+
+    preview = update(work, today=dt.date(2026, 11, 23), dry_run=True)
+    assert work.read_bytes() == untouched
+    listed = {(c.sheet, c.cell) for c in preview.changes}
+    assert {(r.record, r.from_stage, r.to_stage) for r in preview.new_history().itertuples()} \
+        == {(lead, "New", "Lost")}
+    before = cells()
+    update(work, today=dt.date(2026, 11, 23), backups=0)
+    after = cells()
+    changed = {(name, f"{column_letter(c)}{r + 1}") for name, r, c in before.keys() | after.keys()
+               if before.get((name, r, c), "") != after.get((name, r, c), "")}
+    appended = {k for k in changed if k[0] == "Stage history"}
+    assert listed == changed - appended and len(listed) > 20
+    last = len(CalamineWorkbook.from_path(str(work)).get_sheet_by_name(
+        "Stage history").to_python())
+    assert appended == {("Stage history", f"{c}{last}") for c in "ABCD"}  # one new row
+    cli = CliRunner().invoke(app, ["update", str(work), "--today", "2026-11-23", "--dry-run"])
+    assert cli.exit_code == 0, cli.output
+    assert "Tally: no change" in cli.output and "0 rows would be added" in cli.output

@@ -34,9 +34,10 @@ class _Sheet:
             ((r.min_row - 1, r.min_col - 1), (r.max_row - 1, r.max_col - 1))
             for r in ws.merged_cells.ranges]
 
-    def to_python(self, skip_empty_area: bool = False) -> list[list[Any]]:
+    def to_python(self, skip_empty_area: bool = False, nrows: int | None = None
+                  ) -> list[list[Any]]:
         rows = []
-        for row in self._ws.iter_rows(min_row=1, min_col=1, values_only=True):
+        for row in self._ws.iter_rows(min_row=1, min_col=1, max_row=nrows, values_only=True):
             rows.append([_value(v) for v in row])
         while rows and all(v == "" for v in rows[-1]):
             rows.pop()

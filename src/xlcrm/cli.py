@@ -21,7 +21,7 @@ from .exchange import export as export_workbook
 from .exchange import import_leads
 from .macrobook import macro_workbook
 from .score import score as score_workbook
-from .update import set_baseline
+from .update import UpdateResult, set_baseline
 from .update import update as update_workbook
 from .workbook import init as init_workbook
 from .write import attach as attach_workbook
@@ -39,6 +39,17 @@ PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="dealer or b2b.")
 LocaleOpt = Annotated[str, typer.Option("--locale", "-l", help="Language of labels: en, it.")]
 ForceOpt = Annotated[bool, typer.Option(
     "--force", help="Write even though Excel or LibreOffice has it open.")]
+
+
+class OutputFormat(str, Enum):
+    """How a command prints what it found."""
+
+    text = "text"
+    json = "json"
+
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
 
 
 def _fail(exc: XlcrmError, code: int = 1) -> typer.Exit:
@@ -139,22 +150,56 @@ def update(
     path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Run as if today were this day (YYYY-MM-DD).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show; write nothing.")]
-    = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Show every cell the run would change; write nothing.")] = False,
     force: ForceOpt = False,
     backups: Annotated[int, typer.Option(min=0, help="Earlier versions to keep.")] = 5,
+    output: FormatOpt = OutputFormat.text,
+    shown: Annotated[int, typer.Option(
+        "--show", min=0, help="With --dry-run: changed cells listed per sheet.")] = 10,
 ) -> None:
-    """Run the weekly update: tally, baseline and dashboard, written into the owned sheets."""
-    from rich.table import Table
+    """Run the weekly update: tally, baseline, funnel, dashboard and stage history, written
+    into the owned sheets (nothing else in the workbook is touched)."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from .update import STEPS_OF_UPDATE
+
+    steps = len(STEPS_OF_UPDATE) - 1  # a run either compares or writes
+    columns = (SpinnerColumn(), TextColumn("{task.description:<38}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
     try:
-        with console.status("Reading the workbook and counting the weeks..."):
+        with Progress(*columns, console=err, transient=True,
+                      disable=output is OutputFormat.json) as bar:
+            task = bar.add_task("Starting", total=steps)
+
+            def progress(step: str) -> None:
+                if bar.tasks[task].description != "Starting":
+                    bar.advance(task)
+                bar.update(task, description=step)
+
             result = update_workbook(path, today=today.date() if today else None, force=force,
-                                     dry_run=dry_run, backups=backups)
+                                     dry_run=dry_run, backups=backups, progress=progress)
     except UnreadableWorkbookError as exc:
         raise _fail(exc, 2) from None
     except XlcrmError as exc:
         raise _fail(exc) from None
+    if output is OutputFormat.json:
+        print(_update_json(result, dry_run))
+        return
+    _print_summary(result)
+    changes = f"{result.stage_changes:,} stage change{'s' * (result.stage_changes != 1)}"
+    if dry_run:
+        _print_changes(result, shown)
+        console.print(f"Dry run: would rewrite {', '.join(result.sheets)} in {result.path} "
+                      f"and add {changes} to the stage history; nothing was written")
+    else:
+        console.print(f"Updated {', '.join(result.sheets)} in {result.path}; "
+                      f"{changes} added to the stage history")
+
+
+def _print_summary(result: UpdateResult) -> None:
+    from rich.table import Table
+
     table = Table(title=f"Week of {result.this_week:%Y-%m-%d}" if result.this_week is not None
                   else "No full week yet")
     for column in ("", "This week", "Last week", "Baseline"):
@@ -168,13 +213,59 @@ def update(
             return f"{float(v):.1%}" if rate else f"{float(v):,.0f}"  # type: ignore[arg-type]
         table.add_row(name.replace("_", " "), show(now), show(before), show(base))
     console.print(table)
-    changes = f"{result.stage_changes:,} stage change{'s' * (result.stage_changes != 1)}"
-    if dry_run:
-        console.print(f"Dry run: would rewrite {', '.join(result.sheets)} in {result.path} "
-                      f"and add {changes} to the stage history; nothing was written")
-    else:
-        console.print(f"Updated {', '.join(result.sheets)} in {result.path}; "
-                      f"{changes} added to the stage history")
+
+
+def _print_changes(result: UpdateResult, shown: int) -> None:
+    """A dry run's preview: per owned sheet, how many cells change and the first of them;
+    then the stage changes the history would gain."""
+    by_sheet: dict[str, list[str]] = {}
+    for change in result.changes:
+        by_sheet.setdefault(change.sheet, []).append(str(change))
+    for sheet in result.sheets:
+        lines = by_sheet.get(sheet, [])
+        if sheet == result.history_sheet and not lines:
+            continue  # its new rows are listed below
+        console.print(f"[bold]{sheet}[/]: " + (f"{len(lines):,} cell{'s' * (len(lines) != 1)} "
+                                               "would change" if lines else "no change"))
+        for line in lines[:shown]:
+            console.print(f"  {line}", markup=False)
+        if len(lines) > shown:
+            console.print(f"  ... and {len(lines) - shown:,} more")
+    new = result.new_history()
+    if result.history_sheet is not None:
+        console.print(f"[bold]{result.history_sheet}[/]: {len(new):,} row{'s' * (len(new) != 1)} "
+                      "would be added")
+        for rec in new.head(shown).itertuples(index=False):
+            before = rec.from_stage or "(new)"
+            console.print(f"  {rec.record}: {before} -> {rec.to_stage} "
+                          f"({rec.changed_on:%Y-%m-%d})", markup=False)
+        if len(new) > shown:
+            console.print(f"  ... and {len(new) - shown:,} more")
+
+
+def _update_json(result: UpdateResult, dry_run: bool) -> str:
+    import json
+
+    def plain(v: object) -> object:
+        if v is None or (isinstance(v, float) and v != v):
+            return None
+        if isinstance(v, (dt.date, dt.datetime)):
+            return v.isoformat()
+        return v.item() if hasattr(v, "item") else v  # numpy numbers
+
+    new = result.new_history()
+    return json.dumps({
+        "path": str(result.path), "dry_run": dry_run,
+        "week": None if result.this_week is None else f"{result.this_week:%Y-%m-%d}",
+        "summary": [{"measure": m, "this_week": plain(a), "last_week": plain(b),
+                     "baseline": plain(c)} for m, a, b, c in result.summary()],
+        "sheets": result.sheets,
+        "changes": [{"sheet": c.sheet, "cell": c.cell, "before": plain(c.before),
+                     "after": plain(c.after)} for c in result.changes],
+        "stage_changes": [{"record": str(r.record), "from": r.from_stage or None,
+                           "to": r.to_stage, "on": plain(r.changed_on)}
+                          for r in new.itertuples(index=False)],
+    }, indent=2, ensure_ascii=False)
 
 
 @app.command()
@@ -199,17 +290,6 @@ def baseline(
                   f"contact rate {base['contact_rate']:.1%}, appointment rate "
                   f"{base['appointment_rate']:.1%}, sales per lead {base['sales_per_lead']:.1%}; "
                   f"{len(result.baselines)} baselines in the history")
-
-
-class OutputFormat(str, Enum):
-    """How ``check`` prints its findings."""
-
-    text = "text"
-    json = "json"
-
-
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f",
-                                                 help="text for people, json for programs.")]
 
 
 @app.command()

@@ -42,9 +42,10 @@ from .read import Crm, Settings, bulk_work, load
 from .records import outcome_labels, rep_column, stage_sheet
 from .save import SaveResult
 from .schema import WEEKDAYS, Schema, Sheet, item_labels
-from .write import SheetBuilder, write_owned_sheets
+from .write import CellChange, SheetBuilder, preview_owned_sheets, write_owned_sheets
 
-__all__ = ["UpdateResult", "columns_used", "set_baseline", "tally_input", "update"]
+__all__ = ["STEPS_OF_UPDATE", "UpdateResult", "columns_used", "set_baseline", "tally_input",
+           "update"]
 
 _STEP_MILESTONE = dict(zip(("lead", "contact", "appointment", "show", "sale"), STEPS))
 _GREEN, _GREY = "#548235", "#595959"
@@ -67,8 +68,18 @@ class UpdateResult:
     baselines: pd.DataFrame = field(default_factory=pd.DataFrame)
     source_rows: int = 0  # where the Tally's by-source table starts (for the dashboard)
     stage_changes: int = 0  # rows this run adds to the Stage history
+    history_sheet: str | None = None  # the Stage history's name in this workbook
     sheets: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
+    #: a dry run's preview: every owned-sheet cell the run would change (the stage history's
+    #: appended rows are :meth:`new_history`)
+    changes: list[CellChange] = field(default_factory=list)
+
+    def new_history(self) -> pd.DataFrame:
+        """The stage changes this run adds to the Stage history (record, from, to, day)."""
+        if self.history is None or not self.stage_changes:
+            return pd.DataFrame(columns=HISTORY_COLUMNS)
+        return self.history.iloc[len(self.history) - self.stage_changes:]
 
     def summary(self) -> list[tuple[str, Any, Any, Any]]:
         """(measure, this week, last week, baseline) for the one-screen summary."""
@@ -631,8 +642,16 @@ def _history_builder(crm: Crm, result: UpdateResult) -> SheetBuilder:
     return build
 
 
+#: What :func:`update` does, in order; it tells its ``progress`` callback as each one starts
+#: (a run does the last or the one before it: a dry run compares, a run writes).
+STEPS_OF_UPDATE = ("Reading the workbook", "Counting the weeks, sources and reps",
+                   "Stage history, baseline and funnel", "Comparing with the workbook",
+                   "Writing the owned sheets")
+
+
 def update(path: str | Path, *, today: dt.date | None = None, force: bool = False,
-           dry_run: bool = False, backups: int = 5) -> UpdateResult:
+           dry_run: bool = False, backups: int = 5, preview: bool = True,
+           progress: Callable[[str], None] | None = None) -> UpdateResult:
     """Run the weekly update: compute the tally and baseline, rewrite the owned sheets.
 
     Args:
@@ -640,12 +659,17 @@ def update(path: str | Path, *, today: dt.date | None = None, force: bool = Fals
         today: the day of the run (default: today); its week is not full yet, so the
             dashboard shows the week before.
         force: write even though Excel or LibreOffice has the workbook open.
-        dry_run: compute and return everything, write nothing.
+        dry_run: compute and return everything, write nothing; the result lists every
+            owned-sheet cell the run would change (:attr:`UpdateResult.changes`) and the
+            stage changes it would add (:meth:`UpdateResult.new_history`).
         backups: how many earlier versions to keep beside the workbook.
+        preview: with ``dry_run``, compare with the workbook cell by cell (the report, which
+            only wants the numbers, skips it).
+        progress: called with each step of :data:`STEPS_OF_UPDATE` as it starts.
     """
     with bulk_work():
         return _update(path, today=today or dt.date.today(), force=force, dry_run=dry_run,
-                       backups=backups)
+                       backups=backups, preview=preview, progress=progress)
 
 
 def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:
@@ -679,9 +703,13 @@ def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:
 
 
 def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
-            backups: int) -> UpdateResult:
+            backups: int, preview: bool, progress: Callable[[str], None] | None
+            ) -> UpdateResult:
+    step = progress or (lambda _: None)
+    step(STEPS_OF_UPDATE[0])
     # the owned sheets it appends to are read back; of the data sheets, only what it counts
     crm = load(path, owned=("stage_history", "baseline"), columns=columns_used)
+    step(STEPS_OF_UPDATE[1])
     data = tally_input(crm)
     weeks = activity_weeks(data, today=today)
     cohorts = cohort_weeks(data, today=today)
@@ -701,6 +729,7 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
     staged = stage_sheet(crm)
     grids = crm.owned_cells
+    step(STEPS_OF_UPDATE[2])
     if staged is not None and "stage_history" in names:
         before = _read_history(grids.pop("stage_history", []))  # its cells freed once read
         result.history = advance_history(before, crm.tables[staged.key], today=today)
@@ -730,8 +759,12 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
         builders[names["dashboard"]] = _dashboard_builder(crm, result, names["tally"], today)
     if "stage_history" in names and result.history is not None:
         builders[names["stage_history"]] = _history_builder(crm, result)
+        result.history_sheet = names["stage_history"]
     result.sheets = list(builders)
-    if not dry_run and builders:
+    step(STEPS_OF_UPDATE[3] if dry_run else STEPS_OF_UPDATE[4])
+    if dry_run and preview and builders:
+        result.changes = preview_owned_sheets(path, builders)
+    elif not dry_run and builders:
         result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
     return result
 

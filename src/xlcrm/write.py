@@ -11,8 +11,11 @@ safe save (:mod:`xlcrm.save`: temporary file, fsync, atomic replace, backup, wri
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +29,8 @@ from .package import Package, RowRenderer, TransplantError, patch_cells, transpl
 from .save import SaveResult, safe_save
 from .schema import load_schema
 
-__all__ = ["SheetBuilder", "TransplantError", "attach", "patch_sheet", "write_changes",
-           "write_owned_sheets"]
+__all__ = ["CellChange", "SheetBuilder", "TransplantError", "attach", "patch_sheet",
+           "preview_owned_sheets", "write_changes", "write_owned_sheets"]
 
 #: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``. It may return
 #: a :data:`~xlcrm.package.RowRenderer` for bulk rows appended below what it wrote.
@@ -139,15 +142,7 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
     target, _ = safe_open(path, for_writing=True, force=force)
     with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp:
         scratch_path = Path(tmp) / "owned.xlsx"
-        book = xlsxwriter.Workbook(str(scratch_path))
-        extra: dict[str, RowRenderer] = {}
-        try:
-            for name, build in builders.items():
-                rows = build(book, book.add_worksheet(name))
-                if rows is not None:
-                    extra[name] = rows
-        finally:
-            book.close()
+        extra = _build_scratch(scratch_path, builders)
 
         def write(out: Path) -> None:
             with Package(target) as pkg, Package(scratch_path) as src:
@@ -160,3 +155,111 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
                 pkg.save(out)
 
         return safe_save(target, write, force=force, backups=backups)
+
+
+def _build_scratch(scratch_path: Path, builders: Mapping[str, SheetBuilder]
+                   ) -> dict[str, RowRenderer]:
+    """Fill a scratch workbook with the builders' sheets; return their bulk-row renderers."""
+    book = xlsxwriter.Workbook(str(scratch_path))
+    extra: dict[str, RowRenderer] = {}
+    try:
+        for name, build in builders.items():
+            rows = build(book, book.add_worksheet(name))
+            if rows is not None:
+                extra[name] = rows
+    finally:
+        book.close()
+    return extra
+
+
+@dataclass(frozen=True)
+class CellChange:
+    """One cell an owned sheet's rewrite would change: ``Sheet!A1: before -> after``."""
+
+    sheet: str
+    cell: str
+    before: Any  # "" for an empty cell
+    after: Any
+
+    def __str__(self) -> str:
+        before, after = self.before, self.after
+        if isinstance(before, str) and isinstance(after, str) and before and after:
+            # long texts that differ in a few words: shown from a little before the first
+            # difference, so the words that changed are what is read
+            first = next((i for i, (x, y) in enumerate(zip(before, after)) if x != y),
+                         min(len(before), len(after)))
+            if first > 30:
+                before, after = "..." + before[first - 20:], "..." + after[first - 20:]
+        return f"{self.sheet}!{self.cell}: {_shown(before)} -> {_shown(after)}"
+
+
+def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
+                         ) -> list[CellChange]:
+    """What :func:`write_owned_sheets` would change, cell by cell, writing nothing.
+
+    The builders fill a scratch workbook; its cells and the workbook's are read by the same
+    reader and compared by value (a formula by the value it shows), row by row, so a number
+    that only differs in its last binary digit is not a change. A sheet the workbook lacks
+    is all new. Rows a builder renders in bulk (the stage history's appended table) are not
+    compared here: the caller knows which of them are new.
+    """
+    from .read import workbook_reader
+
+    reader = workbook_reader()[0]
+    target, _ = safe_open(path)
+    changes: list[CellChange] = []
+    with tempfile.TemporaryDirectory(prefix="xlcrm-preview-") as tmp:
+        scratch_path = Path(tmp) / "owned.xlsx"
+        bulk = _build_scratch(scratch_path, builders)
+        new_book, old_book = reader.from_path(str(scratch_path)), reader.from_path(str(target))
+        try:
+            present = set(old_book.sheet_names)
+            for name in builders:
+                after = new_book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                before: list[list[Any]] = []
+                if name in present:
+                    rows = len(after) if name in bulk else None
+                    before = old_book.get_sheet_by_name(name).to_python(
+                        skip_empty_area=False, **({"nrows": rows} if rows else {}))
+                changes += _changed_cells(name, before, after)
+        finally:
+            new_book.close()
+            old_book.close()
+    return changes
+
+
+def _changed_cells(sheet: str, before: list[list[Any]], after: list[list[Any]]
+                   ) -> list[CellChange]:
+    from .issues import column_letter
+
+    out = []
+    for r in range(max(len(before), len(after))):
+        old = before[r] if r < len(before) else []
+        new = after[r] if r < len(after) else []
+        for c in range(max(len(old), len(new))):
+            a = old[c] if c < len(old) else ""
+            b = new[c] if c < len(new) else ""
+            if not _same(a, b):
+                out.append(CellChange(sheet, f"{column_letter(c)}{r + 1}", a, b))
+    return out
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and \
+            not isinstance(a, bool) and not isinstance(b, bool):
+        return a == b or (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-9,
+                                                                           abs_tol=1e-12)
+    return bool(a == b)
+
+
+def _shown(v: Any) -> str:
+    if v == "" or v is None:
+        return "(empty)"
+    if isinstance(v, float):
+        return f"{v:,.4g}" if abs(v) < 1 else f"{v:,.2f}".rstrip("0").rstrip(".")
+    if isinstance(v, dt.datetime) and v.time() == dt.time():
+        return f"{v:%Y-%m-%d}"
+    if isinstance(v, (dt.date, dt.datetime)):
+        return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
+    text = str(v)
+    return f'"{text[:60]}..."' if len(text) > 60 else f'"{text}"'

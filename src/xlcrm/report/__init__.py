@@ -78,7 +78,7 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
         raise ReportError(f"week {report_week(start)} has not begun yet (today is {today})")
     # the weekly run as it would have been on the Monday after that week
     as_of = min(today, start + dt.timedelta(days=7))
-    result = update(path, today=as_of, dry_run=True)
+    result = update(path, today=as_of, dry_run=True, preview=False)
     return weekly_report(crm, result, week=start, generated=today)
 
 
