@@ -401,3 +401,30 @@ def test_dry_run_lists_exactly_the_cells_the_run_then_changes(tmp_path: Path) ->
     cli = CliRunner().invoke(app, ["update", str(work), "--today", "2026-11-23", "--dry-run"])
     assert cli.exit_code == 0, cli.output
     assert "Tally: no change" in cli.output and "0 rows would be added" in cli.output
+
+
+def test_dealer_lead_lost_when_the_history_saw_it_move(tmp_path: Path) -> None:
+    """A lead nobody has worked since 3 Dec, marked Lost by hand before the 2 Jan run: it was
+    lost then (the history saw it move), not on 3 Dec, so it counts among the losses of the
+    four weeks before 4 Jan (7 Dec to 3 Jan), with its reason."""
+    from xlcrm.write import patch_sheet
+
+    schema = xlcrm.load_schema("dealer")
+    leads = {"id": ["L-1", "L-2"], "created": [T(2026, 12, 1, 9), T(2026, 12, 3, 9)],
+             "last_name": ["Rossi", "Verdi"], "source": ["Dealer website"] * 2,
+             "stage": ["Lost", "New"], "lost_reason": ["Price", None]}
+    activities = {"id": ["A-1", "A-2"], "date": [T(2026, 12, 2, 10), T(2026, 12, 3, 10)],
+                  "lead": ["L-1", "L-2"], "type": ["Call", "Call"],
+                  "direction": ["Outbound", "Outbound"]}
+    path = write_new_workbook(tmp_path / "crm.xlsx", schema,
+                              {"leads": leads, "activities": activities})
+    update(path, today=dt.date(2026, 12, 20), backups=0)  # seeds the history: L-2 is New
+    crm = xlcrm.load(path)
+    stage, reason = crm.columns["leads"]["stage"], crm.columns["leads"]["lost_reason"]
+    patch_sheet(path, "Leads", {(2, stage): "Lost", (2, reason): "No response"}, backups=0)
+    update(path, today=dt.date(2027, 1, 2), backups=0)  # sees L-2 move New -> Lost
+    fun = update(path, today=dt.date(2027, 1, 6), dry_run=True).funnel
+    assert fun is not None
+    # L-1 was lost before the history began: last worked on 2 Dec, before the period
+    assert dict(zip(fun.won_lost["outcome"], fun.won_lost["count"])) == {"won": 0, "lost": 1}
+    assert fun.lost_reasons["reason"].tolist() == ["No response"]

@@ -27,7 +27,13 @@ from xlsxwriter.worksheet import Worksheet
 from .build import structured_ref
 from .metrics.baseline import PLAN_RATES, against_baseline, baseline, plan_effects
 from .metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
-from .metrics.history import HISTORY_COLUMNS, advance_history, entered_dates, lost_from
+from .metrics.history import (
+    HISTORY_COLUMNS,
+    advance_history,
+    entered_dates,
+    lost_from,
+    moved_dates,
+)
 from .metrics.tally import (
     RATES,
     STEPS,
@@ -498,16 +504,22 @@ def _funnel(crm: Crm, history: pd.DataFrame, today: dt.date,
         open_tasks = {str(r) for r in tasks.loc[undone.to_numpy(), "record"].dropna()}
     close = "close_date"
     if not sheet.has_column("close_date"):  # the dealer's leads: no close date column
-        records = records.assign(close_date=_closed_on(crm, sheet, records, rules))
+        records = records.assign(close_date=_closed_on(crm, sheet, records, rules,
+                                                       moved_dates(history)))
     return funnel(records, rules, today=today, period=period, open_tasks=open_tasks,
                   stage_entered=entered_dates(history), lost_from=lost_from(history),
                   close_col=close)
 
 
-def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame,
-               rules: list[StageRule]) -> pd.Series:
-    """When a record without a close date column was closed: the sale date when it was won,
-    the last time anyone worked it (its latest activity or milestone) when it was lost."""
+def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame, rules: list[StageRule],
+               moved: pd.Series) -> pd.Series:
+    """When a record without a close date column was closed.
+
+    Won: its sale date. Otherwise the day the stage history saw it move into its won or lost
+    stage (``moved``, by id: at most one run late, where the last interaction would place a
+    lead left to die for a month, then marked lost, a month back, outside every recent
+    period). Failing both (closed before the history began), the last time anyone worked it:
+    its latest activity or milestone."""
     outcome = {r.name.casefold().strip(): r.outcome for r in rules}
     # a few stages in 100k rows: each is looked up once
     codes, stages = pd.factorize(records["stage"].to_numpy(dtype=object))
@@ -523,6 +535,9 @@ def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame,
     if link and "id" in records:
         latest = pd.to_datetime(records["id"].map(acts.groupby(link)["date"].max()))
         last = pd.concat([last, latest.astype("datetime64[ns]")], axis=1).max(axis=1)
+    if not moved.empty and "id" in records:
+        seen = pd.to_datetime(records["id"].astype(str).map(moved)).astype("datetime64[ns]")
+        last = seen.where(seen.notna(), last)
     sold = records["sold"] if "sold" in records else pd.Series(pd.NaT, index=records.index)
     won = sold.where(sold.notna(), last)
     return won.where(status == "won", last.where(status == "lost"))

@@ -61,6 +61,20 @@ def entered_dates(history: pd.DataFrame) -> pd.Series:
     return last.dt.normalize()
 
 
+def moved_dates(history: pd.DataFrame) -> pd.Series:
+    """The day each record was seen moving into its current stage: the day of its last history
+    row when that row is a move (it has a "from" stage), not the row that seeded the history
+    with the stage the record had when the history began. A Series of days indexed by record
+    id; records never seen moving are left out."""
+    if history.empty:
+        return pd.Series(dtype="datetime64[ns]")
+    record = history["record"].astype(str)
+    last = ~record.duplicated(keep="last").to_numpy()  # each record's last row
+    moved = last & _is_text(history["from_stage"])
+    when = pd.to_datetime(history["changed_on"][moved], errors="coerce")
+    return pd.Series(when.dt.normalize().to_numpy(), index=record[moved].to_numpy()).dropna()
+
+
 def lost_from(history: pd.DataFrame) -> pd.Series:
     """For each record, the stage it was in before its last change (where a lost deal was
     lost from), as a Series of stages indexed by record id."""
