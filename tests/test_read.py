@@ -156,3 +156,41 @@ def test_chosen_columns_are_typed_alike_and_the_rest_still_checked(tmp_path: Pat
     asked = xlcrm.load(path, columns=lambda schema, settings: {"leads": {"id"}})
     assert [i.message for i in asked.issues if i.code == "missing-column"] == [
         'required column "Source" is missing (did you mean "Sorce" in column G?)']
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_columns_taken_while_parsing_read_as_the_whole_grid_does(tmp_path: Path,
+                                                                  preset: str) -> None:
+    """With a choice of columns the reader keeps, row by row as it parses, only those cells;
+    hand edits that decide what is a record read the same as from the whole grid: a blank
+    row between records, a row with nothing but a note, an error cell, rows of a formula
+    column with nothing else (b2b Deals), formatting below the table."""
+    path = xlcrm.demo(tmp_path, preset=preset, leads=50, seed=3, today=TODAY, run_report=False)
+    wb = openpyxl.load_workbook(path)
+    sheet = "Leads" if preset == "dealer" else "Contacts"
+    ws = wb[sheet]
+    notes = next(c.column for c in ws[1] if c.value == "Notes")
+    for cell in ws[6]:
+        cell.value = None  # a blank row between records
+    for cell in ws[9]:
+        cell.value = None
+    ws.cell(9, notes, "called back, no answer")  # a row with nothing but a note
+    ws.cell(12, 2, "#N/A")  # created: an error cell
+    ws.cell(ws.max_row + 3, 1).number_format = "0.00"  # formatting below the table
+    if preset == "b2b":
+        deals = wb["Deals"]
+        row = deals.max_row + 1
+        deals.cell(row, 7, "=1")  # a formula cell, nothing else: not a record
+    wb.save(path)
+    schema = load_schema(preset)
+    key = "leads" if preset == "dealer" else "contacts"
+    wanted = {key: {"id", "created", "stage"}, "activities": {"date"}}
+    if preset == "b2b":
+        wanted["deals"] = {"id", "amount"}
+    whole, taken = xlcrm.load(path), xlcrm.load(path, columns=wanted)
+    for sheet_key, keys in wanted.items():
+        order = [c.key for c in schema.sheet(sheet_key).columns if c.key in keys]
+        pd.testing.assert_frame_equal(taken[sheet_key], whole[sheet_key][order])
+    assert 9 in taken[key].index and 6 not in taken[key].index
+    assert [str(i) for i in taken.issues if i.code == "error-cell"] == [
+        str(i) for i in whole.issues if i.code == "error-cell"] != []

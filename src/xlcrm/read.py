@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import difflib
 import gc
+import itertools
 import re
 import sys
 import threading
@@ -21,6 +22,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, S
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
@@ -232,13 +234,16 @@ class _Books:
         self._opened.clear()
 
 
-def _fetch_sheet(books: _Books, name: str, part: str | None
-                 ) -> tuple[list[list[Any]], Merged, dict[tuple[int, int], str]]:
-    """Parse one sheet with the calling thread's workbook handle."""
+def _fetch_sheet(books: _Books, name: str, part: str | None, key: str, plan: _Plan
+                 ) -> tuple[list[list[Any]] | _Projected, Merged, dict[tuple[int, int], str]]:
+    """Parse one data sheet with the calling thread's workbook handle: the columns the plan
+    wants of it once Settings is read, or the whole grid."""
     with books.book() as book:
         sheet = book.get_sheet_by_name(name)
-        rows = sheet.to_python(skip_empty_area=False)
         merged = list(sheet.merged_cell_ranges or [])
+        taken = _project(sheet, key, plan, merged)
+        rows = taken if taken is not None else sheet.to_python(skip_empty_area=False)
+        del sheet  # the parsed sheet, before its error cells are looked for
     return rows, merged, _error_cells(books.path, part) if part else {}
 
 
@@ -563,7 +568,85 @@ def _find_header(rows: list[list[Any]], names: dict[str, str],
     return best, header
 
 
-def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column],
+@dataclass
+class _Projected:
+    """A data sheet as a worker took it in: the header, and of the records only the cells of
+    the columns asked for (each row's other cells were dropped as it was parsed)."""
+
+    header_row: int  # index of the header row in the sheet (0-based)
+    header: list[str]
+    sheet_rows: list[int]  # 1-based sheet rows of the records
+    columns: dict[int, Sequence[Any]]  # 0-based sheet column -> its records' cells
+
+
+class _Plan:
+    """What the workers need to know to take only some columns of a data sheet: the header
+    names of each sheet, its columns, and (once Settings is read) the keys wanted."""
+
+    def __init__(self, preset: str, schema: Schema) -> None:
+        self.preset = preset
+        self.sheets = {s.key: s for s in schema.data_sheets}
+        self._wanted: Future[Mapping[str, Collection[str]]] = Future()
+
+    def decide(self, wanted: Mapping[str, Collection[str]]) -> None:
+        """Say which columns to take (sheet key -> column keys); {} takes every sheet whole."""
+        if not self._wanted.done():
+            self._wanted.set_result(wanted)
+
+    def only(self, key: str) -> Collection[str] | None:
+        """The column keys wanted of a sheet (None: all of it); waits for :meth:`decide`."""
+        return self._wanted.result().get(key)
+
+
+def _project(sheet: Any, key: str, plan: _Plan, merged: Merged) -> _Projected | None:
+    """Take a parsed sheet's rows one by one, keeping the cells of the wanted columns of the
+    records; None when the sheet is to be read whole (no choice of columns, a grid that
+    doesn't start in column A, no header row found)."""
+    only = plan.only(key)
+    if only is None:
+        return None
+    start = getattr(sheet, "start", None)  # (the openpyxl stand-in reads sheets whole)
+    if start is None or start[1] != 0 or not hasattr(sheet, "iter_rows"):
+        return None
+    columns = plan.sheets[key].columns
+    names = _sheet_header_names(plan.preset, key)
+    rows = sheet.iter_rows()  # from row 1: the area before the first cell is blank rows
+    head = list(itertools.islice(rows, HEADER_SCAN_ROWS))
+    h, header = _find_header(head, names, merged)
+    if h < 0:
+        return None
+    mapped: dict[str, int] = {}
+    for c, text in enumerate(header):
+        found = names.get(normalize_header(text)) if text else None
+        if found and found not in mapped:
+            mapped[found] = c
+    computed = [mapped[c.key] for c in columns if c.formula and c.key in mapped]
+    probe = min(mapped.values(), default=0)
+    take = sorted({mapped[k] for k in only if k in mapped} | set(computed) | {probe})
+    width = len(header)
+    get = itemgetter(*take, probe) if take else itemgetter(probe)  # (…, probe): a tuple
+    kept: list[tuple[Any, ...]] = []
+    sheet_rows: list[int] = []
+    where = {c: i for i, c in enumerate(take)}
+    formula_at = [where[c] for c in computed]
+    body = itertools.chain(head[h + 1:], rows)
+    # the same rule as _read_grid: a row holding only formula cells is not a record; else a
+    # row whose first mapped cell is filled is one, or any row with a cell filled
+    for n, r in enumerate(body, h + 2):
+        cells = get(r)
+        if computed:
+            filled = sum(1 for i in formula_at if cells[i] != "")
+            if r.count("") + filled >= width:
+                continue
+        elif cells[-1] == "" and r.count("") >= width:
+            continue
+        kept.append(cells)
+        sheet_rows.append(n)
+    columns_taken: dict[int, Sequence[Any]] = dict(zip(take, zip(*kept))) if kept else {}
+    return _Projected(h, header, sheet_rows, columns_taken)
+
+
+def _read_grid(sheet_title: str, rows: list[list[Any]] | _Projected, columns: Sequence[Column],
                names: dict[str, str], coercer: _Coercer, issues: list[Issue],
                merged: list[tuple[tuple[int, int], tuple[int, int]]],
                errors: dict[tuple[int, int], str], *, top: int = 0, left: int = 0,
@@ -576,13 +659,17 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
     ``only``, just those columns are typed into the frame; the others, and the extra columns,
     are still found (their headers are checked) but left out of it.
     """
-    h, header = _find_header(rows, names, merged)
+    if isinstance(rows, _Projected):
+        h, header = rows.header_row, rows.header
+    else:
+        h, header = _find_header(rows, names, merged)
     if h < 0:
         wanted = ", ".join(f'"{c.header}"' for c in columns[:4])
         issues.append(Issue(sheet_title, "A1", "error", "no-header",
                             f"no header row found in the first {HEADER_SCAN_ROWS} rows "
                             f"(expected headers such as {wanted})", top + 1, left))
         return None
+    projected = rows if isinstance(rows, _Projected) else None
     mapped: dict[str, int] = {}
     extras: list[tuple[str, int]] = []
     used: set[str] = set()
@@ -601,9 +688,16 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
         elif text:
             extras.append((text if text not in used else f"{text} ({column_letter(left + c)})",
                            c))
-        elif any(r[c] != "" for r in rows[h + 1:] if len(r) > c):
+        elif isinstance(rows, list) and any(r[c] != "" for r in rows[h + 1:] if len(r) > c):
             extras.append((f"Column {column_letter(left + c)}", c))  # data without a header
         used.add(text)
+    if projected is not None:  # the worker kept the records' cells of the columns wanted
+        sheet_rows, size = projected.sheet_rows, len(projected.sheet_rows)
+        cells = projected.columns
+        return _typed_frame(sheet_title, columns, mapped, extras, size, sheet_rows,
+                            lambda c: cells.get(c, ("",) * size), coercer, issues, errors,
+                            top=top, left=left, h=h, only=only)
+    assert isinstance(rows, list)
     body = rows[h + 1:]
     if stop_at_blank:
         end = next((i for i, r in enumerate(body) if all(v == "" for v in r)), len(body))
@@ -631,6 +725,17 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
     if consume:
         body.clear()
         rows.clear()
+    return _typed_frame(sheet_title, columns, mapped, extras, size, sheet_rows,
+                        lambda c: transposed[c] if c < len(transposed) else ("",) * size,
+                        coercer, issues, errors, top=top, left=left, h=h, only=only)
+
+
+def _typed_frame(sheet_title: str, columns: Sequence[Column], mapped: dict[str, int],
+                 extras: list[tuple[str, int]], size: int, sheet_rows: list[int],
+                 column_cells: Callable[[int], Sequence[Any]], coercer: _Coercer,
+                 issues: list[Issue], errors: dict[tuple[int, int], str], *, top: int,
+                 left: int, h: int, only: Collection[str] | None) -> _SheetRead:
+    """Type the records' columns (``column_cells(c)``: the cells of grid column ``c``)."""
     data: dict[str, Any] = {}
     for col in columns:
         if only is not None and col.key not in only:
@@ -639,7 +744,7 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
             data[col.key] = _empty_column(col, size)
             continue
         c = mapped[col.key]
-        raw: Sequence[Any] = transposed[c] if c < len(transposed) else [""] * size
+        raw: Sequence[Any] = column_cells(c)
         if errors:
             raw = list(raw)
             for i, r in enumerate(sheet_rows):
@@ -652,8 +757,7 @@ def _read_grid(sheet_title: str, rows: list[list[Any]], columns: Sequence[Column
         data[col.key] = _coerce_column(col, raw, coercer, sheet_title, left + c, sheet_rows,
                                        issues)
     for text, c in extras if only is None else ():
-        raw = list(transposed[c]) if c < len(transposed) else []
-        data[text] = pd.Series([None if v == "" else v for v in raw], dtype=object)
+        data[text] = pd.Series([None if v == "" else v for v in column_cells(c)], dtype=object)
     frame = pd.DataFrame(data)  # Series are positional here; the sheet rows become the index
     frame.index = pd.Index(sheet_rows, name="row")
     return _SheetRead(frame, {k: left + c for k, c in mapped.items()},
@@ -1030,10 +1134,14 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
     books = _Books(target, len(data_sheets) + len(read_back_keys) + 1)
     settings_name = by_key.get("settings")
     fetched: dict[str, Future[Any]] = {}
+    plan = _Plan(preset, schema)
+    if isinstance(pool, _InlineExecutor):
+        plan.decide({})  # a sheet is parsed as it is asked for, before Settings: whole
     settings_tables = {"Options", "Milestones", *(lst.table for lst in schema.lists)}
     for i, sheet in enumerate(data_sheets):
         fetched[sheet.key] = pool.submit(_fetch_sheet, books, by_key[sheet.key],
-                                         package.sheet_parts.get(by_key[sheet.key]))
+                                         package.sheet_parts.get(by_key[sheet.key]),
+                                         sheet.key, plan)
         if i == 0:
             fetched["settings"] = pool.submit(_fetch_settings, books, settings_name,
                                               settings_tables)
@@ -1058,6 +1166,7 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
         settings = _read_settings(grid, spans, schema, settings_name, coercer_for, issues)
         coercer = coercer_for(str(settings.options.get("date_order", "DMY")))
         wanted = columns(schema, settings) if callable(columns) else columns
+        plan.decide(wanted)  # the workers now take just these columns of the sheets named
         tables: dict[str, pd.DataFrame] = {}
         found_columns: dict[str, dict[str, int]] = {}
         extras: dict[str, list[str]] = {}
@@ -1089,6 +1198,7 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
     except CalamineError as exc:
         raise UnreadableWorkbookError(f"{target.name}: can't be read: {exc}") from exc
     finally:
+        plan.decide({})  # (reading failed before Settings: a worker waiting on it goes on)
         for future in fetched.values():
             future.cancel()
         for rest in read_back.values():
