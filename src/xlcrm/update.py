@@ -151,6 +151,7 @@ class _Formats:
         self.pts = book.add_format({"num_format": '+0.0" pts";-0.0" pts";0.0" pts"',
                                     "font_color": _GREY})
         self.money = book.add_format({"num_format": loc.money_format("EUR")})
+        self.p = book.add_format({"num_format": "0.000"})
         self.big = book.add_format({"bold": True, "font_size": 16, "num_format": "#,##0"})
         self.big_pct = book.add_format({"bold": True, "font_size": 16, "num_format": "0.0%"})
         self.text = book.add_format({})
@@ -353,7 +354,8 @@ def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
         _banner(ws, crm, f, "Baseline", f"The team's rates over {period}; every week is "
                                        "compared with them. Updated " f"{today:%Y-%m-%d}.")
         ws.set_column(0, 0, 30)
-        ws.set_column(1, 14, 13)
+        ws.set_column(1, 4 + 4 * len(PLAN_RATES), 13)
+        ws.set_column(4 + 4 * len(PLAN_RATES), 4 + 4 * len(PLAN_RATES), 16)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         for i, name in enumerate((*STEPS, *RATES)):
@@ -381,7 +383,7 @@ def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
             for k, name in enumerate(PLAN_RATES):
                 c = 4 + 4 * k
                 for offset, key, fmt in ((0, name, f.pct), (1, f"{name}_baseline", f.pct),
-                                         (2, f"{name}_change", f.pts), (3, f"{name}_p", f.text)):
+                                         (2, f"{name}_change", f.pts), (3, f"{name}_p", f.p)):
                     value = _value(plan[key])
                     if value != "":
                         ws.write_number(i, c + offset, float(value) * (100 if offset == 2
@@ -445,7 +447,9 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
             # up to the last full week: the current one has barely begun
             first, last = 6, 6 + int(result.weeks.index.get_loc(week))
             trend = book.add_chart({"type": "line"})
-            for name in ("contact_rate", "appointment_rate", "close_rate"):
+            # the rates over the week's leads: a show or close rate over the same week's
+            # appointments swings past 100% whenever last week's appointments show up
+            for name in ("contact_rate", "appointment_rate", "sales_per_lead"):
                 col = 1 + len(STEPS) + list(RATES).index(name)
                 trend.add_series({
                     "name": labels[name], "smooth": False,
@@ -453,7 +457,7 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
                     "values": f"='{quoted}'!${xlsxwriter.utility.xl_col_to_name(col)}${first}:"
                               f"${xlsxwriter.utility.xl_col_to_name(col)}${last}",
                 })
-            trend.set_title({"name": "Rates by week"})
+            trend.set_title({"name": "Rates by week, per lead"})
             trend.set_y_axis({"num_format": "0%"})
             trend.set_x_axis({"date_axis": True, "num_format": "d mmm", "num_font": {
                 "rotation": -45}})
