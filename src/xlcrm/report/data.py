@@ -245,9 +245,12 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
         found.append(("To clean up", _CLEAN_KINDS.get(finding.check, finding.check), row,
                       finding.sheet, finding.message))
     groups, _ = find_groups(crm)
+    row_of: dict[str, dict[str, int]] = {}  # sheet -> id -> row, made once per sheet
     for group in groups:
-        table = crm.tables[group.sheet]
-        rows = {str(i): int(r) for r, i in zip(table.index, table["id"])}
+        if group.sheet not in row_of:
+            table = crm.tables[group.sheet]
+            row_of[group.sheet] = {str(i): int(r) for r, i in zip(table.index, table["id"])}
+        rows = row_of[group.sheet]
         sheet_name = crm.sheet_names.get(group.sheet, group.sheet)
         for record in group.ids[1:]:
             found.append(("To clean up", "Probable duplicate (merge with xlcrm clean)",
@@ -266,16 +269,21 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
         table = crm.tables.get(s.key)
         if table is not None and "id" in table:
             ids[crm.sheet_names.get(s.key, s.name)] = table["id"]
+    # each record's findings, in the order first found (a plain dict: 100k records with a
+    # finding each would cost a pandas group apiece)
+    by_place: dict[tuple[str, int], list[str]] = {}
+    for sheet_name, row, detail in zip(per_record["sheet"], per_record["row"],
+                                       per_record["detail"]):
+        by_place.setdefault((sheet_name, int(row)), []).append(detail)
     worst = []
-    for (sheet_name, row), group in per_record.groupby(["sheet", "row"], sort=False):
+    for (sheet_name, row), details in sorted(by_place.items(), key=lambda kv: -len(kv[1])
+                                             )[:_WORST]:  # stable: ties keep their order
         record = ids.get(sheet_name, pd.Series(dtype=object)).get(row)
         record = str(record) if isinstance(record, str) else ""
         worst.append({"where": f"{sheet_name}!{row}", "record": record,
                       "name": names.get(record, ""),
-                      "problems": "; ".join(dict.fromkeys(group["detail"])),
-                      "count": len(group)})
+                      "problems": "; ".join(dict.fromkeys(details)), "count": len(details)})
     frame = pd.DataFrame(worst, columns=["where", "record", "name", "problems", "count"])
-    frame = frame.sort_values("count", ascending=False, kind="stable").head(_WORST)
     return counts.reset_index(drop=True), frame.reset_index(drop=True)
 
 
