@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,7 +204,7 @@ def _customer_touch(crm: Crm, key: str) -> pd.Series:
 
 
 # ----- sheets ----------------------------------------------------------------------------------
-def _name(rec: pd.Series) -> str:
+def _name(rec: Mapping[str, Any]) -> str:
     if "name" in rec and isinstance(rec["name"], str):
         return rec["name"]
     return " ".join(str(rec[c]) for c in ("first_name", "last_name")
@@ -264,13 +265,20 @@ def _scores_builder(crm: Crm, result: ScoreResult, today: dt.date) -> SheetBuild
         won = _won(crm, leads).reindex(result.scores.index).fillna(False)
         order = result.scores.assign(_won=won.astype(bool)).sort_values(
             ["_won", "score"], ascending=[True, False], kind="stable")
-        for i, (row, s) in enumerate(order.iterrows(), 6):
-            rec = leads.loc[row]
-            values = [rec.get("id"), _name(rec), *[rec.get(c) for c in extra], s["score"]]
+        # the leads' cells in that order, column by column (a pandas row per lead would cost
+        # more than writing it)
+        picked = leads.reindex(order.index)
+        names = [_name(rec) for rec in picked[[c for c in ("name", "first_name", "last_name")
+                                               if c in picked]].to_dict("records")]
+        ids = picked["id"] if "id" in picked else pd.Series(None, index=picked.index)
+        others = [picked[c] if c in picked else pd.Series(None, index=picked.index)
+                  for c in extra]
+        for i, (record, name, *cells, score, g, why) in enumerate(zip(
+                ids, names, *others, order["score"], order["grade"], order["why"]), 6):
+            values = [record, name, *cells, score]
             _write_cells(ws, i, values, f, {len(values) - 1: top})
-            g = s["grade"]
             ws.write_string(i, len(values), g, hot if g == "SQL" else warm if g else top)
-            ws.write_string(i, len(values) + 1, s["why"])
+            ws.write_string(i, len(values) + 1, why)
         n = len(header)
         ws.set_column(0, 0, 12)
         ws.set_column(1, 1, 24)
@@ -328,12 +336,16 @@ def _rfm_builder(crm: Crm, result: ScoreResult, key: str, today: dt.date) -> She
         header = ["Customer", "Name", "Last purchase", "Days since", "Purchases", "Value", "R",
                   "F", "M", "RFM", "Segment"]
         ws.write_row(row + 1, 0, header, f.head)
-        records = crm.tables[key].set_index("id", drop=False)
-        for i, (cid, rec) in enumerate(frame.iterrows(), row + 2):
-            name = _name(records.loc[cid]) if cid in records.index else ""
-            values = [cid, name, rec["last"], rec["recency_days"], rec["frequency"],
-                      rec["monetary"], rec["r"], rec["f"], rec["m"], rec["rfm"],
-                      crm.schema.locale.value("rfm_segments", rec["segment"])]
+        table = crm.tables[key]
+        named = [c for c in ("name", "first_name", "last_name") if c in table]
+        name_of = dict(zip(table["id"], (_name(rec) for rec in table[named].to_dict(
+            "records")))) if "id" in table else {}
+        segment = {seg: crm.schema.locale.value("rfm_segments", seg)
+                   for seg in frame["segment"].unique()} if not frame.empty else {}
+        for i, rec in enumerate(frame.itertuples(), row + 2):
+            values = [rec.Index, name_of.get(rec.Index, ""), rec.last, rec.recency_days,
+                      rec.frequency, rec.monetary, rec.r, rec.f, rec.m, rec.rfm,
+                      segment[rec.segment]]
             _write_cells(ws, i, values, f, {5: f.money, 3: f.int, 4: f.int, 6: center,
                                             7: center, 8: center, 9: center})
         if frame.empty:
