@@ -42,10 +42,10 @@ from .metrics.hygiene import (
     owner_problems,
 )
 from .opening import safe_open
+from .owned import Formats, banner, cell_value
 from .read import Crm, bulk_work, load
 from .save import BACKUP_FOLDER, SaveResult, safe_save
 from .schema import Sheet, normalize_header
-from .update import _banner, _Formats, _value
 from .write import SheetBuilder, write_changes, write_owned_sheets
 
 __all__ = ["CleanResult", "DuplicateGroup", "Finding", "MergeRecord", "clean", "find_groups",
@@ -321,7 +321,7 @@ def _read_marks(rows: list[list[Any]]) -> dict[tuple[str, str], str]:
 def _dq_builder(crm: Crm, result: CleanResult, today: dt.date,
                 marked: set[tuple[str, str]]) -> SheetBuilder:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
-        f = _Formats(book, crm.schema)
+        f = Formats(book, crm.schema)
         mark = book.add_format({"bg_color": "#FFF2CC", "border": 1, "border_color": "#BF9000",
                                 "align": "center"})
         first = book.add_format({"top": 1, "top_color": "#A9D08E"})
@@ -329,10 +329,10 @@ def _dq_builder(crm: Crm, result: CleanResult, today: dt.date,
         group_fmt = {True: book.add_format({"align": "center", "top": 1,
                                             "top_color": "#A9D08E"}),
                      False: book.add_format({"align": "center"})}
-        _banner(ws, crm, f, "Data quality",
-                f"Found on {today:%Y-%m-%d}. To merge duplicates, put x in Merge beside each "
-                "record of a group that is one person or company, then run "
-                "`xlcrm clean --apply`.")
+        banner(ws, crm.schema, f, "Data quality",
+               f"Found on {today:%Y-%m-%d}. To merge duplicates, put x in Merge beside each "
+               "record of a group that is one person or company, then run "
+               "`xlcrm clean --apply`.")
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm clean`; only the Merge "
                               "column is read back.", f.banner)
         ws.write_string(3, 3, "The oldest record keeps its id and takes the others' missing "
@@ -370,7 +370,7 @@ def _dq_builder(crm: Crm, result: CleanResult, today: dt.date,
                         ws.write_url(row, c, where, link, string=str(v))
                     else:
                         ws.write_string(row, c, str(v or ""), fmt)
-                created = _value(rec.get("created"))
+                created = cell_value(rec.get("created"))
                 if isinstance(created, dt.datetime):
                     ws.write_datetime(row, 7, created, f.date)
                 else:
@@ -436,16 +436,16 @@ def _company(crm: Crm, key: str, rec: pd.Series) -> str:
 
 def _log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
-        f = _Formats(book, crm.schema)
-        _banner(ws, crm, f, "Merge log",
-                "Every value of every record merged by `xlcrm clean --apply`, and what became "
-                "of it; links re-pointed to the kept record. Append-only: nothing typed is lost.")
+        f = Formats(book, crm.schema)
+        banner(ws, crm.schema, f, "Merge log",
+               "Every value of every record merged by `xlcrm clean --apply`, and what became "
+               "of it; links re-pointed to the kept record. Append-only: nothing typed is lost.")
         ws.write_string(0, 0, "Owned by xlcrm: `xlcrm clean --apply` adds to it; rows are never "
                               "removed.", f.banner)
         ws.write_row(3, 0, list(_LOG_HEADER), f.head)
         for i, r in enumerate(rows, 4):
             for c, v in enumerate(r):
-                value = _value(v)
+                value = cell_value(v)
                 if isinstance(value, dt.datetime):
                     ws.write_datetime(i, c, value, f.date)
                 elif isinstance(value, bool):

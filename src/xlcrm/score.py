@@ -29,11 +29,11 @@ from .metrics.funnel import stage_rules
 from .metrics.hygiene import last_touch
 from .metrics.rfm import SEGMENTS, rfm
 from .metrics.scoring import CONDITIONS, Rule, score_leads
+from .owned import Formats, banner, cell_value
 from .read import Crm, bulk_work, load
 from .records import outcome_labels
 from .save import SaveResult
 from .schema import available_locales, item_labels, load_locale, normalize_header
-from .update import _banner, _Formats, _value
 from .write import SheetBuilder, write_owned_sheets
 
 __all__ = ["ScoreResult", "score", "scoring_rules"]
@@ -211,10 +211,10 @@ def _name(rec: Mapping[str, Any]) -> str:
                     if c in rec and isinstance(rec[c], str))
 
 
-def _write_cells(ws: Worksheet, row: int, values: list[Any], f: _Formats,
+def _write_cells(ws: Worksheet, row: int, values: list[Any], f: Formats,
                  formats: dict[int, Any]) -> None:
     for c, v in enumerate(values):
-        value = _value(v)
+        value = cell_value(v)
         fmt = formats.get(c)
         if isinstance(value, dt.datetime):
             ws.write_datetime(row, c, value, fmt or f.date)
@@ -236,16 +236,16 @@ def _won(crm: Crm, leads: pd.DataFrame) -> pd.Series:
 
 def _scores_builder(crm: Crm, result: ScoreResult, today: dt.date) -> SheetBuilder:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
-        f = _Formats(book, crm.schema)
+        f = Formats(book, crm.schema)
         mql, sql = result.thresholds
         hot = book.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#548235",
                                "align": "center"})
         warm = book.add_format({"bold": True, "bg_color": "#E2EFDA", "align": "center"})
         top = book.add_format({})
-        _banner(ws, crm, f, "Lead scores",
-                f"Scored on {today:%Y-%m-%d} with Settings > Scoring rules: SQL from {sql:g} "
-                f"points, MQL from {mql:g}. Open leads first, highest score first, then those "
-                "already won; the people's own columns are not touched.")
+        banner(ws, crm.schema, f, "Lead scores",
+               f"Scored on {today:%Y-%m-%d} with Settings > Scoring rules: SQL from {sql:g} "
+               f"points, MQL from {mql:g}. Open leads first, highest score first, then those "
+               "already won; the people's own columns are not touched.")
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
                               "are overwritten.", f.banner)
         counts = result.counts()
@@ -306,11 +306,11 @@ _SEGMENT_TEXT = {
 
 def _rfm_builder(crm: Crm, result: ScoreResult, key: str, today: dt.date) -> SheetBuilder:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
-        f = _Formats(book, crm.schema)
-        _banner(ws, crm, f, "RFM: recency, frequency, monetary value",
-                f"Customers on {today:%Y-%m-%d}: days since the last purchase, number of "
-                "purchases and their value, each scored 1-5 by quintile (5 the best fifth), "
-                "and the segment that follows.")
+        f = Formats(book, crm.schema)
+        banner(ws, crm.schema, f, "RFM: recency, frequency, monetary value",
+               f"Customers on {today:%Y-%m-%d}: days since the last purchase, number of "
+               "purchases and their value, each scored 1-5 by quintile (5 the best fifth), "
+               "and the segment that follows.")
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
                               "are overwritten.", f.banner)
         frame = result.rfm

@@ -43,6 +43,7 @@ from .metrics.tally import (
     cohort_weeks,
     contact_dates,
 )
+from .owned import Formats, banner, cell_value
 from .package import RowRenderer
 from .read import Crm, Settings, bulk_work, load
 from .records import outcome_labels, rep_column, stage_sheet
@@ -54,7 +55,6 @@ __all__ = ["STEPS_OF_UPDATE", "UpdateResult", "columns_used", "set_baseline", "t
            "update"]
 
 _STEP_MILESTONE = dict(zip(("lead", "contact", "appointment", "show", "sale"), STEPS))
-_GREEN, _GREY = "#548235", "#595959"
 
 
 @dataclass
@@ -135,28 +135,6 @@ def tally_input(crm: Crm) -> TallyInput:
 
 
 # ----- writing the owned sheets ------------------------------------------------------------
-class _Formats:
-    def __init__(self, book: xlsxwriter.Workbook, schema: Schema) -> None:
-        loc = schema.locale
-        self.banner = book.add_format({"italic": True, "bold": True, "font_color": "#FFFFFF",
-                                       "bg_color": _GREEN})
-        self.title = book.add_format({"bold": True, "font_size": 14, "font_color": "#1F3864"})
-        self.note = book.add_format({"italic": True, "font_color": _GREY})
-        self.head = book.add_format({"bold": True, "bg_color": "#E2EFDA", "text_wrap": True,
-                                     "valign": "vcenter", "border": 1,
-                                     "border_color": "#A9D08E"})
-        self.date = book.add_format({"num_format": loc.formats["date"]})
-        self.int = book.add_format({"num_format": "#,##0"})
-        self.pct = book.add_format({"num_format": "0.0%"})
-        self.pts = book.add_format({"num_format": '+0.0" pts";-0.0" pts";0.0" pts"',
-                                    "font_color": _GREY})
-        self.money = book.add_format({"num_format": loc.money_format("EUR")})
-        self.p = book.add_format({"num_format": "0.000"})
-        self.big = book.add_format({"bold": True, "font_size": 16, "num_format": "#,##0"})
-        self.big_pct = book.add_format({"bold": True, "font_size": 16, "num_format": "0.0%"})
-        self.text = book.add_format({})
-
-
 _LABELS = {
     "week": "Week starting", "leads": "Leads", "contacts": "Two-way contacts",
     "appointments": "Appointments set", "shows": "Appointments shown", "sales": "Sold",
@@ -174,21 +152,11 @@ def _labels(crm: Crm) -> dict[str, str]:
     return labels
 
 
-def _value(v: Any) -> Any:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return ""
-    if isinstance(v, pd.Timestamp):
-        return v.to_pydatetime()
-    if hasattr(v, "item"):
-        return v.item()
-    return v
-
-
 def _rate_formula(ws: Worksheet, row: int, col: int, num_col: int, den_col: int, value: Any,
                   fmt: Any) -> None:
     num = xlsxwriter.utility.xl_rowcol_to_cell(row, num_col)
     den = xlsxwriter.utility.xl_rowcol_to_cell(row, den_col)
-    ws.write_formula(row, col, f'=IF({den}=0,"",{num}/{den})', fmt, _value(value))
+    ws.write_formula(row, col, f'=IF({den}=0,"",{num}/{den})', fmt, cell_value(value))
 
 
 @dataclass
@@ -213,7 +181,7 @@ def _refs(crm: Crm) -> _Refs | None:
 
 
 def _write_weeks(ws: Worksheet, top: int, weeks: pd.DataFrame, vs: pd.DataFrame | None,
-                 crm: Crm, f: _Formats, refs: _Refs | None, *, cohort: bool) -> int:
+                 crm: Crm, f: Formats, refs: _Refs | None, *, cohort: bool) -> int:
     """Write one weekly table at ``top``; return the row after it."""
     labels = _labels(crm)
     header = ["week", *STEPS, *RATES]
@@ -246,7 +214,7 @@ def _write_weeks(ws: Worksheet, top: int, weeks: pd.DataFrame, vs: pd.DataFrame 
     return top + 2 + len(weeks)
 
 
-def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: _Formats,
+def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: Formats,
                   labels: dict[str, str], money: bool = False) -> int:
     ws.write_string(top, 0, title, f.title)
     extra = [c for c in frame.columns if c not in STEPS and c not in RATES]
@@ -261,7 +229,7 @@ def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: _
         for c, (name, (num, den)) in enumerate(RATES.items(), 1 + len(STEPS)):
             _rate_formula(ws, r, c, 1 + STEPS.index(num), 1 + STEPS.index(den), row[name], f.pct)
         for c, name in enumerate(extra, 1 + len(STEPS) + len(RATES)):
-            value = _value(row[name])
+            value = cell_value(row[name])
             if value == "":
                 continue
             fmt = f.pct if name == "return_on_spend" else f.money if money else f.int
@@ -269,24 +237,15 @@ def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: _
     return top + 3 + len(frame)
 
 
-def _banner(ws: Worksheet, crm: Crm, f: _Formats, title: str, note: str) -> None:
-    text = crm.schema.locale.sections.get("text", {})
-    ws.write_string(0, 0, text.get("owned_banner", "Owned by xlcrm"), f.banner)
-    for c in range(1, 12):
-        ws.write_blank(0, c, None, f.banner)
-    ws.write_string(1, 0, title, f.title)
-    ws.write_string(2, 0, note, f.note)
-
-
 def _tally_builder(crm: Crm, result: UpdateResult, refs: _Refs | None, today: dt.date
                    ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
-        f = _Formats(book, crm.schema)
+        f = Formats(book, crm.schema)
         labels = _labels(crm)
-        _banner(ws, crm, f, "Weekly tally",
-                f"By activity week: what happened each week. Updated {today:%Y-%m-%d}. "
-                "A contact counts when the prospect answered (an inbound activity or the "
-                "two-way contact date).")
+        banner(ws, crm.schema, f, "Weekly tally",
+               f"By activity week: what happened each week. Updated {today:%Y-%m-%d}. "
+               "A contact counts when the prospect answered (an inbound activity or the "
+               "two-way contact date).")
         ws.set_column(0, 0, 14)
         ws.set_column(1, 5, 11)
         ws.set_column(6, 15, 11)
@@ -345,14 +304,14 @@ def _advance_baselines(history: pd.DataFrame, base: pd.Series, start: Any, end: 
 def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
                       ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
-        f = _Formats(book, crm.schema)
+        f = Formats(book, crm.schema)
         labels = _labels(crm)
         start = crm.settings.options.get("baseline_from")
         end = crm.settings.options.get("baseline_to")
         period = (f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" if start and end
                   else "the first four weeks (set Baseline from/to in Settings)")
-        _banner(ws, crm, f, "Baseline", f"The team's rates over {period}; every week is "
-                                       "compared with them. Updated " f"{today:%Y-%m-%d}.")
+        banner(ws, crm.schema, f, "Baseline", f"The team's rates over {period}; every week is "
+               "compared with them. Updated " f"{today:%Y-%m-%d}.")
         ws.set_column(0, 0, 30)
         ws.set_column(1, 4 + 4 * len(PLAN_RATES), 13)
         ws.set_column(4 + 4 * len(PLAN_RATES), 4 + 4 * len(PLAN_RATES), 16)
@@ -360,7 +319,7 @@ def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
         ws.fit_to_pages(1, 0)
         for i, name in enumerate((*STEPS, *RATES)):
             ws.write_string(4 + i, 0, labels[name], f.head)
-            value = _value(result.baseline[name])
+            value = cell_value(result.baseline[name])
             if value == "":
                 continue
             ws.write_number(4 + i, 1, float(value), f.pct if name in RATES else f.int)
@@ -384,7 +343,7 @@ def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
                 c = 4 + 4 * k
                 for offset, key, fmt in ((0, name, f.pct), (1, f"{name}_baseline", f.pct),
                                          (2, f"{name}_change", f.pts), (3, f"{name}_p", f.p)):
-                    value = _value(plan[key])
+                    value = cell_value(plan[key])
                     if value != "":
                         ws.write_number(i, c + offset, float(value) * (100 if offset == 2
                                                                        else 1), fmt)
@@ -397,7 +356,7 @@ def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
                 if rec[key] is not None and not pd.isna(rec[key]):
                     ws.write_datetime(i, c, pd.Timestamp(rec[key]).to_pydatetime(), f.date)
             for c, key in enumerate(("weeks", "leads", *RATES), 3):
-                value = _value(rec[key])
+                value = cell_value(rec[key])
                 if value != "":
                     ws.write_number(i, c, float(value), f.pct if key in RATES else f.int)
     return build
@@ -419,12 +378,12 @@ def _bar_chart(book: xlsxwriter.Workbook, title: str, name: str, categories: str
 def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: dt.date
                        ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
-        f = _Formats(book, crm.schema)
+        f = Formats(book, crm.schema)
         labels = _labels(crm)
         week = result.this_week
-        _banner(ws, crm, f, "Dashboard",
-                f"Last full week ({week:%Y-%m-%d}) against the week before and the baseline. "
-                f"Updated {today:%Y-%m-%d}." if week is not None else "No leads yet.")
+        banner(ws, crm.schema, f, "Dashboard",
+               f"Last full week ({week:%Y-%m-%d}) against the week before and the baseline. "
+               f"Updated {today:%Y-%m-%d}." if week is not None else "No leads yet.")
         ws.set_column(0, 0, 24)
         ws.set_column(1, 4, 14)
         ws.set_landscape()
@@ -436,7 +395,7 @@ def _dashboard_builder(crm: Crm, result: UpdateResult, tally_name: str, today: d
             is_rate = name in RATES
             ws.write_string(r, 0, labels[name])
             for c, v in enumerate((now, before, base), 1):
-                value = _value(v)
+                value = cell_value(v)
                 if value != "":
                     ws.write_number(r, c, float(value), f.big_pct if is_rate and c == 1
                                     else f.pct if is_rate else f.big if c == 1 else f.int)
@@ -550,15 +509,15 @@ def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame, rules: list[StageR
 def _funnel_builder(crm: Crm, result: UpdateResult, today: dt.date
                     ) -> Callable[[xlsxwriter.Workbook, Worksheet], None]:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
-        f = _Formats(book, crm.schema)
+        f = Formats(book, crm.schema)
         fun = result.funnel
         assert fun is not None
         week = result.this_week
         start = (week - pd.Timedelta(weeks=3)) if week is not None else None
-        _banner(ws, crm, f, "Funnel", "Records in each stage of Settings, their value and the "
-                "value weighted by the stage's win probability; won and lost over the last four "
-                f"full weeks{f' (from {start:%Y-%m-%d})' if start is not None else ''}. Updated "
-                f"{today:%Y-%m-%d}.")
+        banner(ws, crm.schema, f, "Funnel", "Records in each stage of Settings, their value and "
+               "the value weighted by the stage's win probability; won and lost over the last "
+               f"four full weeks{f' (from {start:%Y-%m-%d})' if start is not None else ''}. "
+               f"Updated {today:%Y-%m-%d}.")
         ws.set_column(0, 0, 24)
         ws.set_column(1, 11, 12)
         ws.set_landscape()
@@ -584,7 +543,7 @@ def _funnel_builder(crm: Crm, result: UpdateResult, today: dt.date
             ws.set_row(row + 1, 30)
             for i, rec in enumerate(frame.itertuples(index=False), row + 2):
                 for c, (name, v) in enumerate(zip(frame.columns, rec)):
-                    value = _value(v)
+                    value = cell_value(v)
                     if value == "":
                         continue
                     if isinstance(value, (int, float)):
@@ -600,7 +559,7 @@ def _funnel_builder(crm: Crm, result: UpdateResult, today: dt.date
                 ("Weighted forecast", "weighted_value", f.money),
                 ("Win rate in the period", "win_rate", f.pct))):
             ws.write_string(row + 1 + i, 0, label, f.head)
-            value = _value(totals.get(key))
+            value = cell_value(totals.get(key))
             if value != "":
                 ws.write_number(row + 1 + i, 1, float(value), fmt)
     return build
@@ -625,12 +584,12 @@ def _xml_stages(stages: pd.Series) -> list[str]:
 
 def _history_builder(crm: Crm, result: UpdateResult) -> SheetBuilder:
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> RowRenderer:
-        f = _Formats(book, crm.schema)
+        f = Formats(book, crm.schema)
         history = result.history
         assert history is not None
-        _banner(ws, crm, f, "Stage history",
-                "Every stage change xlcrm has seen, appended at each update (the first update "
-                "records each record's stage on the day it was created). Append-only.")
+        banner(ws, crm.schema, f, "Stage history",
+               "Every stage change xlcrm has seen, appended at each update (the first update "
+               "records each record's stage on the day it was created). Append-only.")
         ws.write_row(3, 0, list(_HISTORY_HEADER), f.head)
         ws.set_column(0, 2, 20)
         ws.set_column(3, 3, 14)

@@ -1,0 +1,64 @@
+"""How xlcrm's owned sheets look: one set of cell formats, the banner that says a sheet is
+xlcrm's, and cell values as XlsxWriter takes them. The weekly run, the clean-up and the scores
+build their sheets with these, so every owned sheet reads alike."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from .schema import Schema
+
+__all__ = ["GREEN", "GREY", "Formats", "banner", "cell_value"]
+
+GREEN, GREY = "#548235", "#595959"
+
+
+class Formats:
+    """The formats of an owned sheet, added to its scratch workbook."""
+
+    def __init__(self, book: xlsxwriter.Workbook, schema: Schema) -> None:
+        loc = schema.locale
+        self.banner = book.add_format({"italic": True, "bold": True, "font_color": "#FFFFFF",
+                                       "bg_color": GREEN})
+        self.title = book.add_format({"bold": True, "font_size": 14, "font_color": "#1F3864"})
+        self.note = book.add_format({"italic": True, "font_color": GREY})
+        self.head = book.add_format({"bold": True, "bg_color": "#E2EFDA", "text_wrap": True,
+                                     "valign": "vcenter", "border": 1,
+                                     "border_color": "#A9D08E"})
+        self.date = book.add_format({"num_format": loc.formats["date"]})
+        self.int = book.add_format({"num_format": "#,##0"})
+        self.pct = book.add_format({"num_format": "0.0%"})
+        self.pts = book.add_format({"num_format": '+0.0" pts";-0.0" pts";0.0" pts"',
+                                    "font_color": GREY})
+        self.money = book.add_format({"num_format": loc.money_format("EUR")})
+        self.p = book.add_format({"num_format": "0.000"})
+        self.big = book.add_format({"bold": True, "font_size": 16, "num_format": "#,##0"})
+        self.big_pct = book.add_format({"bold": True, "font_size": 16, "num_format": "0.0%"})
+        self.text = book.add_format({})
+
+
+def banner(ws: Worksheet, schema: Schema, f: Formats, title: str, note: str) -> None:
+    """Write the owned-sheet banner (row 1), the sheet's title and its note (rows 2 and 3)."""
+    text = schema.locale.sections.get("text", {})
+    ws.write_string(0, 0, text.get("owned_banner", "Owned by xlcrm"), f.banner)
+    for c in range(1, 12):
+        ws.write_blank(0, c, None, f.banner)
+    ws.write_string(1, 0, title, f.title)
+    ws.write_string(2, 0, note, f.note)
+
+
+def cell_value(v: Any) -> Any:
+    """A value as a cell takes it: "" for nothing (None, NaN), plain Python for numpy and
+    pandas values."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime()
+    if hasattr(v, "item"):
+        return v.item()
+    return v
