@@ -246,6 +246,9 @@ def _tally_builder(crm: Crm, result: UpdateResult, refs: _Refs | None, today: dt
                f"By activity week: what happened each week. Updated {today:%Y-%m-%d}. "
                "A contact counts when the prospect answered (an inbound activity or the "
                "two-way contact date).")
+        ws.write_string(3, 0, "Each rate divides counts of the same week, so a show or close "
+                        "rate passes 100% when earlier appointments show up; the cohort table "
+                        "below follows each week's own leads.", f.note)
         ws.set_column(0, 0, 14)
         ws.set_column(1, 5, 11)
         ws.set_column(6, 15, 11)
