@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -52,9 +54,21 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f",
                                                  help="text for people, json for programs.")]
 
 
-def _fail(exc: XlcrmError, code: int = 1) -> typer.Exit:
+def _fail(exc: Exception, code: int = 1) -> typer.Exit:
     err.print(f"[bold red]error:[/] {exc}")
     return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _as_exit() -> Iterator[None]:
+    """Turn what xlcrm refuses into one line on stderr and an exit code: 2 for a file that
+    can't be read, 1 for anything else (a locked file, a name taken, a bad mapping)."""
+    try:
+        yield
+    except UnreadableWorkbookError as exc:
+        raise _fail(exc, 2) from None
+    except XlcrmError as exc:
+        raise _fail(exc) from None
 
 
 def _version(value: bool) -> None:
@@ -134,13 +148,9 @@ def attach(
 
     The team's own sheets, charts, pivot tables, macros and styles stay exactly as they are.
     """
-    try:
+    with _as_exit():
         result = attach_workbook(path, preset=preset, locale=locale, force=force,
                                  backups=backups)
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
-    except XlcrmError as exc:
-        raise _fail(exc) from None
     console.print(f"Attached the {preset} CRM sheets to {result.path}"
                   + (f" (previous version kept as {result.backup})" if result.backup else ""))
 
@@ -167,22 +177,17 @@ def update(
     steps = len(STEPS_OF_UPDATE) - 1  # a run either compares or writes
     columns = (SpinnerColumn(), TextColumn("{task.description:<38}"), BarColumn(),
                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
-    try:
-        with Progress(*columns, console=err, transient=True,
-                      disable=output is OutputFormat.json) as bar:
-            task = bar.add_task("Starting", total=steps)
+    with _as_exit(), Progress(*columns, console=err, transient=True,
+                              disable=output is OutputFormat.json) as bar:
+        task = bar.add_task("Starting", total=steps)
 
-            def progress(step: str) -> None:
-                if bar.tasks[task].description != "Starting":
-                    bar.advance(task)
-                bar.update(task, description=step)
+        def progress(step: str) -> None:
+            if bar.tasks[task].description != "Starting":
+                bar.advance(task)
+            bar.update(task, description=step)
 
-            result = update_workbook(path, today=today.date() if today else None, force=force,
-                                     dry_run=dry_run, backups=backups, progress=progress)
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
-    except XlcrmError as exc:
-        raise _fail(exc) from None
+        result = update_workbook(path, today=today.date() if today else None, force=force,
+                                 dry_run=dry_run, backups=backups, progress=progress)
     if output is OutputFormat.json:
         print(_update_json(result, dry_run))
         return
@@ -331,12 +336,8 @@ def macros(
     = False,
 ) -> None:
     """Write a macro-enabled copy with buttons: weekly update, report, agenda, check, import."""
-    try:
+    with _as_exit():
         made = macro_workbook(path, out, python=python, force=force)
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
-    except XlcrmError as exc:
-        raise _fail(exc) from None
     console.print(f"Wrote {made.workbook} and {made.module} (keep them in the same folder). "
                   "Open the workbook in Excel, enable macros, press Weekly update.")
 
@@ -374,15 +375,10 @@ def report(
         host, _, port = smtp.partition(":")
         settings = SmtpSettings(host, int(port) if port else (587 if starttls else 25),
                                 starttls=starttls, user=smtp_user)
-    try:
-        with console.status("Counting the week and writing the report..."):
-            result = make(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
-                          sender=mail_from, to=mail_to or [], templates=templates,
-                          today=today.date() if today else None)
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
-    except XlcrmError as exc:
-        raise _fail(exc) from None
+    with _as_exit(), console.status("Counting the week and writing the report..."):
+        result = make(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
+                      sender=mail_from, to=mail_to or [], templates=templates,
+                      today=today.date() if today else None)
     data = result.report
     console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
     for rec in data.summary.itertuples(index=False):
@@ -426,13 +422,9 @@ def agenda(
     except ValueError:
         err.print(f'[bold red]error:[/] --date "{date}" is not tomorrow, today or YYYY-MM-DD')
         raise typer.Exit(2) from None
-    try:
+    with _as_exit():
         result = make(path, day=day, rep=rep, now=now, out=out, write_sheet=sheet,
                       templates=templates, force=force)
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
-    except XlcrmError as exc:
-        raise _fail(exc) from None
     if not result.reps:
         console.print(f"Nothing on the agenda for {day:%A %d %B %Y}.")
     for name in result.reps:
@@ -580,14 +572,9 @@ def clean(
     if apply and undo:
         err.print("[bold red]error:[/] --apply and --undo can't be used together")
         raise typer.Exit(2)
-    try:
-        with console.status("Looking for duplicates and problems..."):
-            result = clean_workbook(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
-                                    today=today.date() if today else None)
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
-    except XlcrmError as exc:
-        raise _fail(exc) from None
+    with _as_exit(), console.status("Looking for duplicates and problems..."):
+        result = clean_workbook(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
+                                today=today.date() if today else None)
     if output is OutputFormat.json:
         print(result.to_json())
         return
@@ -635,14 +622,9 @@ def score(
     """Score leads with the Settings rules (MQL, SQL) and rank customers by RFM."""
     import json
 
-    try:
-        with console.status("Scoring leads and customers..."):
-            result = score_workbook(path, today=today.date() if today else None,
-                                    dry_run=dry_run, force=force)
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
-    except XlcrmError as exc:
-        raise _fail(exc) from None
+    with _as_exit(), console.status("Scoring leads and customers..."):
+        result = score_workbook(path, today=today.date() if today else None,
+                                dry_run=dry_run, force=force)
     top = result.scores.sort_values("score", ascending=False, kind="stable")
     if output is OutputFormat.json:
         print(json.dumps({"file": str(result.path), "counts": result.counts(),
@@ -671,12 +653,8 @@ def assign(
 ) -> None:
     """Propose owners for records without one, by the Settings territory rules; --apply
     writes them."""
-    try:
+    with _as_exit():
         result = assign_workbook(path, apply=apply, force=force)
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
-    except XlcrmError as exc:
-        raise _fail(exc) from None
     if output is OutputFormat.json:
         print(result.to_json())
         return
