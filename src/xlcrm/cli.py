@@ -177,8 +177,8 @@ def update(
     steps = len(STEPS_OF_UPDATE) - 1  # a run either compares or writes
     columns = (SpinnerColumn(), TextColumn("{task.description:<38}"), BarColumn(),
                TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
-    with _as_exit(), Progress(*columns, console=err, transient=True,
-                              disable=output is OutputFormat.json) as bar:
+    quiet = output is OutputFormat.json or not err.is_terminal  # (a log gets no bar)
+    with _as_exit(), Progress(*columns, console=err, transient=True, disable=quiet) as bar:
         task = bar.add_task("Starting", total=steps)
 
         def progress(step: str) -> None:
