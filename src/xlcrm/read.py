@@ -624,7 +624,7 @@ def _project(sheet: Any, key: str, plan: _Plan, merged: Merged) -> _Projected | 
     probe = min(mapped.values(), default=0)
     take = sorted({mapped[k] for k in only if k in mapped} | set(computed) | {probe})
     width = len(header)
-    get = itemgetter(*take, probe) if take else itemgetter(probe)  # (…, probe): a tuple
+    get = itemgetter(*take, probe)  # the probe again at the end: always a tuple
     kept: list[tuple[Any, ...]] = []
     sheet_rows: list[int] = []
     where = {c: i for i, c in enumerate(take)}

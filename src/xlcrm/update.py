@@ -316,8 +316,9 @@ def _baseline_builder(crm: Crm, result: UpdateResult, today: dt.date
         banner(ws, crm.schema, f, "Baseline", f"The team's rates over {period}; every week is "
                "compared with them. Updated " f"{today:%Y-%m-%d}.")
         ws.set_column(0, 0, 30)
-        ws.set_column(1, 4 + 4 * len(PLAN_RATES), 13)
-        ws.set_column(4 + 4 * len(PLAN_RATES), 4 + 4 * len(PLAN_RATES), 16)
+        verdict = 4 + 4 * len(PLAN_RATES)  # the plans' last column
+        ws.set_column(1, verdict - 1, 13)
+        ws.set_column(verdict, verdict, 16)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         for i, name in enumerate((*STEPS, *RATES)):
