@@ -24,7 +24,7 @@ from ..save import safe_save
 from ..schema import Schema, load_schema, normalize_header
 from ..workbook import prepare_target
 from ..write import patch_sheet
-from .importer import ColumnMatch, _split_name, match_columns
+from .importer import ColumnMatch, match_columns, put_full_name
 from .normalize import normalize_phone
 from .sources import HEADER_SCAN_ROWS, detect_date_order
 
@@ -154,9 +154,7 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
                 if not m.column or raw in (None, "") or i == company_col:
                     continue
                 if m.column == "full_name":
-                    first, last = _split_name(str(raw))
-                    values.setdefault("first_name", first)
-                    values.setdefault("last_name", last)
+                    put_full_name(values, raw)
                     continue
                 value, problem = _coerce_plain(sheet.column(m.column), raw, coercer, region)
                 if problem:

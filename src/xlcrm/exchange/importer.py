@@ -38,7 +38,7 @@ from .normalize import email_key, normalize_email, normalize_phone, phone_key
 from .safety import unneutralize
 from .sources import RawTable, detect_date_order, read_table
 
-__all__ = ["ColumnMatch", "ImportResult", "ImportRow", "import_leads"]
+__all__ = ["ColumnMatch", "ImportResult", "ImportRow", "import_leads", "put_full_name"]
 
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a header is left unmapped
 _FULL_NAME = frozenset(normalize_header(h) for h in (
@@ -389,6 +389,14 @@ def _split_name(text: str) -> tuple[str | None, str | None]:
     return " ".join(parts[:-1]), parts[-1]
 
 
+def put_full_name(values: dict[str, Any], raw: object) -> None:
+    """Fill a record's first and last name from one "full name" cell, unless its own first
+    or last name columns already did (the import and the adoption of a sheet share this)."""
+    first, last = _split_name(str(raw))
+    values.setdefault("first_name", first)
+    values.setdefault("last_name", last)
+
+
 def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: str | None,
                  now: dt.datetime, dry_run: bool) -> ImportResult:
     key = crm.schema.lead_sheet
@@ -440,9 +448,7 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
             if not m.column or raw in (None, ""):
                 continue
             if m.column == "full_name":
-                first, last = _split_name(str(raw))
-                values.setdefault("first_name", first)
-                values.setdefault("last_name", last)
+                put_full_name(values, raw)
                 continue
             value, problem = _coerce(sheet.column(m.column), raw, coercer, crm, region)
             if problem:
