@@ -52,7 +52,7 @@ def demo_figures(leads: int, preset: str, workdir: Path) -> Iterator[Figure]:
     from python_calamine import CalamineWorkbook
 
     from xlcrm import generate_demo
-    from xlcrm.build import write_new_workbook
+    from xlcrm.sheets.workbook import write_new_workbook
 
     tag = f"{preset}_{leads // 1000}k"
     gen_s, data = _timed(lambda: generate_demo(preset, leads=leads, seed=1, today=TODAY))
@@ -109,7 +109,7 @@ def update_figures(leads: int, workdir: Path) -> Iterator[Figure]:
     import xlsxwriter
     from xlsxwriter.worksheet import Worksheet
 
-    from xlcrm.write import write_owned_sheets
+    from xlcrm.xlsx.writer import write_owned_sheets
 
     # made in another process, so this one's peak memory is the update's own
     subprocess.run([sys.executable, "-m", "xlcrm.cli", "demo", str(workdir), "--leads",
@@ -155,7 +155,7 @@ def weekly_figures(leads: int, workdir: Path) -> Iterator[Figure]:
     data_names = ["Leads", "Activities", "Tasks", "Settings"]
     names = [*data_names, "Plans", "Stage history", "Baseline"]
 
-    from xlcrm.update import update
+    from xlcrm.commands.update import update
 
     tag = f"{leads // 1000}k"
     # one update first, in this fresh process: its peak memory is what a user's run needs

@@ -17,7 +17,7 @@ from pathlib import Path
 import openpyxl
 
 import xlcrm
-from xlcrm.libreoffice import convert
+from xlcrm.xlsx.libreoffice import convert
 
 DOCS = Path(__file__).parent
 # sheet, last column, rows (None: from the top; a number: the newest rows, header repeated)

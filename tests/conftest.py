@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from xlcrm import generate_demo
-from xlcrm.build import write_new_workbook
-from xlcrm.libreoffice import find_soffice
+from xlcrm.sheets.workbook import write_new_workbook
+from xlcrm.xlsx.libreoffice import find_soffice
 
 from ._helpers import CORPUS_RESULTS, PRESETS, TODAY
 

@@ -11,9 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 import xlcrm
-from xlcrm.assign import assign
-from xlcrm.build import write_new_workbook
 from xlcrm.cli import app
+from xlcrm.commands.assign import assign
+from xlcrm.sheets.workbook import write_new_workbook
 
 T = dt.datetime
 

@@ -307,7 +307,7 @@ def test_not_an_xlsx_name(tmp_path: Path) -> None:
 
 
 def test_total_size_limit(base: dict[str, Path]) -> None:
-    from xlcrm.opening import Limits, check_package
+    from xlcrm.xlsx.opening import Limits, check_package
 
     with pytest.raises(UnreadableWorkbookError, match="would unpack to"):
         check_package(base["dealer"], Limits(max_total_bytes=1000))
@@ -315,7 +315,7 @@ def test_total_size_limit(base: dict[str, Path]) -> None:
 
 def test_lock_file_is_an_error_for_writing(base: dict[str, Path], tmp_path: Path) -> None:
     from xlcrm import WorkbookLockedError
-    from xlcrm.opening import safe_open
+    from xlcrm.xlsx.opening import safe_open
 
     path = edited(base, tmp_path, lambda wb: None, name="team.xlsx")
     (tmp_path / ".~lock.team.xlsx#").write_text("someone,host,2026")

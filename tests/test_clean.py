@@ -11,8 +11,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import xlcrm
-from xlcrm.build import write_new_workbook
-from xlcrm.clean import clean, find_groups
+from xlcrm.commands.clean import clean, find_groups
 from xlcrm.metrics.duplicates import (
     find_duplicates,
     group_pairs,
@@ -20,7 +19,8 @@ from xlcrm.metrics.duplicates import (
     normalize_phone,
     pairs_within,
 )
-from xlcrm.write import patch_sheet
+from xlcrm.sheets.workbook import write_new_workbook
+from xlcrm.xlsx.writer import patch_sheet
 
 from ._helpers import TODAY
 

@@ -13,9 +13,9 @@ import pytest
 from typer.testing import CliRunner
 
 from xlcrm import ExportError, available_targets, export, generate_demo, load
-from xlcrm.build import write_new_workbook
 from xlcrm.cli import app
 from xlcrm.exchange.safety import TRIGGERS, neutralize, unneutralize
+from xlcrm.sheets.workbook import write_new_workbook
 
 from ._helpers import PRESETS, TODAY
 

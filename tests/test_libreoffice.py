@@ -10,7 +10,7 @@ from python_calamine import CalamineWorkbook
 
 import xlcrm
 from xlcrm import load_schema
-from xlcrm.libreoffice import convert
+from xlcrm.xlsx.libreoffice import convert
 
 from ._helpers import LOCALES, PRESETS
 
@@ -69,7 +69,7 @@ def test_dropdown_names_resolve_in_libreoffice(soffice: str, tmp_path: Path) -> 
     """The Settings lists behind the dropdowns are names LibreOffice can evaluate."""
     schema = load_schema("dealer")
     src = tmp_path / "names.xlsx"
-    from xlcrm.build import write_new_workbook
+    from xlcrm.sheets.workbook import write_new_workbook
 
     write_new_workbook(src, schema)
     import openpyxl

@@ -19,9 +19,9 @@ from lxml import etree
 
 import xlcrm
 from xlcrm import macros
-from xlcrm.macrobook import BUTTONS, CONTROL_SHEET, macro_workbook, vba_source
+from xlcrm.excel.macrobook import BUTTONS, CONTROL_SHEET, macro_workbook, vba_source
+from xlcrm.excel.vba import compress, decompress, module_source
 from xlcrm.macros import FileSheets, owned_sheet_cells
-from xlcrm.vba import compress, decompress, module_source
 
 from . import xlwings_double as xw
 from ._helpers import TODAY
@@ -49,8 +49,8 @@ def test_compression_agrees_with_an_independent_decompressor() -> None:
     import olefile
     from oletools.olevba import decompress_stream
 
-    from xlcrm.macrobook import xlwings_project
-    from xlcrm.vba import _modules
+    from xlcrm.excel.macrobook import xlwings_project
+    from xlcrm.excel.vba import _modules
 
     text = (b'Attribute VB_Name = "Module1"\r\n' + b"Sub A()\r\n    x = 1\r\nEnd Sub\r\n" * 400
             + bytes(range(256)) * 40)  # repetitive, then incompressible: both chunk kinds
@@ -141,7 +141,7 @@ def test_control_sheet_opens_first_and_data_stays(demo: Path, made: Any) -> None
 
 
 def test_libreoffice_opens_the_macro_workbook(made: Any, tmp_path: Path, soffice: str) -> None:
-    from xlcrm.libreoffice import convert
+    from xlcrm.xlsx.libreoffice import convert
 
     pdf = convert(made.workbook, "pdf", tmp_path)
     assert pdf.read_bytes().startswith(b"%PDF")
@@ -182,7 +182,7 @@ def test_weekly_update_in_excel_equals_the_file_run(demo: Path, tmp_path: Path) 
     shutil.copy(demo, on_disk)
     book = _excel_double(demo)  # the same workbook, open in "Excel"
     original = demo.read_bytes()
-    from xlcrm.update import update
+    from xlcrm.commands.update import update
 
     result = update(on_disk, today=TODAY, backups=0)
     message = macros.weekly_update(book, today=TODAY)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import xlcrm
 from xlcrm import load_schema
-from xlcrm.libreoffice import convert
+from xlcrm.xlsx.libreoffice import convert
 
 from ._helpers import PRESETS, TODAY
 

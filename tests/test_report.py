@@ -19,11 +19,13 @@ from lxml import html as lxml_html
 from python_calamine import CalamineWorkbook
 
 import xlcrm
+from xlcrm.commands.report import report
+from xlcrm.commands.update import tally_input, update
 from xlcrm.metrics.baseline import baseline
 from xlcrm.metrics.tally import RATES, STEPS, TallyInput, activity_weeks, by_dimension
-from xlcrm.report import SmtpSettings, parse_week, report, report_week
-from xlcrm.report.html import SECTION_TITLES
-from xlcrm.update import tally_input, update
+from xlcrm.reporting.data import parse_week, report_week
+from xlcrm.reporting.html import SECTION_TITLES
+from xlcrm.reporting.mail import SmtpSettings
 
 from ._helpers import TODAY
 
@@ -412,8 +414,8 @@ def test_b2b_report_has_deal_values_and_owners(tmp_path: Path) -> None:
 
 def test_data_quality_counts_what_check_and_clean_find(book: Path,
                                                        made: xlcrm.ReportResult) -> None:
-    from xlcrm.check import validate
-    from xlcrm.clean import find_groups, find_problems
+    from xlcrm.commands.check import validate
+    from xlcrm.commands.clean import find_groups, find_problems
 
     crm = xlcrm.load(book)
     groups, _ = find_groups(crm)

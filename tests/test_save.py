@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from xlcrm import WorkbookError, WorkbookLockedError
-from xlcrm.save import SaveResult, safe_save
+from xlcrm.xlsx.save import SaveResult, safe_save
 
 BACKUP_NAME = re.compile(r"crm\.\d{8}-\d{6}-\d{6}\.xlsx")
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions and links")
@@ -230,7 +230,7 @@ CHUNK = 1 << 19
 CRASH_CHILD = """
 import hashlib, io, os, sys, time, zipfile
 from pathlib import Path
-from xlcrm.save import safe_save
+from xlcrm.xlsx.save import safe_save
 
 target, log = Path(sys.argv[1]), Path(sys.argv[2])
 block = os.urandom(1 << 20)
@@ -353,7 +353,7 @@ RACE_CHILD = """
 import json, sys, time
 from pathlib import Path
 from xlcrm.errors import WorkbookBusyError
-from xlcrm.save import safe_save
+from xlcrm.xlsx.save import safe_save
 
 target, content, timeout = Path(sys.argv[1]), sys.argv[2].encode(), float(sys.argv[3])
 span = {}

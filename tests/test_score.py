@@ -12,10 +12,10 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import xlcrm
-from xlcrm.build import write_new_workbook
+from xlcrm.commands.score import score
 from xlcrm.metrics.rfm import quintile_scores, rfm
 from xlcrm.metrics.scoring import Rule, score_leads
-from xlcrm.score import score
+from xlcrm.sheets.workbook import write_new_workbook
 
 TODAY = dt.date(2026, 11, 23)
 D = dt.datetime

@@ -12,9 +12,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import xlcrm
-from xlcrm.build import write_new_workbook
+from xlcrm.commands.update import tally_input, update
 from xlcrm.metrics.baseline import two_proportion_test
-from xlcrm.update import tally_input, update
+from xlcrm.sheets.workbook import write_new_workbook
 
 from ._helpers import PRESETS, TODAY, xlsx_parts
 
@@ -116,7 +116,7 @@ def test_baseline_and_sources_counted_by_hand(book: Path) -> None:
 
 def test_update_writes_formulas_that_libreoffice_agrees_with(book: Path, tmp_path: Path,
                                                              soffice: str) -> None:
-    from xlcrm.libreoffice import convert
+    from xlcrm.xlsx.libreoffice import convert
 
     work = tmp_path / "crm.xlsx"
     work.write_bytes(book.read_bytes())
@@ -132,7 +132,7 @@ def test_update_writes_formulas_that_libreoffice_agrees_with(book: Path, tmp_pat
 
 @pytest.mark.libreoffice
 def test_demo_update_recalculates_to_cached_values(soffice: str, tmp_path: Path) -> None:
-    from xlcrm.libreoffice import convert
+    from xlcrm.xlsx.libreoffice import convert
 
     work = xlcrm.demo(tmp_path, leads=300, seed=9, today=dt.date(2026, 11, 23))
     theirs = CalamineWorkbook.from_path(str(convert(work, "xlsx", tmp_path / "lo")))
@@ -188,8 +188,8 @@ def test_update_command(book: Path, tmp_path: Path) -> None:
 
 def test_stage_history_over_ten_updates_with_edits_between(tmp_path: Path) -> None:
     """People move deals by hand between runs; the history records exactly those moves."""
-    from xlcrm.package import Package
-    from xlcrm.write import patch_sheet
+    from xlcrm.xlsx.package import Package
+    from xlcrm.xlsx.writer import patch_sheet
 
     work = xlcrm.demo(tmp_path, preset="b2b", leads=60, seed=4, today=dt.date(2026, 11, 23),
                       run_update=False)
@@ -344,7 +344,7 @@ def test_update_reading_only_its_columns_writes_what_a_full_read_writes(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The weekly run types only the columns it uses (``columns_used``); had it typed every
     column, every part of the workbook it writes would be the same, byte for byte."""
-    import xlcrm.update as weekly
+    import xlcrm.commands.update as weekly
 
 
     chosen, whole = tmp_path / "chosen.xlsx", tmp_path / "whole.xlsx"
@@ -367,7 +367,7 @@ def test_dry_run_lists_exactly_the_cells_the_run_then_changes(tmp_path: Path) ->
 
     from xlcrm.cli import app
     from xlcrm.issues import column_letter
-    from xlcrm.write import patch_sheet
+    from xlcrm.xlsx.writer import patch_sheet
 
     work = xlcrm.demo(tmp_path, leads=120, seed=6, today=dt.date(2026, 11, 16), run_report=False)
     crm = xlcrm.load(work)
@@ -407,7 +407,7 @@ def test_dealer_lead_lost_when_the_history_saw_it_move(tmp_path: Path) -> None:
     """A lead nobody has worked since 3 Dec, marked Lost by hand before the 2 Jan run: it was
     lost then (the history saw it move), not on 3 Dec, so it counts among the losses of the
     four weeks before 4 Jan (7 Dec to 3 Jan), with its reason."""
-    from xlcrm.write import patch_sheet
+    from xlcrm.xlsx.writer import patch_sheet
 
     schema = xlcrm.load_schema("dealer")
     leads = {"id": ["L-1", "L-2"], "created": [T(2026, 12, 1, 9), T(2026, 12, 3, 9)],

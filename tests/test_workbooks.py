@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xlcrm.starters import STARTER_LOCALES, starter_name, write_starters
+from xlcrm.commands.starters import STARTER_LOCALES, starter_name, write_starters
 
 from ._helpers import PRESETS, xlsx_parts
 

@@ -19,9 +19,9 @@ from xlsxwriter.worksheet import Worksheet
 
 import xlcrm
 from xlcrm import XlcrmError
-from xlcrm.libreoffice import find_soffice
-from xlcrm.package import TransplantError
-from xlcrm.write import attach, write_owned_sheets
+from xlcrm.xlsx.libreoffice import find_soffice
+from xlcrm.xlsx.package import TransplantError
+from xlcrm.xlsx.writer import attach, write_owned_sheets
 
 from ._helpers import CORPUS_RESULTS, TODAY, corpus_files
 
@@ -138,7 +138,7 @@ def _libreoffice_opens_all(folder: Path, out: Path) -> None:
     import subprocess
     import tempfile
 
-    from xlcrm.libreoffice import _RECALC_ALWAYS
+    from xlcrm.xlsx.libreoffice import _RECALC_ALWAYS
 
     files = sorted(folder.iterdir())
     with tempfile.TemporaryDirectory() as profile:
@@ -189,7 +189,7 @@ def test_validator_is_not_vacuous(tmp_path: Path) -> None:
 
 @pytest.mark.libreoffice
 def test_owned_formulas_recalculate_to_cached_values(soffice: str, tmp_path: Path) -> None:
-    from xlcrm.libreoffice import convert
+    from xlcrm.xlsx.libreoffice import convert
 
     work = xlcrm.demo(tmp_path, leads=50, seed=2, today=TODAY)
     write_owned_sheets(work, {"Tally": tally}, backups=0)
@@ -261,7 +261,7 @@ def test_patch_appends_rows_and_grows_the_table(tmp_path: Path) -> None:
 
     from openxml_audit import OpenXmlValidator
 
-    from xlcrm.write import patch_sheet
+    from xlcrm.xlsx.writer import patch_sheet
 
     work = xlcrm.demo(tmp_path, preset="b2b", leads=30, seed=3, today=TODAY)
     before = xlcrm.load(work)
@@ -318,7 +318,7 @@ def test_pivot_and_chart_made_in_libreoffice_survive_ten_updates(soffice: str,
                                                                  tmp_path: Path) -> None:
     import subprocess
 
-    from xlcrm.libreoffice import convert
+    from xlcrm.xlsx.libreoffice import convert
 
     python = _uno_python()
     # before any update, so the only charts are the ones LibreOffice adds

@@ -5,13 +5,15 @@ The public surface is listed once, here; the command line (``xlcrm``) wraps thes
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .agenda import AgendaResult, agenda
-from .assign import AssignResult, assign
-from .check import CheckResult, check
-from .clean import CleanResult, clean
-from .demo import DemoData, demo, generate_demo
+from ._version import __version__
+from .commands.agenda import AgendaResult, agenda
+from .commands.assign import AssignResult, assign
+from .commands.check import CheckResult, check
+from .commands.clean import CleanResult, clean
+from .commands.demo import DemoData, demo, generate_demo
+from .commands.init import init
+from .commands.report import ReportResult, make_report, report
+from .commands.score import ScoreResult, score
 from .errors import (
     ExportError,
     ImportFileError,
@@ -38,10 +40,9 @@ from .exchange import (
 )
 from .issues import Issue
 from .read import Crm, Settings, load
-from .report import ReportResult, SmtpSettings, WeeklyReport, make_report, report
+from .reporting.data import WeeklyReport
+from .reporting.mail import SmtpSettings
 from .schema import Schema, available_locales, available_presets, load_schema
-from .score import ScoreResult, score
-from .workbook import init
 
 __all__ = [
     "AdoptResult",

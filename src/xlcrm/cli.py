@@ -12,21 +12,21 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from . import __version__
-from .assign import assign as assign_workbook
-from .check import check as check_workbook
-from .clean import clean as clean_workbook
-from .demo import demo as make_demo
+from ._version import __version__
+from .commands.assign import assign as assign_workbook
+from .commands.check import check as check_workbook
+from .commands.clean import clean as clean_workbook
+from .commands.demo import demo as make_demo
+from .commands.init import init as init_workbook
+from .commands.score import score as score_workbook
+from .commands.update import UpdateResult, set_baseline
+from .commands.update import update as update_workbook
 from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
+from .excel.macrobook import macro_workbook
 from .exchange import adopt as adopt_workbook
 from .exchange import export as export_workbook
 from .exchange import import_leads
-from .macrobook import macro_workbook
-from .score import score as score_workbook
-from .update import UpdateResult, set_baseline
-from .update import update as update_workbook
-from .workbook import init as init_workbook
-from .write import attach as attach_workbook
+from .xlsx.writer import attach as attach_workbook
 
 app = typer.Typer(
     help="A small team's CRM in an Excel workbook.",
@@ -172,7 +172,7 @@ def update(
     into the owned sheets (nothing else in the workbook is touched)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from .update import STEPS_OF_UPDATE
+    from .commands.update import STEPS_OF_UPDATE
 
     steps = len(STEPS_OF_UPDATE) - 1  # a run either compares or writes
     columns = (SpinnerColumn(), TextColumn("{task.description:<38}"), BarColumn(),
@@ -367,8 +367,8 @@ def report(
         formats=["%Y-%m-%d"], help="Make the report as if today were this day.")] = None,
 ) -> None:
     """Write the weekly report: a workbook with charts, and the HTML page, PDF or e-mail."""
-    from .report import SmtpSettings
-    from .report import report as make
+    from .commands.report import report as make
+    from .reporting.mail import SmtpSettings
 
     settings = None
     if smtp:
@@ -411,8 +411,8 @@ def agenda(
     still waiting for a first contact."""
     from rich.table import Table
 
-    from .agenda import SECTION_TITLES
-    from .agenda import agenda as make
+    from .commands.agenda import SECTION_TITLES
+    from .commands.agenda import agenda as make
 
     now = dt.datetime.now().replace(microsecond=0)
     text = (date or "tomorrow").strip().lower()

@@ -143,7 +143,7 @@ class ExcelSheets:
 
     def status(self, text: str) -> None:
         """Write ``text`` into the control sheet's status cell (C2), if there is one."""
-        from .macrobook import CONTROL_SHEET
+        from .excel.macrobook import CONTROL_SHEET
 
         if CONTROL_SHEET in self.sheet_names():
             self.book.sheets[CONTROL_SHEET].range((2, 3)).value = text
@@ -304,7 +304,7 @@ def weekly_update(book: Any = None, *, today: dt.date | None = None) -> str:
     excel = _book(book)
 
     def work() -> str:
-        from .update import update
+        from .commands.update import update
 
         result = run_on_copy(excel, excel.name,
                              lambda path: update(path, today=today, backups=0),
@@ -325,7 +325,7 @@ def weekly_report(book: Any = None, *, out: str | Path | None = None,
     excel = _book(book)
 
     def work() -> str:
-        from .report import report
+        from .commands.report import report
 
         folder = Path(out) if out is not None else _beside(excel, "reports")
         made = run_on_copy(excel, excel.name,
@@ -340,7 +340,7 @@ def agenda_tomorrow(book: Any = None, *, now: dt.datetime | None = None) -> str:
     excel = _book(book)
 
     def work() -> str:
-        from .agenda import agenda
+        from .commands.agenda import agenda
 
         result = run_on_copy(excel, excel.name, lambda path: agenda(path, now=now, backups=0),
                              write_back=("agenda",))
@@ -357,8 +357,8 @@ def check_data(book: Any = None, *, today: dt.date | None = None) -> str:
     excel = _book(book)
 
     def work() -> str:
-        from .check import check
-        from .macrobook import BUTTONS, CONTROL_SHEET
+        from .commands.check import check
+        from .excel.macrobook import BUTTONS, CONTROL_SHEET
 
         result = run_on_copy(excel, excel.name, lambda path: check(path, today=today))
         if CONTROL_SHEET in excel.sheet_names():
@@ -377,7 +377,7 @@ def import_leads(book: Any = None, *, file: str | Path | None = None) -> str:
     excel = _book(book)
 
     def work() -> str:
-        from .macrobook import CONTROL_SHEET
+        from .excel.macrobook import CONTROL_SHEET
 
         source = file
         if source is None and CONTROL_SHEET in excel.sheet_names():

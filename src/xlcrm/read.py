@@ -32,7 +32,6 @@ import pandas as pd
 
 from .errors import UnreadableWorkbookError
 from .issues import Issue, column_index, column_letter, sort_issues
-from .opening import safe_open
 from .schema import (
     WEEKDAYS,
     Column,
@@ -45,6 +44,7 @@ from .schema import (
     load_schema,
     normalize_header,
 )
+from .xlsx.opening import safe_open
 
 if TYPE_CHECKING:  # the reader itself is imported where it runs (see _load)
     from python_calamine import CalamineWorkbook
@@ -1076,7 +1076,7 @@ def workbook_reader() -> tuple[Any, tuple[type[BaseException], ...]]:
     except ImportError:
         from zipfile import BadZipFile
 
-        from ._openpyxl_book import OpenpyxlBook
+        from .xlsx.openpyxl_book import OpenpyxlBook
 
         return OpenpyxlBook, (BadZipFile, KeyError, ValueError, OSError)
     return CalamineWorkbook, (CalamineError,)

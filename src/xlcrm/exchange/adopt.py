@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..build import write_new_workbook
+from ..commands.init import prepare_target
 from ..errors import ImportFileError
 from ..read import _sheet_header_names
-from ..save import safe_save
 from ..schema import Schema, load_schema, normalize_header
-from ..workbook import prepare_target
-from ..write import patch_sheet
+from ..sheets.workbook import write_new_workbook
+from ..xlsx.save import safe_save
+from ..xlsx.writer import patch_sheet
 from .importer import ColumnMatch, match_columns, put_full_name
 from .normalize import normalize_phone
 from .sources import HEADER_SCAN_ROWS, detect_date_order

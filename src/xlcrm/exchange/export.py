@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ExportError
 from ..issues import Issue
 from ..read import Crm, load

@@ -32,7 +32,7 @@ from rapidfuzz import fuzz, process
 from ..errors import ImportFileError
 from ..read import Crm, _Coercer, _sheet_header_names, load
 from ..schema import Column, Sheet, item_labels, normalize_header
-from ..write import patch_sheet
+from ..xlsx.writer import patch_sheet
 from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
 from .normalize import email_key, normalize_email, normalize_phone, phone_key
 from .safety import unneutralize

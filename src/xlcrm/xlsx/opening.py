@@ -14,8 +14,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UnreadableWorkbookError, WorkbookLockedError
-from .issues import Issue
+from ..errors import UnreadableWorkbookError, WorkbookLockedError
+from ..issues import Issue
 
 __all__ = ["Limits", "check_package", "lock_files", "safe_open"]
 

@@ -17,12 +17,19 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from .metrics.agenda import AGENDA_COLUMNS, SECTIONS, agenda_items
-from .read import Crm, bulk_work, load
-from .records import last_touches, lead_sheet, outcomes, record_names, rep_column, stage_sheet
-from .save import SaveResult
+from ..metrics.agenda import AGENDA_COLUMNS, SECTIONS, agenda_items
+from ..metrics.records import (
+    last_touches,
+    lead_sheet,
+    outcomes,
+    record_names,
+    rep_column,
+    stage_sheet,
+)
+from ..read import Crm, bulk_work, load
+from ..xlsx.save import SaveResult
+from ..xlsx.writer import write_owned_sheets
 from .update import tally_input
-from .write import write_owned_sheets
 
 __all__ = ["SECTION_TITLES", "AgendaResult", "agenda", "build_agenda"]
 
@@ -198,7 +205,7 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
         crm = load(path)
     result = AgendaResult(Path(path), day, build_agenda(crm, day=day, now=now, rep=rep))
     if out is not None:
-        from .report.html import render_agenda
+        from ..reporting.html import render_agenda
 
         target = Path(out)
         if target.suffix.lower() not in (".html", ".htm"):

@@ -197,7 +197,7 @@ def render_report(report: WeeklyReport, *, templates: str | Path | None = None) 
 def render_agenda(result: Any, crm: Any, *, now: dt.datetime,
                   templates: str | Path | None = None) -> str:
     """Render the agenda page (``agenda.html.j2``) of an :class:`xlcrm.agenda.AgendaResult`."""
-    from ..agenda import SECTION_TITLES as AGENDA_TITLES
+    from ..commands.agenda import SECTION_TITLES as AGENDA_TITLES
 
     reps = []
     for rep in result.reps:

@@ -13,7 +13,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import WorkbookError
+from ..errors import WorkbookError
 
 __all__ = ["convert", "find_soffice"]
 

@@ -16,8 +16,8 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from . import __version__
-from .schema import Column, Schema, SettingsList, Sheet
+from .._version import __version__
+from ..schema import Column, Schema, SettingsList, Sheet
 
 __all__ = ["ColumnData", "write_new_workbook"]
 

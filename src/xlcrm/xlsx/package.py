@@ -30,8 +30,8 @@ from xml.sax.saxutils import escape as xml_escape
 
 from lxml import etree
 
-from .errors import UnreadableWorkbookError, WorkbookError
-from .issues import column_index, column_letter
+from ..errors import UnreadableWorkbookError, WorkbookError
+from ..issues import column_index, column_letter
 
 __all__ = ["Package", "TransplantError", "patch_cells", "transplant_sheets"]
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from .issues import Issue, column_letter, sort_issues
-from .metrics.hygiene import parent_loops
-from .metrics.tally import first_replies
-from .read import Crm, load
-from .schema import Sheet, item_labels, normalize_header
+from ..issues import Issue, column_letter, sort_issues
+from ..metrics.hygiene import parent_loops
+from ..metrics.tally import first_replies
+from ..read import Crm, load
+from ..schema import Sheet, item_labels, normalize_header
 
 __all__ = ["CheckResult", "check", "validate"]
 

@@ -24,17 +24,17 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from .build import structured_ref
-from .metrics.baseline import PLAN_RATES, against_baseline, baseline, plan_effects
-from .metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
-from .metrics.history import (
+from ..metrics.baseline import PLAN_RATES, against_baseline, baseline, plan_effects
+from ..metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
+from ..metrics.history import (
     HISTORY_COLUMNS,
     advance_history,
     entered_dates,
     lost_from,
     moved_dates,
 )
-from .metrics.tally import (
+from ..metrics.records import outcome_labels, rep_column, stage_sheet
+from ..metrics.tally import (
     RATES,
     STEPS,
     TallyInput,
@@ -43,13 +43,13 @@ from .metrics.tally import (
     cohort_weeks,
     contact_dates,
 )
-from .owned import Formats, banner, cell_value
-from .package import RowRenderer
-from .read import Crm, Settings, bulk_work, load
-from .records import outcome_labels, rep_column, stage_sheet
-from .save import SaveResult
-from .schema import WEEKDAYS, Schema, Sheet, item_labels
-from .write import CellChange, SheetBuilder, preview_owned_sheets, write_owned_sheets
+from ..read import Crm, Settings, bulk_work, load
+from ..schema import WEEKDAYS, Schema, Sheet, item_labels
+from ..sheets.style import Formats, banner, cell_value
+from ..sheets.workbook import structured_ref
+from ..xlsx.package import RowRenderer
+from ..xlsx.save import SaveResult
+from ..xlsx.writer import CellChange, SheetBuilder, preview_owned_sheets, write_owned_sheets
 
 __all__ = ["STEPS_OF_UPDATE", "UpdateResult", "columns_used", "set_baseline", "tally_input",
            "update"]
@@ -771,8 +771,8 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     """
     from python_calamine import CalamineWorkbook
 
-    from .package import TransplantError
-    from .write import patch_sheet
+    from ..xlsx.package import TransplantError
+    from ..xlsx.writer import patch_sheet
 
     if start > end:
         raise ValueError(f"the baseline can't start ({start}) after it ends ({end})")

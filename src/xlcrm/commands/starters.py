@@ -10,8 +10,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .schema import available_presets
-from .workbook import init
+from ..schema import available_presets
+from .init import init
 
 __all__ = ["STARTER_LOCALES", "starter_name", "write_starters"]
 

@@ -25,16 +25,16 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from .metrics.funnel import stage_rules
-from .metrics.hygiene import last_touch
-from .metrics.rfm import SEGMENTS, rfm
-from .metrics.scoring import CONDITIONS, Rule, score_leads
-from .owned import Formats, banner, cell_value
-from .read import Crm, bulk_work, load
-from .records import outcome_labels
-from .save import SaveResult
-from .schema import available_locales, item_labels, load_locale, normalize_header
-from .write import SheetBuilder, write_owned_sheets
+from ..metrics.funnel import stage_rules
+from ..metrics.hygiene import last_touch
+from ..metrics.records import outcome_labels
+from ..metrics.rfm import SEGMENTS, rfm
+from ..metrics.scoring import CONDITIONS, Rule, score_leads
+from ..read import Crm, bulk_work, load
+from ..schema import available_locales, item_labels, load_locale, normalize_header
+from ..sheets.style import Formats, banner, cell_value
+from ..xlsx.save import SaveResult
+from ..xlsx.writer import SheetBuilder, write_owned_sheets
 
 __all__ = ["ScoreResult", "score", "scoring_rules"]
 
@@ -69,7 +69,7 @@ def _field_names(crm: Crm) -> dict[str, str]:
     """Normalized field text in any language -> field key (``account.`` for account columns)."""
     names: dict[str, str] = {}
     lead = crm.schema.lead_sheet
-    from .schema import load_schema
+    from ..schema import load_schema
 
     for code in available_locales():
         schema = load_schema(crm.schema.preset, code)

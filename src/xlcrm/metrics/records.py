@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .metrics.funnel import stage_rules
-from .read import Crm
-from .schema import Schema, Sheet, item_labels
+from ..read import Crm
+from ..schema import Schema, Sheet, item_labels
+from .funnel import stage_rules
 
 __all__ = ["last_touches", "lead_sheet", "outcome_labels", "outcomes", "rep_column",
            "record_names", "stage_sheet"]

@@ -11,7 +11,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from .schema import Schema
+from ..schema import Schema
 
 __all__ = ["GREEN", "GREY", "Formats", "banner", "cell_value"]
 

@@ -32,21 +32,21 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from .errors import WorkbookError
-from .metrics.duplicates import find_duplicates, group_pairs
-from .metrics.hygiene import (
+from ..errors import WorkbookError
+from ..metrics.duplicates import find_duplicates, group_pairs
+from ..metrics.hygiene import (
     contact_problems,
     dead_records,
     hierarchy_problems,
     last_touch,
     owner_problems,
 )
-from .opening import safe_open
-from .owned import Formats, banner, cell_value
-from .read import Crm, bulk_work, load
-from .save import BACKUP_FOLDER, SaveResult, safe_save
-from .schema import Sheet, normalize_header
-from .write import SheetBuilder, write_changes, write_owned_sheets
+from ..read import Crm, bulk_work, load
+from ..schema import Sheet, normalize_header
+from ..sheets.style import Formats, banner, cell_value
+from ..xlsx.opening import safe_open
+from ..xlsx.save import BACKUP_FOLDER, SaveResult, safe_save
+from ..xlsx.writer import SheetBuilder, write_changes, write_owned_sheets
 
 __all__ = ["CleanResult", "DuplicateGroup", "Finding", "MergeRecord", "clean", "find_groups",
            "find_problems"]

@@ -45,7 +45,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import WorkbookBusyError, WorkbookError, WorkbookLockedError
+from ..errors import WorkbookBusyError, WorkbookError, WorkbookLockedError
 from .opening import lock_files
 
 __all__ = ["SaveResult", "safe_save"]

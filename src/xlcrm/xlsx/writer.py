@@ -22,12 +22,12 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from . import __version__
-from .build import write_new_workbook
+from .._version import __version__
+from ..schema import load_schema
+from ..sheets.workbook import write_new_workbook
 from .opening import safe_open
 from .package import Package, RowRenderer, TransplantError, patch_cells, transplant_sheets
 from .save import SaveResult, safe_save
-from .schema import load_schema
 
 __all__ = ["CellChange", "SheetBuilder", "TransplantError", "attach", "patch_sheet",
            "preview_owned_sheets", "write_changes", "write_owned_sheets"]
@@ -203,7 +203,7 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
     is all new. Rows a builder renders in bulk (the stage history's appended table) are not
     compared here: the caller knows which of them are new.
     """
-    from .read import workbook_reader
+    from ..read import workbook_reader
 
     reader = workbook_reader()[0]
     target, _ = safe_open(path)
@@ -230,7 +230,7 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
 
 def _changed_cells(sheet: str, before: list[list[Any]], after: list[list[Any]]
                    ) -> list[CellChange]:
-    from .issues import column_letter
+    from ..issues import column_letter
 
     out = []
     for r in range(max(len(before), len(after))):

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._resources import templates_dir
-from .build import write_new_workbook
-from .metrics.duplicates import normalize_email
-from .save import safe_save
-from .schema import Schema, load_schema
-from .workbook import prepare_target
+from .._resources import templates_dir
+from ..metrics.duplicates import normalize_email
+from ..schema import Schema, load_schema
+from ..sheets.workbook import write_new_workbook
+from ..xlsx.save import safe_save
+from .init import prepare_target
 
 if sys.version_info >= (3, 11):
     import tomllib

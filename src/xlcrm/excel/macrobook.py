@@ -20,10 +20,10 @@ from pathlib import Path
 import xlsxwriter
 from lxml import etree
 
-from .errors import WorkbookError, WorkbookExistsError
-from .opening import safe_open
-from .package import Package, TransplantError, transplant_sheets
-from .save import SaveResult, safe_save
+from ..errors import WorkbookError, WorkbookExistsError
+from ..xlsx.opening import safe_open
+from ..xlsx.package import Package, TransplantError, transplant_sheets
+from ..xlsx.save import SaveResult, safe_save
 from .vba import replace_module
 
 __all__ = ["BUTTONS", "CONTROL_SHEET", "Button", "MacroResult", "buttons_module",

@@ -1,6 +1,6 @@
 """The weekly report: the library twin of ``xlcrm report``.
 
-One week's numbers (:func:`~xlcrm.report.data.weekly_report`) go into a report workbook with
+One week's numbers (:func:`~xlcrm.reporting.data.weekly_report`) go into a report workbook with
 native charts, an HTML page rendered from jinja2 templates, optionally a PDF (LibreOffice) and an
 e-mail (a MIME message saved as ``.eml``, or sent through SMTP).
 """
@@ -17,12 +17,12 @@ import pandas as pd
 
 from ..errors import ReportError
 from ..read import bulk_work, load
+from ..reporting.data import WeeklyReport, parse_week, report_week, weekly_report
+from ..reporting.html import SECTION_TITLES, render_report
+from ..reporting.mail import PASSWORD_VARIABLE, SmtpSettings, build_message, send
+from ..reporting.workbook import write_report_workbook
 from ..schema import WEEKDAYS
-from ..update import update
-from .data import WeeklyReport, parse_week, report_week, weekly_report
-from .html import SECTION_TITLES, render_report
-from .mail import PASSWORD_VARIABLE, SmtpSettings, build_message, send
-from .workbook import write_report_workbook
+from .update import update
 
 __all__ = ["PASSWORD_VARIABLE", "SECTION_TITLES", "ReportResult", "SmtpSettings",
            "WeeklyReport", "make_report", "parse_week", "report", "report_week"]
@@ -128,7 +128,7 @@ def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = No
         result.html = folder / f"{data.file_stem}.html"
         result.html.write_text(page, encoding="utf-8")
     if pdf:
-        from ..libreoffice import convert
+        from ..xlsx.libreoffice import convert
 
         with tempfile.TemporaryDirectory(prefix="xlcrm-pdf-") as tmp:
             made = convert(result.workbook, "pdf", Path(tmp))

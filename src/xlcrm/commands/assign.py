@@ -16,13 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from .metrics.scoring import Rule
-from .metrics.territories import Rep, TerritoryRule, assign_owners, territory_for
-from .read import Crm, bulk_work, load
-from .save import SaveResult
-from .schema import available_locales, load_schema, normalize_header
+from ..metrics.scoring import Rule
+from ..metrics.territories import Rep, TerritoryRule, assign_owners, territory_for
+from ..read import Crm, bulk_work, load
+from ..schema import available_locales, load_schema, normalize_header
+from ..xlsx.save import SaveResult
+from ..xlsx.writer import write_changes
 from .score import _condition_names
-from .write import write_changes
 
 __all__ = ["AssignResult", "assign"]
 

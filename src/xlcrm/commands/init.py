@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .build import write_new_workbook
-from .errors import WorkbookError, WorkbookExistsError
-from .save import safe_save
-from .schema import load_schema
+from ..errors import WorkbookError, WorkbookExistsError
+from ..schema import load_schema
+from ..sheets.workbook import write_new_workbook
+from ..xlsx.save import safe_save
 
 __all__ = ["init", "prepare_target"]
 
