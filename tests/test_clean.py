@@ -288,7 +288,7 @@ def test_clean_command_json_and_undo_without_merge(small: Path, tmp_path: Path) 
     assert {"ACC-3", "CON-4"} <= {f["record"] for f in data["findings"]}
     assert xlcrm.load(path).sheet_names["data_quality"] == "Data quality"
     undo = CliRunner().invoke(app, ["clean", str(path), "--undo"])
-    assert undo.exit_code == 1 and "no merge to undo" in undo.output
+    assert undo.exit_code == 2 and "no merge to undo" in undo.output
 
 
 def test_dealer_leads_without_salesperson_point_at_that_column(tmp_path: Path) -> None:
