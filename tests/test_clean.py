@@ -12,13 +12,8 @@ from python_calamine import CalamineWorkbook
 
 import xlcrm
 from xlcrm.commands.clean import clean, find_groups
-from xlcrm.metrics.duplicates import (
-    find_duplicates,
-    group_pairs,
-    normalize_email,
-    normalize_phone,
-    pairs_within,
-)
+from xlcrm.metrics.duplicates import find_duplicates, group_pairs, pairs_within
+from xlcrm.metrics.identity import email_key, phone_key
 from xlcrm.sheets.workbook import write_new_workbook
 from xlcrm.xlsx.writer import patch_sheet
 
@@ -52,7 +47,7 @@ T = dt.datetime
     ("", "IT", None),
 ])
 def test_phone_numbers_become_e164(text: str, region: str, expected: str | None) -> None:
-    assert normalize_phone(text, region) == expected
+    assert phone_key(text, region) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -71,7 +66,7 @@ def test_phone_numbers_become_e164(text: str, region: str, expected: str | None)
     ("", None),
 ])
 def test_email_addresses_are_normalised(text: str, expected: str | None) -> None:
-    assert normalize_email(text) == expected
+    assert email_key(text) == expected
 
 
 # ----- duplicates on the labelled demo -----------------------------------------------------
