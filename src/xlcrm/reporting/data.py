@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..commands.check import validate
 from ..commands.update import UpdateResult, tally_input
 from ..errors import ReportError
 from ..metrics.funnel import FunnelResult
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
+from ..metrics.validation import validate
 from ..read import Crm
 from ..schema import WEEKDAYS
 
