@@ -11,7 +11,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import xlcrm
-from xlcrm.commands.clean import clean, find_groups
+from xlcrm.commands.clean import clean
 from xlcrm.metrics.duplicates import (
     find_duplicates,
     group_pairs,
@@ -19,6 +19,7 @@ from xlcrm.metrics.duplicates import (
     normalize_phone,
     pairs_within,
 )
+from xlcrm.metrics.quality import find_groups
 from xlcrm.sheets.workbook import write_new_workbook
 from xlcrm.xlsx.writer import patch_sheet
 

@@ -238,7 +238,7 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
                       issue.message.split(";")[0] if issue.row else issue.message,
                       issue.row, issue.sheet, issue.message))
     # what `xlcrm clean` finds: duplicates, unreachable, dead and unowned records
-    from ..commands.clean import find_groups, find_problems
+    from ..metrics.quality import find_groups, find_problems
 
     for finding in find_problems(crm, today=today):
         row = int(re.sub(r"\D", "", finding.cell) or 0)
