@@ -411,8 +411,8 @@ def agenda(
     still waiting for a first contact."""
     from rich.table import Table
 
-    from .commands.agenda import SECTION_TITLES
     from .commands.agenda import agenda as make
+    from .metrics.agenda import SECTION_TITLES
 
     now = dt.datetime.now().replace(microsecond=0)
     text = (date or "tomorrow").strip().lower()
