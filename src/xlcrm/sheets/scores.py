@@ -59,17 +59,16 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
                   "Why"]
         ws.write_row(5, 0, header, f.head)
         leads = crm.tables[lead_key]
-        order = ranked
-        # the leads' cells in that order, column by column (a pandas row per lead would cost
+        # the leads' cells in the ranked order, column by column (a pandas row per lead would cost
         # more than writing it)
-        picked = leads.reindex(order.index)
-        names = [record_name(rec) for rec in picked[[c for c in ("name", "first_name", "last_name")
-                                               if c in picked]].to_dict("records")]
+        picked = leads.reindex(ranked.index)
+        named = [c for c in ("name", "first_name", "last_name") if c in picked]
+        names = [record_name(rec) for rec in picked[named].to_dict("records")]
         ids = picked["id"] if "id" in picked else pd.Series(None, index=picked.index)
         others = [picked[c] if c in picked else pd.Series(None, index=picked.index)
                   for c in extra]
         for i, (record, name, *cells, score, g, why) in enumerate(zip(
-                ids, names, *others, order["score"], order["grade"], order["why"]), 6):
+                ids, names, *others, ranked["score"], ranked["grade"], ranked["why"]), 6):
             values = [record, name, *cells, score]
             write_cells(ws, i, values, f, {len(values) - 1: top})
             ws.write_string(i, len(values), g, hot if g == "SQL" else warm if g else top)
@@ -81,7 +80,7 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
         ws.set_column(n - 3, n - 2, 8)
         ws.set_column(n - 1, n - 1, 100)
         ws.freeze_panes(6, 2)
-        ws.autofilter(5, 0, 5 + len(order), n - 1)
+        ws.autofilter(5, 0, 5 + len(ranked), n - 1)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
     return build
