@@ -11,9 +11,10 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import xlcrm
-from xlcrm.commands.clean import clean, find_groups
+from xlcrm.commands.clean import clean
 from xlcrm.metrics.duplicates import find_duplicates, group_pairs, pairs_within
 from xlcrm.metrics.identity import email_key, phone_key
+from xlcrm.metrics.quality import find_groups
 from xlcrm.sheets.workbook import write_new_workbook
 from xlcrm.xlsx.writer import patch_sheet
 

@@ -414,7 +414,7 @@ def agenda(
     still waiting for a first contact."""
     from rich.table import Table
 
-    from .commands.agenda import SECTION_TITLES
+    from .metrics.agenda import SECTION_TITLES
 
     now = dt.datetime.now().replace(microsecond=0)
     text = (date or "tomorrow").strip().lower()
