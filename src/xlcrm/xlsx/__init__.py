@@ -1,3 +1,4 @@
-"""The .xlsx package, knowing nothing of a CRM: safe opening (:mod:`.opening`), the lossless
-part-by-part writer (:mod:`.package`, :mod:`.writer`), the safe save (:mod:`.save`), and
-LibreOffice headless for recalculation and PDF (:mod:`.libreoffice`)."""
+"""The .xlsx package, knowing nothing of a CRM: safe opening (:mod:`.opening`), where its parts
+are (:mod:`.parts`), its cells as values (:mod:`.cells`, calamine or :mod:`.openpyxl_book`),
+the lossless part-by-part writer (:mod:`.package`, :mod:`.writer`), the safe save
+(:mod:`.save`), and LibreOffice headless for recalculation and PDF (:mod:`.libreoffice`)."""

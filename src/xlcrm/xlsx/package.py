@@ -32,19 +32,24 @@ from lxml import etree
 
 from ..errors import UnreadableWorkbookError, WorkbookError
 from ..issues import column_index, column_letter
+from .parts import (
+    NS_CUSTOM,
+    NS_MAIN,
+    NS_PKG_REL,
+    NS_R,
+    NS_VT,
+    REL_CUSTOM,
+    is_date1904,
+    rels_name,
+    resolve_target,
+)
 
 __all__ = ["Package", "TransplantError", "patch_cells", "transplant_sheets"]
 
-NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
-NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
-NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
-NS_VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 REL_SHEET = NS_R + "/worksheet"
 REL_CALC_CHAIN = NS_R + "/calcChain"
-REL_CUSTOM = NS_R + "/custom-properties"
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_CUSTOM = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
 CUSTOM_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
@@ -73,17 +78,6 @@ def _xml(root: etree._Element) -> bytes:
 def _canon(el: etree._Element) -> bytes:
     """A comparable form of a style entry (namespace prefixes and attribute order aside)."""
     return bytes(etree.tostring(el, method="c14n"))
-
-
-def _rels_name(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", name + ".rels")
-
-
-def _resolve(base_part: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(base_part), target))
 
 
 def _relative(from_part: str, to_part: str) -> str:
@@ -184,7 +178,7 @@ class Package:
     # ----- relationships -------------------------------------------------------------------
     def rels(self, part: str) -> list[_Rel]:
         """The relationships of a part (empty when it has none)."""
-        name = _rels_name(part) if part else "_rels/.rels"
+        name = rels_name(part)
         if not self.has(name):
             return []
         out = []
@@ -192,12 +186,12 @@ class Package:
             external = rel.get("TargetMode") == "External"
             target = rel.get("Target", "")
             out.append(_Rel(rel.get("Id", ""), rel.get("Type", ""),
-                            target if external else _resolve(part or "/", target)
+                            target if external else resolve_target(part or "/", target)
                             if part else target.lstrip("/"), external))
         return out
 
     def _rels_tree(self, part: str) -> etree._Element:
-        name = _rels_name(part) if part else "_rels/.rels"
+        name = rels_name(part)
         if not self.has(name):
             self.write(name, _xml(etree.Element(f"{{{NS_PKG_REL}}}Relationships",
                                                 nsmap={None: NS_PKG_REL})))
@@ -217,7 +211,7 @@ class Package:
 
     def remove_rels(self, part: str, keep: Any) -> None:
         """Remove the relationships of ``part`` for which ``keep(rel)`` is false."""
-        name = _rels_name(part) if part else "_rels/.rels"
+        name = rels_name(part)
         if not self.has(name):
             return
         root = self.tree(name)
@@ -266,8 +260,8 @@ class Package:
     def remove_part(self, part: str) -> None:
         """Delete a part, its relationships file and its content type override."""
         self.delete(part)
-        if self.has(_rels_name(part)):
-            self.delete(_rels_name(part))
+        if self.has(rels_name(part)):
+            self.delete(rels_name(part))
         self._drop_content_type(part)
 
     # ----- the workbook --------------------------------------------------------------------
@@ -696,8 +690,8 @@ def _remove_sheet_parts(pkg: Package, part: str) -> None:
                 drop(rel.target)
                 pkg.remove_part(rel.target)
     drop(part)
-    if pkg.has(_rels_name(part)):
-        pkg.delete(_rels_name(part))
+    if pkg.has(rels_name(part)):
+        pkg.delete(rels_name(part))
 
 
 def _copy_defined_names(target: Package, scratch: Package, scratch_order: list[str],
@@ -776,8 +770,7 @@ def patch_cells(pkg: Package, sheet: str, cells: Mapping[tuple[int, int], Any]) 
     part = next((p for n, p, _ in pkg.sheets() if n == sheet), None)
     if part is None:
         raise TransplantError(f'{pkg.path.name}: no sheet named "{sheet}"')
-    pr = pkg.peek("xl/workbook.xml").find(_M + "workbookPr")
-    date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+    date1904 = is_date1904(pkg.peek("xl/workbook.xml"))
     root = pkg.tree(part)
     data = root.find(_M + "sheetData")
     assert data is not None
