@@ -27,9 +27,9 @@ from ..metrics.records import (
     stage_sheet,
 )
 from ..read import Crm, bulk_work, load
+from ..week import tally_input
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import write_owned_sheets
-from .update import tally_input
 
 __all__ = ["SECTION_TITLES", "AgendaResult", "agenda", "build_agenda"]
 

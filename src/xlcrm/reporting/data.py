@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from ..commands.check import validate
-from ..commands.update import UpdateResult, tally_input
 from ..errors import ReportError
+from ..issues import Issue
 from ..metrics.funnel import FunnelResult
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
+from ..metrics.tally import week_start as start_of_week
 from ..read import Crm
-from ..schema import WEEKDAYS
+from ..week import WeekResult
 
-__all__ = ["MEASURE_LABELS", "WeeklyReport", "parse_week", "report_week", "weekly_report"]
+__all__ = ["MEASURE_LABELS", "CleanProblem", "DuplicateSet", "QualityInput", "WeeklyReport",
+           "parse_week", "report_week", "weekly_report"]
 
 #: how each measure is named in the report (milestone names from Settings replace the steps')
 MEASURE_LABELS = {
@@ -115,6 +117,61 @@ class WeeklyReport:
         return f"{stem}-report-{self.week_label}"
 
 
+class CleanProblem(Protocol):
+    """A problem ``xlcrm clean`` finds in one record (what the report reads of it)."""
+
+    @property
+    def check(self) -> str:
+        """The kind of check (``bad-email``, ``dead`` ...)."""
+
+    @property
+    def sheet(self) -> str:
+        """The sheet's name in the workbook."""
+
+    @property
+    def cell(self) -> str:
+        """The cell to fix, ``F12`` (its digits give the row)."""
+
+    @property
+    def message(self) -> str:
+        """What is wrong and how to fix it."""
+
+
+class DuplicateSet(Protocol):
+    """Records of one sheet that look like one person or company (what the report reads)."""
+
+    @property
+    def sheet(self) -> str:
+        """The sheet's key."""
+
+    @property
+    def ids(self) -> Sequence[str]:
+        """The records' ids, the one a merge keeps first."""
+
+    @property
+    def kept(self) -> str:
+        """The id a merge keeps."""
+
+    @property
+    def reasons(self) -> Mapping[str, str]:
+        """Id -> why that record matches the one kept."""
+
+
+@dataclass(frozen=True)
+class QualityInput:
+    """What the checks found in the workbook, for the report's data-quality section.
+
+    Attributes:
+        issues: what ``xlcrm check`` finds.
+        problems: what ``xlcrm clean`` finds, duplicates aside.
+        duplicates: the probable duplicates ``xlcrm clean`` finds.
+    """
+
+    issues: Sequence[Issue] = ()
+    problems: Sequence[CleanProblem] = ()
+    duplicates: Sequence[DuplicateSet] = ()
+
+
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
 
@@ -132,8 +189,7 @@ def parse_week(text: str, week_start: str = "monday") -> dt.date:
     except ValueError:
         raise ReportError(f'week "{text}" does not exist; {match[1]} has weeks 1 to '
                           f"{dt.date(int(match[1]), 12, 28).isocalendar()[1]}") from None
-    offset = WEEKDAYS.index(week_start)
-    return monday - dt.timedelta(days=(monday.weekday() - offset) % 7)
+    return start_of_week(monday, week_start)
 
 
 def report_week(start: dt.date) -> str:
@@ -152,7 +208,7 @@ def _labels(crm: Crm) -> dict[str, str]:
     return labels
 
 
-def _summary(result: UpdateResult, start: pd.Timestamp, labels: dict[str, str]) -> pd.DataFrame:
+def _summary(result: WeekResult, start: pd.Timestamp, labels: dict[str, str]) -> pd.DataFrame:
     weeks = result.weeks
     before = start - pd.Timedelta(days=7)
     base = result.baseline
@@ -230,23 +286,19 @@ def _reps(crm: Crm, data: TallyInput, start: pd.Timestamp, end: pd.Timestamp,
     return frame
 
 
-def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    issues = validate(crm, today=today)
+def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFrame]:
     found: list[tuple[str, str, int, str, str]] = []  # check, kind, row, sheet, detail
-    for issue in issues:
+    for issue in checked.issues:
         found.append(("Error" if issue.severity == "error" else "Warning",
                       issue.message.split(";")[0] if issue.row else issue.message,
                       issue.row, issue.sheet, issue.message))
     # what `xlcrm clean` finds: duplicates, unreachable, dead and unowned records
-    from ..commands.clean import find_groups, find_problems
-
-    for finding in find_problems(crm, today=today):
+    for finding in checked.problems:
         row = int(re.sub(r"\D", "", finding.cell) or 0)
         found.append(("To clean up", _CLEAN_KINDS.get(finding.check, finding.check), row,
                       finding.sheet, finding.message))
-    groups, _ = find_groups(crm)
     row_of: dict[str, dict[str, int]] = {}  # sheet -> id -> row, made once per sheet
-    for group in groups:
+    for group in checked.duplicates:
         if group.sheet not in row_of:
             table = crm.tables[group.sheet]
             row_of[group.sheet] = {str(i): int(r) for r, i in zip(table.index, table["id"])}
@@ -287,11 +339,12 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
     return counts.reset_index(drop=True), frame.reset_index(drop=True)
 
 
-def weekly_report(crm: Crm, result: UpdateResult, *, week: dt.date,
-                  generated: dt.date) -> WeeklyReport:
-    """Assemble the report of the team's week starting ``week`` from a loaded workbook and the
-    weekly run's results (``update(..., dry_run=True)``) computed for that week."""
-    data = tally_input(crm)
+def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.date,
+                  checked: QualityInput) -> WeeklyReport:
+    """Assemble the report of the team's week starting ``week`` from a loaded workbook, its
+    week computed as of the day after that week (:func:`xlcrm.week.compute_week`) and what
+    the checks found in it on ``generated``."""
+    data = result.tally
     labels = _labels(crm)
     start = pd.Timestamp(week)
     end = start + pd.Timedelta(days=7)
@@ -310,7 +363,7 @@ def weekly_report(crm: Crm, result: UpdateResult, *, week: dt.date,
     trend = result.weeks[result.weeks.index <= start].tail(_TREND_WEEKS)
     fun: FunnelResult | None = result.funnel
     empty = pd.DataFrame()
-    quality, worst = _quality(crm, generated)
+    quality, worst = _quality(crm, checked)
     iso = report_week(week)
     year, number = iso.split("-W")
     notes = []
@@ -319,7 +372,7 @@ def weekly_report(crm: Crm, result: UpdateResult, *, week: dt.date,
                      f"{generated:%d %b %Y}.")
     return WeeklyReport(
         title=f"Weekly report, week {int(number)} {year}",
-        workbook=Path(result.path).name, week_label=iso, week_start=week,
+        workbook=Path(crm.path).name, week_label=iso, week_start=week,
         week_end=(end - pd.Timedelta(days=1)).date(), period_start=period_start.date(),
         generated=generated, currency=str(crm.settings.options.get("currency", "EUR")),
         labels=labels, summary=_summary(result, start, labels),
