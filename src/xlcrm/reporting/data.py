@@ -9,24 +9,25 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 
 from ..errors import ReportError
 from ..issues import Issue
-from ..metrics.funnel import FunnelResult
+from ..metrics.funnel import FunnelResult, columns
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
 from ..metrics.tally import week_start as start_of_week
 from ..read import Crm
 from ..week import WeekResult
 
-__all__ = ["MEASURE_LABELS", "CleanProblem", "DuplicateSet", "QualityInput", "WeeklyReport",
-           "parse_week", "report_week", "weekly_report"]
+__all__ = ["MEASURE_LABELS", "CleanProblem", "DuplicateSet", "QualityInput", "QualityRow",
+           "RepRow", "SourceRow", "SummaryRow", "WeeklyReport", "WorstRow", "parse_week",
+           "report_week", "weekly_report"]
 
 #: how each measure is named in the report (milestone names from Settings replace the steps')
 MEASURE_LABELS = {
@@ -46,13 +47,106 @@ _CLEAN_KINDS = {
     "territory-mismatch": "Child account in another territory", "no-owner": "No owner",
     "unknown-owner": "Owner not in Settings", "inactive-owner": "Owner no longer active",
 }
-_COST_COLUMNS = ("cost", "cost_per_lead", "cost_per_contact", "cost_per_appointment",
-                 "cost_per_sale", "revenue", "return_on_spend")
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """A row of :attr:`WeeklyReport.summary`: one measure, the steps then the rates."""
+
+    #: ``leads``, ``contacts``, ``appointments``, ``shows``, ``sales``, ``contact_rate``,
+    #: ``appointment_rate``, ``show_rate``, ``close_rate``, ``sales_per_lead`` (also the index)
+    key: str
+    #: the name the report shows
+    label: str
+    #: ``count`` or ``rate``
+    kind: str
+    this_week: float
+    last_week: float
+    #: a count per week, or the rate
+    baseline: float
+    #: counts: relative to last week; rates: against the baseline (both as a fraction)
+    change: float
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """A row of :attr:`WeeklyReport.sources`, indexed by ``source``: the leads of the last four
+    weeks from one source and what has become of them so far."""
+
+    leads: int
+    contacts: int
+    appointments: int
+    shows: int
+    sales: int
+    contact_rate: float
+    appointment_rate: float
+    show_rate: float
+    close_rate: float
+    sales_per_lead: float
+    #: the cost columns are NaN where Settings gives the source no cost per lead
+    cost: float
+    cost_per_lead: float
+    cost_per_contact: float
+    cost_per_appointment: float
+    cost_per_sale: float
+    #: the sold leads' amounts
+    revenue: float
+    #: (revenue - cost) / cost
+    return_on_spend: float
+
+
+#: the columns of a source that Settings gives a cost per lead
+_COST_COLUMNS = tuple(columns(SourceRow)[len(STEPS) + len(RATES):])
+
+
+@dataclass(frozen=True)
+class RepRow:
+    """A row of :attr:`WeeklyReport.reps`, indexed by ``rep``: one salesperson's week."""
+
+    #: activities logged in the week, and how many went out or came in
+    activities: int
+    outbound: int
+    inbound: int
+    #: tasks done in the week
+    tasks_done: int
+    #: tasks due before the week ended and not done by then
+    overdue: int
+    #: the rep's leads of the last four weeks, their contact rate and sales so far
+    leads: int
+    contact_rate: float
+    sales: int
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    """A row of :attr:`WeeklyReport.quality`: how many problems of one kind the checks found."""
+
+    #: ``Error`` or ``Warning`` (what ``xlcrm check`` finds), ``To clean up`` (what ``xlcrm
+    #: clean`` finds, duplicates included)
+    check: str
+    #: the problem
+    kind: str
+    count: int
+
+
+@dataclass(frozen=True)
+class WorstRow:
+    """A row of :attr:`WeeklyReport.worst`: one of the records with the most problems."""
+
+    #: ``Leads!328``
+    where: str
+    #: its id
+    record: str
+    name: str
+    #: its problems, ``; ``-separated
+    problems: str
+    count: int
 
 
 @dataclass
 class WeeklyReport:
-    """One week's report, as plain tables that templates and the workbook writer read.
+    """One week's report, as plain tables that templates and the workbook writer read; each
+    table's columns are the fields of its row class.
 
     Attributes:
         title: "Weekly report, week 47 2026".
@@ -63,27 +157,7 @@ class WeeklyReport:
         generated: the day the report was made.
         currency: the ISO code of amounts.
         labels: measure key -> the name the report shows.
-        summary: one row per measure (steps, then rates): ``key``, ``label``, ``kind``
-            (``count`` or ``rate``), ``this_week``, ``last_week``, ``baseline`` (a count per
-            week, or the rate), ``change`` (counts: share of last week; rates: points against
-            the baseline).
-        pipeline: ``open_count``, ``open_value``, ``weighted_value``, ``won_count``,
-            ``won_value``, ``lost_count``, ``lost_value``, ``win_rate`` (the funnel's totals).
-        trend: the last twelve weeks, by activity week: the steps and rates.
-        stages, forecast, won_lost: the funnel tables (see :class:`FunnelResult`).
-        sources: by source, for the leads of the last four weeks: the steps, rates, and where
-            Settings gives a cost per lead, ``cost``, ``cost_per_lead``, ``cost_per_contact``,
-            ``cost_per_appointment``, ``cost_per_sale``, ``revenue``, ``return_on_spend``.
-        reps: per rep: ``activities``, ``outbound``, ``inbound`` and ``tasks_done`` in the week,
-            ``overdue`` at the week's end, and ``leads``, ``contact_rate``, ``sales`` of the
-            last four weeks' leads.
-        lost_reasons, competitors: deals lost in the last four weeks, by reason and by
-            competitor (``count``, ``value``, ``share``).
-        plans: each plan against the baseline (rates before and during, change, p-value,
-            verdict).
-        quality: ``check``, the kind of problem and ``count``.
-        worst: the records with the most problems: ``where``, ``record``, ``name``,
-            ``problems``, ``count``.
+        notes: sentences the report shows first (a week not over yet).
     """
 
     title: str
@@ -95,19 +169,24 @@ class WeeklyReport:
     generated: dt.date
     currency: str
     labels: dict[str, str]
-    summary: pd.DataFrame
+    summary: pd.DataFrame  #: rows of :class:`SummaryRow`, indexed by ``key``
+    #: the funnel's :class:`~xlcrm.metrics.funnel.FunnelTotals` (empty without stages)
     pipeline: dict[str, float]
+    #: the last twelve weeks of the tally by activity week: the steps and rates
     trend: pd.DataFrame
-    stages: pd.DataFrame
-    forecast: pd.DataFrame
-    won_lost: pd.DataFrame
-    sources: pd.DataFrame
-    reps: pd.DataFrame
+    stages: pd.DataFrame  #: rows of :class:`~xlcrm.metrics.funnel.StageRow`
+    forecast: pd.DataFrame  #: rows of :class:`~xlcrm.metrics.funnel.ForecastRow`
+    won_lost: pd.DataFrame  #: rows of :class:`~xlcrm.metrics.funnel.WonLostRow`
+    sources: pd.DataFrame  #: rows of :class:`SourceRow`
+    reps: pd.DataFrame  #: rows of :class:`RepRow`
+    #: rows of :class:`~xlcrm.metrics.funnel.LostReasonRow` (the last four weeks)
     lost_reasons: pd.DataFrame
+    #: rows of :class:`~xlcrm.metrics.funnel.CompetitorRow` (the last four weeks)
     competitors: pd.DataFrame
+    #: each plan against the baseline (:func:`xlcrm.metrics.baseline.plan_effects`)
     plans: pd.DataFrame
-    quality: pd.DataFrame
-    worst: pd.DataFrame
+    quality: pd.DataFrame  #: rows of :class:`QualityRow`
+    worst: pd.DataFrame  #: rows of :class:`WorstRow`
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -223,10 +302,10 @@ def _summary(result: WeekResult, start: pd.Timestamp, labels: dict[str, str]) ->
             change = (now - last) / last if last else np.nan
         else:
             change = now - ref
-        rows.append({"key": key, "label": labels[key],
-                     "kind": "count" if key in STEPS else "rate", "this_week": now,
-                     "last_week": last, "baseline": ref, "change": change})
-    return pd.DataFrame(rows).set_index("key", drop=False)
+        rows.append(SummaryRow(key=key, label=labels[key],
+                               kind="count" if key in STEPS else "rate", this_week=now,
+                               last_week=last, baseline=ref, change=change))
+    return pd.DataFrame([asdict(r) for r in rows]).set_index("key", drop=False)
 
 
 def _period_input(data: TallyInput, start: pd.Timestamp, end: pd.Timestamp) -> TallyInput:
@@ -310,8 +389,8 @@ def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFram
                           f"same as {group.kept}: {group.reasons.get(record, '')}"))
     kinds = pd.DataFrame(found, columns=["check", "kind", "row", "sheet", "detail"])
     if kinds.empty:
-        return (pd.DataFrame(columns=["check", "kind", "count"]),
-                pd.DataFrame(columns=["where", "record", "name", "problems", "count"]))
+        return (pd.DataFrame(columns=columns(QualityRow)),
+                pd.DataFrame(columns=columns(WorstRow)))
     counts = (kinds.groupby(["check", "kind"], sort=False).size().rename("count")
               .reset_index().sort_values("count", ascending=False, kind="stable"))
     per_record = kinds[kinds["row"] > 0]
@@ -332,10 +411,11 @@ def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFram
                                              )[:_WORST]:  # stable: ties keep their order
         record = ids.get(sheet_name, pd.Series(dtype=object)).get(row)
         record = str(record) if isinstance(record, str) else ""
-        worst.append({"where": f"{sheet_name}!{row}", "record": record,
-                      "name": names.get(record, ""),
-                      "problems": "; ".join(dict.fromkeys(details)), "count": len(details)})
-    frame = pd.DataFrame(worst, columns=["where", "record", "name", "problems", "count"])
+        worst.append(asdict(WorstRow(where=f"{sheet_name}!{row}", record=record,
+                                     name=names.get(record, ""),
+                                     problems="; ".join(dict.fromkeys(details)),
+                                     count=len(details))))
+    frame = pd.DataFrame(worst, columns=columns(WorstRow))
     return counts.reset_index(drop=True), frame.reset_index(drop=True)
 
 
@@ -376,7 +456,7 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
         week_end=(end - pd.Timedelta(days=1)).date(), period_start=period_start.date(),
         generated=generated, currency=str(crm.settings.options.get("currency", "EUR")),
         labels=labels, summary=_summary(result, start, labels),
-        pipeline=dict(fun.totals) if fun is not None else {},
+        pipeline=dict(cast("Mapping[str, float]", fun.totals)) if fun is not None else {},
         trend=trend, stages=fun.stages if fun is not None else empty,
         forecast=fun.forecast if fun is not None else empty,
         won_lost=fun.won_lost if fun is not None else empty, sources=sources,
