@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,8 +41,11 @@ from .metrics.tally import (
 from .read import Crm, Settings
 from .schema import Schema, Sheet, item_labels
 
-__all__ = ["BASELINES_HEADER", "HISTORY_HEADER", "OWNED_READ", "WeekResult", "columns_used",
-           "compute_week", "tally_input"]
+__all__ = ["BASELINES_HEADER", "HISTORY_HEADER", "OWNED_READ", "STEPS_OF_WEEK", "WeekResult",
+           "columns_used", "compute_week", "tally_input"]
+
+#: What :func:`compute_week` does, in order; it tells its ``progress`` callback as each starts.
+STEPS_OF_WEEK = ("Counting the weeks, sources and reps", "Stage history, baseline and funnel")
 
 #: the owned sheets whose cells the week reads back (pass to :func:`xlcrm.read.load`): the
 #: Stage history and the Baseline's history are appended to, run after run
@@ -124,13 +128,21 @@ class WeekResult:
         return rows
 
 
-def compute_week(crm: Crm, *, today: dt.date) -> WeekResult:
+def compute_week(crm: Crm, *, today: dt.date,
+                 progress: Callable[[str], None] | None = None) -> WeekResult:
     """Compute the week of a loaded workbook as it stands on ``today``.
 
     Reads nothing: ``crm`` holds the data sheets and, when loaded with
     ``owned=OWNED_READ``, the Stage history and Baseline cells the run appends to (without
     them the history starts afresh, as on a first run).
+
+    Args:
+        crm: the loaded workbook.
+        today: the day of the run; its week is not full yet.
+        progress: called with each step of :data:`STEPS_OF_WEEK` as it starts.
     """
+    step = progress or (lambda _: None)
+    step(STEPS_OF_WEEK[0])
     data = tally_input(crm)
     weeks = activity_weeks(data, today=today)
     cohorts = cohort_weeks(data, today=today)
@@ -144,6 +156,7 @@ def compute_week(crm: Crm, *, today: dt.date) -> WeekResult:
     current = pd.Timestamp(week_start(today, data.week_start))  # this (partial) week
     last_full = current - pd.Timedelta(days=7)
     owned = {s.key for s in crm.schema.owned_sheets}
+    step(STEPS_OF_WEEK[1])
     staged = stage_sheet(crm)
     history: pd.DataFrame | None = None
     changes = 0

@@ -24,7 +24,7 @@ from ..sheets.dashboard import dashboard_sheet
 from ..sheets.funnel import funnel_sheet
 from ..sheets.history import history_sheet
 from ..sheets.tally import tally_sheet
-from ..week import OWNED_READ, WeekResult, columns_used, compute_week, tally_input
+from ..week import OWNED_READ, STEPS_OF_WEEK, WeekResult, columns_used, compute_week, tally_input
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import CellChange, SheetBuilder, preview_owned_sheets, write_owned_sheets
 
@@ -115,8 +115,7 @@ class UpdateResult:
 
 #: What :func:`update` does, in order; it tells its ``progress`` callback as each one starts
 #: (a run does the last or the one before it: a dry run compares, a run writes).
-STEPS_OF_UPDATE = ("Reading the workbook", "Counting the weeks, sources and reps",
-                   "Stage history, baseline and funnel", "Comparing with the workbook",
+STEPS_OF_UPDATE = ("Reading the workbook", *STEPS_OF_WEEK, "Comparing with the workbook",
                    "Writing the owned sheets")
 
 
@@ -134,8 +133,8 @@ def update(path: str | Path, *, today: dt.date | None = None, force: bool = Fals
             owned-sheet cell the run would change (:attr:`UpdateResult.changes`) and the
             stage changes it would add (:meth:`UpdateResult.new_history`).
         backups: how many earlier versions to keep beside the workbook.
-        preview: with ``dry_run``, compare with the workbook cell by cell (the report, which
-            only wants the numbers, skips it).
+        preview: with ``dry_run``, compare with the workbook cell by cell (a caller that
+            only wants the numbers skips it).
         progress: called with each step of :data:`STEPS_OF_UPDATE` as it starts.
     """
     with bulk_work():
@@ -150,10 +149,10 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     step(STEPS_OF_UPDATE[0])
     # the owned sheets it appends to are read back; of the data sheets, only what it counts
     crm = load(path, owned=OWNED_READ, columns=columns_used)
-    step(STEPS_OF_UPDATE[1])
-    week = compute_week(crm, today=today)
-    crm.owned_cells.pop("stage_history", None)  # read: 100k rows of cells need not wait
-    step(STEPS_OF_UPDATE[2])
+    week = compute_week(crm, today=today, progress=step)
+    # the week has read the Stage history's cells: 100k rows need not stay while the sheets
+    # are laid out
+    crm.owned_cells.pop("stage_history", None)
     result = UpdateResult(Path(path), week)
     names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
     builders: dict[str, SheetBuilder] = {}
@@ -164,7 +163,7 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     if "funnel" in names and week.funnel is not None:
         builders[names["funnel"]] = funnel_sheet(week, week.funnel, crm)
     if "dashboard" in names and "tally" in names:
-        builders[names["dashboard"]] = dashboard_sheet(week, crm, names["tally"])
+        builders[names["dashboard"]] = dashboard_sheet(week, crm, tally_name=names["tally"])
     if "stage_history" in names and week.history is not None:
         builders[names["stage_history"]] = history_sheet(week.history, crm)
         result.history_sheet = names["stage_history"]

@@ -19,7 +19,7 @@ from .tally import first_source_row
 __all__ = ["dashboard_sheet"]
 
 
-def dashboard_sheet(week: WeekResult, crm: Crm, tally_name: str) -> SheetBuilder:
+def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuilder:
     """Lay out the Dashboard of ``week``; its charts read the Tally sheet ``tally_name``."""
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = Formats(book, crm.schema)
