@@ -1,7 +1,8 @@
 """The numbers of one week's report, computed once for the workbook, the HTML page and the mail.
 
-Everything comes from the same functions as ``xlcrm update`` (the tally, the baseline, the
-funnel), so the report and the workbook's own sheets never disagree.
+Everything comes from the week ``xlcrm update`` lays out (:class:`~xlcrm.week.WeekResult`:
+the tally, the baseline, the funnel), so the report and the workbook's own sheets never
+disagree; what the checks found is handed in (:class:`QualityInput`), gathered by the command.
 """
 
 from __future__ import annotations
