@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .._resources import templates_dir
-from ..metrics.duplicates import normalize_email
+from ..metrics.identity import email_key
 from ..schema import Schema, load_schema
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.save import safe_save
@@ -218,10 +218,10 @@ class _Generator:
                           [4, 2, 2, 2])
         email = f"{local}@{domain or self.rng.choice(pool['mail'])}"
         n = 1
-        while normalize_email(email) in self.emails_used:  # a mailbox belongs to one person
+        while email_key(email) in self.emails_used:  # a mailbox belongs to one person
             n += 1
             email = f"{local}{n}@{email.partition('@')[2]}"
-        self.emails_used.add(str(normalize_email(email)))
+        self.emails_used.add(str(email_key(email)))
         return _Person(first, last, lang, email, self.phone(lang))
 
     def phone(self, lang: str) -> str:

@@ -16,7 +16,9 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ReportError
+from ..metrics.quality import find_groups, find_problems
 from ..metrics.tally import week_start
+from ..metrics.validation import validate
 from ..read import bulk_work, load
 from ..reporting.data import (
     QualityInput,
@@ -29,8 +31,6 @@ from ..reporting.html import SECTION_TITLES, render_report
 from ..reporting.mail import PASSWORD_VARIABLE, SmtpSettings, build_message, send
 from ..reporting.workbook import write_report_workbook
 from ..week import OWNED_READ, compute_week
-from .check import validate
-from .clean import find_groups, find_problems
 
 __all__ = ["PASSWORD_VARIABLE", "SECTION_TITLES", "ReportResult", "SmtpSettings",
            "WeeklyReport", "make_report", "parse_week", "report", "report_week"]

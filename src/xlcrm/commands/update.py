@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..errors import ArgumentError
 from ..metrics.funnel import FunnelResult
 from ..read import bulk_work, load
 from ..sheets.baseline import baseline_sheet
@@ -183,7 +184,7 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     new baseline to the history kept on the Baseline sheet.
 
     Raises:
-        ValueError: ``start`` is after ``end``.
+        ArgumentError: ``start`` is after ``end``.
         TransplantError: the workbook's Settings have no Options table with the baseline rows.
     """
     from python_calamine import CalamineWorkbook
@@ -192,7 +193,7 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     from ..xlsx.writer import patch_sheet
 
     if start > end:
-        raise ValueError(f"the baseline can't start ({start}) after it ends ({end})")
+        raise ArgumentError(f"the baseline can't start ({start}) after it ends ({end})")
     crm = load(path)
     name = crm.sheet_names.get("settings")
     book = CalamineWorkbook.from_path(str(path))

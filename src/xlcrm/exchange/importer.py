@@ -5,10 +5,12 @@ of every shipped language first, then fuzzy matching (``rapidfuzz``) with a conf
 mapping is shown, saved beside the file (``NAME.xlcrm-map.json``) and reused next time. A
 "Name" column with no first-name column is split into first and last name.
 
-Records are **upserted**: a row whose id, e-mail or phone (normalised: lower-case e-mail, E.164
-phone) matches an existing record updates it instead of adding a duplicate; a second import of
-the same file adds nothing. The first touch is kept: an updated record keeps its created date
-and source; a new one is stamped with the file's date (or the import time) and the source given.
+Records are **upserted**: a row that is the same person as an existing record, by the rule of
+:mod:`xlcrm.metrics.identity` (the same id, mailbox key or E.164 phone), updates it instead of
+adding a duplicate; a second import of the same file adds nothing. Cells get the stored form:
+a trimmed, lower-case e-mail as typed, an E.164 phone (or the text as typed, with a warning).
+The first touch is kept: an updated record keeps its created date and source; a new one is
+stamped with the file's date (or the import time) and the source given.
 A row that can't be taken is reported with its line in the file and the reason, and the others
 go on. Everything is written in one save per sheet through the lossless writer, with a backup.
 
@@ -30,11 +32,11 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from ..errors import ImportFileError
+from ..metrics.identity import email_key, phone_key, stored_email, stored_phone
 from ..read import Crm, _Coercer, _sheet_header_names, load
 from ..schema import Column, Sheet, item_labels, normalize_header
 from ..xlsx.writer import patch_sheet
 from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
-from .normalize import email_key, normalize_email, normalize_phone, phone_key
 from .safety import unneutralize
 from .sources import RawTable, detect_date_order, read_table
 
@@ -216,8 +218,9 @@ def _same(a: Any, b: Any, region: str) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return abs(float(a) - float(b)) < 1e-9
     if isinstance(a, str) and isinstance(b, str):
-        if "@" in a and "@" in b:
-            return normalize_email(a) == normalize_email(b)
+        if "@" in a and "@" in b:  # the same mailbox is no change, however it is spelled
+            ka, kb = email_key(a), email_key(b)
+            return ka == kb if ka and kb else stored_email(a) == stored_email(b)
         pa, pb = phone_key(a, region), phone_key(b, region)
         if pa and pb and len(a) > 6 and not any(c.isalpha() for c in a + b):
             return pa == pb
@@ -310,9 +313,9 @@ def _coerce(col: Column, raw: Any, coercer: _Coercer, crm: Crm, region: str
     if problem or value is None:
         return value, problem
     if col.type == "email":
-        value = normalize_email(value)
+        value = stored_email(value)
     elif col.type == "phone":
-        value = normalize_phone(value, region)
+        value = stored_phone(value, region)
     elif col.type == "choice" and col.list:
         value = _choice(crm, col.list, str(value))
     if isinstance(value, pd.Timestamp):
@@ -459,6 +462,10 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
             problems.append(f'e-mail "{values.pop("email")}" is not an e-mail address')
         for p in problems:
             result.rows.append(ImportRow(file.name, line, "warning", p + "; left empty"))
+        if _filled(values.get("phone")) and not phone_key(values["phone"], region):
+            result.rows.append(ImportRow(file.name, line, "warning",
+                                         f'phone "{values["phone"]}" is not a phone number '
+                                         f"of {region} or with a country code; kept as typed"))
         if not any(_filled(values.get(k)) for k in ("last_name", "email", "phone")):
             result.skipped += 1
             result.rows.append(ImportRow(file.name, line, "skipped",
