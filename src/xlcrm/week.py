@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .crm import Crm, Settings
 from .metrics.baseline import against_baseline, baseline, plan_effects
 from .metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
 from .metrics.history import (
@@ -38,7 +39,6 @@ from .metrics.tally import (
     contact_dates,
     week_start,
 )
-from .read import Crm, Settings
 from .schema import Schema, Sheet, item_labels
 
 __all__ = ["BASELINES_HEADER", "HISTORY_HEADER", "OWNED_READ", "STEPS_OF_WEEK", "WeekResult",
