@@ -26,8 +26,7 @@ from .._resources import templates_dir
 from ..metrics.identity import email_key
 from ..schema import Schema, load_schema
 from ..sheets.workbook import write_new_workbook
-from ..xlsx.save import safe_save
-from .init import prepare_target
+from ..xlsx.save import prepare_target, safe_save
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..commands.init import prepare_target
 from ..errors import ImportFileError
 from ..metrics.identity import stored_email, stored_phone
 from ..read import sheet_header_names
 from ..schema import Schema, load_schema, normalize_header
 from ..sheets.workbook import write_new_workbook
-from ..xlsx.save import safe_save
+from ..xlsx.save import prepare_target, safe_save
 from ..xlsx.writer import patch_sheet
 from .importer import ColumnMatch, match_columns, put_full_name
 from .sources import HEADER_SCAN_ROWS, detect_date_order

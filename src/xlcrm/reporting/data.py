@@ -17,13 +17,13 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
+from ..crm import Crm
 from ..errors import ReportError
 from ..issues import Issue
 from ..metrics.funnel import FunnelResult, columns
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
 from ..metrics.tally import week_start as start_of_week
-from ..read import Crm
 from ..week import WeekResult
 
 __all__ = ["MEASURE_LABELS", "CleanProblem", "DuplicateSet", "QualityInput", "QualityRow",

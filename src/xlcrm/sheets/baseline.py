@@ -7,9 +7,9 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..crm import Crm
 from ..metrics.baseline import PLAN_RATES
 from ..metrics.tally import RATES, STEPS
-from ..read import Crm
 from ..week import BASELINES_HEADER, WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value, measure_headers

@@ -7,8 +7,8 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..crm import Crm
 from ..metrics.funnel import FunnelResult
-from ..read import Crm
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value

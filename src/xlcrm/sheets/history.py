@@ -14,7 +14,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from ..read import Crm
+from ..crm import Crm
 from ..week import HISTORY_HEADER
 from ..xlsx.package import RowRenderer
 from ..xlsx.writer import SheetBuilder

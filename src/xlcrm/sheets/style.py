@@ -13,7 +13,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from ..read import Settings
+from ..crm import Settings
 from ..schema import Schema
 
 __all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "Formats", "banner", "cell_value",
