@@ -47,8 +47,8 @@ from ..read import Crm, Settings, bulk_work, load
 from ..schema import WEEKDAYS, Schema, Sheet, item_labels
 from ..sheets.style import Formats, banner, cell_value
 from ..sheets.workbook import structured_ref
-from ..xlsx.package import RowRenderer
 from ..xlsx.save import SaveResult
+from ..xlsx.transplant import RowRenderer
 from ..xlsx.writer import CellChange, SheetBuilder, preview_owned_sheets, write_owned_sheets
 
 __all__ = ["STEPS_OF_UPDATE", "UpdateResult", "columns_used", "set_baseline", "tally_input",
@@ -771,7 +771,7 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     """
     from python_calamine import CalamineWorkbook
 
-    from ..xlsx.package import TransplantError
+    from ..errors import TransplantError
     from ..xlsx.writer import patch_sheet
 
     if start > end:

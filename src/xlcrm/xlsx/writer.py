@@ -1,7 +1,8 @@
 """Write xlcrm's sheets into a team's existing workbook without touching anything else.
 
-Two public operations, both through the lossless package writer (:mod:`xlcrm.package`) and the
-safe save (:mod:`xlcrm.save`: temporary file, fsync, atomic replace, backup, write lock):
+Two public operations, both through the lossless package writer (:mod:`.package`,
+:mod:`.transplant`, :mod:`.patch`) and the safe save (:mod:`.save`: temporary file, fsync,
+atomic replace, backup, write lock):
 
 - :func:`attach` adds Settings, the empty data sheets and the owned sheets of a preset to a
   workbook a team already uses (the library twin of ``xlcrm attach``);
@@ -23,17 +24,20 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from .._version import __version__
+from ..errors import TransplantError
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
 from .opening import safe_open
-from .package import Package, RowRenderer, TransplantError, patch_cells, transplant_sheets
+from .package import Package
+from .patch import patch_cells
 from .save import SaveResult, safe_save
+from .transplant import RowRenderer, transplant_sheets
 
-__all__ = ["CellChange", "SheetBuilder", "TransplantError", "attach", "patch_sheet",
+__all__ = ["CellChange", "SheetBuilder", "attach", "patch_sheet",
            "preview_owned_sheets", "write_changes", "write_owned_sheets"]
 
 #: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``. It may return
-#: a :data:`~xlcrm.package.RowRenderer` for bulk rows appended below what it wrote.
+#: a :data:`~xlcrm.xlsx.transplant.RowRenderer` for bulk rows appended below what it wrote.
 SheetBuilder = Callable[[xlsxwriter.Workbook, Worksheet], "RowRenderer | None"]
 
 
