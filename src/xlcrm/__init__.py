@@ -10,10 +10,11 @@ from .commands.agenda import AgendaResult, agenda
 from .commands.assign import AssignResult, assign
 from .commands.check import CheckResult, check
 from .commands.clean import CleanResult, clean
-from .commands.demo import DemoData, demo, generate_demo
+from .commands.demo import demo
 from .commands.init import init
 from .commands.report import ReportResult, make_report, report
 from .commands.score import ScoreResult, score
+from .demodata import DemoData, generate_demo
 from .errors import (
     ExportError,
     ImportFileError,
