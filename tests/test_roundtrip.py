@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from xlcrm import export, import_leads, init, load
-from xlcrm.exchange.importer import _plain
 from xlcrm.exchange.mapping import ColumnSpec, Mapping_, load_mapping
 from xlcrm.exchange.normalize import normalize_email, phone_key
+from xlcrm.exchange.roundtrip import _plain
 from xlcrm.read import Crm
 from xlcrm.schema import item_labels, normalize_header
 

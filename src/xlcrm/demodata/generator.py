@@ -1,11 +1,12 @@
 """The shared simulation of the demo: a sales desk's people, time and funnel, week by week.
 
-Leads arrive with weekly seasonality from sources of different quality (:meth:`Generator.
-arrival_times`), reps try to reach them, about half answer (a two-way contact), some book an
-appointment, most of those show, some buy; the rest are lost with a reason and, when they bought
-elsewhere, a competitor (:meth:`Generator.journey`). Milestones that would fall after *today*
-have not happened yet, so recent weeks look immature as they do in real life. Each preset
-(:mod:`.dealer`, :mod:`.b2b`) turns these journeys into its sheets' records.
+Leads arrive with weekly seasonality from sources of different quality
+(:meth:`Generator.arrival_times`), reps try to reach them, about half answer (a two-way
+contact), some book an appointment, most of those show, some buy; the rest are lost with a
+reason and, when they bought elsewhere, a competitor (:meth:`Generator.journey`). Milestones
+that would fall after *today* have not happened yet, so recent weeks look immature as they do
+in real life. Each preset (:mod:`.dealer`, :mod:`.b2b`) turns these journeys into its sheets'
+records.
 """
 
 from __future__ import annotations

@@ -179,8 +179,8 @@ class Package:
             external = rel.get("TargetMode") == "External"
             target = rel.get("Target", "")
             out.append(Rel(rel.get("Id", ""), rel.get("Type", ""),
-                            target if external else _resolve(part or "/", target)
-                            if part else target.lstrip("/"), external))
+                           target if external else _resolve(part or "/", target)
+                           if part else target.lstrip("/"), external))
         return out
 
     def rels_tree(self, part: str) -> etree._Element:
@@ -188,7 +188,7 @@ class Package:
         name = rels_name(part) if part else "_rels/.rels"
         if not self.has(name):
             self.write(name, to_xml(etree.Element(f"{{{NS_PKG_REL}}}Relationships",
-                                                nsmap={None: NS_PKG_REL})))
+                                                  nsmap={None: NS_PKG_REL})))
         return self.tree(name)
 
     def add_rel(self, part: str, rel_type: str, target_part: str) -> str:

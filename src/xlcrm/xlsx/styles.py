@@ -23,7 +23,6 @@ def _canon(el: etree._Element) -> bytes:
     return bytes(etree.tostring(el, method="c14n"))
 
 
-
 class StyleMerger:
     """Copy cell formats (and dxfs) from a scratch workbook's styles into the target's.
 
