@@ -32,7 +32,8 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from xlcrm import generate_demo
-from xlcrm.metrics.duplicates import find_duplicates, group_pairs, normalize_name, pairs_within
+from xlcrm.metrics.duplicates import find_duplicates, group_pairs, pairs_within
+from xlcrm.metrics.identity import name_key
 
 TODAY = dt.date(2026, 11, 23)
 SAMPLE = 5000
@@ -58,7 +59,7 @@ def _blocked(frame: pd.DataFrame, truth: set[tuple[str, str]]
 
 def _all_pairs(frame: pd.DataFrame, truth: set[tuple[str, str]], want_recall: float
                ) -> tuple[float, int, float, int]:
-    names = [normalize_name(f, la) for f, la in zip(frame["first_name"], frame["last_name"])]
+    names = [name_key(f, la) for f, la in zip(frame["first_name"], frame["last_name"])]
     start = time.perf_counter()
     matrix = process.cdist(names, names, scorer=fuzz.token_sort_ratio, dtype=np.uint8,
                            workers=1)

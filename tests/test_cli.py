@@ -32,7 +32,7 @@ def test_init_command_refuses_existing_file(tmp_path: Path) -> None:
     target = tmp_path / "crm.xlsx"
     target.write_bytes(b"keep me")
     result = runner.invoke(app, ["init", str(target)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # refused: the file exists
     assert "already exists" in result.output and "--force" in result.output
     assert "Traceback" not in result.output
     assert target.read_bytes() == b"keep me"
@@ -66,4 +66,4 @@ def test_report_command_writes_the_week_and_explains_a_bad_week(tmp_path: Path) 
         assert (tmp_path / "r" / f"demo-dealer-report-2026-W46.{ext}").exists()
     bad = runner.invoke(app, ["report", str(book), "--out", str(tmp_path / "r"), "--week",
                               "2026-47"])
-    assert bad.exit_code == 1 and "YYYY-Www" in bad.output
+    assert bad.exit_code == 2 and "YYYY-Www" in bad.output

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from xlcrm import ImportFileError, import_leads, init, load
 from xlcrm.cli import app
-from xlcrm.exchange.normalize import normalize_phone
+from xlcrm.metrics.identity import stored_phone
 
 NOW = dt.datetime(2026, 11, 23, 9, 30)
 
@@ -76,7 +76,7 @@ def test_utf16_tab_file_from_excel_with_full_names_and_quoted_newlines(book: Pat
     t = leads(book).set_index("last_name")
     assert (t.loc["Verdi", "first_name"], t.loc["Neri", "first_name"]) == ("Anna", "Luca")
     assert t.loc["Verdi", "notes"] == "called twice\nasks for a test drive"
-    assert t.loc["Verdi", "phone"] == normalize_phone("333 444 5555", "IT")
+    assert t.loc["Verdi", "phone"] == stored_phone("333 444 5555", "IT")
     assert list(t["created"].unique()) == [pd_ts(2026, 11, 23, 9, 30)]  # stamped first touch
 
 

@@ -414,8 +414,8 @@ def test_b2b_report_has_deal_values_and_owners(tmp_path: Path) -> None:
 
 def test_data_quality_counts_what_check_and_clean_find(book: Path,
                                                        made: xlcrm.ReportResult) -> None:
-    from xlcrm.commands.check import validate
-    from xlcrm.commands.clean import find_groups, find_problems
+    from xlcrm.metrics.quality import find_groups, find_problems
+    from xlcrm.metrics.validation import validate
 
     crm = xlcrm.load(book)
     groups, _ = find_groups(crm)

@@ -11,8 +11,8 @@ import pytest
 
 from xlcrm import export, import_leads, init, load
 from xlcrm.exchange.mapping import ColumnSpec, Mapping_, load_mapping
-from xlcrm.exchange.normalize import normalize_email, phone_key
 from xlcrm.exchange.roundtrip import _plain
+from xlcrm.metrics.identity import phone_key, stored_email
 from xlcrm.read import Crm
 from xlcrm.schema import item_labels, normalize_header
 
@@ -54,7 +54,7 @@ def _expected(crm: Crm, spec: Mapping_, col: ColumnSpec, ctype: str, value: Any)
     if ctype == "phone":
         return phone_key(str(value), str(crm.settings.options["phone_region"]))
     if ctype == "email":
-        return normalize_email(str(value))
+        return stored_email(str(value))
     return str(value).strip()
 
 

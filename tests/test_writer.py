@@ -19,9 +19,10 @@ from xlsxwriter.worksheet import Worksheet
 
 import xlcrm
 from xlcrm import XlcrmError
+from xlcrm.commands.attach import attach
 from xlcrm.errors import TransplantError
 from xlcrm.xlsx.libreoffice import find_soffice
-from xlcrm.xlsx.writer import attach, write_owned_sheets
+from xlcrm.xlsx.writer import write_owned_sheets
 
 from ._helpers import CORPUS_RESULTS, TODAY, corpus_files
 
@@ -253,7 +254,7 @@ def test_attach_command(tmp_path: Path) -> None:
     assert names[0] == "Numbers" and "Impostazioni" in names
     assert (tmp_path / ".xlcrm-backups").is_dir()
     again = CliRunner().invoke(app, ["attach", str(work)])
-    assert again.exit_code == 1 and "already attached" in again.output
+    assert again.exit_code == 2 and "already attached" in again.output
 
 
 def test_patch_appends_rows_and_grows_the_table(tmp_path: Path) -> None:

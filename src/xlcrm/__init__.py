@@ -1,21 +1,25 @@
 """xlcrm: a small team's CRM in an Excel workbook.
 
-The public surface is listed once, here; the command line (``xlcrm``) wraps these functions.
+The public surface is listed once, here: one typed function per command of the ``xlcrm``
+command line (its twin, which :mod:`xlcrm.cli` wraps), their results and the errors they raise.
+The implementation lives in modules that are not re-exported under these names, so
+``xlcrm.report`` is always the function and the report's parts live in :mod:`xlcrm.reporting`.
 """
-
-from __future__ import annotations
 
 from ._version import __version__
 from .commands.agenda import AgendaResult, agenda
 from .commands.assign import AssignResult, assign
+from .commands.attach import attach
 from .commands.check import CheckResult, check
 from .commands.clean import CleanResult, clean
 from .commands.demo import demo
 from .commands.init import init
 from .commands.report import ReportResult, make_report, report
 from .commands.score import ScoreResult, score
+from .commands.update import UpdateResult, set_baseline, update
 from .demodata import DemoData, generate_demo
 from .errors import (
+    ArgumentError,
     ExportError,
     ImportFileError,
     ReportError,
@@ -29,25 +33,22 @@ from .errors import (
     WorkbookLockedError,
     XlcrmError,
 )
-from .exchange import (
-    AdoptResult,
-    ExportedFile,
-    ExportResult,
-    ImportResult,
-    adopt,
-    available_targets,
-    export,
-    import_leads,
-)
+from .excel.macrobook import MacroResult, macro_workbook
+from .exchange.adopt import AdoptResult, adopt
+from .exchange.export import ExportedFile, ExportResult, export
+from .exchange.importer import ImportResult, import_leads
+from .exchange.mapping import available_targets
 from .issues import Issue
 from .read import Crm, Settings, load
 from .reporting.data import WeeklyReport
 from .reporting.mail import SmtpSettings
 from .schema import Schema, available_locales, available_presets, load_schema
+from .xlsx.save import SaveResult
 
 __all__ = [
     "AdoptResult",
     "AgendaResult",
+    "ArgumentError",
     "AssignResult",
     "CheckResult",
     "CleanResult",
@@ -59,8 +60,10 @@ __all__ = [
     "ImportFileError",
     "ImportResult",
     "Issue",
+    "MacroResult",
     "ReportError",
     "ReportResult",
+    "SaveResult",
     "Schema",
     "SchemaError",
     "ScoreResult",
@@ -69,6 +72,7 @@ __all__ = [
     "TemplateError",
     "UnknownPresetError",
     "UnreadableWorkbookError",
+    "UpdateResult",
     "WeeklyReport",
     "WorkbookBusyError",
     "WorkbookError",
@@ -79,6 +83,7 @@ __all__ = [
     "adopt",
     "agenda",
     "assign",
+    "attach",
     "available_locales",
     "available_presets",
     "available_targets",
@@ -91,7 +96,10 @@ __all__ = [
     "init",
     "load",
     "load_schema",
+    "macro_workbook",
     "make_report",
     "report",
     "score",
+    "set_baseline",
+    "update",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -11,22 +12,12 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+import xlcrm
 
 from ._version import __version__
-from .commands.assign import assign as assign_workbook
-from .commands.check import check as check_workbook
-from .commands.clean import clean as clean_workbook
-from .commands.demo import demo as make_demo
-from .commands.init import init as init_workbook
-from .commands.score import score as score_workbook
-from .commands.update import UpdateResult, set_baseline
-from .commands.update import update as update_workbook
-from .errors import UnreadableWorkbookError, WorkbookExistsError, XlcrmError
-from .excel.macrobook import macro_workbook
-from .exchange import adopt as adopt_workbook
-from .exchange import export as export_workbook
-from .exchange import import_leads
-from .xlsx.writer import attach as attach_workbook
+from .errors import XlcrmError
 
 app = typer.Typer(
     help="A small team's CRM in an Excel workbook.",
@@ -54,21 +45,55 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f",
                                                  help="text for people, json for programs.")]
 
 
-def _fail(exc: Exception, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {exc}")
+#: The exit codes, the same for every command (README "Exit codes" repeats this table).
+DONE, PROBLEMS, REFUSED = 0, 1, 2
+EXIT_CODES = {
+    DONE: "done",
+    PROBLEMS: "problems found: check found errors, export's validation report lists errors",
+    REFUSED: "refused, one line on stderr: a file that can't be read or isn't a workbook, a "
+             "workbook open in Excel or LibreOffice or being written by another run, a file "
+             "that exists, an unknown preset, language, target, week or rep, a bad argument",
+}
+#: Each command's twin in the library: the one public function it calls.
+TWINS = {
+    "init": "init", "demo": "demo", "attach": "attach", "update": "update",
+    "baseline": "set_baseline", "check": "check", "macros": "macro_workbook",
+    "report": "report", "agenda": "agenda", "export": "export", "import": "import_leads",
+    "adopt": "adopt", "clean": "clean", "score": "score", "assign": "assign",
+}
+#: The commands that can also end with PROBLEMS; every other command ends DONE or REFUSED.
+FINDS_PROBLEMS = frozenset({"check", "export"})
+
+
+def _fail(message: object, code: int = REFUSED) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
     return typer.Exit(code)
 
 
 @contextlib.contextmanager
 def _as_exit() -> Iterator[None]:
-    """Turn what xlcrm refuses into one line on stderr and an exit code: 2 for a file that
-    can't be read, 1 for anything else (a locked file, a name taken, a bad mapping)."""
+    """Turn anything that stops a command into one line on stderr and exit code 2.
+
+    What xlcrm refuses on purpose is an :class:`~xlcrm.errors.XlcrmError` whose message says
+    where and how to fix it; the operating system's refusals (a folder that can't be written,
+    a full disk) name the file. Anything else is a bug in xlcrm: still one line, never a
+    traceback, unless ``XLCRM_DEBUG`` is set.
+    """
     try:
         yield
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
+    except (typer.Exit, typer.Abort, typer.BadParameter):
+        raise
     except XlcrmError as exc:
-        raise _fail(exc) from None
+        raise _fail(escape(str(exc))) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise _fail(escape(f"{where}{exc.strerror or exc}")) from None
+    except Exception as exc:
+        if os.environ.get("XLCRM_DEBUG"):
+            raise
+        raise _fail(escape(f"{type(exc).__name__}: {exc}. This is a bug in xlcrm; please "
+                           "report it with the output of the same command run with "
+                           "XLCRM_DEBUG=1")) from None
 
 
 def _version(value: bool) -> None:
@@ -98,14 +123,10 @@ def init(
     = False,
 ) -> None:
     """Create a new, empty CRM workbook."""
-    try:
-        written = init_workbook(path, preset=preset, locale=locale, currency=currency,
-                                force=force)
-        made = macro_workbook(written, force=force) if macros else None
-    except WorkbookExistsError as exc:
-        raise _fail(exc) from None
-    except XlcrmError as exc:
-        raise _fail(exc, 2) from None
+    with _as_exit():
+        written = xlcrm.init(path, preset=preset, locale=locale, currency=currency,
+                             force=force)
+        made = xlcrm.macro_workbook(written, force=force) if macros else None
     console.print(f"Created {written} ({preset} preset, {locale}).")
     if made is not None:
         console.print(f"Created {made.workbook} with the Excel buttons, and {made.module}.")
@@ -123,12 +144,9 @@ def demo(
         formats=["%Y-%m-%d"], help="Pretend today is this day (YYYY-MM-DD).")] = None,
 ) -> None:
     """Write a populated demo workbook with realistic data."""
-    try:
-        with console.status(f"Generating {leads:,} leads..."):
-            written = make_demo(directory, preset=preset, leads=leads, seed=seed,
-                                locale=locale, today=today.date() if today else None)
-    except XlcrmError as exc:
-        raise _fail(exc, 2) from None
+    with _as_exit(), console.status(f"Generating {leads:,} leads..."):
+        written = xlcrm.demo(directory, preset=preset, leads=leads, seed=seed, locale=locale,
+                             today=today.date() if today else None)
     reports = sorted(written.parent.glob(f"{written.stem}-report-*.html"))
     console.print(f"Wrote {written}: {leads:,} {'contacts' if preset == 'b2b' else 'leads'} "
                   "over half a year, already tallied. Open it and start on the Dashboard tab."
@@ -149,8 +167,7 @@ def attach(
     The team's own sheets, charts, pivot tables, macros and styles stay exactly as they are.
     """
     with _as_exit():
-        result = attach_workbook(path, preset=preset, locale=locale, force=force,
-                                 backups=backups)
+        result = xlcrm.attach(path, preset=preset, locale=locale, force=force, backups=backups)
     console.print(f"Attached the {preset} CRM sheets to {result.path}"
                   + (f" (previous version kept as {result.backup})" if result.backup else ""))
 
@@ -186,8 +203,8 @@ def update(
                 bar.advance(task)
             bar.update(task, description=step)
 
-        result = update_workbook(path, today=today.date() if today else None, force=force,
-                                 dry_run=dry_run, backups=backups, progress=progress)
+        result = xlcrm.update(path, today=today.date() if today else None, force=force,
+                              dry_run=dry_run, backups=backups, progress=progress)
     if output is OutputFormat.json:
         print(_update_json(result, dry_run))
         return
@@ -202,7 +219,7 @@ def update(
                       f"{changes} added to the stage history")
 
 
-def _print_summary(result: UpdateResult) -> None:
+def _print_summary(result: xlcrm.UpdateResult) -> None:
     from rich.table import Table
 
     table = Table(title=f"Week of {result.this_week:%Y-%m-%d}" if result.this_week is not None
@@ -220,7 +237,7 @@ def _print_summary(result: UpdateResult) -> None:
     console.print(table)
 
 
-def _print_changes(result: UpdateResult, shown: int) -> None:
+def _print_changes(result: xlcrm.UpdateResult, shown: int) -> None:
     """A dry run's preview: per owned sheet, how many cells change and the first of them;
     then the stage changes the history would gain."""
     by_sheet: dict[str, list[str]] = {}
@@ -248,7 +265,7 @@ def _print_changes(result: UpdateResult, shown: int) -> None:
             console.print(f"  ... and {len(new) - shown:,} more")
 
 
-def _update_json(result: UpdateResult, dry_run: bool) -> str:
+def _update_json(result: xlcrm.UpdateResult, dry_run: bool) -> str:
     import json
 
     def plain(v: object) -> object:
@@ -283,13 +300,8 @@ def baseline(
     force: ForceOpt = False,
 ) -> None:
     """Re-baseline: measure every week against a new period; the old baselines are kept."""
-    try:
-        result = set_baseline(path, start.date(), end.date(), force=force)
-    except UnreadableWorkbookError as exc:
-        raise _fail(exc, 2) from None
-    except (XlcrmError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from None
+    with _as_exit():
+        result = xlcrm.set_baseline(path, start.date(), end.date(), force=force)
     base = result.baseline
     console.print(f"Baseline {start:%Y-%m-%d} to {end:%Y-%m-%d}: {int(base['leads']):,} leads, "
                   f"contact rate {base['contact_rate']:.1%}, appointment rate "
@@ -306,14 +318,8 @@ def check(
 
     Exit code 0 when there is no error, 1 when there are errors, 2 when the file can't be read.
     """
-    try:
-        result = check_workbook(path)
-    except (UnreadableWorkbookError, XlcrmError) as exc:
-        raise _fail(exc, 2) from None
-    except Exception as exc:  # a bad file must never end in a traceback
-        err.print(f"[bold red]error:[/] {path.name}: could not be read ({type(exc).__name__}: "
-                  f"{exc}); if it opens in Excel, please report this as a bug in xlcrm")
-        raise typer.Exit(2) from None
+    with _as_exit():
+        result = xlcrm.check(path)
     if output is OutputFormat.json:
         print(result.to_json())
     else:
@@ -322,7 +328,7 @@ def check(
             console.print(f"[{style}]{issue.severity:<7}[/] {issue}", markup=True,
                           soft_wrap=True, highlight=False)
         console.print(("[green]" if result.ok else "[red]") + result.summary() + "[/]")
-    raise typer.Exit(0 if result.ok else 1)
+    raise typer.Exit(DONE if result.ok else PROBLEMS)
 
 
 @app.command()
@@ -337,7 +343,7 @@ def macros(
 ) -> None:
     """Write a macro-enabled copy with buttons: weekly update, report, agenda, check, import."""
     with _as_exit():
-        made = macro_workbook(path, out, python=python, force=force)
+        made = xlcrm.macro_workbook(path, out, python=python, force=force)
     console.print(f"Wrote {made.workbook} and {made.module} (keep them in the same folder). "
                   "Open the workbook in Excel, enable macros, press Weekly update.")
 
@@ -367,16 +373,13 @@ def report(
         formats=["%Y-%m-%d"], help="Make the report as if today were this day.")] = None,
 ) -> None:
     """Write the weekly report: a workbook with charts, and the HTML page, PDF or e-mail."""
-    from .commands.report import report as make
-    from .reporting.mail import SmtpSettings
-
     settings = None
     if smtp:
         host, _, port = smtp.partition(":")
-        settings = SmtpSettings(host, int(port) if port else (587 if starttls else 25),
+        settings = xlcrm.SmtpSettings(host, int(port) if port else (587 if starttls else 25),
                                 starttls=starttls, user=smtp_user)
     with _as_exit(), console.status("Counting the week and writing the report..."):
-        result = make(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
+        result = xlcrm.report(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
                       sender=mail_from, to=mail_to or [], templates=templates,
                       today=today.date() if today else None)
     data = result.report
@@ -411,8 +414,7 @@ def agenda(
     still waiting for a first contact."""
     from rich.table import Table
 
-    from .commands.agenda import SECTION_TITLES
-    from .commands.agenda import agenda as make
+    from .metrics.agenda import SECTION_TITLES
 
     now = dt.datetime.now().replace(microsecond=0)
     text = (date or "tomorrow").strip().lower()
@@ -421,9 +423,9 @@ def agenda(
             or dt.date.fromisoformat(text)
     except ValueError:
         err.print(f'[bold red]error:[/] --date "{date}" is not tomorrow, today or YYYY-MM-DD')
-        raise typer.Exit(2) from None
+        raise typer.Exit(REFUSED) from None
     with _as_exit():
-        result = make(path, day=day, rep=rep, now=now, out=out, write_sheet=sheet,
+        result = xlcrm.agenda(path, day=day, rep=rep, now=now, out=out, write_sheet=sheet,
                       templates=templates, force=force)
     if not result.reps:
         console.print(f"Nothing on the agenda for {day:%A %d %B %Y}.")
@@ -465,10 +467,8 @@ def export(
     Exit code 0 when every record passes the target's rules, 1 when the validation report
     lists errors, 2 when the export can't be made (an unmapped stage, a wrong mapping file).
     """
-    try:
-        result = export_workbook(path, to, out, mapping=mapping)
-    except XlcrmError as exc:
-        raise _fail(exc, 2) from None
+    with _as_exit():
+        result = xlcrm.export(path, to, out, mapping=mapping)
     for f in result.files:
         part = f" (part {f.part} of {f.parts})" if f.parts > 1 else ""
         console.print(f"{f.load_order}. {result.out / f.file}: {f.rows:,} {f.object}{part}")
@@ -478,7 +478,7 @@ def export(
     console.print(f"Manifest {result.manifest}; validation report {result.report}: "
                   f"{len(result.errors)} errors, {len(result.issues) - len(result.errors)} "
                   "warnings.")
-    raise typer.Exit(1 if result.errors else 0)
+    raise typer.Exit(PROBLEMS if result.errors else DONE)
 
 
 @app.command("import")
@@ -499,11 +499,9 @@ def import_(
     Prints the column mapping (saved beside the file for next time), each skipped row with its
     line and reason, and the counts added, updated, skipped.
     """
-    try:
-        result = import_leads(path, file, mapping=map_, source=source, dry_run=dry_run,
-                              force=force)
-    except XlcrmError as exc:
-        raise _fail(exc, 2) from None
+    with _as_exit():
+        result = xlcrm.import_leads(path, file, mapping=map_, source=source, dry_run=dry_run,
+                                    force=force)
     for m in result.mapping:
         console.print(f"  {m}")
     if result.mapping_file:
@@ -530,12 +528,8 @@ def adopt(
     Prints where each sheet went with its column mapping and confidence, and everything that
     could not be placed (unmatched columns are kept as extra columns).
     """
-    try:
-        result = adopt_workbook(old, new, preset=preset, locale=locale, force=force)
-    except WorkbookExistsError as exc:
-        raise _fail(exc) from None
-    except XlcrmError as exc:
-        raise _fail(exc, 2) from None
+    with _as_exit():
+        result = xlcrm.adopt(old, new, preset=preset, locale=locale, force=force)
     for sheet in result.sheets:
         if sheet.sheet is None:
             continue
@@ -570,10 +564,9 @@ def clean(
     of a group that are one, then run with --apply; --undo restores the pre-merge file.
     """
     if apply and undo:
-        err.print("[bold red]error:[/] --apply and --undo can't be used together")
-        raise typer.Exit(2)
+        raise _fail("--apply and --undo can't be used together")
     with _as_exit(), console.status("Looking for duplicates and problems..."):
-        result = clean_workbook(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
+        result = xlcrm.clean(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
                                 today=today.date() if today else None)
     if output is OutputFormat.json:
         print(result.to_json())
@@ -623,8 +616,8 @@ def score(
     import json
 
     with _as_exit(), console.status("Scoring leads and customers..."):
-        result = score_workbook(path, today=today.date() if today else None,
-                                dry_run=dry_run, force=force)
+        result = xlcrm.score(path, today=today.date() if today else None, dry_run=dry_run,
+                             force=force)
     top = result.scores.sort_values("score", ascending=False, kind="stable")
     if output is OutputFormat.json:
         print(json.dumps({"file": str(result.path), "counts": result.counts(),
@@ -654,7 +647,7 @@ def assign(
     """Propose owners for records without one, by the Settings territory rules; --apply
     writes them."""
     with _as_exit():
-        result = assign_workbook(path, apply=apply, force=force)
+        result = xlcrm.assign(path, apply=apply, force=force)
     if output is OutputFormat.json:
         print(result.to_json())
         return
@@ -673,6 +666,23 @@ def assign(
                       "assign them")
     else:
         console.print("Every record has an owner")
+
+
+def exit_codes(command: str) -> dict[int, str]:
+    """Return the exit codes ``command`` can end with, and what each means."""
+    codes = (DONE, PROBLEMS, REFUSED) if command in FINDS_PROBLEMS else (DONE, REFUSED)
+    return {code: EXIT_CODES[code] for code in codes}
+
+
+def _document_exit_codes() -> None:
+    """Append each command's exit codes to its ``--help``, from the one table above."""
+    for info in app.registered_commands:
+        name = info.name or (info.callback.__name__ if info.callback else "")
+        info.epilog = "Exit codes: " + "; ".join(
+            f"{code} {what}" for code, what in exit_codes(name).items()) + "."
+
+
+_document_exit_codes()
 
 
 def main() -> None:

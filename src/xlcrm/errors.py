@@ -9,6 +9,7 @@
     │   ├── WorkbookLockedError (PermissionError)  open in Excel or LibreOffice
     │   ├── WorkbookBusyError                   another xlcrm run is writing it
     │   └── TransplantError (ValueError)        a sheet can't go into this workbook as asked
+    ├── ArgumentError (ValueError)          an argument can't be used as given
     ├── ExportError (ValueError)            an export can't be made as asked
     ├── ImportFileError (ValueError)        a file to import can't be read or matched
     └── ReportError (ValueError)            a report can't be made or sent as asked
@@ -72,3 +73,8 @@ class ReportError(XlcrmError, ValueError):
 
 class TemplateError(ReportError):
     """A report template has an error; the message names the template file and line."""
+
+
+class ArgumentError(XlcrmError, ValueError):
+    """An argument can't be used as given: a period that ends before it starts, a day or a
+    name that does not exist."""

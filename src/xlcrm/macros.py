@@ -393,7 +393,7 @@ def import_leads(book: Any = None, *, file: str | Path | None = None) -> str:
 def _import_into(excel: ExcelSheets, source: Path) -> str:
     """Import with the library's importer on the private copy, then write back the data sheets
     it changed (the lead sheet, and accounts when a lead brings its company)."""
-    from .exchange import import_leads as import_file
+    from .exchange.importer import import_leads as import_file
     from .read import load
 
     changed: list[str] = []

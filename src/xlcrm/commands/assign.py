@@ -16,13 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from ..metrics.scoring import Rule
+from ..metrics.scoring import Rule, condition_names
 from ..metrics.territories import Rep, TerritoryRule, assign_owners, territory_for
 from ..read import Crm, bulk_work, load
 from ..schema import available_locales, load_schema, normalize_header
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import write_changes
-from .score import _condition_names
 
 __all__ = ["AssignResult", "assign"]
 
@@ -73,7 +72,7 @@ def _rules(crm: Crm, key: str, unknown: list[str]) -> list[TerritoryRule]:
     if frame is None or frame.empty:
         return []
     names = _field_names(crm, key)
-    conditions = _condition_names()
+    conditions = condition_names()
     out = []
     for territory, fld, cond, value in zip(frame["territory"], frame["field"],
                                            frame["condition"], frame["value"]):

@@ -24,6 +24,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..errors import ArgumentError
 from ..metrics.baseline import PLAN_RATES, against_baseline, baseline, plan_effects
 from ..metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
 from ..metrics.history import (
@@ -766,7 +767,7 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     new baseline to the history kept on the Baseline sheet.
 
     Raises:
-        ValueError: ``start`` is after ``end``.
+        ArgumentError: ``start`` is after ``end``.
         TransplantError: the workbook's Settings have no Options table with the baseline rows.
     """
     from python_calamine import CalamineWorkbook
@@ -775,7 +776,7 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     from ..xlsx.writer import patch_sheet
 
     if start > end:
-        raise ValueError(f"the baseline can't start ({start}) after it ends ({end})")
+        raise ArgumentError(f"the baseline can't start ({start}) after it ends ({end})")
     crm = load(path)
     name = crm.sheet_names.get("settings")
     book = CalamineWorkbook.from_path(str(path))

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._resources import templates_dir
-from ..metrics.duplicates import normalize_email
+from ..metrics.identity import email_key
 from ..schema import Schema
 
 if sys.version_info >= (3, 11):
@@ -170,10 +170,10 @@ class Generator:
                           [4, 2, 2, 2])
         email = f"{local}@{domain or self.rng.choice(pool['mail'])}"
         n = 1
-        while normalize_email(email) in self.emails_used:  # a mailbox belongs to one person
+        while email_key(email) in self.emails_used:  # a mailbox belongs to one person
             n += 1
             email = f"{local}{n}@{email.partition('@')[2]}"
-        self.emails_used.add(str(normalize_email(email)))
+        self.emails_used.add(str(email_key(email)))
         return Person(first, last, lang, email, self.phone(lang))
 
     def phone(self, lang: str) -> str:

@@ -19,13 +19,13 @@ from typing import Any
 
 from ..commands.init import prepare_target
 from ..errors import ImportFileError
+from ..metrics.identity import stored_email, stored_phone
 from ..read import _sheet_header_names
 from ..schema import Schema, load_schema, normalize_header
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.save import safe_save
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
-from .normalize import normalize_phone
 from .sources import HEADER_SCAN_ROWS, detect_date_order
 
 __all__ = ["AdoptResult", "AdoptedSheet", "adopt"]
@@ -203,9 +203,9 @@ def _coerce_plain(col: Any, raw: Any, coercer: Any, region: str) -> tuple[Any, s
     if problem or value is None:
         return value, problem
     if col.type == "phone":
-        value = normalize_phone(str(value), region)
+        value = stored_phone(str(value), region)
     if col.type == "email":
-        value = str(value).strip().lower()
+        value = stored_email(str(value))
     return value, None
 
 

@@ -31,10 +31,10 @@ import pandas as pd
 from .._version import __version__
 from ..errors import ExportError
 from ..issues import Issue
+from ..metrics.identity import is_email, stored_email, stored_phone
 from ..read import Crm, load
 from ..schema import Column, item_labels, load_schema, normalize_header
 from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
-from .normalize import is_email, normalize_email, normalize_phone
 from .safety import neutralize
 
 __all__ = ["ExportResult", "ExportedFile", "export", "export_crm"]
@@ -302,12 +302,12 @@ def _format(raw: Any, col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[st
     if kind == "flag":
         return spec.true if bool(raw) else spec.false
     if kind == "phone":
-        phone = normalize_phone(str(raw), region) or ""
+        phone = stored_phone(str(raw), region) or ""
         if phone.startswith("+"):  # an odd length still goes without spaces and dots
             phone = "+" + re.sub(r"\D", "", phone)
         return neutralize(phone, kind="phone")
     if kind == "email":
-        return neutralize(normalize_email(str(raw)) or "")
+        return neutralize(stored_email(str(raw)) or "")
     if kind == "domain":
         host = re.sub(r"^[a-z]+://", "", str(raw).strip().lower()).split("/")[0]
         return neutralize(host.removeprefix("www."))

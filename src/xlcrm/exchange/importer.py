@@ -5,10 +5,12 @@ of every shipped language first, then fuzzy matching (``rapidfuzz``) with a conf
 mapping is shown, saved beside the file (``NAME.xlcrm-map.json``) and reused next time. A
 "Name" column with no first-name column is split into first and last name.
 
-Records are **upserted**: a row whose id, e-mail or phone (normalised: lower-case e-mail, E.164
-phone) matches an existing record updates it instead of adding a duplicate; a second import of
-the same file adds nothing. The first touch is kept: an updated record keeps its created date
-and source; a new one is stamped with the file's date (or the import time) and the source given.
+Records are **upserted**: a row that is the same person as an existing record, by the rule of
+:mod:`xlcrm.metrics.identity` (the same id, mailbox key or E.164 phone), updates it instead of
+adding a duplicate; a second import of the same file adds nothing. Cells get the stored form:
+a trimmed, lower-case e-mail as typed, an E.164 phone (or the text as typed, with a warning).
+The first touch is kept: an updated record keeps its created date and source; a new one is
+stamped with the file's date (or the import time) and the source given.
 A row that can't be taken is reported with its line in the file and the reason, and the others
 go on. Everything is written in one save per sheet through the lossless writer, with a backup.
 
@@ -30,11 +32,11 @@ from typing import Any
 import pandas as pd
 
 from ..errors import ImportFileError
+from ..metrics.identity import email_key, phone_key, stored_email, stored_phone
 from ..read import Crm, _Coercer, _sheet_header_names, load
 from ..schema import Column, item_labels, normalize_header
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
-from .normalize import email_key, normalize_email, normalize_phone, phone_key
 from .roundtrip import exported_files, import_export_folder
 from .safety import unneutralize
 from .sources import detect_date_order, read_table
@@ -112,9 +114,9 @@ def _coerce(col: Column, raw: Any, coercer: _Coercer, crm: Crm, region: str
     if problem or value is None:
         return value, problem
     if col.type == "email":
-        value = normalize_email(value)
+        value = stored_email(value)
     elif col.type == "phone":
-        value = normalize_phone(value, region)
+        value = stored_phone(value, region)
     elif col.type == "choice" and col.list:
         value = _choice(crm, col.list, str(value))
     if isinstance(value, pd.Timestamp):
@@ -200,6 +202,10 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
             problems.append(f'e-mail "{values.pop("email")}" is not an e-mail address')
         for p in problems:
             result.rows.append(ImportRow(file.name, line, "warning", p + "; left empty"))
+        if filled(values.get("phone")) and not phone_key(values["phone"], region):
+            result.rows.append(ImportRow(file.name, line, "warning",
+                                         f'phone "{values["phone"]}" is not a phone number '
+                                         f"of {region} or with a country code; kept as typed"))
         if not any(filled(values.get(k)) for k in ("last_name", "email", "phone")):
             result.skipped += 1
             result.rows.append(ImportRow(file.name, line, "skipped",

@@ -1,11 +1,11 @@
 """Upsert records into a data sheet: match by id, e-mail or phone, add or fill in, never twice.
 
-A row whose id, e-mail or phone (normalised: lower-case e-mail, E.164 phone) matches an existing
-record updates it instead of adding a duplicate, so a second import of the same file adds
-nothing. The first touch is kept: an updated record keeps its id, created date and source.
-The cells to write are collected per sheet and written in one save by the caller. The records of
-what an import did (:class:`ImportResult`, :class:`ImportRow`) live here too, shared by the
-import of a lead file and of an export folder.
+A row that is the same person as an existing record, by the rule of :mod:`xlcrm.metrics.identity`
+(the same id, mailbox key or E.164 phone), updates it instead of adding a duplicate, so a second
+import of the same file adds nothing. The first touch is kept: an updated record keeps its id,
+created date and source. The cells to write are collected per sheet and written in one save by
+the caller. The records of what an import did (:class:`ImportResult`, :class:`ImportRow`) live
+here too, shared by the import of a lead file and of an export folder.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Any
 
 import pandas as pd
 
+from ..metrics.identity import email_key, phone_key, stored_email
 from ..read import Crm, _sheet_header_names
 from ..schema import Sheet, normalize_header
 from .matching import ColumnMatch
-from .normalize import email_key, normalize_email, phone_key
 
 __all__ = ["ImportResult", "ImportRow", "SheetUpsert", "filled", "header_row"]
 
@@ -180,8 +180,9 @@ def _same(a: Any, b: Any, region: str) -> bool:
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
         return abs(float(a) - float(b)) < 1e-9
     if isinstance(a, str) and isinstance(b, str):
-        if "@" in a and "@" in b:
-            return normalize_email(a) == normalize_email(b)
+        if "@" in a and "@" in b:  # the same mailbox is no change, however it is spelled
+            ka, kb = email_key(a), email_key(b)
+            return ka == kb if ka and kb else stored_email(a) == stored_email(b)
         pa, pb = phone_key(a, region), phone_key(b, region)
         if pa and pb and len(a) > 6 and not any(c.isalpha() for c in a + b):
             return pa == pb

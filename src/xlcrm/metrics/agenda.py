@@ -1,7 +1,7 @@
 """A rep's agenda for one day: what is due, what is late, what nobody is following up.
 
-Pure functions: tables in, one flat agenda table out, so the terminal, the HTML page and the
-Agenda sheet all show the same rows.
+Pure functions: tables (or a loaded workbook) in, one flat agenda table out, so the terminal,
+the HTML page and the Agenda sheet all show the same rows.
 """
 
 from __future__ import annotations
@@ -12,10 +12,18 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-__all__ = ["AGENDA_COLUMNS", "SECTIONS", "agenda_items"]
+from ..read import Crm
+from .records import last_touches, lead_sheet, outcomes, record_names, rep_column, stage_sheet
+
+__all__ = ["AGENDA_COLUMNS", "SECTIONS", "SECTION_TITLES", "agenda_items", "build_agenda"]
 
 #: the agenda's sections, in the order a rep works through them
 SECTIONS = ("due", "overdue", "no_next_task", "not_contacted")
+#: how each agenda section is titled wherever it is shown
+SECTION_TITLES = {
+    "due": "Due", "overdue": "Overdue", "no_next_task": "No next task",
+    "not_contacted": "Waiting for first contact",
+}
 #: columns of the agenda table
 AGENDA_COLUMNS = ["rep", "section", "when", "record", "client", "what", "last_date",
                   "last_what"]
@@ -138,3 +146,59 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
     frame = frame.sort_values(["_nobody", "rep", "_section", "_order", "_when", "record"],
                               kind="stable", na_position="last")
     return frame[AGENDA_COLUMNS].reset_index(drop=True)
+
+
+def build_agenda(crm: Crm, *, day: dt.date, now: dt.datetime, steps: pd.DataFrame,
+                 rep: str | None = None) -> pd.DataFrame:
+    """Collect the agenda of a loaded workbook for ``day`` (see :func:`agenda_items` for what
+    each section holds).
+
+    Args:
+        crm: the loaded workbook.
+        day: the day the agenda is for.
+        now: the moment waiting times are measured to.
+        steps: the date each lead reached each milestone, indexed by the lead sheet's rows
+            (columns ``lead`` and ``contact`` are read), as the weekly tally collects them.
+        rep: only this rep's agenda (any case); None for everybody's.
+    """
+    tasks = crm.tables.get("tasks", pd.DataFrame())
+    owner = rep_column(crm.schema.sheet("tasks")) if "tasks" in crm.tables else None
+    if tasks.empty or owner is None:
+        tasks = pd.DataFrame(columns=["id", "due_date", "due_time", "rep", "record", "subject",
+                                      "done"])
+    else:
+        tasks = tasks.rename(columns={owner: "rep"})
+        for column in ("due_time", "record", "subject", "done"):
+            if column not in tasks:
+                tasks[column] = None
+    open_records = pd.DataFrame(columns=["id", "rep", "stage"])
+    sheet = stage_sheet(crm)
+    if sheet is not None and sheet.key in crm.tables:
+        records = crm.tables[sheet.key]
+        owner = rep_column(sheet)
+        is_open = outcomes(crm, records) == "open"
+        open_records = pd.DataFrame({
+            "id": records["id"], "stage": records["stage"],
+            "rep": records[owner] if owner else None})[is_open]
+    lsheet = lead_sheet(crm)
+    leads_table = crm.tables.get(lsheet.key, pd.DataFrame())
+    leads = pd.DataFrame(columns=["id", "rep", "created", "contacted", "open"])
+    if not leads_table.empty:
+        lead_owner = rep_column(lsheet)
+        status = outcomes(crm, leads_table, "stage") if "stage" in leads_table else \
+            pd.Series("open", index=leads_table.index)
+        leads = pd.DataFrame({
+            "id": leads_table["id"], "rep": leads_table[lead_owner] if lead_owner else None,
+            "created": steps["lead"].reindex(leads_table.index),
+            "contacted": steps["contact"].reindex(leads_table.index),
+            "open": (status == "open") & leads_table["sold"].isna()
+            if "sold" in leads_table else status == "open"})
+        leads = leads[leads["created"].notna()]
+    threshold = crm.settings.options.get("uncontacted_hours", 24)
+    try:
+        hours = float(threshold)
+    except (TypeError, ValueError):
+        hours = 24.0
+    return agenda_items(tasks, day=day, now=now, open_records=open_records, leads=leads,
+                        last_touch=last_touches(crm), names=record_names(crm),
+                        threshold_hours=hours, rep=rep)

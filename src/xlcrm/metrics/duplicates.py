@@ -1,12 +1,10 @@
-"""Duplicate people and companies: normalised e-mail and phone, fuzzy names, blocking.
+"""Duplicate people and companies: the keys of :mod:`.identity`, fuzzy names, blocking.
 
-Two records are the same person when they share a way to reach them (the same e-mail once
-case, spaces and the provider's ignored dots and ``+tags`` are set aside; the same phone once
-written in E.164) and their names agree, or when they work at the same company and their
-names agree closely (typos and swapped first and last names allowed) with nothing
-contradicting it. Companies are the same when they share a website domain or a phone and
-their names agree, or when their names agree closely once the legal form (S.r.l., GmbH, Ltd)
-is set aside.
+People are the same by the rule written in :mod:`xlcrm.metrics.identity`: a shared mailbox
+key or E.164 phone with names that agree, or the same company and names that agree closely
+(typos and swapped first and last names allowed) with nothing contradicting it. Companies are
+the same when they share a website domain or a phone and their names agree, or when their
+names agree closely once the legal form (S.r.l., GmbH, Ltd) is set aside.
 
 Only records that share a *blocking key* (an e-mail, a phone, a company and the initials of
 a name, a company name's leading letters) are compared, so the search grows with the number
@@ -17,29 +15,22 @@ to score, not five billion.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal
 
 import pandas as pd
-import phonenumbers
 from rapidfuzz import fuzz
+
+from .identity import company_key, email_key, fold_text, is_free_mail, name_key, phone_key
 
 __all__ = [
     "DuplicateSearch",
     "Kind",
-    "email_domain",
     "find_duplicates",
     "group_pairs",
-    "is_free_mail",
-    "normalize_company",
-    "normalize_email",
-    "normalize_name",
-    "normalize_phone",
-    "valid_email",
+    "pairs_within",
 ]
 
 Kind = Literal["person", "company"]
@@ -50,133 +41,8 @@ THRESHOLD = 0.8
 #: its records are not compared on that key alone
 MAX_BLOCK = 60
 
-# Providers that ignore dots in the local part, and those that ignore a "+tag".
-_DOTLESS = frozenset({"gmail.com", "googlemail.com"})
-_PLUS_TAGS = frozenset({
-    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
-    "outlook.it", "hotmail.it", "live.it", "outlook.es", "hotmail.es", "outlook.de",
-    "hotmail.de", "outlook.fr", "hotmail.fr", "hotmail.co.uk", "live.co.uk", "icloud.com",
-    "me.com", "mac.com", "fastmail.com", "fastmail.fm", "protonmail.com", "proton.me",
-    "pm.me", "posteo.de", "mailbox.org",
-})
-_ALIAS_DOMAINS = {"googlemail.com": "gmail.com"}
-_RUNS = frozenset(run[:n] for run in ("1234567890", "0123456789", "9876543210")
-                  for n in range(5, 11))
-#: personal mailbox providers: their domain says nothing about the company
-FREE_MAIL = frozenset({
-    *_PLUS_TAGS, "yahoo.com", "yahoo.co.uk", "yahoo.it", "yahoo.es", "yahoo.fr", "yahoo.de",
-    "ymail.com", "aol.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "t-online.de",
-    "libero.it", "virgilio.it", "tiscali.it", "alice.it", "tin.it", "email.it", "orange.fr",
-    "free.fr", "laposte.net", "sfr.fr", "wanadoo.fr", "telefonica.net", "terra.es",
-    "yandex.ru", "mail.ru", "qq.com", "163.com",
-})
-_EMAIL_RE = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
-# Legal forms and filler words a company name is written with or without.
-_LEGAL = frozenset({
-    "srl", "srls", "spa", "snc", "sas", "sapa", "scarl", "figli", "fratelli", "ltd", "limited",
-    "plc", "llp", "llc", "inc", "incorporated", "corp", "corporation", "co", "company",
-    "group", "sons", "gmbh", "kg", "ag", "ohg", "ug", "ev", "sarl", "sa", "sl", "slu", "bv",
-    "nv", "oy", "ab", "as", "the", "and", "und", "et", "e", "y", "di", "de", "del", "della",
-})
 
-
-# ----- normalisation -----------------------------------------------------------------------
-def valid_email(text: str | None) -> bool:
-    """Tell whether ``text`` (spaces around it aside) is a well-formed e-mail address."""
-    return bool(text) and _EMAIL_RE.fullmatch(str(text).strip()) is not None
-
-
-def normalize_email(text: str | None) -> str | None:
-    """Return the address a mailbox receives, or None when ``text`` is not an address.
-
-    Case and spaces never matter; ``mailto:`` and ``<...>`` are dropped; a ``+tag`` is
-    dropped where the provider delivers it to the same mailbox (Gmail, Outlook, iCloud ...),
-    and Gmail's dots too (``Mario.Rossi+cars@GoogleMail.com`` is ``mariorossi@gmail.com``).
-    """
-    if not isinstance(text, str):
-        return None
-    s = text.strip().strip("<>").strip()
-    if s.lower().startswith("mailto:"):
-        s = s[7:]
-    if not _EMAIL_RE.fullmatch(s):
-        return None
-    local, _, domain = s.lower().rpartition("@")
-    domain = _ALIAS_DOMAINS.get(domain, domain)
-    if domain in _PLUS_TAGS:
-        local = local.split("+", 1)[0]
-    if domain in _DOTLESS:
-        local = local.replace(".", "")
-    return f"{local}@{domain}" if local else None
-
-
-def email_domain(text: str | None) -> str | None:
-    """Return the domain of an e-mail address (``acme.it``), or None when it isn't one."""
-    normal = normalize_email(text)
-    return normal.rpartition("@")[2] if normal else None
-
-
-def is_free_mail(domain: str | None) -> bool:
-    """Tell whether a domain is a personal mailbox provider rather than a company's."""
-    return bool(domain) and domain in FREE_MAIL
-
-
-@lru_cache(maxsize=1 << 18)
-def normalize_phone(text: str | None, region: str = "US") -> str | None:
-    """Return a phone number in E.164 (``+393471234567``), or None when it can't be one.
-
-    A number without a country code is read as one of ``region`` (ISO country code, the
-    Settings option *Default phone region*); ``00`` works as ``+``. A number is kept when its
-    length is possible for its country, whatever its formatting (spaces, dots, dashes,
-    brackets, ``tel:``).
-    """
-    if not isinstance(text, str) or sum(ch.isdigit() for ch in text) < 5:
-        return None
-    s = text.strip()
-    if s.lower().startswith("tel:"):
-        s = s[4:]
-    s = re.sub(r"^\s*00(?=[1-9])", "+", s)
-    try:
-        number = phonenumbers.parse(s, (region or "US").upper())
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    national = str(number.national_number)
-    if len(set(national)) == 1 or national in _RUNS:
-        return None  # a placeholder such as 0000000000 or 123456789: nobody's number
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def _plain(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    return re.sub(r"[^a-z0-9]+", " ", plain.replace("ß", "ss")).strip()
-
-
-def normalize_name(*parts: str | None) -> str:
-    """Return a person's name as sorted lowercase words without accents or punctuation.
-
-    Sorting makes ``Rossi Mario`` and ``Mario ROSSI`` the same.
-    """
-    words = _plain(" ".join(p for p in parts if isinstance(p, str))).split()
-    return " ".join(sorted(words))
-
-
-def normalize_company(text: str | None) -> str:
-    """Return a company name without case, accents, punctuation and legal form.
-
-    ``Rossi Meccanica S.r.l.`` and ``ROSSI MECCANICA srl`` both become ``rossi meccanica``.
-    """
-    if not isinstance(text, str):
-        return ""
-    s = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", text.casefold())  # S.r.l. -> srl
-    s = s.replace(".", "")
-    words = [w for w in _plain(s).split() if w not in _LEGAL]
-    return " ".join(words)
-
-
+# ----- websites ----------------------------------------------------------------------------
 def _domain_of_url(text: str | None) -> str | None:
     if not isinstance(text, str) or not text.strip():
         return None
@@ -220,13 +86,13 @@ def _prepare(records: pd.DataFrame, kind: Kind, region: str) -> _Prepared:
         return records[name].tolist() if name in records else [None] * n
 
     ids = [str(v) for v in col("id")]
-    phones = [normalize_phone(p, region) if isinstance(p, str) else None
+    phones = [phone_key(p, region) if isinstance(p, str) else None
               for p in col("phone")]
     emails: list[str | None]
     context: list[set[str]] = [set() for _ in range(n)]
     if kind == "person":
-        names = [normalize_name(f, la) for f, la in zip(col("first_name"), col("last_name"))]
-        emails = [normalize_email(e) if isinstance(e, str) else None for e in col("email")]
+        names = [name_key(f, la) for f, la in zip(col("first_name"), col("last_name"))]
+        emails = [email_key(e) if isinstance(e, str) else None for e in col("email")]
         for i, (email, account, company) in enumerate(zip(emails, col("account"),
                                                           col("company"))):
             domain = email.rpartition("@")[2] if email else None
@@ -234,15 +100,15 @@ def _prepare(records: pd.DataFrame, kind: Kind, region: str) -> _Prepared:
                 context[i].add("d:" + domain)
             if isinstance(account, str) and account.strip():
                 context[i].add("a:" + account.strip())
-            company_key = normalize_company(company) if isinstance(company, str) else ""
-            if company_key:
-                context[i].add("c:" + company_key)
+            firm = company_key(company) if isinstance(company, str) else ""
+            if firm:
+                context[i].add("c:" + firm)
     else:
-        names = [normalize_company(v) for v in col("name")]
+        names = [company_key(v) for v in col("name")]
         emails = [_domain_of_url(w) for w in col("website")]  # the website plays the e-mail
         for i, city in enumerate(col("city")):
-            if isinstance(city, str) and _plain(city):
-                context[i].add("t:" + _plain(city))
+            if isinstance(city, str) and fold_text(city):
+                context[i].add("t:" + fold_text(city))
     return _Prepared(ids, names, emails, phones, context)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from .duplicates import normalize_email, normalize_phone, valid_email
+from .identity import email_key, is_email, phone_key
 
 __all__ = [
     "FINDING_COLUMNS",
@@ -58,12 +58,12 @@ def contact_problems(records: pd.DataFrame, *, region: str = "US") -> pd.DataFra
             out.append((row, rid, "email", "no-contact-data", "warning",
                         "no e-mail and no phone: nobody can reach this record"))
             continue
-        if e is not None and not valid_email(e):
+        if e is not None and not is_email(e):
             out.append((row, rid, "email", "bad-email", "warning",
                         f'e-mail "{e}" is not an address; write it as name@company.com'))
-        elif e is not None and normalize_email(e) is None:
+        elif e is not None and email_key(e) is None:
             out.append((row, rid, "email", "bad-email", "warning", f'e-mail "{e}" is not usable'))
-        if p is not None and normalize_phone(p, region) is None:
+        if p is not None and phone_key(p, region) is None:
             out.append((row, rid, "phone", "bad-phone", "warning",
                         f'phone "{p}" can\'t be a number (wrong length or no digits); '
                         "write it with its country code, such as +39 347 123 4567"))

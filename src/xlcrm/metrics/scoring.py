@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..schema import normalize_header
+from ..schema import available_locales, load_locale, normalize_header
 
-__all__ = ["CONDITIONS", "Rule", "grade", "rule_holds", "score_leads"]
+__all__ = ["CONDITIONS", "Rule", "condition_names", "grade", "rule_holds", "score_leads"]
 
 CONDITIONS = ("equals", "not_equals", "contains", "starts_with", "one_of", "at_least",
               "at_most", "is_empty", "is_filled")
@@ -30,6 +30,20 @@ _SYMBOLS = {"equals": "=", "not_equals": "≠", "contains": "contains",
             "at_most": "≤", "is_empty": "is empty", "is_filled": "is filled"}
 _YES = frozenset({"yes", "y", "si", "true", "1", "x"})
 _NO = frozenset({"no", "n", "false", "0"})
+
+
+def condition_names() -> dict[str, str]:
+    """Normalized condition text in any shipped language -> the condition (``equals`` ...).
+
+    Settings > Scoring rules and Territory rules name their conditions in the workbook's
+    language; both read them through this map.
+    """
+    names = {normalize_header(c): c for c in CONDITIONS}
+    for code in available_locales():
+        conditions = load_locale(code).sections.get("values", {}).get("conditions", {})
+        for key, label in conditions.items():
+            names.setdefault(normalize_header(str(label)), key)
+    return names
 
 
 @dataclass(frozen=True)

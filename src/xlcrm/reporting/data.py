@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..commands.check import validate
 from ..commands.update import UpdateResult, tally_input
 from ..errors import ReportError
 from ..metrics.funnel import FunnelResult
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
+from ..metrics.validation import validate
 from ..read import Crm
 from ..schema import WEEKDAYS
 
@@ -238,7 +238,7 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
                       issue.message.split(";")[0] if issue.row else issue.message,
                       issue.row, issue.sheet, issue.message))
     # what `xlcrm clean` finds: duplicates, unreachable, dead and unowned records
-    from ..commands.clean import find_groups, find_problems
+    from ..metrics.quality import find_groups, find_problems
 
     for finding in find_problems(crm, today=today):
         row = int(re.sub(r"\D", "", finding.cell) or 0)

@@ -19,6 +19,7 @@ from markupsafe import Markup
 
 from .._resources import templates_dir
 from ..errors import TemplateError
+from ..metrics.agenda import SECTION_TITLES as AGENDA_TITLES
 from .data import WeeklyReport, as_records
 from .svg import PALETTE, bar_chart, line_chart
 
@@ -196,9 +197,7 @@ def render_report(report: WeeklyReport, *, templates: str | Path | None = None) 
 
 def render_agenda(result: Any, crm: Any, *, now: dt.datetime,
                   templates: str | Path | None = None) -> str:
-    """Render the agenda page (``agenda.html.j2``) of an :class:`xlcrm.agenda.AgendaResult`."""
-    from ..commands.agenda import SECTION_TITLES as AGENDA_TITLES
-
+    """Render the agenda page (``agenda.html.j2``) of an :class:`xlcrm.AgendaResult`."""
     reps = []
     for rep in result.reps:
         sections = []

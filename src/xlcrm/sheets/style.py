@@ -4,7 +4,9 @@ build their sheets with these, so every owned sheet reads alike."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -13,7 +15,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..schema import Schema
 
-__all__ = ["GREEN", "GREY", "Formats", "banner", "cell_value"]
+__all__ = ["GREEN", "GREY", "Formats", "banner", "cell_value", "record_name", "write_cells"]
 
 GREEN, GREY = "#548235", "#595959"
 
@@ -62,3 +64,28 @@ def cell_value(v: Any) -> Any:
     if hasattr(v, "item"):
         return v.item()
     return v
+
+
+def record_name(rec: Mapping[str, Any]) -> str:
+    """The name a person reads for a record: its name, or its first and last names."""
+    if "name" in rec and isinstance(rec["name"], str):
+        return rec["name"]
+    return " ".join(str(rec[c]) for c in ("first_name", "last_name")
+                    if c in rec and isinstance(rec[c], str))
+
+
+def write_cells(ws: Worksheet, row: int, values: list[Any], f: Formats,
+                formats: dict[int, Any]) -> None:
+    """Write one row of values from column A, each as its type (dates as dates, booleans as
+    yes or no); ``formats`` gives a column's format by its 0-based number."""
+    for c, v in enumerate(values):
+        value = cell_value(v)
+        fmt = formats.get(c)
+        if isinstance(value, dt.datetime):
+            ws.write_datetime(row, c, value, fmt or f.date)
+        elif isinstance(value, bool):
+            ws.write_string(row, c, "yes" if value else "no")
+        elif isinstance(value, (int, float)):
+            ws.write_number(row, c, value, fmt)
+        elif value != "":
+            ws.write_string(row, c, str(value), fmt)

@@ -1,13 +1,11 @@
-"""Write xlcrm's sheets into a team's existing workbook without touching anything else.
+"""Write sheets into an existing workbook without touching anything else.
 
-Two public operations, both through the lossless package writer (:mod:`.package`,
-:mod:`.transplant`, :mod:`.patch`) and the safe save (:mod:`.save`: temporary file, fsync,
-atomic replace, backup, write lock):
-
-- :func:`attach` adds Settings, the empty data sheets and the owned sheets of a preset to a
-  workbook a team already uses (the library twin of ``xlcrm attach``);
-- :func:`write_owned_sheets` replaces (or adds) owned sheets, built by the caller with
-  XlsxWriter; ``xlcrm update`` and the reports use it.
+Every operation goes through the lossless package writer (:mod:`.package` the parts,
+:mod:`.transplant` whole sheets, :mod:`.patch` cells) and the safe save (:mod:`.save`: temporary
+file, fsync, atomic replace, backup, write lock):
+:func:`write_owned_sheets` replaces (or adds) whole sheets built by the caller with XlsxWriter;
+:func:`patch_sheet` sets single cells; :func:`write_changes` does both in one save;
+:func:`preview_owned_sheets` lists the cells a rewrite would change. Nothing here knows a CRM.
 """
 
 from __future__ import annotations
@@ -23,70 +21,18 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from .._version import __version__
-from ..errors import TransplantError
-from ..schema import load_schema
-from ..sheets.workbook import write_new_workbook
 from .opening import safe_open
 from .package import Package
 from .patch import patch_cells
 from .save import SaveResult, safe_save
 from .transplant import RowRenderer, transplant_sheets
 
-__all__ = ["CellChange", "SheetBuilder", "attach", "patch_sheet",
+__all__ = ["CellChange", "SheetBuilder", "patch_sheet",
            "preview_owned_sheets", "write_changes", "write_owned_sheets"]
 
 #: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``. It may return
 #: a :data:`~xlcrm.xlsx.transplant.RowRenderer` for bulk rows appended below what it wrote.
 SheetBuilder = Callable[[xlsxwriter.Workbook, Worksheet], "RowRenderer | None"]
-
-
-def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
-           force: bool = False, backups: int = 5) -> SaveResult:
-    """Add xlcrm's Settings, data sheets and owned sheets to an existing workbook.
-
-    The team's own sheets, charts, pivots, macros and styles are left exactly as they were;
-    xlcrm's sheets go after them. ``check`` and ``update`` work on the result at once.
-
-    Args:
-        path: the team's .xlsx or .xlsm workbook.
-        preset: ``dealer`` or ``b2b``.
-        locale: language of the new sheets' labels.
-        force: write even though Excel or LibreOffice has the workbook open.
-        backups: how many earlier versions to keep beside it.
-
-    Raises:
-        TransplantError: a sheet or table name is taken, or xlcrm is already attached.
-        UnreadableWorkbookError: the file is not a workbook xlcrm can edit safely.
-        WorkbookLockedError: the workbook is open in Excel or LibreOffice.
-    """
-    schema = load_schema(preset, locale)
-    target, _ = safe_open(path, for_writing=True, force=force)
-    with Package(target) as pkg:
-        taken = {name.lower(): name for name, _, _ in pkg.sheets()}
-        custom = pkg.peek("docProps/custom.xml") if pkg.has("docProps/custom.xml") else None
-        if custom is not None and any(el.get("name") == "xlcrm_preset" for el in custom):
-            raise TransplantError(f"{target.name}: xlcrm is already attached to it; "
-                                  "use `xlcrm check` or `xlcrm update`")
-    clashes = [taken[s.name.lower()] for s in schema.sheets if s.name.lower() in taken]
-    if clashes:
-        raise TransplantError(
-            f"{target.name}: already has sheet{'s' * (len(clashes) > 1)} named "
-            + ", ".join(f'"{c}"' for c in clashes)
-            + "; rename them (or attach with another --locale) so xlcrm can add its own")
-    with tempfile.TemporaryDirectory(prefix="xlcrm-attach-") as tmp:
-        scratch = write_new_workbook(Path(tmp) / "scratch.xlsx", schema)
-
-        def write(out: Path) -> None:
-            with Package(target) as pkg, Package(scratch) as src:
-                transplant_sheets(pkg, src, [s.name for s in schema.sheets], replace=False)
-                pkg.set_custom_properties({
-                    "xlcrm_preset": schema.preset, "xlcrm_schema_version": schema.version,
-                    "xlcrm_locale": schema.locale.code, "xlcrm_version": __version__})
-                pkg.request_full_recalculation()
-                pkg.save(out)
-
-        return safe_save(target, write, force=force, backups=backups)
 
 
 def write_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder], *,

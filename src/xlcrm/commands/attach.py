@@ -1,0 +1,65 @@
+"""Add xlcrm to a workbook a team already uses: the library twin of ``xlcrm attach``."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .._version import __version__
+from ..errors import TransplantError
+from ..schema import load_schema
+from ..sheets.workbook import write_new_workbook
+from ..xlsx.opening import safe_open
+from ..xlsx.package import Package
+from ..xlsx.save import SaveResult, safe_save
+from ..xlsx.transplant import transplant_sheets
+
+__all__ = ["attach"]
+
+
+def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
+           force: bool = False, backups: int = 5) -> SaveResult:
+    """Add xlcrm's Settings, data sheets and owned sheets to an existing workbook.
+
+    The team's own sheets, charts, pivots, macros and styles are left exactly as they were;
+    xlcrm's sheets go after them. ``check`` and ``update`` work on the result at once.
+
+    Args:
+        path: the team's .xlsx or .xlsm workbook.
+        preset: ``dealer`` or ``b2b``.
+        locale: language of the new sheets' labels.
+        force: write even though Excel or LibreOffice has the workbook open.
+        backups: how many earlier versions to keep beside it.
+
+    Raises:
+        TransplantError: a sheet or table name is taken, or xlcrm is already attached.
+        UnreadableWorkbookError: the file is not a workbook xlcrm can edit safely.
+        WorkbookLockedError: the workbook is open in Excel or LibreOffice.
+    """
+    schema = load_schema(preset, locale)
+    target, _ = safe_open(path, for_writing=True, force=force)
+    with Package(target) as pkg:
+        taken = {name.lower(): name for name, _, _ in pkg.sheets()}
+        custom = pkg.peek("docProps/custom.xml") if pkg.has("docProps/custom.xml") else None
+        if custom is not None and any(el.get("name") == "xlcrm_preset" for el in custom):
+            raise TransplantError(f"{target.name}: xlcrm is already attached to it; "
+                                  "use `xlcrm check` or `xlcrm update`")
+    clashes = [taken[s.name.lower()] for s in schema.sheets if s.name.lower() in taken]
+    if clashes:
+        raise TransplantError(
+            f"{target.name}: already has sheet{'s' * (len(clashes) > 1)} named "
+            + ", ".join(f'"{c}"' for c in clashes)
+            + "; rename them (or attach with another --locale) so xlcrm can add its own")
+    with tempfile.TemporaryDirectory(prefix="xlcrm-attach-") as tmp:
+        scratch = write_new_workbook(Path(tmp) / "scratch.xlsx", schema)
+
+        def write(out: Path) -> None:
+            with Package(target) as pkg, Package(scratch) as src:
+                transplant_sheets(pkg, src, [s.name for s in schema.sheets], replace=False)
+                pkg.set_custom_properties({
+                    "xlcrm_preset": schema.preset, "xlcrm_schema_version": schema.version,
+                    "xlcrm_locale": schema.locale.code, "xlcrm_version": __version__})
+                pkg.request_full_recalculation()
+                pkg.save(out)
+
+        return safe_save(target, write, force=force, backups=backups)

@@ -1,0 +1,205 @@
+"""Who is the same person: the one rule, and the only normalisers of e-mails, phones and names.
+
+Two records are the same person when
+
+1. they carry the same **id** (an export read back, a file that names the record); or
+2. their e-mails have the same **mailbox key** (:func:`email_key`): case, spaces,
+   ``mailto:`` and ``<...>`` aside, the ``+tag`` dropped where the provider delivers it to the
+   same mailbox (Gmail, Outlook, iCloud ...), Gmail's dots dropped and ``googlemail.com`` read
+   as ``gmail.com``; or
+3. their phones have the same **E.164 key** (:func:`phone_key`), a number without a country
+   code read as one of the Settings *phone region*.
+
+A value without a key (a malformed e-mail, a phone no numbering plan allows, a placeholder
+such as ``0000000000``) matches nothing. Names are never a key on their own: they are
+evidence, compared fuzzily (:func:`name_key`, :func:`company_key`). ``xlcrm import`` takes a
+shared id, e-mail key or phone key as enough, since a lead form's names are often partial;
+``xlcrm clean``, which proposes merges of records already in the workbook, also asks their
+names to agree (a family shares a mailbox, an office a switchboard) and, with no shared
+e-mail or phone, finds people at one company whose every name word is alike
+(:mod:`xlcrm.metrics.duplicates` scores it).
+
+The key is for matching only. What import writes into a cell and export hands to a CRM is the
+**stored form**: :func:`stored_email` (trimmed, lower case, a doubled ``@`` repaired, dots and
+tags kept as typed) and :func:`stored_phone` (E.164, or the text as typed when it is not a
+phone number, which the caller reports).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import phonenumbers
+
+__all__ = [
+    "FREE_MAIL",
+    "company_key",
+    "email_domain",
+    "email_key",
+    "fold_text",
+    "is_email",
+    "is_free_mail",
+    "name_key",
+    "phone_key",
+    "stored_email",
+    "stored_phone",
+]
+
+# Providers that ignore dots in the local part, and those that ignore a "+tag".
+_DOTLESS = frozenset({"gmail.com", "googlemail.com"})
+_PLUS_TAGS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "msn.com",
+    "outlook.it", "hotmail.it", "live.it", "outlook.es", "hotmail.es", "outlook.de",
+    "hotmail.de", "outlook.fr", "hotmail.fr", "hotmail.co.uk", "live.co.uk", "icloud.com",
+    "me.com", "mac.com", "fastmail.com", "fastmail.fm", "protonmail.com", "proton.me",
+    "pm.me", "posteo.de", "mailbox.org",
+})
+_ALIAS_DOMAINS = {"googlemail.com": "gmail.com"}
+#: personal mailbox providers: their domain says nothing about the company
+FREE_MAIL = frozenset({
+    *_PLUS_TAGS, "yahoo.com", "yahoo.co.uk", "yahoo.it", "yahoo.es", "yahoo.fr", "yahoo.de",
+    "ymail.com", "aol.com", "gmx.de", "gmx.net", "gmx.com", "web.de", "t-online.de",
+    "libero.it", "virgilio.it", "tiscali.it", "alice.it", "tin.it", "email.it", "orange.fr",
+    "free.fr", "laposte.net", "sfr.fr", "wanadoo.fr", "telefonica.net", "terra.es",
+    "yandex.ru", "mail.ru", "qq.com", "163.com",
+})
+_EMAIL_RE = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
+# Placeholders typed to get past a required field (0000000000, 123456789): nobody's number.
+_RUNS = frozenset(run[:n] for run in ("1234567890", "0123456789", "9876543210")
+                  for n in range(5, 11))
+# Legal forms and filler words a company name is written with or without.
+_LEGAL = frozenset({
+    "srl", "srls", "spa", "snc", "sas", "sapa", "scarl", "figli", "fratelli", "ltd", "limited",
+    "plc", "llp", "llc", "inc", "incorporated", "corp", "corporation", "co", "company",
+    "group", "sons", "gmbh", "kg", "ag", "ohg", "ug", "ev", "sarl", "sa", "sl", "slu", "bv",
+    "nv", "oy", "ab", "as", "the", "and", "und", "et", "e", "y", "di", "de", "del", "della",
+})
+
+
+# ----- e-mail ----------------------------------------------------------------------------------
+def is_email(text: str | None) -> bool:
+    """Tell whether ``text`` (spaces around it aside) is a well-formed e-mail address."""
+    return bool(text) and _EMAIL_RE.fullmatch(str(text).strip()) is not None
+
+
+def stored_email(text: str | None) -> str | None:
+    """Return the e-mail as a cell keeps it: trimmed, lower case, None when empty.
+
+    ``mailto:`` and ``<...>`` are dropped and a doubled ``@`` repaired (``A@@B.it `` ->
+    ``a@b.it``); dots and ``+tags`` stay as typed, since they are how the person wrote it.
+    Whether the result is an address at all is :func:`is_email`'s question.
+    """
+    if text is None:
+        return None
+    s = re.sub(r"@{2,}", "@", str(text).strip().strip("<>").strip().lower())
+    return s.removeprefix("mailto:") or None
+
+
+def email_key(text: str | None) -> str | None:
+    """Return the mailbox an address reaches, the key two e-mails match by; None if not one.
+
+    Case and spaces never matter; ``mailto:`` and ``<...>`` are dropped; a ``+tag`` is
+    dropped where the provider delivers it to the same mailbox (Gmail, Outlook, iCloud ...),
+    and Gmail's dots too (``Mario.Rossi+cars@GoogleMail.com`` is ``mariorossi@gmail.com``).
+    A malformed address (``a@@b.it``, ``a@b``) has no key: a person fixes it first.
+    """
+    if not isinstance(text, str):
+        return None
+    s = text.strip().strip("<>").strip()
+    if s.lower().startswith("mailto:"):
+        s = s[7:]
+    if not _EMAIL_RE.fullmatch(s):
+        return None
+    local, _, domain = s.lower().rpartition("@")
+    domain = _ALIAS_DOMAINS.get(domain, domain)
+    if domain in _PLUS_TAGS:
+        local = local.split("+", 1)[0]
+    if domain in _DOTLESS:
+        local = local.replace(".", "")
+    return f"{local}@{domain}" if local else None
+
+
+def email_domain(text: str | None) -> str | None:
+    """Return the domain of an e-mail address (``acme.it``), or None when it isn't one."""
+    key = email_key(text)
+    return key.rpartition("@")[2] if key else None
+
+
+def is_free_mail(domain: str | None) -> bool:
+    """Tell whether a domain is a personal mailbox provider rather than a company's."""
+    return bool(domain) and domain in FREE_MAIL
+
+
+# ----- phone -----------------------------------------------------------------------------------
+@lru_cache(maxsize=1 << 18)
+def phone_key(text: str | None, region: str = "US") -> str | None:
+    """Return a phone number in E.164 (``+393471234567``), the key two phones match by.
+
+    A number without a country code is read as one of ``region`` (ISO country code, the
+    Settings option *Default phone region*); ``00`` works as ``+``. A number is kept when its
+    length is possible for its country, whatever its formatting (spaces, dots, dashes,
+    brackets, ``tel:``); else, and for placeholders such as ``0000000000``, None.
+    """
+    if not isinstance(text, str) or sum(ch.isdigit() for ch in text) < 5:
+        return None
+    s = text.strip()
+    if s.lower().startswith("tel:"):
+        s = s[4:]
+    s = re.sub(r"^\s*00(?=[1-9])", "+", s)
+    try:
+        number = phonenumbers.parse(s, (region or "US").upper())
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    national = str(number.national_number)
+    if len(set(national)) == 1 or national in _RUNS:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def stored_phone(text: str | None, region: str = "US") -> str | None:
+    """Return the phone as a cell keeps it: E.164, or the text as typed when it isn't a number.
+
+    Nothing typed is thrown away: ``n/a`` or ``347-12`` stay for a person to fix (the caller
+    reports it; :func:`phone_key` of them is None). None when empty.
+    """
+    if text is None:
+        return None
+    typed = str(text).strip()
+    return (phone_key(typed, region) or typed) if typed else None
+
+
+# ----- names -----------------------------------------------------------------------------------
+def fold_text(text: str) -> str:
+    """Return ``text`` as lowercase ASCII words without accents or punctuation (``ß`` is ss)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    return re.sub(r"[^a-z0-9]+", " ", plain.replace("ß", "ss")).strip()
+
+
+def name_key(*parts: str | None) -> str:
+    """Return a person's name as sorted lowercase words without accents or punctuation.
+
+    Sorting makes ``Rossi Mario`` and ``Mario ROSSI`` the same; names are compared fuzzily
+    on this key, as evidence only.
+    """
+    words = fold_text(" ".join(p for p in parts if isinstance(p, str))).split()
+    return " ".join(sorted(words))
+
+
+def company_key(text: str | None) -> str:
+    """Return a company name without case, accents, punctuation and legal form.
+
+    ``Rossi Meccanica S.r.l.`` and ``ROSSI MECCANICA srl`` both become ``rossi meccanica``.
+    """
+    if not isinstance(text, str):
+        return ""
+    s = re.sub(r"\b([a-z])\.(?=[a-z]\.)", r"\1", text.casefold())  # S.r.l. -> srl
+    s = s.replace(".", "")
+    words = [w for w in fold_text(s).split() if w not in _LEGAL]
+    return " ".join(words)

@@ -1,0 +1,52 @@
+"""The owned *Merge log* sheet: every value of every merged record, and what became of it.
+
+Append-only: ``xlcrm clean --apply`` adds its lines (see :mod:`xlcrm.metrics.merge`) below
+those already there, so nothing typed is lost. Layout only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from ..read import Crm
+from ..xlsx.writer import SheetBuilder
+from .style import Formats, banner, cell_value
+
+__all__ = ["LOG_HEADER", "merge_log_builder"]
+
+#: the log's header; its first cell finds the log when read back
+LOG_HEADER = ("Merged on", "Sheet", "Kept", "Merged", "Field", "Value", "What happened")
+
+
+def merge_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
+    """Lay out the Merge log sheet with ``rows``: the lines already there, then the new ones."""
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = Formats(book, crm.schema)
+        banner(ws, crm.schema, f, "Merge log",
+               "Every value of every record merged by `xlcrm clean --apply`, and what became "
+               "of it; links re-pointed to the kept record. Append-only: nothing typed is lost.")
+        ws.write_string(0, 0, "Owned by xlcrm: `xlcrm clean --apply` adds to it; rows are never "
+                              "removed.", f.banner)
+        ws.write_row(3, 0, list(LOG_HEADER), f.head)
+        for i, r in enumerate(rows, 4):
+            for c, v in enumerate(r):
+                value = cell_value(v)
+                if isinstance(value, dt.datetime):
+                    ws.write_datetime(i, c, value, f.date)
+                elif isinstance(value, bool):
+                    ws.write_boolean(i, c, value)
+                elif isinstance(value, (int, float)):
+                    ws.write_number(i, c, value)
+                elif value != "":
+                    ws.write_string(i, c, str(value))
+        ws.set_column(0, 0, 12)
+        ws.set_column(1, 3, 12)
+        ws.set_column(4, 4, 22)
+        ws.set_column(5, 5, 34)
+        ws.set_column(6, 6, 40)
+        ws.freeze_panes(4, 0)
+    return build

@@ -1,0 +1,89 @@
+"""The owned *RFM* sheet: customers by recency, frequency and monetary value, and what to do
+with each segment. Layout only: the scores come from :mod:`xlcrm.metrics.rfm`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from ..metrics.rfm import SEGMENTS
+from ..read import Crm
+from ..xlsx.writer import SheetBuilder
+from .style import Formats, banner, record_name, write_cells
+
+__all__ = ["rfm_builder"]
+
+#: what to do with the customers of each segment
+_SEGMENT_TEXT = {
+    "champions": "bought recently, often and for much: reward them, ask for referrals",
+    "loyal": "buy regularly: offer more of what they take",
+    "promising": "bought recently, not much yet: help them buy again",
+    "cant_lose": "bought often and for much, but long ago: call them now",
+    "at_risk": "good customers going quiet: reach out before they go",
+    "need_attention": "average, slipping: a reason to come back",
+    "hibernating": "small and quiet for a while",
+    "lost": "small, long gone: only cheap campaigns",
+}
+
+
+def rfm_builder(crm: Crm, customers: pd.DataFrame, key: str, today: dt.date) -> SheetBuilder:
+    """Lay out the RFM sheet: the segments, then every customer (see
+    :func:`xlcrm.metrics.rfm.rfm` for ``customers``); ``key`` is the customers' sheet."""
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = Formats(book, crm.schema)
+        banner(ws, crm.schema, f, "RFM: recency, frequency, monetary value",
+               f"Customers on {today:%Y-%m-%d}: days since the last purchase, number of "
+               "purchases and their value, each scored 1-5 by quintile (5 the best fifth), "
+               "and the segment that follows.")
+        ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
+                              "are overwritten.", f.banner)
+        frame = customers
+        center = book.add_format({"align": "center"})
+        ws.write_string(4, 0, "By segment", f.title)
+        ws.write_row(5, 0, ["Segment", "Customers", "Value", "Share of value", "What to do"],
+                     f.head)
+        total = float(frame["monetary"].sum()) if len(frame) else 0.0
+        row = 6
+        for seg in SEGMENTS:
+            part = frame[frame["segment"] == seg]
+            if part.empty:
+                continue
+            ws.write_string(row, 0, crm.schema.locale.value("rfm_segments", seg))
+            ws.write_number(row, 1, len(part), f.int)
+            ws.write_number(row, 2, float(part["monetary"].sum()), f.money)
+            ws.write_number(row, 3, float(part["monetary"].sum()) / total if total else 0.0,
+                            f.pct)
+            ws.write_string(row, 4, _SEGMENT_TEXT[seg])
+            row += 1
+        row += 1
+        ws.write_string(row, 0, "Customers", f.title)
+        header = ["Customer", "Name", "Last purchase", "Days since", "Purchases", "Value", "R",
+                  "F", "M", "RFM", "Segment"]
+        ws.write_row(row + 1, 0, header, f.head)
+        table = crm.tables[key]
+        named = [c for c in ("name", "first_name", "last_name") if c in table]
+        name_of = dict(zip(table["id"], (record_name(rec) for rec in table[named].to_dict(
+            "records")))) if "id" in table else {}
+        segment = {seg: crm.schema.locale.value("rfm_segments", seg)
+                   for seg in frame["segment"].unique()} if not frame.empty else {}
+        for i, rec in enumerate(frame.itertuples(), row + 2):
+            values = [rec.Index, name_of.get(rec.Index, ""), rec.last, rec.recency_days,
+                      rec.frequency, rec.monetary, rec.r, rec.f, rec.m, rec.rfm,
+                      segment[rec.segment]]
+            write_cells(ws, i, values, f, {5: f.money, 3: f.int, 4: f.int, 6: center,
+                                            7: center, 8: center, 9: center})
+        if frame.empty:
+            ws.write_string(row + 2, 0, "No purchases yet.", f.note)
+        ws.set_column(0, 0, 18)
+        ws.set_column(1, 1, 30)
+        ws.set_column(2, 3, 13)
+        ws.set_column(4, 5, 12)
+        ws.set_column(6, 9, 6)
+        ws.set_column(10, 10, 18)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+    return build

@@ -1,0 +1,86 @@
+"""The owned *Lead scores* sheet: every lead's score, grade and the rules that fired.
+
+Open leads first, highest score first, then those already won; the people's own columns are
+not touched. Layout only: the scores come from :mod:`xlcrm.metrics.scoring` and their order
+from :func:`xlcrm.metrics.lead_fields.call_order`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from ..read import Crm
+from ..xlsx.writer import SheetBuilder
+from .style import Formats, banner, record_name, write_cells
+
+__all__ = ["scores_builder"]
+
+
+def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, float],
+                   counts: dict[str, int], unknown_fields: list[str],
+                   today: dt.date) -> SheetBuilder:
+    """Lay out the Lead scores sheet.
+
+    Args:
+        crm: the loaded workbook (the leads' ids, names and own columns).
+        ranked: ``score``, ``grade`` and ``why`` per lead (indexed like the lead sheet's table),
+            in the order to show them (see :func:`xlcrm.metrics.lead_fields.call_order`).
+        thresholds: the MQL and SQL thresholds.
+        counts: how many leads are SQL and MQL.
+        unknown_fields: the Settings rules no field or condition was found for.
+        today: the day the scores are for.
+    """
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = Formats(book, crm.schema)
+        mql, sql = thresholds
+        hot = book.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#548235",
+                               "align": "center"})
+        warm = book.add_format({"bold": True, "bg_color": "#E2EFDA", "align": "center"})
+        top = book.add_format({})
+        banner(ws, crm.schema, f, "Lead scores",
+               f"Scored on {today:%Y-%m-%d} with Settings > Scoring rules: SQL from {sql:g} "
+               f"points, MQL from {mql:g}. Open leads first, highest score first, then those "
+               "already won; the people's own columns are not touched.")
+        ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
+                              "are overwritten.", f.banner)
+        ws.write_string(3, 0, f"SQL: {counts['SQL']:,}   MQL: {counts['MQL']:,}   "
+                              f"scored: {len(ranked):,}", f.title)
+        if unknown_fields:
+            ws.write_string(3, 4, "Rules not understood (fix them in Settings): "
+                            + "; ".join(unknown_fields), f.note)
+        lead_key = crm.schema.lead_sheet
+        sheet = crm.schema.sheet(lead_key)
+        extra = [c for c in ("account", "source", "owner", "rep", "stage") if sheet.has_column(c)]
+        header = ["Lead", "Name", *[sheet.column(c).header for c in extra], "Score", "Grade",
+                  "Why"]
+        ws.write_row(5, 0, header, f.head)
+        leads = crm.tables[lead_key]
+        # the leads' cells in the ranked order, column by column (a pandas row per lead would cost
+        # more than writing it)
+        picked = leads.reindex(ranked.index)
+        named = [c for c in ("name", "first_name", "last_name") if c in picked]
+        names = [record_name(rec) for rec in picked[named].to_dict("records")]
+        ids = picked["id"] if "id" in picked else pd.Series(None, index=picked.index)
+        others = [picked[c] if c in picked else pd.Series(None, index=picked.index)
+                  for c in extra]
+        for i, (record, name, *cells, score, g, why) in enumerate(zip(
+                ids, names, *others, ranked["score"], ranked["grade"], ranked["why"]), 6):
+            values = [record, name, *cells, score]
+            write_cells(ws, i, values, f, {len(values) - 1: top})
+            ws.write_string(i, len(values), g, hot if g == "SQL" else warm if g else top)
+            ws.write_string(i, len(values) + 1, why)
+        n = len(header)
+        ws.set_column(0, 0, 12)
+        ws.set_column(1, 1, 24)
+        ws.set_column(2, n - 4, 16)
+        ws.set_column(n - 3, n - 2, 8)
+        ws.set_column(n - 1, n - 1, 100)
+        ws.freeze_panes(6, 2)
+        ws.autofilter(5, 0, 5 + len(ranked), n - 1)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+    return build
