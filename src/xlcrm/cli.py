@@ -16,6 +16,7 @@ from rich.markup import escape
 
 import xlcrm
 
+from . import terminal
 from ._version import __version__
 from .errors import XlcrmError
 
@@ -206,88 +207,17 @@ def update(
         result = xlcrm.update(path, today=today.date() if today else None, force=force,
                               dry_run=dry_run, backups=backups, progress=progress)
     if output is OutputFormat.json:
-        print(_update_json(result, dry_run))
+        print(terminal.update_json(result, dry_run))
         return
-    _print_summary(result)
+    terminal.print_update_summary(console, result)
     changes = f"{result.stage_changes:,} stage change{'s' * (result.stage_changes != 1)}"
     if dry_run:
-        _print_changes(result, shown)
+        terminal.print_update_changes(console, result, shown)
         console.print(f"Dry run: would rewrite {', '.join(result.sheets)} in {result.path} "
                       f"and add {changes} to the stage history; nothing was written")
     else:
         console.print(f"Updated {', '.join(result.sheets)} in {result.path}; "
                       f"{changes} added to the stage history")
-
-
-def _print_summary(result: xlcrm.UpdateResult) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"Week of {result.this_week:%Y-%m-%d}" if result.this_week is not None
-                  else "No full week yet")
-    for column in ("", "This week", "Last week", "Baseline"):
-        table.add_column(column, justify="right" if column else "left")
-    for name, now, before, base in result.summary():
-        rate = name.endswith("rate") or name == "sales_per_lead"
-
-        def show(v: object, rate: bool = rate) -> str:
-            if v is None or v != v:  # None or NaN
-                return "-"
-            return f"{float(v):.1%}" if rate else f"{float(v):,.0f}"  # type: ignore[arg-type]
-        table.add_row(name.replace("_", " "), show(now), show(before), show(base))
-    console.print(table)
-
-
-def _print_changes(result: xlcrm.UpdateResult, shown: int) -> None:
-    """A dry run's preview: per owned sheet, how many cells change and the first of them;
-    then the stage changes the history would gain."""
-    by_sheet: dict[str, list[str]] = {}
-    for change in result.changes:
-        by_sheet.setdefault(change.sheet, []).append(str(change))
-    for sheet in result.sheets:
-        lines = by_sheet.get(sheet, [])
-        if sheet == result.history_sheet and not lines:
-            continue  # its new rows are listed below
-        console.print(f"[bold]{sheet}[/]: " + (f"{len(lines):,} cell{'s' * (len(lines) != 1)} "
-                                               "would change" if lines else "no change"))
-        for line in lines[:shown]:
-            console.print(f"  {line}", markup=False)
-        if len(lines) > shown:
-            console.print(f"  ... and {len(lines) - shown:,} more")
-    new = result.new_history()
-    if result.history_sheet is not None:
-        console.print(f"[bold]{result.history_sheet}[/]: {len(new):,} row{'s' * (len(new) != 1)} "
-                      "would be added")
-        for rec in new.head(shown).itertuples(index=False):
-            before = rec.from_stage or "(new)"
-            console.print(f"  {rec.record}: {before} -> {rec.to_stage} "
-                          f"({rec.changed_on:%Y-%m-%d})", markup=False)
-        if len(new) > shown:
-            console.print(f"  ... and {len(new) - shown:,} more")
-
-
-def _update_json(result: xlcrm.UpdateResult, dry_run: bool) -> str:
-    import json
-
-    def plain(v: object) -> object:
-        if v is None or (isinstance(v, float) and v != v):
-            return None
-        if isinstance(v, (dt.date, dt.datetime)):
-            return v.isoformat()
-        return v.item() if hasattr(v, "item") else v  # numpy numbers
-
-    new = result.new_history()
-    return json.dumps({
-        "path": str(result.path), "dry_run": dry_run,
-        "week": None if result.this_week is None else f"{result.this_week:%Y-%m-%d}",
-        "summary": [{"measure": m, "this_week": plain(a), "last_week": plain(b),
-                     "baseline": plain(c)} for m, a, b, c in result.summary()],
-        "sheets": result.sheets,
-        "changes": [{"sheet": c.sheet, "cell": c.cell, "before": plain(c.before),
-                     "after": plain(c.after)} for c in result.changes],
-        "stage_changes": [{"record": str(r.record), "from": r.from_stage or None,
-                           "to": r.to_stage, "on": plain(r.changed_on)}
-                          for r in new.itertuples(index=False)],
-    }, indent=2, ensure_ascii=False)
 
 
 @app.command()
@@ -412,10 +342,6 @@ def agenda(
 ) -> None:
     """Show each salesperson's agenda: tasks due, overdue, records with no next step, new leads
     still waiting for a first contact."""
-    from rich.table import Table
-
-    from .metrics.agenda import SECTION_TITLES
-
     now = dt.datetime.now().replace(microsecond=0)
     text = (date or "tomorrow").strip().lower()
     try:
@@ -427,25 +353,7 @@ def agenda(
     with _as_exit():
         result = xlcrm.agenda(path, day=day, rep=rep, now=now, out=out, write_sheet=sheet,
                       templates=templates, force=force)
-    if not result.reps:
-        console.print(f"Nothing on the agenda for {day:%A %d %B %Y}.")
-    for name in result.reps:
-        table = Table(title=f"{name}: {day:%A %d %B}", title_justify="left", expand=False)
-        for column in ("", "When", "Client", "What", "Last interaction"):
-            table.add_column(column, overflow="fold")
-        for key, title in SECTION_TITLES.items():
-            rows = result.section(name, key)
-            for i, rec in enumerate(rows.itertuples(index=False)):
-                if i == 10:
-                    table.add_row("", "", f"... {len(rows) - 10} more", "", "")
-                    break
-                when = "" if rec.when != rec.when or rec.when is None else (
-                    f"{rec.when:%H:%M}" if key == "due" else f"{rec.when:%d %b}")
-                last = "" if rec.last_date != rec.last_date or rec.last_date is None else \
-                    f"{rec.last_date:%d %b}: {rec.last_what}"
-                table.add_row(title if i == 0 else "", when, f"{rec.client} ({rec.record})",
-                              str(rec.what), last)
-        console.print(table)
+    terminal.print_agenda(console, result, day)
     if result.html is not None:
         console.print(f"Wrote {result.html}")
     if result.saved is not None:
@@ -571,35 +479,7 @@ def clean(
     if output is OutputFormat.json:
         print(result.to_json())
         return
-    if result.undone:
-        console.print(f"Restored {result.path} as it was before the merge"
-                      + (f" (the merged version is kept as {result.saved.backup})"
-                         if result.saved and result.saved.backup else ""))
-        return
-    for group in result.groups[:20]:
-        console.print(f"[bold]{group.sheet}[/] {' = '.join(group.ids)} "
-                      f"({group.score:.0%}): {'; '.join(sorted(set(group.reasons.values())))}")
-    if len(result.groups) > 20:
-        console.print(f"... and {len(result.groups) - 20:,} more groups on the Data quality sheet")
-    for finding in result.findings[:20]:
-        style = "red" if finding.severity == "error" else "yellow"
-        console.print(f"[{style}]{finding.severity:<7}[/] {finding}")
-    if len(result.findings) > 20:
-        console.print(f"... and {len(result.findings) - 20:,} more on the Data quality sheet")
-    console.print(", ".join(f"{n:,} {name.lower()}" for name, n in result.counts().items()))
-    for line in result.skipped:
-        console.print(f"[yellow]not merged:[/] {line}")
-    if result.merged_groups:
-        console.print(f"Merged {result.merged_groups:,} group"
-                      f"{'s' * (result.merged_groups != 1)}; every merged value is on the "
-                      "Merge log sheet; `xlcrm clean --undo` puts the file back")
-    elif apply:
-        console.print("Nothing marked to merge: put x in the Merge column of the Data quality "
-                      "sheet beside the records that are one, then run --apply again")
-    if dry_run:
-        console.print(f"Dry run: would rewrite {', '.join(result.sheets)}; nothing was written")
-    else:
-        console.print(f"Wrote {', '.join(result.sheets)} in {result.path}")
+    terminal.print_clean(console, result, apply=apply, dry_run=dry_run)
 
 
 @app.command()

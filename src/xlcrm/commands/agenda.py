@@ -19,9 +19,9 @@ from ..metrics.agenda import SECTIONS, build_agenda
 from ..read import bulk_work, load
 from ..reporting.html import render_agenda
 from ..sheets.agenda import agenda_builder
+from ..week import tally_input
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import write_owned_sheets
-from .update import tally_input
 
 __all__ = ["AgendaResult", "agenda"]
 

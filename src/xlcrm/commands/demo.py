@@ -12,8 +12,7 @@ from pathlib import Path
 
 from ..demodata import generate_demo
 from ..sheets.workbook import write_new_workbook
-from ..xlsx.save import safe_save
-from .init import prepare_target
+from ..xlsx.save import prepare_target, safe_save
 
 __all__ = ["demo"]
 

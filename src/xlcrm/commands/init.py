@@ -4,32 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import WorkbookError, WorkbookExistsError
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
-from ..xlsx.save import safe_save
+from ..xlsx.save import prepare_target, safe_save
 
-__all__ = ["init", "prepare_target"]
-
-
-def prepare_target(path: str | Path, *, force: bool) -> Path:
-    """Check that a new workbook may be written at ``path`` and create its folder.
-
-    Raises:
-        WorkbookError: the name does not end in .xlsx.
-        WorkbookExistsError: the file exists and ``force`` is false.
-    """
-    target = Path(path).expanduser()
-    if target.suffix.lower() != ".xlsx":
-        raise WorkbookError(f"{target}: a CRM workbook must be an .xlsx file; "
-                            f"name it {target.with_suffix('.xlsx').name}")
-    if target.exists() and not force:
-        raise WorkbookExistsError(f"{target} already exists; nothing was written. "
-                                  "Choose another name or overwrite it with --force")
-    if target.is_dir():
-        raise WorkbookError(f"{target} is a folder; give a file name ending in .xlsx")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return target
+__all__ = ["init"]
 
 
 def init(path: str | Path, *, preset: str = "dealer", locale: str = "en",

@@ -16,13 +16,21 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ReportError
+from ..metrics.quality import find_groups, find_problems
+from ..metrics.tally import week_start
+from ..metrics.validation import validate
 from ..read import bulk_work, load
-from ..reporting.data import WeeklyReport, parse_week, report_week, weekly_report
+from ..reporting.data import (
+    QualityInput,
+    WeeklyReport,
+    parse_week,
+    report_week,
+    weekly_report,
+)
 from ..reporting.html import SECTION_TITLES, render_report
 from ..reporting.mail import PASSWORD_VARIABLE, SmtpSettings, build_message, send
 from ..reporting.workbook import write_report_workbook
-from ..schema import WEEKDAYS
-from .update import update
+from ..week import OWNED_READ, compute_week
 
 __all__ = ["PASSWORD_VARIABLE", "SECTION_TITLES", "ReportResult", "SmtpSettings",
            "WeeklyReport", "make_report", "parse_week", "report", "report_week"]
@@ -47,10 +55,6 @@ class ReportResult:
     sent_to: list[str] = field(default_factory=list)
 
 
-def _week_of(day: dt.date, first_day: str) -> dt.date:
-    return day - dt.timedelta(days=(day.weekday() - WEEKDAYS.index(first_day)) % 7)
-
-
 def make_report(path: str | Path, *, week: str | dt.date | None = None,
                 today: dt.date | None = None) -> WeeklyReport:
     """Compute one week's report of a CRM workbook without writing anything.
@@ -66,20 +70,23 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
     """
     today = today or dt.date.today()
     with bulk_work():
-        crm = load(path)
-    first_day = str(crm.settings.options.get("week_start", "monday"))
-    if week is None:
-        start = _week_of(today, first_day) - dt.timedelta(days=7)
-    elif isinstance(week, str):
-        start = parse_week(week, first_day)
-    else:
-        start = _week_of(week, first_day)
-    if start > today:
-        raise ReportError(f"week {report_week(start)} has not begun yet (today is {today})")
-    # the weekly run as it would have been on the Monday after that week
-    as_of = min(today, start + dt.timedelta(days=7))
-    result = update(path, today=as_of, dry_run=True, preview=False)
-    return weekly_report(crm, result, week=start, generated=today)
+        # read once, whole: the week and the data-quality checks both come from this reading
+        crm = load(path, owned=OWNED_READ)
+        first_day = str(crm.settings.options.get("week_start", "monday"))
+        if week is None:
+            start = week_start(today, first_day) - dt.timedelta(days=7)
+        elif isinstance(week, str):
+            start = parse_week(week, first_day)
+        else:
+            start = week_start(week, first_day)
+        if start > today:
+            raise ReportError(f"week {report_week(start)} has not begun yet (today is {today})")
+        # the weekly run as it would have been on the Monday after that week
+        result = compute_week(crm, today=min(today, start + dt.timedelta(days=7)))
+    checked = QualityInput(issues=validate(crm, today=today),
+                           problems=find_problems(crm, today=today),
+                           duplicates=find_groups(crm)[0])
+    return weekly_report(crm, result, week=start, generated=today, checked=checked)
 
 
 def _text_version(report: WeeklyReport) -> str:

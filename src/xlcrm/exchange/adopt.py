@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..commands.init import prepare_target
 from ..errors import ImportFileError
 from ..metrics.identity import stored_email, stored_phone
-from ..read import _sheet_header_names
+from ..read import sheet_header_names
 from ..schema import Schema, load_schema, normalize_header
 from ..sheets.workbook import write_new_workbook
-from ..xlsx.save import safe_save
+from ..xlsx.save import prepare_target, safe_save
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
 from .sources import HEADER_SCAN_ROWS, detect_date_order
@@ -77,7 +76,7 @@ def _best_header(grid: list[list[Any]], schema: Schema
         if sum(1 for t in texts if t) < MIN_COLUMNS:
             continue  # a title row (merged across the table) or a blank one
         for sheet in schema.data_sheets:
-            names = _sheet_header_names(schema.preset, sheet.key)
+            names = sheet_header_names(schema.preset, sheet.key)
             matches = match_columns(texts, sheet, names)
             score = sum(m.confidence for m in matches if m.column)
             if sheet.key == schema.lead_sheet:
@@ -115,7 +114,7 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
     extras: dict[str, dict[str, list[Any]]] = {}
     account_names: dict[str, str] = {}
     region = str(schema.option("phone_region"))
-    from ..read import _Coercer
+    from ..read import Coercer
 
     found_any = False
     placed = {name: _best_header(grid, schema) for name, grid in grids.items()}
@@ -137,8 +136,8 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
                  and sheet.column(m.column).type in ("date", "datetime")]
         order = detect_date_order([row[i] for _, row in body for i in dates if i < len(row)],
                                   str(schema.option("date_order")))
-        coercer = _Coercer(date_order=order, date1904=False, yes=schema.locale.yes,
-                           no=schema.locale.no)
+        coercer = Coercer(date_order=order, date1904=False, yes=schema.locale.yes,
+                          no=schema.locale.no)
         company_col = _company_column(grid[r], matches, schema, key)
         extra_cols = [(i, m.header) for i, m in enumerate(matches)
                       if not m.column and m.header and i != company_col]
@@ -218,7 +217,7 @@ def _company_column(header_row: list[Any], matches: list[ColumnMatch], schema: S
     for i, m in enumerate(matches):
         if m.column == "account":  # an old sheet names the company; xlcrm links by id
             return i
-    names = {n for n, k in _sheet_header_names(schema.preset, "accounts").items() if k == "name"}
+    names = {n for n, k in sheet_header_names(schema.preset, "accounts").items() if k == "name"}
     for i, v in enumerate(header_row):
         if isinstance(v, str) and normalize_header(v) in names:
             return i

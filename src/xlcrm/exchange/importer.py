@@ -33,7 +33,7 @@ import pandas as pd
 
 from ..errors import ImportFileError
 from ..metrics.identity import email_key, phone_key, stored_email, stored_phone
-from ..read import Crm, _Coercer, _sheet_header_names, load
+from ..read import Coercer, Crm, load, sheet_header_names
 from ..schema import Column, item_labels, normalize_header
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
@@ -90,12 +90,12 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
     return result
 
 
-def _coercer(crm: Crm, order: str) -> _Coercer:
+def _coercer(crm: Crm, order: str) -> Coercer:
     loc = crm.schema.locale
-    return _Coercer(date_order=order, date1904=crm.date1904, yes=loc.yes, no=loc.no)
+    return Coercer(date_order=order, date1904=crm.date1904, yes=loc.yes, no=loc.no)
 
 
-def _coerce(col: Column, raw: Any, coercer: _Coercer, crm: Crm, region: str
+def _coerce(col: Column, raw: Any, coercer: Coercer, crm: Crm, region: str
             ) -> tuple[Any, str | None]:
     if isinstance(raw, str):  # a line break inside a cell is a bare LF in Excel
         raw = unneutralize(raw.strip()).replace("\r\n", "\n").replace("\r", "\n")
@@ -144,7 +144,7 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
                  now: dt.datetime, dry_run: bool) -> ImportResult:
     key = crm.schema.lead_sheet
     sheet = crm.schema.sheet(key)
-    names = _sheet_header_names(crm.schema.preset, key)
+    names = sheet_header_names(crm.schema.preset, key)
     try:
         table = read_table(file, names)
     except (OSError, ValueError) as exc:

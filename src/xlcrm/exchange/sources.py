@@ -85,7 +85,7 @@ def read_table(path: str | Path, names: dict[str, str] | None = None) -> RawTabl
 
 
 def _read_sheet(path: Path, names: dict[str, str]) -> RawTable:
-    from ..read import workbook_reader  # calamine, or openpyxl where calamine can't be installed
+    from ..xlsx.cells import workbook_reader  # calamine, or openpyxl where it can't be installed
 
     workbook, _ = workbook_reader()
     book = workbook.from_path(str(path))

@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from ..metrics.identity import email_key, phone_key, stored_email
-from ..read import Crm, _sheet_header_names
+from ..read import Crm, sheet_header_names
 from ..schema import Sheet, normalize_header
 from .matching import ColumnMatch
 
@@ -194,7 +194,7 @@ def header_row(crm: Crm, key: str) -> int:
     """The 1-based sheet row of a data sheet's header (new records go below it)."""
     from python_calamine import CalamineWorkbook
 
-    names = _sheet_header_names(crm.schema.preset, key)
+    names = sheet_header_names(crm.schema.preset, key)
     book = CalamineWorkbook.from_path(str(crm.path))
     try:
         grid = book.get_sheet_by_name(crm.sheet_names[key]).to_python(skip_empty_area=False)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from ..read import Crm
+from ..crm import Crm
 from .records import last_touches, lead_sheet, outcomes, record_names, rep_column, stage_sheet
 
 __all__ = ["AGENDA_COLUMNS", "SECTIONS", "SECTION_TITLES", "agenda_items", "build_agenda"]

@@ -18,14 +18,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal, TypedDict
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["NO_CLOSE_DATE", "NO_REASON", "NO_STAGE", "FunnelResult", "StageRule", "funnel",
-           "stage_rules"]
+__all__ = ["NO_CLOSE_DATE", "NO_REASON", "NO_STAGE", "CompetitorRow", "ForecastRow",
+           "FunnelResult", "FunnelTotals", "LostReasonRow", "StageRow", "StageRule",
+           "WonLostRow", "columns", "funnel", "stage_rules"]
 
 Outcome = Literal["open", "won", "lost"]
 _OUTCOMES: dict[str, Outcome] = {"open": "open", "won": "won", "lost": "lost"}
@@ -38,9 +39,6 @@ NO_REASON = "(none)"
 NO_STAGE = "(no stage)"
 _UNKNOWN = "unknown"
 
-_STAGE_COLUMNS = ["stage", "outcome", "probability", "count", "value", "weighted",
-                  "avg_age_days", "oldest_age_days", "without_next_task", "reached",
-                  "conversion"]
 
 
 @dataclass(frozen=True)
@@ -60,33 +58,122 @@ class StageRule:
 
 
 @dataclass(frozen=True)
+class StageRow:
+    """A row of :attr:`FunnelResult.stages`: one stage, in Settings order, then each stage the
+    records carry that Settings does not list, then the records with no stage."""
+
+    #: the stage's name; a record is in it when its stage cell names it, whatever the case or
+    #: the spaces. A stage Settings does not list (a typo, a renamed stage) gets a row of its
+    #: own, after Settings' in alphabetical order; empty stages are the last row, "(no stage)".
+    #: So every record is counted once.
+    stage: str
+    #: ``open``, ``won``, ``lost``, or ``unknown`` for a stage Settings does not list
+    outcome: str
+    #: the stage's win probability, 0-1 (NaN when Settings gives none, and for unknown stages)
+    probability: float
+    #: the records in the stage
+    count: int
+    #: their amounts added up; an empty or non-numeric amount counts as 0
+    value: float
+    #: value times the stage's probability: what the stage adds to the weighted pipeline
+    #: (nothing without a probability; NaN for unknown stages)
+    weighted: float
+    #: the mean age: whole days from the day a record entered its stage (from the stage
+    #: history, else the day it was created) to today
+    avg_age_days: float
+    #: the oldest record's age
+    oldest_age_days: float
+    #: open records with no open task linked to them (0 for won, lost and unknown stages)
+    without_next_task: int
+    #: records now in this stage or a later open or won one, in Settings order; a lost record
+    #: reached the stage it was lost from and every one before (only the first when that is
+    #: not known). NaN for lost and unknown stages
+    reached: float
+    #: the share of the records that reached this stage which also reached the next open or
+    #: won one; NaN for the last, and when nobody reached it
+    conversion: float
+
+
+@dataclass(frozen=True)
+class ForecastRow:
+    """A row of :attr:`FunnelResult.forecast`: the open pipeline closing in one month."""
+
+    #: a monthly ``pandas.Period``, in order (months without records are left out; an open
+    #: record whose close date has passed stays in its past month), or ``"no close date"`` in
+    #: the last row
+    month: object
+    count: int
+    value: float
+    weighted: float
+
+
+@dataclass(frozen=True)
+class WonLostRow:
+    """A row of :attr:`FunnelResult.won_lost`: the deals won (first row) or lost (second) in the
+    period: in a won or lost stage with a close date in it, both days included."""
+
+    outcome: str
+    count: int
+    value: float
+
+
+@dataclass(frozen=True)
+class LostReasonRow:
+    """A row of :attr:`FunnelResult.lost_reasons`: the deals lost in the period for one reason
+    (matched case-insensitively; an empty reason is ``"(none)"``), most first, then by name."""
+
+    reason: str
+    count: int
+    value: float
+    #: its share of the deals lost in the period
+    share: float
+
+
+@dataclass(frozen=True)
+class CompetitorRow:
+    """A row of :attr:`FunnelResult.competitors`: the deals lost in the period that name the
+    competitor who won them, most first, then by name."""
+
+    competitor: str
+    count: int
+    value: float
+    #: its share of *all* the deals lost in the period
+    share: float
+
+
+class FunnelTotals(TypedDict):
+    """The pipeline in figures (:attr:`FunnelResult.totals`); counts are floats too."""
+
+    #: the records in an open stage, whenever they close
+    open_count: float
+    open_value: float
+    #: the open records' weighted value
+    weighted_value: float
+    #: won and lost in the period (see :class:`WonLostRow`)
+    won_count: float
+    won_value: float
+    lost_count: float
+    lost_value: float
+    #: won / (won + lost) in the period; NaN when nothing closed
+    win_rate: float
+
+
+def columns(row: type) -> list[str]:
+    """The column names of a table whose rows the dataclass ``row`` describes."""
+    return [f.name for f in fields(row)]
+
+
+@dataclass(frozen=True)
 class FunnelResult:
-    """The funnel's tables, each ready to be written to a sheet or a report.
+    """The funnel's tables, each ready to be written to a sheet or a report; each table's
+    columns are the fields of its row class."""
 
-    Attributes:
-        stages: one row per stage in Settings order, then one per stage the records carry that
-            Settings does not list. Columns: ``stage``, ``outcome`` (open, won, lost or
-            unknown), ``probability``, ``count``, ``value``, ``weighted``, ``avg_age_days``,
-            ``oldest_age_days``, ``without_next_task``, ``reached``, ``conversion``.
-        forecast: the open pipeline by expected close month. Columns: ``month`` (a monthly
-            ``pandas.Period``, or ``"no close date"`` in the last row), ``count``, ``value``,
-            ``weighted``.
-        won_lost: deals closed in the period. Columns ``outcome`` (``won``, ``lost``),
-            ``count``, ``value``; always these two rows.
-        lost_reasons: deals lost in the period by reason. Columns ``reason``, ``count``,
-            ``value``, ``share``.
-        competitors: deals lost in the period to a named competitor. Columns ``competitor``,
-            ``count``, ``value``, ``share``.
-        totals: ``open_count``, ``open_value``, ``weighted_value``, ``won_count``,
-            ``won_value``, ``lost_count``, ``lost_value``, ``win_rate``.
-    """
-
-    stages: pd.DataFrame
-    forecast: pd.DataFrame
-    won_lost: pd.DataFrame
-    lost_reasons: pd.DataFrame
-    competitors: pd.DataFrame
-    totals: dict[str, float]
+    stages: pd.DataFrame  #: rows of :class:`StageRow`
+    forecast: pd.DataFrame  #: rows of :class:`ForecastRow`
+    won_lost: pd.DataFrame  #: rows of :class:`WonLostRow`, always two: won, lost
+    lost_reasons: pd.DataFrame  #: rows of :class:`LostReasonRow`
+    competitors: pd.DataFrame  #: rows of :class:`CompetitorRow`
+    totals: FunnelTotals
 
 
 def stage_rules(settings_stages: pd.DataFrame,
@@ -141,43 +228,9 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
            competitor_col: str = "competitor", id_col: str = "id") -> FunnelResult:
     """Count, value and weigh the records in each stage, and tally what was won and lost.
 
-    The definitions, as a sales manager reads them:
-
-    - A record is **in a stage** when its stage cell names it, whatever the case or the spaces
-      around and between words. A stage that Settings does not list (a typo, a stage renamed
-      since) gets its own row with outcome ``"unknown"`` and no probability, after the Settings
-      stages in alphabetical order; records with an empty stage are counted in a
-      ``"(no stage)"`` row at the end. So every record is counted exactly once.
-    - Its **value** is its amount; an empty or non-numeric amount counts as 0 but the record
-      still counts. The **weighted** value is value times the stage's win probability; unknown
-      stages, and stages without a probability, add nothing to the weighted pipeline.
-    - Its **age** is the number of whole days from the day it entered its stage (from
-      ``stage_entered``, else the day it was created) to ``today``.
-    - An open record is **without a next task** when no open task is linked to it (its id is
-      not in ``open_tasks``). Won, lost and unknown stages show 0.
-    - A record has **reached** a stage when it is now in that stage or in a later one of the
-      open and won stages, in Settings order. A lost record reached the stage it was lost
-      from (``lost_from``), and every stage before it; when that is not known, or names no
-      open or won stage, it reached only the first one. Records in unknown stages reached
-      none. Lost and unknown rows show NaN.
-    - **Conversion** of a stage is the share of the records that reached it which also
-      reached the next open or won stage; NaN for the last one and when nobody reached it.
-    - The **pipeline** is every record in an open stage, whenever it closes. The
-      **forecast** spreads it over the months of its close dates, in order, with the records
-      that have no close date in a last ``"no close date"`` row; months without records are
-      left out, and an open record whose close date has passed stays in its past month.
-    - A record was **won or lost in the period** when it is in a won or lost stage and its
-      close date falls in the period, both days included. The **win rate** is won / (won +
-      lost) in the period.
-    - **Lost reasons** group the deals lost in the period by reason (case-insensitively; an
-      empty reason is ``"(none)"``), with each reason's share of the deals lost; sorted by
-      count, most first, then by reason. **Competitors** list those lost deals that name the
-      competitor who won, with each competitor's share of *all* deals lost in the period.
-
-    A missing column never raises: without an amount every value is 0; without a close date
-    every open record is in the "no close date" row and nothing is won or lost in a period;
-    without a reason or competitor column those tables are empty. Ratios with nothing to
-    divide by are NaN, never an error or infinity.
+    What each figure means, as a sales manager reads it, is written on the fields of the row
+    classes of :class:`FunnelResult`. Messy data never raises: a missing column gives zeros,
+    "no close date" or an empty table, and a ratio with nothing to divide by is NaN.
 
     Args:
         records: one row per record, with the columns named below.
@@ -192,13 +245,10 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
             Series indexed by id (as :func:`xlcrm.metrics.history.entered_dates` gives it).
         lost_from: id -> the stage a lost record was in when it was lost; a mapping or a
             Series indexed by id.
-        stage_col: the column holding the stage.
-        amount_col: the column holding the value.
-        created_col: the column holding the day the record was created.
-        close_col: the column holding the (expected) close date.
-        reason_col: the column holding the lost reason.
-        competitor_col: the column holding the competitor who won a lost deal.
-        id_col: the column holding the record's id; ids match case-insensitively.
+        stage_col, amount_col, created_col, close_col, reason_col, competitor_col, id_col:
+            the columns holding the stage, the value, the day the record was created, its
+            (expected) close date, the lost reason, the competitor who won a lost deal, and
+            the record's id (ids match case-insensitively).
 
     Returns:
         A :class:`FunnelResult`.
@@ -254,7 +304,7 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
         position[is_lost] = lost_rung[is_lost]
     reached = {key: int((position >= i).sum()) for i, key in enumerate(ladder)}
 
-    rows: list[dict[str, Any]] = []
+    rows: list[StageRow] = []
     for key, rule in rules.items():
         nxt = rung.get(key, -1) + 1
         conversion = (_ratio(reached[ladder[nxt]], reached[key])
@@ -270,7 +320,7 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
         label = names[mask].iloc[0] if key else NO_STAGE
         rows.append(_stage_row(label, _UNKNOWN, np.nan, mask, value, age, without_task,
                                np.nan, np.nan))
-    stage_table = pd.DataFrame(rows, columns=_STAGE_COLUMNS)
+    stage_table = pd.DataFrame([asdict(r) for r in rows], columns=columns(StageRow))
     stage_table = stage_table.astype({"stage": object, "outcome": object, "count": "int64",
                                       "without_next_task": "int64"})
 
@@ -292,7 +342,7 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
     competitors = _breakdown("competitor", competitor, value[competitor.index], lost_count,
                              None, competitor_col in records)
 
-    totals = {
+    totals: FunnelTotals = {
         "open_count": float(is_open.sum()),
         "open_value": float(value[is_open].sum()),
         "weighted_value": float(weighted[is_open].sum()),
@@ -430,22 +480,22 @@ def _ratio(numerator: float, denominator: float) -> float:
 
 def _stage_row(name: str, outcome: str, probability: float, mask: pd.Series, value: pd.Series,
                age: pd.Series, without_task: pd.Series, reached: float,
-               conversion: float) -> dict[str, Any]:
+               conversion: float) -> StageRow:
     total = float(value[mask].sum())
     ages = age[mask]
-    return {
-        "stage": name,
-        "outcome": outcome,
-        "probability": float(probability),
-        "count": int(mask.sum()),
-        "value": total,
-        "weighted": total * probability if outcome != _UNKNOWN else np.nan,
-        "avg_age_days": float(ages.mean()) if ages.notna().any() else np.nan,
-        "oldest_age_days": float(ages.max()) if ages.notna().any() else np.nan,
-        "without_next_task": int((mask & without_task).sum()),
-        "reached": reached,
-        "conversion": conversion,
-    }
+    return StageRow(
+        stage=name,
+        outcome=outcome,
+        probability=float(probability),
+        count=int(mask.sum()),
+        value=total,
+        weighted=total * probability if outcome != _UNKNOWN else np.nan,
+        avg_age_days=float(ages.mean()) if ages.notna().any() else np.nan,
+        oldest_age_days=float(ages.max()) if ages.notna().any() else np.nan,
+        without_next_task=int((mask & without_task).sum()),
+        reached=reached,
+        conversion=conversion,
+    )
 
 
 def _forecast(close: pd.Series, value: pd.Series, weighted: pd.Series) -> pd.DataFrame:
@@ -460,7 +510,7 @@ def _forecast(close: pd.Series, value: pd.Series, weighted: pd.Series) -> pd.Dat
         undated = frame[~dated]
         rows.append((NO_CLOSE_DATE, len(undated), float(undated["value"].sum()),
                      float(undated["weighted"].sum())))
-    forecast = pd.DataFrame(rows, columns=["month", "count", "value", "weighted"])
+    forecast = pd.DataFrame(rows, columns=columns(ForecastRow))
     return forecast.astype({"month": object, "count": "int64", "value": float,
                             "weighted": float})
 

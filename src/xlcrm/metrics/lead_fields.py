@@ -16,7 +16,7 @@ import re
 
 import pandas as pd
 
-from ..read import Crm
+from ..crm import Crm
 from ..schema import available_locales, item_labels, load_locale, load_schema, normalize_header
 from .funnel import stage_rules
 from .hygiene import last_touch

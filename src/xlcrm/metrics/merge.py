@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..read import Crm
+from ..crm import Crm
 from ..schema import normalize_header
 from .quality import DUPLICATE_SHEETS
 

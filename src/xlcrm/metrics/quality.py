@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ..read import Crm
+from ..crm import Crm
 from ..schema import Sheet
 from .duplicates import find_duplicates, group_pairs
 from .hygiene import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..read import Crm
+from ..crm import Crm
 from ..schema import Schema, Sheet, item_labels
 from .funnel import stage_rules
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 import pandas as pd
@@ -59,9 +60,20 @@ class TallyInput:
     week_start: str = "monday"
 
 
-def week_start(dates: pd.Series, first_day: str = "monday") -> pd.Series:
-    """Return the first day of the week of each date (weeks start on ``first_day``)."""
+@overload
+def week_start(dates: dt.date, first_day: str = "monday") -> dt.date: ...
+@overload
+def week_start(dates: pd.Series, first_day: str = "monday") -> pd.Series: ...
+def week_start(dates: pd.Series | dt.date, first_day: str = "monday") -> pd.Series | dt.date:
+    """Return the first day of the week of a day, or of each date (weeks start on
+    ``first_day``).
+
+    The one place xlcrm finds where a week starts: the tally, the weekly run, the report and
+    its ``--week`` option all ask here, so they always agree on the team's weeks.
+    """
     offset = WEEKDAYS.index(first_day.lower())
+    if not isinstance(dates, pd.Series):
+        return dates - dt.timedelta(days=(dates.weekday() - offset) % 7)
     days = dates.dt.normalize()
     back = (days.dt.day_of_week - offset) % 7
     return days - pd.to_timedelta(back, unit="D")

@@ -16,8 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from ..crm import Crm
 from ..issues import Issue, column_letter
-from ..read import Crm
 from ..schema import Sheet, item_labels, normalize_header
 from .hygiene import parent_loops
 from .tally import first_replies

@@ -1,30 +1,34 @@
 """The numbers of one week's report, computed once for the workbook, the HTML page and the mail.
 
-Everything comes from the same functions as ``xlcrm update`` (the tally, the baseline, the
-funnel), so the report and the workbook's own sheets never disagree.
+Everything comes from the week ``xlcrm update`` lays out (:class:`~xlcrm.week.WeekResult`:
+the tally, the baseline, the funnel), so the report and the workbook's own sheets never
+disagree; what the checks found is handed in (:class:`QualityInput`), gathered by the command.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 
-from ..commands.update import UpdateResult, tally_input
+from ..crm import Crm
 from ..errors import ReportError
-from ..metrics.funnel import FunnelResult
+from ..issues import Issue
+from ..metrics.funnel import FunnelResult, columns
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
-from ..metrics.validation import validate
-from ..read import Crm
-from ..schema import WEEKDAYS
+from ..metrics.tally import week_start as start_of_week
+from ..week import WeekResult
 
-__all__ = ["MEASURE_LABELS", "WeeklyReport", "parse_week", "report_week", "weekly_report"]
+__all__ = ["MEASURE_LABELS", "CleanProblem", "DuplicateSet", "QualityInput", "QualityRow",
+           "RepRow", "SourceRow", "SummaryRow", "WeeklyReport", "WorstRow", "parse_week",
+           "report_week", "weekly_report"]
 
 #: how each measure is named in the report (milestone names from Settings replace the steps')
 MEASURE_LABELS = {
@@ -44,13 +48,106 @@ _CLEAN_KINDS = {
     "territory-mismatch": "Child account in another territory", "no-owner": "No owner",
     "unknown-owner": "Owner not in Settings", "inactive-owner": "Owner no longer active",
 }
-_COST_COLUMNS = ("cost", "cost_per_lead", "cost_per_contact", "cost_per_appointment",
-                 "cost_per_sale", "revenue", "return_on_spend")
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """A row of :attr:`WeeklyReport.summary`: one measure, the steps then the rates."""
+
+    #: ``leads``, ``contacts``, ``appointments``, ``shows``, ``sales``, ``contact_rate``,
+    #: ``appointment_rate``, ``show_rate``, ``close_rate``, ``sales_per_lead`` (also the index)
+    key: str
+    #: the name the report shows
+    label: str
+    #: ``count`` or ``rate``
+    kind: str
+    this_week: float
+    last_week: float
+    #: a count per week, or the rate
+    baseline: float
+    #: counts: relative to last week; rates: against the baseline (both as a fraction)
+    change: float
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """A row of :attr:`WeeklyReport.sources`, indexed by ``source``: the leads of the last four
+    weeks from one source and what has become of them so far."""
+
+    leads: int
+    contacts: int
+    appointments: int
+    shows: int
+    sales: int
+    contact_rate: float
+    appointment_rate: float
+    show_rate: float
+    close_rate: float
+    sales_per_lead: float
+    #: the cost columns are NaN where Settings gives the source no cost per lead
+    cost: float
+    cost_per_lead: float
+    cost_per_contact: float
+    cost_per_appointment: float
+    cost_per_sale: float
+    #: the sold leads' amounts
+    revenue: float
+    #: (revenue - cost) / cost
+    return_on_spend: float
+
+
+#: the columns of a source that Settings gives a cost per lead
+_COST_COLUMNS = tuple(columns(SourceRow)[len(STEPS) + len(RATES):])
+
+
+@dataclass(frozen=True)
+class RepRow:
+    """A row of :attr:`WeeklyReport.reps`, indexed by ``rep``: one salesperson's week."""
+
+    #: activities logged in the week, and how many went out or came in
+    activities: int
+    outbound: int
+    inbound: int
+    #: tasks done in the week
+    tasks_done: int
+    #: tasks due before the week ended and not done by then
+    overdue: int
+    #: the rep's leads of the last four weeks, their contact rate and sales so far
+    leads: int
+    contact_rate: float
+    sales: int
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    """A row of :attr:`WeeklyReport.quality`: how many problems of one kind the checks found."""
+
+    #: ``Error`` or ``Warning`` (what ``xlcrm check`` finds), ``To clean up`` (what ``xlcrm
+    #: clean`` finds, duplicates included)
+    check: str
+    #: the problem
+    kind: str
+    count: int
+
+
+@dataclass(frozen=True)
+class WorstRow:
+    """A row of :attr:`WeeklyReport.worst`: one of the records with the most problems."""
+
+    #: ``Leads!328``
+    where: str
+    #: its id
+    record: str
+    name: str
+    #: its problems, ``; ``-separated
+    problems: str
+    count: int
 
 
 @dataclass
 class WeeklyReport:
-    """One week's report, as plain tables that templates and the workbook writer read.
+    """One week's report, as plain tables that templates and the workbook writer read; each
+    table's columns are the fields of its row class.
 
     Attributes:
         title: "Weekly report, week 47 2026".
@@ -61,27 +158,7 @@ class WeeklyReport:
         generated: the day the report was made.
         currency: the ISO code of amounts.
         labels: measure key -> the name the report shows.
-        summary: one row per measure (steps, then rates): ``key``, ``label``, ``kind``
-            (``count`` or ``rate``), ``this_week``, ``last_week``, ``baseline`` (a count per
-            week, or the rate), ``change`` (counts: share of last week; rates: points against
-            the baseline).
-        pipeline: ``open_count``, ``open_value``, ``weighted_value``, ``won_count``,
-            ``won_value``, ``lost_count``, ``lost_value``, ``win_rate`` (the funnel's totals).
-        trend: the last twelve weeks, by activity week: the steps and rates.
-        stages, forecast, won_lost: the funnel tables (see :class:`FunnelResult`).
-        sources: by source, for the leads of the last four weeks: the steps, rates, and where
-            Settings gives a cost per lead, ``cost``, ``cost_per_lead``, ``cost_per_contact``,
-            ``cost_per_appointment``, ``cost_per_sale``, ``revenue``, ``return_on_spend``.
-        reps: per rep: ``activities``, ``outbound``, ``inbound`` and ``tasks_done`` in the week,
-            ``overdue`` at the week's end, and ``leads``, ``contact_rate``, ``sales`` of the
-            last four weeks' leads.
-        lost_reasons, competitors: deals lost in the last four weeks, by reason and by
-            competitor (``count``, ``value``, ``share``).
-        plans: each plan against the baseline (rates before and during, change, p-value,
-            verdict).
-        quality: ``check``, the kind of problem and ``count``.
-        worst: the records with the most problems: ``where``, ``record``, ``name``,
-            ``problems``, ``count``.
+        notes: sentences the report shows first (a week not over yet).
     """
 
     title: str
@@ -93,19 +170,24 @@ class WeeklyReport:
     generated: dt.date
     currency: str
     labels: dict[str, str]
-    summary: pd.DataFrame
+    summary: pd.DataFrame  #: rows of :class:`SummaryRow`, indexed by ``key``
+    #: the funnel's :class:`~xlcrm.metrics.funnel.FunnelTotals` (empty without stages)
     pipeline: dict[str, float]
+    #: the last twelve weeks of the tally by activity week: the steps and rates
     trend: pd.DataFrame
-    stages: pd.DataFrame
-    forecast: pd.DataFrame
-    won_lost: pd.DataFrame
-    sources: pd.DataFrame
-    reps: pd.DataFrame
+    stages: pd.DataFrame  #: rows of :class:`~xlcrm.metrics.funnel.StageRow`
+    forecast: pd.DataFrame  #: rows of :class:`~xlcrm.metrics.funnel.ForecastRow`
+    won_lost: pd.DataFrame  #: rows of :class:`~xlcrm.metrics.funnel.WonLostRow`
+    sources: pd.DataFrame  #: rows of :class:`SourceRow`
+    reps: pd.DataFrame  #: rows of :class:`RepRow`
+    #: rows of :class:`~xlcrm.metrics.funnel.LostReasonRow` (the last four weeks)
     lost_reasons: pd.DataFrame
+    #: rows of :class:`~xlcrm.metrics.funnel.CompetitorRow` (the last four weeks)
     competitors: pd.DataFrame
+    #: each plan against the baseline (:func:`xlcrm.metrics.baseline.plan_effects`)
     plans: pd.DataFrame
-    quality: pd.DataFrame
-    worst: pd.DataFrame
+    quality: pd.DataFrame  #: rows of :class:`QualityRow`
+    worst: pd.DataFrame  #: rows of :class:`WorstRow`
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -113,6 +195,61 @@ class WeeklyReport:
         """The name the report's files take: ``<workbook>-report-2026-W47``."""
         stem = re.sub(r"[^\w.-]+", "-", Path(self.workbook).stem).strip("-") or "crm"
         return f"{stem}-report-{self.week_label}"
+
+
+class CleanProblem(Protocol):
+    """A problem ``xlcrm clean`` finds in one record (what the report reads of it)."""
+
+    @property
+    def check(self) -> str:
+        """The kind of check (``bad-email``, ``dead`` ...)."""
+
+    @property
+    def sheet(self) -> str:
+        """The sheet's name in the workbook."""
+
+    @property
+    def cell(self) -> str:
+        """The cell to fix, ``F12`` (its digits give the row)."""
+
+    @property
+    def message(self) -> str:
+        """What is wrong and how to fix it."""
+
+
+class DuplicateSet(Protocol):
+    """Records of one sheet that look like one person or company (what the report reads)."""
+
+    @property
+    def sheet(self) -> str:
+        """The sheet's key."""
+
+    @property
+    def ids(self) -> Sequence[str]:
+        """The records' ids, the one a merge keeps first."""
+
+    @property
+    def kept(self) -> str:
+        """The id a merge keeps."""
+
+    @property
+    def reasons(self) -> Mapping[str, str]:
+        """Id -> why that record matches the one kept."""
+
+
+@dataclass(frozen=True)
+class QualityInput:
+    """What the checks found in the workbook, for the report's data-quality section.
+
+    Attributes:
+        issues: what ``xlcrm check`` finds.
+        problems: what ``xlcrm clean`` finds, duplicates aside.
+        duplicates: the probable duplicates ``xlcrm clean`` finds.
+    """
+
+    issues: Sequence[Issue] = ()
+    problems: Sequence[CleanProblem] = ()
+    duplicates: Sequence[DuplicateSet] = ()
 
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
@@ -132,8 +269,7 @@ def parse_week(text: str, week_start: str = "monday") -> dt.date:
     except ValueError:
         raise ReportError(f'week "{text}" does not exist; {match[1]} has weeks 1 to '
                           f"{dt.date(int(match[1]), 12, 28).isocalendar()[1]}") from None
-    offset = WEEKDAYS.index(week_start)
-    return monday - dt.timedelta(days=(monday.weekday() - offset) % 7)
+    return start_of_week(monday, week_start)
 
 
 def report_week(start: dt.date) -> str:
@@ -152,7 +288,7 @@ def _labels(crm: Crm) -> dict[str, str]:
     return labels
 
 
-def _summary(result: UpdateResult, start: pd.Timestamp, labels: dict[str, str]) -> pd.DataFrame:
+def _summary(result: WeekResult, start: pd.Timestamp, labels: dict[str, str]) -> pd.DataFrame:
     weeks = result.weeks
     before = start - pd.Timedelta(days=7)
     base = result.baseline
@@ -167,10 +303,10 @@ def _summary(result: UpdateResult, start: pd.Timestamp, labels: dict[str, str]) 
             change = (now - last) / last if last else np.nan
         else:
             change = now - ref
-        rows.append({"key": key, "label": labels[key],
-                     "kind": "count" if key in STEPS else "rate", "this_week": now,
-                     "last_week": last, "baseline": ref, "change": change})
-    return pd.DataFrame(rows).set_index("key", drop=False)
+        rows.append(SummaryRow(key=key, label=labels[key],
+                               kind="count" if key in STEPS else "rate", this_week=now,
+                               last_week=last, baseline=ref, change=change))
+    return pd.DataFrame([asdict(r) for r in rows]).set_index("key", drop=False)
 
 
 def _period_input(data: TallyInput, start: pd.Timestamp, end: pd.Timestamp) -> TallyInput:
@@ -230,23 +366,19 @@ def _reps(crm: Crm, data: TallyInput, start: pd.Timestamp, end: pd.Timestamp,
     return frame
 
 
-def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    issues = validate(crm, today=today)
+def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFrame]:
     found: list[tuple[str, str, int, str, str]] = []  # check, kind, row, sheet, detail
-    for issue in issues:
+    for issue in checked.issues:
         found.append(("Error" if issue.severity == "error" else "Warning",
                       issue.message.split(";")[0] if issue.row else issue.message,
                       issue.row, issue.sheet, issue.message))
     # what `xlcrm clean` finds: duplicates, unreachable, dead and unowned records
-    from ..metrics.quality import find_groups, find_problems
-
-    for finding in find_problems(crm, today=today):
+    for finding in checked.problems:
         row = int(re.sub(r"\D", "", finding.cell) or 0)
         found.append(("To clean up", _CLEAN_KINDS.get(finding.check, finding.check), row,
                       finding.sheet, finding.message))
-    groups, _ = find_groups(crm)
     row_of: dict[str, dict[str, int]] = {}  # sheet -> id -> row, made once per sheet
-    for group in groups:
+    for group in checked.duplicates:
         if group.sheet not in row_of:
             table = crm.tables[group.sheet]
             row_of[group.sheet] = {str(i): int(r) for r, i in zip(table.index, table["id"])}
@@ -258,8 +390,8 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
                           f"same as {group.kept}: {group.reasons.get(record, '')}"))
     kinds = pd.DataFrame(found, columns=["check", "kind", "row", "sheet", "detail"])
     if kinds.empty:
-        return (pd.DataFrame(columns=["check", "kind", "count"]),
-                pd.DataFrame(columns=["where", "record", "name", "problems", "count"]))
+        return (pd.DataFrame(columns=columns(QualityRow)),
+                pd.DataFrame(columns=columns(WorstRow)))
     counts = (kinds.groupby(["check", "kind"], sort=False).size().rename("count")
               .reset_index().sort_values("count", ascending=False, kind="stable"))
     per_record = kinds[kinds["row"] > 0]
@@ -280,18 +412,20 @@ def _quality(crm: Crm, today: dt.date) -> tuple[pd.DataFrame, pd.DataFrame]:
                                              )[:_WORST]:  # stable: ties keep their order
         record = ids.get(sheet_name, pd.Series(dtype=object)).get(row)
         record = str(record) if isinstance(record, str) else ""
-        worst.append({"where": f"{sheet_name}!{row}", "record": record,
-                      "name": names.get(record, ""),
-                      "problems": "; ".join(dict.fromkeys(details)), "count": len(details)})
-    frame = pd.DataFrame(worst, columns=["where", "record", "name", "problems", "count"])
+        worst.append(asdict(WorstRow(where=f"{sheet_name}!{row}", record=record,
+                                     name=names.get(record, ""),
+                                     problems="; ".join(dict.fromkeys(details)),
+                                     count=len(details))))
+    frame = pd.DataFrame(worst, columns=columns(WorstRow))
     return counts.reset_index(drop=True), frame.reset_index(drop=True)
 
 
-def weekly_report(crm: Crm, result: UpdateResult, *, week: dt.date,
-                  generated: dt.date) -> WeeklyReport:
-    """Assemble the report of the team's week starting ``week`` from a loaded workbook and the
-    weekly run's results (``update(..., dry_run=True)``) computed for that week."""
-    data = tally_input(crm)
+def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.date,
+                  checked: QualityInput) -> WeeklyReport:
+    """Assemble the report of the team's week starting ``week`` from a loaded workbook, its
+    week computed as of the day after that week (:func:`xlcrm.week.compute_week`) and what
+    the checks found in it on ``generated``."""
+    data = result.tally
     labels = _labels(crm)
     start = pd.Timestamp(week)
     end = start + pd.Timedelta(days=7)
@@ -310,7 +444,7 @@ def weekly_report(crm: Crm, result: UpdateResult, *, week: dt.date,
     trend = result.weeks[result.weeks.index <= start].tail(_TREND_WEEKS)
     fun: FunnelResult | None = result.funnel
     empty = pd.DataFrame()
-    quality, worst = _quality(crm, generated)
+    quality, worst = _quality(crm, checked)
     iso = report_week(week)
     year, number = iso.split("-W")
     notes = []
@@ -319,11 +453,11 @@ def weekly_report(crm: Crm, result: UpdateResult, *, week: dt.date,
                      f"{generated:%d %b %Y}.")
     return WeeklyReport(
         title=f"Weekly report, week {int(number)} {year}",
-        workbook=Path(result.path).name, week_label=iso, week_start=week,
+        workbook=Path(crm.path).name, week_label=iso, week_start=week,
         week_end=(end - pd.Timedelta(days=1)).date(), period_start=period_start.date(),
         generated=generated, currency=str(crm.settings.options.get("currency", "EUR")),
         labels=labels, summary=_summary(result, start, labels),
-        pipeline=dict(fun.totals) if fun is not None else {},
+        pipeline=dict(cast("Mapping[str, float]", fun.totals)) if fun is not None else {},
         trend=trend, stages=fun.stages if fun is not None else empty,
         forecast=fun.forecast if fun is not None else empty,
         won_lost=fun.won_lost if fun is not None else empty, sources=sources,

@@ -12,8 +12,8 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..crm import Crm
 from ..metrics.agenda import AGENDA_COLUMNS, SECTION_TITLES
-from ..read import Crm
 
 __all__ = ["agenda_builder"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from ..read import Crm
+from ..crm import Crm
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value
 

@@ -14,8 +14,8 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..crm import Crm
 from ..metrics.quality import CHECK_NAMES, DuplicateGroup, Finding
-from ..read import Crm
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value
 

@@ -10,8 +10,8 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..crm import Crm
 from ..metrics.rfm import SEGMENTS
-from ..read import Crm
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, record_name, write_cells
 

@@ -13,7 +13,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from ..read import Crm
+from ..crm import Crm
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, record_name, write_cells
 

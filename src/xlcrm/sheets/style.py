@@ -13,11 +13,35 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..crm import Settings
 from ..schema import Schema
 
-__all__ = ["GREEN", "GREY", "Formats", "banner", "cell_value", "record_name", "write_cells"]
+__all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "Formats", "banner", "cell_value",
+           "measure_headers", "record_name", "write_cells"]
 
 GREEN, GREY = "#548235", "#595959"
+
+
+#: the column headers of the tally's measures (the milestones' names in Settings replace the
+#: steps' in :func:`measure_headers`)
+MEASURE_HEADERS = {
+    "week": "Week starting", "leads": "Leads", "contacts": "Two-way contacts",
+    "appointments": "Appointments set", "shows": "Appointments shown", "sales": "Sold",
+    "contact_rate": "Contact rate", "appointment_rate": "Appointment rate",
+    "show_rate": "Show rate", "close_rate": "Close rate", "sales_per_lead": "Sales per lead",
+}
+_STEP_OF_MILESTONE = {"lead": "leads", "contact": "contacts", "appointment": "appointments",
+                      "show": "shows", "sale": "sales"}
+
+
+def measure_headers(settings: Settings) -> dict[str, str]:
+    """Measure key -> header: the milestone names from Settings (so b2b reads 'Meeting
+    booked'), except the leads, always 'Leads'."""
+    labels = dict(MEASURE_HEADERS)
+    for m in settings.milestones:
+        if m.key != "lead":
+            labels[_STEP_OF_MILESTONE[m.key]] = m.label
+    return labels
 
 
 class Formats:

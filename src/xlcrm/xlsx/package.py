@@ -22,19 +22,23 @@ from typing import Any
 from lxml import etree
 
 from ..errors import TransplantError, UnreadableWorkbookError
+from .parts import (
+    NS_CUSTOM,
+    NS_MAIN,
+    NS_PKG_REL,
+    NS_R,
+    NS_VT,
+    REL_CUSTOM,
+    rels_name,
+    resolve_target,
+)
 
-__all__ = ["Package", "Rel", "parse_xml", "relative_target", "rels_name", "to_xml"]
+__all__ = ["CT_SHEET", "REL_SHEET", "Package", "Rel", "parse_xml", "relative_target", "to_xml"]
 
-NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
-NS_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
-NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
-NS_VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 REL_SHEET = NS_R + "/worksheet"
 REL_CALC_CHAIN = NS_R + "/calcChain"
-REL_CUSTOM = NS_R + "/custom-properties"
 CT_SHEET = "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
 CT_CUSTOM = "application/vnd.openxmlformats-officedocument.custom-properties+xml"
 CUSTOM_FMTID = "{D5CDD505-2E9C-101B-9397-08002B2CF9AE}"
@@ -56,18 +60,6 @@ def parse_xml(data: bytes) -> etree._Element:
 def to_xml(root: etree._Element) -> bytes:
     """Serialise a part as Excel writes it: UTF-8 with a standalone declaration."""
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True))
-
-
-def rels_name(part: str) -> str:
-    """Return the name of a part's relationships part (``xl/_rels/workbook.xml.rels``)."""
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", name + ".rels")
-
-
-def _resolve(base_part: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(base_part), target))
 
 
 def relative_target(from_part: str, to_part: str) -> str:
@@ -171,7 +163,7 @@ class Package:
     # ----- relationships -------------------------------------------------------------------
     def rels(self, part: str) -> list[Rel]:
         """The relationships of a part (empty when it has none)."""
-        name = rels_name(part) if part else "_rels/.rels"
+        name = rels_name(part)
         if not self.has(name):
             return []
         out = []
@@ -179,13 +171,13 @@ class Package:
             external = rel.get("TargetMode") == "External"
             target = rel.get("Target", "")
             out.append(Rel(rel.get("Id", ""), rel.get("Type", ""),
-                           target if external else _resolve(part or "/", target)
+                           target if external else resolve_target(part or "/", target)
                            if part else target.lstrip("/"), external))
         return out
 
     def rels_tree(self, part: str) -> etree._Element:
         """Return a part's relationships parsed for editing, created empty if it has none."""
-        name = rels_name(part) if part else "_rels/.rels"
+        name = rels_name(part)
         if not self.has(name):
             self.write(name, to_xml(etree.Element(f"{{{NS_PKG_REL}}}Relationships",
                                                   nsmap={None: NS_PKG_REL})))
@@ -205,7 +197,7 @@ class Package:
 
     def remove_rels(self, part: str, keep: Any) -> None:
         """Remove the relationships of ``part`` for which ``keep(rel)`` is false."""
-        name = rels_name(part) if part else "_rels/.rels"
+        name = rels_name(part)
         if not self.has(name):
             return
         root = self.tree(name)

@@ -17,7 +17,8 @@ from lxml import etree
 
 from ..errors import TransplantError
 from ..issues import column_index, column_letter
-from .package import NS_MAIN, Package
+from .package import Package
+from .parts import NS_MAIN, is_date1904
 
 __all__ = ["patch_cells"]
 
@@ -74,8 +75,7 @@ def patch_cells(pkg: Package, sheet: str, cells: Mapping[tuple[int, int], Any]) 
     part = next((p for n, p, _ in pkg.sheets() if n == sheet), None)
     if part is None:
         raise TransplantError(f'{pkg.path.name}: no sheet named "{sheet}"')
-    pr = pkg.peek("xl/workbook.xml").find(_M + "workbookPr")
-    date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+    date1904 = is_date1904(pkg.peek("xl/workbook.xml"))
     root = pkg.tree(part)
     data = root.find(_M + "sheetData")
     assert data is not None

@@ -45,10 +45,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import WorkbookBusyError, WorkbookError, WorkbookLockedError
+from ..errors import WorkbookBusyError, WorkbookError, WorkbookExistsError, WorkbookLockedError
 from .opening import lock_files
 
-__all__ = ["SaveResult", "safe_save"]
+__all__ = ["SaveResult", "prepare_target", "safe_save"]
 
 BACKUP_FOLDER = ".xlcrm-backups"
 _STAMP = "%Y%m%d-%H%M%S-%f"
@@ -377,3 +377,23 @@ def _prune(folder: Path, path: Path, *, keep: int) -> None:
     for old in _backups_of(folder, path)[:-keep]:
         with contextlib.suppress(OSError):  # best effort: the save itself has succeeded
             old.unlink()
+
+
+def prepare_target(path: str | Path, *, force: bool) -> Path:
+    """Check that a new workbook may be written at ``path`` and create its folder.
+
+    Raises:
+        WorkbookError: the name does not end in .xlsx.
+        WorkbookExistsError: the file exists and ``force`` is false.
+    """
+    target = Path(path).expanduser()
+    if target.suffix.lower() != ".xlsx":
+        raise WorkbookError(f"{target}: a CRM workbook must be an .xlsx file; "
+                            f"name it {target.with_suffix('.xlsx').name}")
+    if target.exists() and not force:
+        raise WorkbookExistsError(f"{target} already exists; nothing was written. "
+                                  "Choose another name or overwrite it with --force")
+    if target.is_dir():
+        raise WorkbookError(f"{target} is a folder; give a file name ending in .xlsx")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target

@@ -11,7 +11,7 @@ import copy
 
 from lxml import etree
 
-from .package import NS_MAIN
+from .parts import NS_MAIN
 
 __all__ = ["StyleMerger"]
 

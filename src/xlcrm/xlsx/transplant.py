@@ -18,18 +18,8 @@ from xml.sax.saxutils import escape as xml_escape
 from lxml import etree
 
 from ..errors import TransplantError
-from .package import (
-    CT_SHEET,
-    NS_MAIN,
-    NS_PKG_REL,
-    NS_R,
-    REL_SHEET,
-    Package,
-    parse_xml,
-    relative_target,
-    rels_name,
-    to_xml,
-)
+from .package import CT_SHEET, REL_SHEET, Package, parse_xml, relative_target, to_xml
+from .parts import NS_MAIN, NS_PKG_REL, NS_R, rels_name
 from .styles import StyleMerger
 
 __all__ = ["RowRenderer", "transplant_sheets"]

@@ -153,7 +153,7 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
     is all new. Rows a builder renders in bulk (the stage history's appended table) are not
     compared here: the caller knows which of them are new.
     """
-    from ..read import workbook_reader
+    from .cells import workbook_reader
 
     reader = workbook_reader()[0]
     target, _ = safe_open(path)

@@ -1,0 +1,85 @@
+"""A CRM workbook as read: typed tables, the Settings sheet, and the problems found.
+
+Pure types, with no reader behind them, so the metrics can name what they work on without
+importing the reader (:func:`xlcrm.read.load` makes these).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .issues import Issue, column_letter
+from .schema import Milestone, Schema
+
+__all__ = ["Columns", "Crm", "Settings"]
+
+
+@dataclass
+class Settings:
+    """The Settings sheet as read: options, lists and milestones."""
+
+    options: dict[str, Any]
+    lists: dict[str, pd.DataFrame]
+    milestones: list[Milestone]
+
+    def items(self, list_key: str) -> list[str]:
+        """Return the items (first column) of a Settings list, as typed in the workbook."""
+        frame = self.lists.get(list_key)
+        if frame is None or frame.empty:
+            return []
+        return [str(v) for v in frame.iloc[:, 0].dropna() if str(v).strip()]
+
+    def stage_probabilities(self) -> dict[str, float]:
+        """Return each stage's win probability (0-1) as Settings gives it."""
+        frame = self.lists.get("stages")
+        if frame is None or "probability" not in frame:
+            return {}
+        return {str(s): float(p) for s, p in zip(frame["stage"], frame["probability"])
+                if isinstance(s, str) and pd.notna(p)}
+
+
+#: Which columns :func:`~xlcrm.read.load` types: data sheet key -> column keys, or a function
+#: of the schema and the Settings as read that returns that mapping.
+Columns = (Mapping[str, Collection[str]]
+           | Callable[[Schema, Settings], Mapping[str, Collection[str]]])
+
+
+@dataclass
+class Crm:
+    """A CRM workbook as typed tables.
+
+    ``tables[key]`` holds one DataFrame per data sheet (``"leads"``, ``"deals"`` ...): its
+    columns are the schema's column keys (``"created"``, ``"source"`` ...) then any extra
+    columns under their own header; the index is the sheet row number of each record, so a
+    message can always point at its cell (see :meth:`cell`). ``owned_cells[key]`` holds the
+    cells, as read, of the owned sheets asked for (see :func:`~xlcrm.read.load`).
+    """
+
+    path: Path
+    schema: Schema
+    settings: Settings
+    tables: dict[str, pd.DataFrame]
+    issues: list[Issue]
+    sheet_names: dict[str, str]
+    columns: dict[str, dict[str, int]] = field(default_factory=dict)
+    extras: dict[str, list[str]] = field(default_factory=dict)
+    date1904: bool = False
+    owned_cells: dict[str, list[list[Any]]] = field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> pd.DataFrame:
+        return self.tables[key]
+
+    def cell(self, sheet_key: str, column_key: str, row: int) -> str:
+        """Return ``Sheet!F12`` for a record's column (``row`` is the sheet row number)."""
+        col = self.columns.get(sheet_key, {}).get(column_key)
+        return f"{column_letter(col)}{row}" if col is not None else f"A{row}"
+
+    @property
+    def errors(self) -> list[Issue]:
+        """The issues of severity error."""
+        return [i for i in self.issues if i.severity == "error"]

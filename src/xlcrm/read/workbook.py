@@ -1,0 +1,220 @@
+"""Read a CRM workbook into typed tables: :func:`load`, from the file to a :class:`~xlcrm.crm.Crm`.
+
+The file is checked (:func:`~xlcrm.xlsx.opening.safe_open`), its outline read (which sheet is
+where, the preset and locale xlcrm recorded), then every sheet is parsed on the workers
+(:mod:`.backends`) while this thread reads Settings and types the data sheets (:mod:`.grid`),
+biggest first. Every problem becomes an issue; only a file that can't be read at all raises.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Collection, Iterable
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..crm import Columns, Crm, Settings
+from ..errors import UnreadableWorkbookError
+from ..issues import Issue, column_letter, sort_issues
+from ..schema import Sheet, available_locales, load_schema, normalize_header
+from ..xlsx.cells import workbook_reader
+from ..xlsx.opening import safe_open
+from ..xlsx.parts import read_outline
+from .backends import (
+    Books,
+    InlineExecutor,
+    bulk_work,
+    fetch_cells,
+    fetch_settings,
+    fetch_sheet,
+    sheet_pool,
+)
+from .cells import Coercer
+from .columns import empty_column
+from .grid import Plan, SheetRead, read_grid
+from .headers import detect_locale, detect_preset, sheet_header_names, sheet_name_keys
+from .settings import read_settings
+
+__all__ = ["load"]
+
+def load(path: str | Path, *, preset: str | None = None, locale: str | None = None,
+         owned: Collection[str] = (),
+         columns: Columns | None = None) -> Crm:
+    """Read a CRM workbook into typed tables, collecting every problem as an issue.
+
+    Args:
+        path: an .xlsx or .xlsm CRM workbook.
+        preset: the preset to read it as; by default the one recorded in the workbook, else
+            the one whose sheets it has.
+        locale: the language of its labels; by default the recorded one, else detected.
+        owned: keys of owned sheets (``"stage_history"``, ``"baseline"``) whose cells the
+            caller reads back; they are parsed alongside the data sheets, as they are (not
+            typed), into :attr:`Crm.owned_cells`. A sheet the workbook lacks is left out.
+        columns: for the data sheets named here, the keys of the only columns to type; the
+            others are checked (a missing required column is still reported) but left out of
+            the frames, and so are the sheet's extra columns. A caller that needs a few
+            columns of a big workbook (the weekly run needs no names, notes or subjects)
+            skips the work of typing the rest. Sheets not named are read whole. When the
+            choice depends on Settings (which columns mark the milestones), pass a function
+            of the schema and the Settings as read, returning that mapping.
+
+    Returns:
+        A :class:`Crm` with one DataFrame per data sheet, the parsed Settings and the issues.
+
+    Raises:
+        UnreadableWorkbookError: the file is not a workbook that can be read safely.
+    """
+    with bulk_work():
+        return _load(path, preset=preset, locale=locale, owned=owned, columns=columns or {})
+
+
+def _load(path: str | Path, *, preset: str | None, locale: str | None,
+          owned: Collection[str], columns: Columns) -> Crm:
+    CalamineError = workbook_reader()[1]  # noqa: N806 - the reader's errors
+    target, issues = safe_open(path)
+    outline = read_outline(target)
+    names = list(outline.sheet_parts)  # the sheets, in order, as the reader will name them
+    preset = preset or outline.properties.get("xlcrm_preset") or detect_preset(names)
+    locale = locale or outline.properties.get("xlcrm_locale") or detect_locale(preset, names)
+    if locale not in available_locales():
+        locale = "en"
+    schema = load_schema(preset, locale)
+    by_key: dict[str, str] = {}
+    for name in names:
+        key = sheet_name_keys(preset).get(normalize_header(name))
+        if key and key not in by_key:
+            by_key[key] = name
+
+    # Every sheet is parsed on one of two worker threads, each with its own workbook handle
+    # (calamine releases the GIL while it parses, so on two cores one sheet is parsed while
+    # this thread types the last one), each data sheet with its error cells, which calamine
+    # reads as empty, found in its XML. The biggest sheet goes first: it ends last anyway,
+    # so it had better start at once. Settings, small and needed before any typing, second.
+    pool = sheet_pool()
+    data_sheets = sorted((s for s in schema.data_sheets if s.key in by_key),
+                         key=lambda s: -outline.sizes.get(
+                             outline.sheet_parts.get(by_key[s.key], ""), 0))
+    read_back_keys = [key for key in owned if key in by_key]
+    books = Books(target, len(data_sheets) + len(read_back_keys) + 1)
+    settings_name = by_key.get("settings")
+    fetched: dict[str, Future[Any]] = {}
+    plan = Plan(preset, schema)
+    if isinstance(pool, InlineExecutor):
+        plan.decide({})  # a sheet is parsed as it is asked for, before Settings: whole
+    settings_tables = {"Options", "Milestones", *(lst.table for lst in schema.lists)}
+    for i, sheet in enumerate(data_sheets):
+        fetched[sheet.key] = pool.submit(fetch_sheet, books, by_key[sheet.key],
+                                         outline.sheet_parts.get(by_key[sheet.key]),
+                                         sheet.key, plan)
+        if i == 0:
+            fetched["settings"] = pool.submit(fetch_settings, books, settings_name,
+                                              settings_tables)
+    if not data_sheets:
+        fetched["settings"] = pool.submit(fetch_settings, books, settings_name, settings_tables)
+    # the owned sheets an update appends to are parsed on the same workers, after the data
+    # sheets: this thread is still typing those when the workers get to them
+    read_back = {key: pool.submit(fetch_cells, books, by_key[key]) for key in read_back_keys}
+
+    loc = schema.locale
+
+    def coercer_for(order: str) -> Coercer:
+        return Coercer(date_order=order, date1904=outline.date1904, yes=loc.yes, no=loc.no)
+
+    if settings_name is None:
+        issues.append(Issue("", "", "error", "missing-sheet",
+                            f'required sheet "{schema.settings_sheet.name}" is missing'
+                            + _did_you_mean(schema.settings_sheet.name, names)
+                            + "; using xlcrm's default lists"))
+    try:
+        grid, spans = fetched.pop("settings").result()
+        settings = read_settings(grid, spans, schema, settings_name, coercer_for, issues)
+        coercer = coercer_for(str(settings.options.get("date_order", "DMY")))
+        wanted = columns(schema, settings) if callable(columns) else columns
+        plan.decide(wanted)  # the workers now take just these columns of the sheets named
+        tables: dict[str, pd.DataFrame] = {}
+        found_columns: dict[str, dict[str, int]] = {}
+        extras: dict[str, list[str]] = {}
+        for sheet in schema.data_sheets:
+            found_name = by_key.get(sheet.key)
+            read = None
+            if found_name is None:
+                kind = "optional" if sheet.optional else "required"
+                issues.append(Issue("", "", "warning" if sheet.optional else "error",
+                                    "missing-sheet", f'{kind} sheet "{sheet.name}" is missing'
+                                    + _did_you_mean(sheet.name, names)))
+            else:
+                rows, merged, errors = fetched[sheet.key].result()
+                read = read_grid(found_name, rows, sheet.columns,
+                                 sheet_header_names(preset, sheet.key), coercer, issues,
+                                 merged, errors, consume=True, only=wanted.get(sheet.key))
+                del fetched[sheet.key], rows  # the grid is no longer needed: free it
+                if read:
+                    _report_missing_columns(sheet, read, found_name, issues)
+            if read is None:
+                frame = pd.DataFrame({c.key: empty_column(c, 0) for c in sheet.columns},
+                                     index=pd.Index([], name="row"))
+                tables[sheet.key], found_columns[sheet.key], extras[sheet.key] = frame, {}, []
+            else:
+                tables[sheet.key], found_columns[sheet.key] = read.frame, read.columns
+                extras[sheet.key] = [text for text, _ in read.extras]
+            _canonical_choices(sheet, tables[sheet.key], settings)
+        owned_cells = {key: future.result() for key, future in read_back.items()}
+    except CalamineError as exc:
+        raise UnreadableWorkbookError(f"{target.name}: can't be read: {exc}") from exc
+    finally:
+        plan.decide({})  # (reading failed before Settings: a worker waiting on it goes on)
+        for future in fetched.values():
+            future.cancel()
+        for rest in read_back.values():
+            rest.cancel()
+        pool.shutdown(wait=True)
+        books.close()
+    return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key,
+               found_columns, extras, outline.date1904, owned_cells)
+
+
+def _fuzzy(word: str, choices: Iterable[str]) -> str | None:
+    pool = {normalize_header(c): c for c in choices if c}
+    close = difflib.get_close_matches(normalize_header(word), list(pool), n=1, cutoff=0.6)
+    return pool[close[0]] if close else None
+
+
+def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    guess = _fuzzy(name, candidates)
+    return f' (did you mean "{guess}"?)' if guess else ""
+
+
+def _report_missing_columns(sheet: Sheet, read: SheetRead, name: str,
+                            issues: list[Issue]) -> None:
+    extras = dict(read.extras)
+    for col in sheet.columns:
+        if col.required and col.key not in read.columns:
+            guess = _fuzzy(col.header, extras)
+            hint = (f' (did you mean "{guess}" in column {column_letter(extras[guess])}?)'
+                    if guess else "")
+            issues.append(Issue(name, f"A{read.header_row}", "error", "missing-column",
+                                f'required column "{col.header}" is missing{hint}',
+                                read.header_row, -1))
+
+
+def _canonical_choices(sheet: Sheet, frame: pd.DataFrame, settings: Settings) -> None:
+    """Write list values the way Settings spells them (case, spacing, accents aside)."""
+    for col in sheet.columns:
+        if col.type != "choice" or not col.list or frame.empty or col.key not in frame:
+            continue
+        canon = {normalize_header(item): item for item in settings.items(col.list)}
+        if not canon:
+            continue
+        # a few distinct values in many rows: each is looked at once
+        codes, distinct = pd.factorize(frame[col.key].to_numpy(dtype=object))
+        spelled = [canon.get(normalize_header(v), v) if isinstance(v, str) else v
+                   for v in distinct]
+        if all(a == b for a, b in zip(spelled, distinct)):
+            continue  # already spelled as in Settings: the usual case
+        table = np.empty(len(spelled) + 1, dtype=object)
+        table[:] = [*spelled, None]  # code -1: an empty cell
+        frame[col.key] = pd.Series(table[codes], index=frame.index, dtype=object)

@@ -1,0 +1,78 @@
+"""The Baseline sheet: the team's rates over the baseline period, each plan against them, and
+the history of baselines (which the weekly run reads back and appends to)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from ..crm import Crm
+from ..metrics.baseline import PLAN_RATES
+from ..metrics.tally import RATES, STEPS
+from ..week import BASELINES_HEADER, WeekResult
+from ..xlsx.writer import SheetBuilder
+from .style import Formats, banner, cell_value, measure_headers
+
+__all__ = ["baseline_sheet"]
+
+
+def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
+    """Lay out the Baseline sheet of ``week``; ``crm`` gives the labels and formats."""
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = Formats(book, crm.schema)
+        labels = measure_headers(crm.settings)
+        start, end = week.baseline_period
+        period = (f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" if start and end
+                  else "the first four weeks (set Baseline from/to in Settings)")
+        banner(ws, crm.schema, f, "Baseline", f"The team's rates over {period}; every week is "
+               "compared with them. Updated " f"{week.today:%Y-%m-%d}.")
+        ws.set_column(0, 0, 30)
+        verdict = 4 + 4 * len(PLAN_RATES)  # the plans' last column
+        ws.set_column(1, verdict - 1, 13)
+        ws.set_column(verdict, verdict, 16)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        for i, name in enumerate((*STEPS, *RATES)):
+            ws.write_string(4 + i, 0, labels[name], f.head)
+            value = cell_value(week.baseline[name])
+            if value == "":
+                continue
+            ws.write_number(4 + i, 1, float(value), f.pct if name in RATES else f.int)
+        row = 6 + len(STEPS) + len(RATES)
+        ws.write_string(row, 0, "Plans against the baseline", f.title)
+        ws.write_string(row + 1, 0, "A difference is larger than noise when a two-proportion "
+                        "test on the counts gives p < 0.05.", f.note)
+        header = ["Plan", "Start", "End", "Weeks"]
+        for name in PLAN_RATES:
+            header += [f"{labels[name]} during", "Baseline", "Change", "p-value"]
+        header.append("Contact rate verdict")
+        ws.write_row(row + 2, 0, header, f.head)
+        ws.set_row(row + 2, 30)
+        for i, plan in enumerate(week.plans.to_dict("records"), row + 3):
+            ws.write_string(i, 0, str(plan["plan"]))
+            for c, key in ((1, "start"), (2, "end")):
+                if plan[key] is not None and not pd.isna(plan[key]):
+                    ws.write_datetime(i, c, pd.Timestamp(plan[key]).to_pydatetime(), f.date)
+            ws.write_number(i, 3, plan["weeks"], f.int)
+            for k, name in enumerate(PLAN_RATES):
+                c = 4 + 4 * k
+                for offset, key, fmt in ((0, name, f.pct), (1, f"{name}_baseline", f.pct),
+                                         (2, f"{name}_change", f.pts), (3, f"{name}_p", f.p)):
+                    value = cell_value(plan[key])
+                    if value != "":
+                        ws.write_number(i, c + offset, float(value) * (100 if offset == 2
+                                                                       else 1), fmt)
+            ws.write_string(i, 4 + 4 * len(PLAN_RATES), str(plan["verdict"]))
+        row += 5 + len(week.plans)
+        ws.write_string(row, 0, "Baseline history", f.title)
+        ws.write_row(row + 1, 0, list(BASELINES_HEADER), f.head)
+        for i, rec in enumerate(week.baselines.to_dict("records"), row + 2):
+            for c, key in enumerate(("set_on", "from", "to")):
+                if rec[key] is not None and not pd.isna(rec[key]):
+                    ws.write_datetime(i, c, pd.Timestamp(rec[key]).to_pydatetime(), f.date)
+            for c, key in enumerate(("weeks", "leads", *RATES), 3):
+                value = cell_value(rec[key])
+                if value != "":
+                    ws.write_number(i, c, float(value), f.pct if key in RATES else f.int)
+    return build

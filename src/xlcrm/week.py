@@ -1,0 +1,352 @@
+"""The week, computed once: everything the weekly run knows about a workbook on one day.
+
+:func:`compute_week` turns a loaded workbook into a :class:`WeekResult`: the tally by activity
+week and by lead cohort, the totals by source and by rep, the baseline, the plans against it,
+the stage history advanced to today and the funnel. ``xlcrm update`` lays it out on the owned
+sheets, ``xlcrm report`` makes the weekly report of it and the Excel buttons go through both,
+so every output shows the same numbers, computed by the same code from one reading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .crm import Crm, Settings
+from .metrics.baseline import against_baseline, baseline, plan_effects
+from .metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
+from .metrics.history import (
+    HISTORY_COLUMNS,
+    advance_history,
+    entered_dates,
+    lost_from,
+    moved_dates,
+)
+from .metrics.records import outcome_labels, rep_column, stage_sheet
+from .metrics.tally import (
+    RATES,
+    STEPS,
+    TallyInput,
+    activity_weeks,
+    by_dimension,
+    cohort_weeks,
+    contact_dates,
+    week_start,
+)
+from .schema import Schema, Sheet, item_labels
+
+__all__ = ["BASELINES_HEADER", "HISTORY_HEADER", "OWNED_READ", "STEPS_OF_WEEK", "WeekResult",
+           "columns_used", "compute_week", "tally_input"]
+
+#: What :func:`compute_week` does, in order; it tells its ``progress`` callback as each starts.
+STEPS_OF_WEEK = ("Counting the weeks, sources and reps", "Stage history, baseline and funnel")
+
+#: the owned sheets whose cells the week reads back (pass to :func:`xlcrm.read.load`): the
+#: Stage history and the Baseline's history are appended to, run after run
+OWNED_READ = ("stage_history", "baseline")
+#: the Stage history's header row, as written and as read back
+HISTORY_HEADER = ("Record", "From stage", "To stage", "Changed on")
+#: the header of the Baseline sheet's history of baselines, as written and as read back
+BASELINES_HEADER = ("Baseline set on", "From", "To", "Weeks", "Leads", "Contact rate",
+                    "Appointment rate", "Show rate", "Close rate", "Sales per lead")
+
+
+@dataclass(frozen=True)
+class WeekResult:
+    """What the weekly run computes from a workbook on one day, for every output to lay out.
+
+    Attributes:
+        today: the day of the run; its week is not over, so the dashboard shows the week before.
+        first_day: the weekday the team's weeks start on (Settings ``week_start``).
+        current_week: the first day of the (partial) week holding ``today``.
+        last_full_week: the first day of the week before it.
+        this_week: ``last_full_week`` when the tally has that week, else None (no leads yet).
+        period: the first and last day of the last four full weeks: the funnel's won and lost,
+            lost reasons and competitors are counted over it.
+        tally: the day each lead reached each milestone, with its source and rep.
+        weeks: the tally by activity week (:func:`~xlcrm.metrics.tally.activity_weeks`).
+        cohorts: the tally by lead cohort (:func:`~xlcrm.metrics.tally.cohort_weeks`).
+        baseline: the baseline's counts and rates (:func:`~xlcrm.metrics.baseline.baseline`).
+        baseline_period: the Settings' ``baseline_from`` and ``baseline_to`` (None when unset).
+        versus_baseline: each week's rates minus the baseline's, by activity week.
+        by_source: totals of all leads by source, with costs and return where Settings has
+            them.
+        by_rep: totals of all leads by rep.
+        plans: each plan of Settings against the baseline (empty without plans).
+        baselines: the history of baselines, with today's added when its period changed
+            (empty when the workbook has no Baseline sheet).
+        history: the stage history advanced to today (None without staged records or a Stage
+            history sheet).
+        stage_changes: how many rows ``history`` gained today.
+        funnel: the funnel of the staged records (None without stages).
+    """
+
+    today: dt.date
+    first_day: str
+    current_week: pd.Timestamp
+    last_full_week: pd.Timestamp
+    this_week: pd.Timestamp | None
+    period: tuple[dt.date, dt.date]
+    tally: TallyInput
+    weeks: pd.DataFrame
+    cohorts: pd.DataFrame
+    baseline: pd.Series
+    baseline_period: tuple[Any, Any]
+    versus_baseline: pd.DataFrame
+    by_source: pd.DataFrame
+    by_rep: pd.DataFrame
+    plans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    baselines: pd.DataFrame = field(default_factory=pd.DataFrame)
+    history: pd.DataFrame | None = None
+    stage_changes: int = 0
+    funnel: FunnelResult | None = None
+
+    def new_history(self) -> pd.DataFrame:
+        """The stage changes this run adds to the Stage history (record, from, to, day)."""
+        if self.history is None or not self.stage_changes:
+            return pd.DataFrame(columns=HISTORY_COLUMNS)
+        return self.history.iloc[len(self.history) - self.stage_changes:]
+
+    def summary(self) -> list[tuple[str, Any, Any, Any]]:
+        """(measure, this week, last week, baseline) for the one-screen summary."""
+        rows: list[tuple[str, Any, Any, Any]] = []
+        if self.this_week is None or self.weeks.empty:
+            return rows
+        now = self.weeks.loc[self.this_week]
+        before = self.weeks.loc[self.this_week - pd.Timedelta(days=7)] \
+            if self.this_week - pd.Timedelta(days=7) in self.weeks.index else None
+        weeks = max(float(self.baseline.get("weeks", 1) or 1), 1.0)
+        for name in (*STEPS, *RATES):
+            base = self.baseline[name] / weeks if name in STEPS else self.baseline[name]
+            rows.append((name, now[name], None if before is None else before[name], base))
+        return rows
+
+
+def compute_week(crm: Crm, *, today: dt.date,
+                 progress: Callable[[str], None] | None = None) -> WeekResult:
+    """Compute the week of a loaded workbook as it stands on ``today``.
+
+    Reads nothing: ``crm`` holds the data sheets and, when loaded with
+    ``owned=OWNED_READ``, the Stage history and Baseline cells the run appends to (without
+    them the history starts afresh, as on a first run).
+
+    Args:
+        crm: the loaded workbook.
+        today: the day of the run; its week is not full yet.
+        progress: called with each step of :data:`STEPS_OF_WEEK` as it starts.
+    """
+    step = progress or (lambda _: None)
+    step(STEPS_OF_WEEK[0])
+    data = tally_input(crm)
+    weeks = activity_weeks(data, today=today)
+    cohorts = cohort_weeks(data, today=today)
+    start, end = crm.settings.options.get("baseline_from"), crm.settings.options.get(
+        "baseline_to")
+    base = baseline(weeks, start, end)
+    lead_table = crm.tables.get(crm.schema.sheet(crm.settings.milestones[0].sheet).key,
+                                pd.DataFrame())
+    source = by_dimension(data, "source", costs=_costs(crm), revenue=lead_table.get("amount"))
+    rep = by_dimension(data, "rep")
+    current = pd.Timestamp(week_start(today, data.week_start))  # this (partial) week
+    last_full = current - pd.Timedelta(days=7)
+    owned = {s.key for s in crm.schema.owned_sheets}
+    step(STEPS_OF_WEEK[1])
+    staged = stage_sheet(crm)
+    history: pd.DataFrame | None = None
+    changes = 0
+    if staged is not None and "stage_history" in owned:
+        before = _read_history(crm.owned_cells.get("stage_history", []))
+        history = advance_history(before, crm.tables[staged.key], today=today)
+        changes = len(history) - len(before)
+    plans = crm.tables.get("plans")
+    effects = plan_effects(weeks, base, plans, today=today) \
+        if plans is not None and not plans.empty else pd.DataFrame()
+    baselines = _advance_baselines(_read_baselines(crm.owned_cells.get("baseline", [])), base,
+                                   start, end, today) if "baseline" in owned else pd.DataFrame()
+    # won and lost, lost reasons and competitors: over the last four full weeks, enough
+    # closed records for the shares to mean something
+    period = ((last_full - pd.Timedelta(weeks=3)).date(),
+              (last_full + pd.Timedelta(days=6)).date())
+    fun = _funnel(crm, history if history is not None
+                  else pd.DataFrame(columns=HISTORY_COLUMNS), today, period)
+    return WeekResult(
+        today=today, first_day=data.week_start, current_week=current,
+        last_full_week=last_full, this_week=last_full if last_full in weeks.index else None,
+        period=period, tally=data, weeks=weeks, cohorts=cohorts, baseline=base,
+        baseline_period=(start, end), versus_baseline=against_baseline(weeks, base),
+        by_source=source, by_rep=rep, plans=effects, baselines=baselines, history=history,
+        stage_changes=changes, funnel=fun)
+
+
+def tally_input(crm: Crm) -> TallyInput:
+    """Collect, from a loaded workbook, the date each lead reached each milestone.
+
+    The milestones and the columns that mark them come from Settings; the two-way contact is
+    reconciled with the inbound activities (see :func:`xlcrm.metrics.tally.contact_dates`).
+    """
+    milestones = {m.key: m for m in crm.settings.milestones}
+    lead_key = milestones["lead"].sheet
+    leads = crm.tables.get(lead_key, pd.DataFrame())
+    sheet = crm.schema.sheet(lead_key)
+    steps = pd.DataFrame(index=leads.index)
+    for key in ("lead", "contact", "appointment", "show", "sale"):
+        m = milestones[key]
+        column = crm.tables[m.sheet][m.column] if m.sheet == lead_key and \
+            m.column in crm.tables[m.sheet] else pd.Series(pd.NaT, index=leads.index)
+        steps[key] = pd.to_datetime(column).astype("datetime64[ns]")
+    activities = crm.tables.get("activities", pd.DataFrame())
+    link = next((c.key for c in crm.schema.sheet("activities").columns
+                 if c.type == "link" and lead_key in c.ref), None) \
+        if "activities" in crm.tables else None
+    if link and "id" in leads:
+        steps["contact"] = contact_dates(steps["contact"], leads["id"], activities,
+                                         link_col=link,
+                                         inbound=item_labels("directions", "inbound"))
+    steps["source"] = leads.get("source")
+    rep = rep_column(sheet)
+    steps["rep"] = leads[rep] if rep else None
+    steps["id"] = leads.get("id")
+    steps = steps[steps["lead"].notna()]
+    return TallyInput(steps, str(crm.settings.options.get("week_start", "monday")))
+
+
+def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:
+    """The columns the weekly run reads, by data sheet: the only ones it has ``load`` type.
+
+    The tally needs the milestone dates, source, rep and id of the leads and, to find two-way
+    contacts, the date, direction and link of the activities; the funnel and the stage history
+    need the staged records' id, stage, amount, dates, lost reason and competitor, and the
+    tasks' record and done flag. Names, e-mails, phones, notes and subjects are never read:
+    at 100k leads typing them would be a third of the run. Sheets the run doesn't read at all
+    (accounts, campaigns) get no column typed; the plans are read whole.
+    """
+    wanted: dict[str, set[str]] = {s.key: set() for s in schema.data_sheets if s.key != "plans"}
+    for m in settings.milestones:
+        wanted.setdefault(m.sheet, set()).add(m.column)
+    leads = schema.sheet(settings.milestones[0].sheet) if settings.milestones else None
+    if leads is not None:
+        wanted[leads.key] |= {"id", "source", "amount", rep_column(leads) or "rep"}
+    staged = stage_sheet(schema)
+    if staged is not None:
+        wanted[staged.key] |= {"id", "stage", "amount", "created", "close_date", "sold",
+                               "lost_reason", "competitor"}
+        wanted[staged.key] |= {c.key for c in staged.columns
+                               if c.type in ("date", "datetime") and c.past}
+    if "activities" in wanted:
+        wanted["activities"] |= {"date", "direction"} | {
+            c.key for c in schema.sheet("activities").columns if c.type == "link"}
+    if "tasks" in wanted:
+        wanted["tasks"] |= {"record", "done"}
+    return wanted
+
+
+def _costs(crm: Crm) -> dict[str, float]:
+    frame = crm.settings.lists.get("sources")
+    if frame is None or "cost_per_lead" not in frame:
+        return {}
+    return {str(s): float(c) for s, c in zip(frame["source"], frame["cost_per_lead"])
+            if isinstance(s, str) and pd.notna(c)}
+
+
+# ----- what earlier runs wrote, read back ------------------------------------------------------
+def _read_history(rows: list[list[Any]]) -> pd.DataFrame:
+    """The Stage history xlcrm wrote last time (empty on the first run)."""
+    empty = pd.DataFrame(columns=HISTORY_COLUMNS)
+    start = next((i for i, r in enumerate(rows[:10]) if r and r[0] == HISTORY_HEADER[0]), None)
+    if start is None:
+        return empty
+    data = [r for r in rows[start + 1:] if r and r[0] not in ("", None)]
+    # column by column: a frame built from 100k short rows infers each cell's type again
+    frame = pd.DataFrame({name: pd.Series([r[c] for r in data], dtype=object)
+                          for c, name in enumerate(HISTORY_COLUMNS)})
+    frame["changed_on"] = pd.to_datetime(frame["changed_on"], errors="coerce")
+    return frame
+
+
+def _read_baselines(rows: list[list[Any]]) -> pd.DataFrame:
+    """The history of baselines kept on the Baseline sheet (empty before the first update)."""
+    columns = ["set_on", "from", "to", "weeks", "leads", *RATES]
+    start = next((i for i, r in enumerate(rows) if r and r[0] == BASELINES_HEADER[0]), None)
+    if start is None:
+        return pd.DataFrame(columns=columns)
+    data = []
+    for r in rows[start + 1:]:
+        if not r or r[0] in ("", None):
+            break
+        data.append([None if v == "" else v for v in r[:len(columns)]])
+    return pd.DataFrame(data, columns=columns)
+
+
+def _advance_baselines(history: pd.DataFrame, base: pd.Series, start: Any, end: Any,
+                       today: dt.date) -> pd.DataFrame:
+    """Append the current baseline when its period differs from the last one recorded."""
+    def day(v: Any) -> dt.date | None:
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) \
+            else pd.Timestamp(v).date()
+    if not history.empty and (day(history.iloc[-1]["from"]), day(history.iloc[-1]["to"])) == (
+            day(start), day(end)):
+        return history
+    row = {"set_on": pd.Timestamp(today), "from": start, "to": end, "weeks": base["weeks"],
+           "leads": base["leads"], **{r: base[r] for r in RATES}}
+    added = pd.DataFrame([row], columns=history.columns)
+    return added if history.empty else pd.concat([history, added], ignore_index=True)
+
+
+# ----- the funnel ------------------------------------------------------------------------------
+def _funnel(crm: Crm, history: pd.DataFrame, today: dt.date,
+            period: tuple[dt.date, dt.date]) -> FunnelResult | None:
+    sheet = stage_sheet(crm)
+    if sheet is None or "stages" not in crm.settings.lists:
+        return None
+    records = crm.tables[sheet.key]
+    rules = stage_rules(crm.settings.lists["stages"], outcome_labels())
+    tasks = crm.tables.get("tasks", pd.DataFrame())
+    open_tasks: set[str] = set()
+    if not tasks.empty and "record" in tasks:
+        undone = tasks["done"].fillna(False) == False  # noqa: E712 - nullable booleans
+        open_tasks = {str(r) for r in tasks.loc[undone.to_numpy(), "record"].dropna()}
+    close = "close_date"
+    if not sheet.has_column("close_date"):  # the dealer's leads: no close date column
+        records = records.assign(close_date=_closed_on(crm, sheet, records, rules,
+                                                       moved_dates(history)))
+    return funnel(records, rules, today=today, period=period, open_tasks=open_tasks,
+                  stage_entered=entered_dates(history), lost_from=lost_from(history),
+                  close_col=close)
+
+
+def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame, rules: list[StageRule],
+               moved: pd.Series) -> pd.Series:
+    """When a record without a close date column was closed.
+
+    Won: its sale date. Otherwise the day the stage history saw it move into its won or lost
+    stage (``moved``, by id: at most one run late, where the last interaction would place a
+    lead left to die for a month, then marked lost, a month back, outside every recent
+    period). Failing both (closed before the history began), the last time anyone worked it:
+    its latest activity or milestone."""
+    outcome = {r.name.casefold().strip(): r.outcome for r in rules}
+    # a few stages in 100k rows: each is looked up once
+    codes, stages = pd.factorize(records["stage"].to_numpy(dtype=object))
+    status = pd.Series(np.array([outcome.get(v.casefold().strip(), "open")
+                                 if isinstance(v, str) else "open" for v in stages]
+                                + ["open"], dtype=object)[codes], index=records.index)
+    dated = [c.key for c in sheet.columns if c.type in ("date", "datetime") and c.past
+             and c.key in records]
+    last = records[dated].max(axis=1) if dated else pd.Series(pd.NaT, index=records.index)
+    acts = crm.tables.get("activities", pd.DataFrame())
+    link = next((c.key for c in crm.schema.sheet("activities").columns
+                 if c.type == "link" and sheet.key in c.ref), None) if not acts.empty else None
+    if link and "id" in records:
+        latest = pd.to_datetime(records["id"].map(acts.groupby(link)["date"].max()))
+        last = pd.concat([last, latest.astype("datetime64[ns]")], axis=1).max(axis=1)
+    if not moved.empty and "id" in records:
+        seen = pd.to_datetime(records["id"].astype(str).map(moved)).astype("datetime64[ns]")
+        last = seen.where(seen.notna(), last)
+    sold = records["sold"] if "sold" in records else pd.Series(pd.NaT, index=records.index)
+    won = sold.where(sold.notna(), last)
+    return won.where(status == "won", last.where(status == "lost"))

@@ -1,0 +1,54 @@
+"""Read a workbook's cells as values: the cell reader, and the error cells it can't see.
+
+python-calamine (Rust) parses sheets fast and independently of the writers; where it can't be
+installed (xlwings Lite runs Python in the browser) :class:`.openpyxl_book.OpenpyxlBook` gives
+the same answers, slower. calamine reads an error cell (``#N/A``, ``#REF!``) as empty, so
+:func:`error_cells` finds them in the sheet's XML.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from ..issues import column_index
+
+__all__ = ["error_cells", "workbook_reader"]
+
+_CELL_ERROR = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<v>([^<]*)</v>'
+                         rb'|<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>.*?<v>([^<]*)</v>',
+                         re.DOTALL)
+
+
+def workbook_reader() -> tuple[Any, tuple[type[BaseException], ...]]:
+    """The workbook reader and the errors it raises: python-calamine, imported here rather than
+    at the top so the metrics import without it, or, where it can't be installed (xlwings Lite
+    runs in the browser), the slower pure-Python stand-in built on openpyxl."""
+    try:
+        from python_calamine import CalamineError, CalamineWorkbook
+    except ImportError:
+        from zipfile import BadZipFile
+
+        from .openpyxl_book import OpenpyxlBook
+
+        return OpenpyxlBook, (BadZipFile, KeyError, ValueError, OSError)
+    return CalamineWorkbook, (CalamineError,)
+
+
+def error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
+    """Find the error cells (``#N/A``, ``#REF!``) of a sheet part: (row, column), 0-based ->
+    the error as shown. A part the package lacks has none."""
+    found: dict[tuple[int, int], str] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            data = zf.read(part)
+    except (KeyError, zipfile.BadZipFile):
+        return found
+    if b't="e"' not in data:  # the usual case: no need to run the pattern over the sheet
+        return found
+    for m in _CELL_ERROR.finditer(data):
+        letters, row, value = (m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6))
+        found[(int(row) - 1, column_index(letters.decode()))] = value.decode(errors="replace")
+    return found
