@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from xlcrm import export, import_leads, init, load
-from xlcrm.exchange.importer import _plain
 from xlcrm.exchange.mapping import ColumnSpec, Mapping_, load_mapping
+from xlcrm.exchange.roundtrip import _plain
 from xlcrm.metrics.identity import phone_key, stored_email
 from xlcrm.read import Crm
 from xlcrm.schema import item_labels, normalize_header

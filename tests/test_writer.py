@@ -20,8 +20,8 @@ from xlsxwriter.worksheet import Worksheet
 import xlcrm
 from xlcrm import XlcrmError
 from xlcrm.commands.attach import attach
+from xlcrm.errors import TransplantError
 from xlcrm.xlsx.libreoffice import find_soffice
-from xlcrm.xlsx.package import TransplantError
 from xlcrm.xlsx.writer import write_owned_sheets
 
 from ._helpers import CORPUS_RESULTS, TODAY, corpus_files

@@ -12,11 +12,12 @@ from .commands.assign import AssignResult, assign
 from .commands.attach import attach
 from .commands.check import CheckResult, check
 from .commands.clean import CleanResult, clean
-from .commands.demo import DemoData, demo, generate_demo
+from .commands.demo import demo
 from .commands.init import init
 from .commands.report import ReportResult, make_report, report
 from .commands.score import ScoreResult, score
 from .commands.update import UpdateResult, set_baseline, update
+from .demodata import DemoData, generate_demo
 from .errors import (
     ArgumentError,
     ExportError,

@@ -7,7 +7,8 @@
     │   ├── WorkbookExistsError (FileExistsError)
     │   ├── UnreadableWorkbookError             not a workbook, encrypted, damaged, a bomb
     │   ├── WorkbookLockedError (PermissionError)  open in Excel or LibreOffice
-    │   └── WorkbookBusyError                   another xlcrm run is writing it
+    │   ├── WorkbookBusyError                   another xlcrm run is writing it
+    │   └── TransplantError (ValueError)        a sheet can't go into this workbook as asked
     ├── ArgumentError (ValueError)          an argument can't be used as given
     ├── ExportError (ValueError)            an export can't be made as asked
     ├── ImportFileError (ValueError)        a file to import can't be read or matched
@@ -51,6 +52,10 @@ class WorkbookLockedError(WorkbookError, PermissionError):
 
 class WorkbookBusyError(WorkbookError):
     """Another xlcrm run holds the workbook's write lock and did not finish in time."""
+
+
+class TransplantError(WorkbookError, ValueError):
+    """A sheet can't be written into this workbook as asked (a name clash ...)."""
 
 
 class ExportError(XlcrmError, ValueError):

@@ -6,11 +6,13 @@ import tempfile
 from pathlib import Path
 
 from .._version import __version__
+from ..errors import TransplantError
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.opening import safe_open
-from ..xlsx.package import Package, TransplantError, transplant_sheets
+from ..xlsx.package import Package
 from ..xlsx.save import SaveResult, safe_save
+from ..xlsx.transplant import transplant_sheets
 
 __all__ = ["attach"]
 

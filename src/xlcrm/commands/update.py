@@ -189,7 +189,7 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     """
     from python_calamine import CalamineWorkbook
 
-    from ..xlsx.package import TransplantError
+    from ..errors import TransplantError
     from ..xlsx.writer import patch_sheet
 
     if start > end:

@@ -20,10 +20,11 @@ from pathlib import Path
 import xlsxwriter
 from lxml import etree
 
-from ..errors import WorkbookError, WorkbookExistsError
+from ..errors import TransplantError, WorkbookError, WorkbookExistsError
 from ..xlsx.opening import safe_open
-from ..xlsx.package import Package, TransplantError, transplant_sheets
+from ..xlsx.package import Package
 from ..xlsx.save import SaveResult, safe_save
+from ..xlsx.transplant import transplant_sheets
 from .vba import replace_module
 
 __all__ = ["BUTTONS", "CONTROL_SHEET", "Button", "MacroResult", "buttons_module",

@@ -24,7 +24,7 @@ from ..schema import Schema, load_schema, normalize_header
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.save import prepare_target, safe_save
 from ..xlsx.writer import patch_sheet
-from .importer import ColumnMatch, match_columns, put_full_name
+from .matching import ColumnMatch, match_columns, put_full_name
 from .sources import HEADER_SCAN_ROWS, detect_date_order
 
 __all__ = ["AdoptResult", "AdoptedSheet", "adopt"]

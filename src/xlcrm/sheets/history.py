@@ -16,7 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
 from ..week import HISTORY_HEADER
-from ..xlsx.package import RowRenderer
+from ..xlsx.transplant import RowRenderer
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner
 

@@ -1,7 +1,8 @@
 """Write sheets into an existing workbook without touching anything else.
 
-Every operation goes through the lossless package writer (:mod:`.package`) and the safe save
-(:mod:`.save`: temporary file, fsync, atomic replace, backup, write lock):
+Every operation goes through the lossless package writer (:mod:`.package` the parts,
+:mod:`.transplant` whole sheets, :mod:`.patch` cells) and the safe save (:mod:`.save`: temporary
+file, fsync, atomic replace, backup, write lock):
 :func:`write_owned_sheets` replaces (or adds) whole sheets built by the caller with XlsxWriter;
 :func:`patch_sheet` sets single cells; :func:`write_changes` does both in one save;
 :func:`preview_owned_sheets` lists the cells a rewrite would change. Nothing here knows a CRM.
@@ -21,14 +22,16 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from .opening import safe_open
-from .package import Package, RowRenderer, TransplantError, patch_cells, transplant_sheets
+from .package import Package
+from .patch import patch_cells
 from .save import SaveResult, safe_save
+from .transplant import RowRenderer, transplant_sheets
 
-__all__ = ["CellChange", "SheetBuilder", "TransplantError", "patch_sheet",
+__all__ = ["CellChange", "SheetBuilder", "patch_sheet",
            "preview_owned_sheets", "write_changes", "write_owned_sheets"]
 
 #: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``. It may return
-#: a :data:`~xlcrm.package.RowRenderer` for bulk rows appended below what it wrote.
+#: a :data:`~xlcrm.xlsx.transplant.RowRenderer` for bulk rows appended below what it wrote.
 SheetBuilder = Callable[[xlsxwriter.Workbook, Worksheet], "RowRenderer | None"]
 
 

@@ -1,0 +1,206 @@
+"""Upsert records into a data sheet: match by id, e-mail or phone, add or fill in, never twice.
+
+A row that is the same person as an existing record, by the rule of :mod:`xlcrm.metrics.identity`
+(the same id, mailbox key or E.164 phone), updates it instead of adding a duplicate, so a second
+import of the same file adds nothing. The first touch is kept: an updated record keeps its id,
+created date and source. The cells to write are collected per sheet and written in one save by
+the caller. The records of what an import did (:class:`ImportResult`, :class:`ImportRow`) live
+here too, shared by the import of a lead file and of an export folder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Container
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..metrics.identity import email_key, phone_key, stored_email
+from ..read import Crm, sheet_header_names
+from ..schema import Sheet, normalize_header
+from .matching import ColumnMatch
+
+__all__ = ["ImportResult", "ImportRow", "SheetUpsert", "filled", "header_row"]
+
+_FIRST_TOUCH = frozenset({"id", "created", "source"})  # never overwritten by an update
+
+
+@dataclass(frozen=True)
+class ImportRow:
+    """A row of the file that was skipped or needs a look: file, line and reason."""
+
+    file: str
+    line: int
+    severity: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class ImportResult:
+    """What an import did: counts, the column mapping used, and every row it explains."""
+
+    workbook: Path
+    files: list[Path]
+    added: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rows: list[ImportRow] = field(default_factory=list)
+    mapping: list[ColumnMatch] = field(default_factory=list)
+    mapping_file: Path | None = None
+    backups: list[Path] = field(default_factory=list)
+    dry_run: bool = False
+    encoding: str = ""
+    delimiter: str = ""
+    date_order: str = ""
+    _pending: list[Any] = field(default_factory=list, repr=False)
+
+    def summary(self) -> str:
+        """One line: added, updated, skipped."""
+        verb = "would add" if self.dry_run else "added"
+        return f"{verb} {self.added}, updated {self.updated}, skipped {self.skipped}"
+
+
+# ----- the upsert state of one sheet ---------------------------------------------------------
+class SheetUpsert:
+    """One data sheet being upserted: a working copy, its key indexes, the cells to write."""
+
+    def __init__(self, crm: Crm, key: str, header_row: int) -> None:
+        self.crm, self.key = crm, key
+        self.schema: Sheet = crm.schema.sheet(key)
+        self.name = crm.sheet_names.get(key, self.schema.name)
+        self.frame = crm.tables[key]
+        self.positions = crm.columns.get(key, {})
+        self.region = str(crm.settings.options.get("phone_region") or "US")
+        self.records: dict[int, dict[str, Any]] = {
+            int(r): rec for r, rec in zip(self.frame.index, self.frame.to_dict("records"))}
+        self.next_row = max(self.records, default=header_row) + 1
+        self.cells: dict[tuple[int, int], Any] = {}
+        self.by: dict[str, dict[str, int]] = {"id": {}, "email": {}, "phone": {}}
+        for row, rec in self.records.items():
+            self._index(row, rec)
+        prefix = self.schema.id_prefix or "R"
+        numbers = [int(str(i).rsplit("-", 1)[-1]) for i in self.by["id"]
+                   if str(i).rsplit("-", 1)[-1].isdigit()]
+        self.prefix, self.next_id = prefix, max(numbers, default=0) + 1
+
+    def _index(self, row: int, rec: dict[str, Any]) -> None:
+        if filled(rec.get("id")):
+            self.by["id"].setdefault(str(rec["id"]), row)
+        e = email_key(rec.get("email")) if filled(rec.get("email")) else None
+        if e:
+            self.by["email"].setdefault(e, row)
+        p = phone_key(str(rec["phone"]), self.region) if filled(rec.get("phone")) else None
+        if p:
+            self.by["phone"].setdefault(p, row)
+
+    def find(self, values: dict[str, Any], by_id_only: bool = False) -> tuple[int | None, str]:
+        if filled(values.get("id")) and str(values["id"]) in self.by["id"]:
+            return self.by["id"][str(values["id"])], "id"
+        if by_id_only:
+            return None, ""
+        e = email_key(values.get("email")) if filled(values.get("email")) else None
+        if e and e in self.by["email"]:
+            return self.by["email"][e], "e-mail"
+        p = phone_key(str(values["phone"]), self.region) if filled(values.get("phone")) else None
+        if p and p in self.by["phone"]:
+            return self.by["phone"][p], "phone"
+        return None, ""
+
+    def new_id(self) -> str:
+        while True:
+            ident = f"{self.prefix}-{self.next_id:06d}"
+            self.next_id += 1
+            if ident not in self.by["id"]:
+                return ident
+
+    def set(self, row: int, key: str, value: Any) -> bool:
+        col = self.positions.get(key)
+        if col is None:
+            return False
+        self.cells[(row - 1, col)] = value
+        self.records.setdefault(row, {})[key] = value
+        return True
+
+    def upsert(self, values: dict[str, Any], *, stamp: dict[str, Any],
+               by_id_only: bool = False, keep: Container[int] = ()
+               ) -> tuple[str, int, str]:
+        """Add or update one record; return (added/updated/unchanged, sheet row, matched by).
+
+        Records are the same when their ids are, or else (unless ``by_id_only``: an export's
+        records are told apart by id alone) their e-mails or phones. A record in ``keep`` (one
+        an earlier line of the same file matched) only has its empty cells filled: the first line
+        of a file wins over its duplicates, so importing the file again changes nothing.
+        """
+        row, how = self.find(values, by_id_only)
+        if row is None:
+            row = self.next_row
+            self.next_row += 1
+            record = {k: v for k, v in {**stamp, **values}.items() if filled(v)}
+            record.setdefault("id", self.new_id())
+            for key, value in record.items():
+                self.set(row, key, value)
+            self._index(row, self.records[row])
+            return "added", row, ""
+        current = self.records[row]
+        changed = False
+        for key, value in values.items():
+            if not filled(value) or key not in self.positions:
+                continue
+            if (key in _FIRST_TOUCH or row in keep) and filled(current.get(key)):
+                continue
+            if not _same(current.get(key), value, self.region):
+                changed = self.set(row, key, value) or changed
+        if changed:
+            self._index(row, self.records[row])
+        return ("updated" if changed else "unchanged"), row, how
+
+
+def filled(v: Any) -> bool:
+    """Tell whether a cell value holds something: not None, NaN, NaT or blank text."""
+    if v is None or v is pd.NaT:
+        return False
+    if isinstance(v, float) and math.isnan(v):
+        return False
+    return not (isinstance(v, str) and not v.strip())
+
+
+def _same(a: Any, b: Any, region: str) -> bool:
+    if not filled(a):
+        return not filled(b)
+    if isinstance(a, (dt.datetime, dt.date, pd.Timestamp)) and isinstance(
+            b, (dt.datetime, dt.date, pd.Timestamp)):
+        return bool(pd.Timestamp(a) == pd.Timestamp(b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return abs(float(a) - float(b)) < 1e-9
+    if isinstance(a, str) and isinstance(b, str):
+        if "@" in a and "@" in b:  # the same mailbox is no change, however it is spelled
+            ka, kb = email_key(a), email_key(b)
+            return ka == kb if ka and kb else stored_email(a) == stored_email(b)
+        pa, pb = phone_key(a, region), phone_key(b, region)
+        if pa and pb and len(a) > 6 and not any(c.isalpha() for c in a + b):
+            return pa == pb
+        return normalize_header(a) == normalize_header(b) and a.strip() == b.strip()
+    return bool(a == b)
+
+
+def header_row(crm: Crm, key: str) -> int:
+    """The 1-based sheet row of a data sheet's header (new records go below it)."""
+    from python_calamine import CalamineWorkbook
+
+    names = sheet_header_names(crm.schema.preset, key)
+    book = CalamineWorkbook.from_path(str(crm.path))
+    try:
+        grid = book.get_sheet_by_name(crm.sheet_names[key]).to_python(skip_empty_area=False)
+    finally:
+        book.close()
+    for r, row in enumerate(grid[:20]):
+        if sum(isinstance(v, str) and normalize_header(v) in names for v in row) >= 2:
+            return r + 1
+    return 1
