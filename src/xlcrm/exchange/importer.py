@@ -81,7 +81,7 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
                               dry_run=dry_run)
     result.dry_run = dry_run
     if not dry_run:
-        for state in result._pending:
+        for state in result.pending:
             if state.cells:
                 saved = patch_sheet(crm.path, state.name, state.cells, force=force,
                                     backups=backups)
@@ -236,7 +236,7 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
             reason = (f"duplicate of line {dup} (same {how})" if dup is not None else
                       f"already in {state.name} row {row} (same {how}), nothing new")
             result.rows.append(ImportRow(file.name, line, "skipped", reason))
-    result._pending = [state]
+    result.pending = [state]
     return result
 
 

@@ -23,7 +23,7 @@ from .safety import unneutralize
 from .sources import RawTable, read_table
 from .upsert import ImportResult, ImportRow, SheetUpsert, filled, header_row
 
-__all__ = ["exported_files", "import_export_folder"]
+__all__ = ["carries_value", "exported_files", "import_export_folder"]
 
 
 def _reverse(spec: Mapping_, col: ColumnSpec, text: str, crm: Crm,
@@ -86,7 +86,7 @@ def _reverse_item(spec: Mapping_, given: list[tuple[ColumnSpec, str]], crm: Crm)
         next(f.sheet for f in spec.files if texts[0][0] in f.columns)))
 
 
-def _plain(col: ColumnSpec) -> bool:
+def carries_value(col: ColumnSpec) -> bool:
     """Tell whether a column carries one workbook value back unchanged (not a name lookup)."""
     return (col.const is None and bool(col.value) and " " not in str(col.value)
             and "." not in str(col.value) and col.fallback is None and col.kind != "domain")
@@ -124,7 +124,7 @@ def import_export_folder(crm: Crm, manifest_path: Path, *, now: dt.datetime,
         result.files.append(path)
         table: RawTable = read_table(path)
         by_header = {c.header: c for c in fs.columns}
-        carried = {h for h, c in by_header.items() if _plain(c)}
+        carried = {h for h, c in by_header.items() if carries_value(c)}
         for line, cells in table.rows:
             values: dict[str, Any] = {}
             listed: dict[str, list[tuple[ColumnSpec, str]]] = {}
@@ -153,5 +153,5 @@ def import_export_folder(crm: Crm, manifest_path: Path, *, now: dt.datetime,
                 result.rows.append(ImportRow(path.name, line, "skipped",
                                              f"already in {state.name} row {row} (same {how}), "
                                              "nothing new"))
-    result._pending = list(states.values())
+    result.pending = list(states.values())
     return result

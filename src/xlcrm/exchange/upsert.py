@@ -59,7 +59,9 @@ class ImportResult:
     encoding: str = ""
     delimiter: str = ""
     date_order: str = ""
-    _pending: list[Any] = field(default_factory=list, repr=False)
+    #: the cell edits of each sheet, written by :func:`~xlcrm.exchange.importer.import_leads`
+    #: unless it is a dry run
+    pending: list[SheetUpsert] = field(default_factory=list, repr=False)
 
     def summary(self) -> str:
         """One line: added, updated, skipped."""
