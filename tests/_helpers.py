@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from xlcrm import available_locales, available_presets
@@ -70,6 +71,8 @@ class Office:
     """
 
     profile: Path
+    #: held while LibreOffice runs: one LibreOffice at a time may use a profile
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def convert(self, path: Path, fmt: str, outdir: Path) -> Path:
         """Convert one file (``fmt`` as for ``xlcrm.xlsx.libreoffice.convert``)."""
@@ -77,4 +80,5 @@ class Office:
 
     def convert_many(self, paths: Sequence[Path], fmt: str, outdir: Path) -> list[Path]:
         """Convert several files (with different names) in one run; outputs in order."""
-        return convert_many(paths, fmt, outdir, profile=self.profile, timeout=1200)
+        with self.lock:
+            return convert_many(paths, fmt, outdir, profile=self.profile, timeout=1200)
