@@ -1,17 +1,24 @@
-"""Shared fixtures: workbooks built in code, LibreOffice when present (required on CI)."""
+"""Shared fixtures: workbooks built in code, LibreOffice when present (required on CI).
+
+LibreOffice runs with one profile for the whole session (``office``), and tests hand it many
+files per run: each start costs seconds. Demo workbooks are made once per session
+(``demo_books``, ``demo_book``); a test that changes one works on its own copy.
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+import xlcrm
 from xlcrm import generate_demo
 from xlcrm.sheets.workbook import write_new_workbook
-from xlcrm.xlsx.libreoffice import find_soffice
+from xlcrm.xlsx.libreoffice import find_soffice, office_profile
 
-from ._helpers import CORPUS_RESULTS, PRESETS, TODAY
+from ._helpers import CORPUS_RESULTS, PRESETS, TODAY, Office
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +33,13 @@ def soffice() -> str:
 
 
 @pytest.fixture(scope="session")
+def office(soffice: str) -> Iterator[Office]:
+    """LibreOffice with one throwaway profile that recalculates every formula on load."""
+    with office_profile(recalc=True) as profile:
+        yield Office(profile)
+
+
+@pytest.fixture(scope="session")
 def demo_books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A small populated workbook per preset, written once for the session."""
     out = tmp_path_factory.mktemp("demo")
@@ -36,6 +50,29 @@ def demo_books(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                                            options=data.options,
                                            settings_rows=data.settings_rows)
     return books
+
+
+#: a demo workbook: preset, leads, seed, and whether the weekly run (update) has run on it
+DemoKey = tuple[str, int, int, bool]
+
+
+@pytest.fixture(scope="session")
+def demo_book(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """``demo_book(preset, leads, seed, updated=True)``: a demo workbook (today is TODAY, no
+    report) made once per session and shared; it must not be changed (copy it first, see
+    ``_helpers.copy_of``)."""
+    made: dict[DemoKey, Path] = {}
+
+    def get(preset: str = "dealer", leads: int = 120, seed: int = 2,
+            updated: bool = True) -> Path:
+        key = (preset, leads, seed, updated)
+        if key not in made:
+            folder = tmp_path_factory.mktemp(f"demo-{preset}-{leads}-{seed}")
+            made[key] = xlcrm.demo(folder, preset=preset, leads=leads, seed=seed, today=TODAY,
+                                   run_update=updated, run_report=False)
+        return made[key]
+
+    return get
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -2,9 +2,10 @@
 
 Run with the system Python that has LibreOffice's ``uno`` module (Debian: python3-uno):
 
-    /usr/bin/python3 tests/lo_pivot_chart.py IN.xlsx OUT.xlsx SHEET
+    /usr/bin/python3 tests/lo_pivot_chart.py IN.xlsx OUT.xlsx SHEET [PROFILE]
 
-It starts LibreOffice headless with a throwaway profile, adds a sheet "Team pivot" holding a
+It starts LibreOffice headless with a throwaway profile (or the folder PROFILE, the test
+session's, which LibreOffice has set up already), adds a sheet "Team pivot" holding a
 pivot table (records per value of the sheet's seventh column) and a chart of it, and saves the
 result as an Excel workbook.
 """
@@ -31,9 +32,10 @@ def prop(name: str, value: object) -> PropertyValue:
     return p
 
 
-def main(src: str, out: str, sheet_name: str) -> None:
+def main(src: str, out: str, sheet_name: str, given: str | None = None) -> None:
     pipe = f"xlcrm_pivot_{os.getpid()}"
-    with tempfile.TemporaryDirectory() as profile:
+    with contextlib.ExitStack() as stack:
+        profile = given or stack.enter_context(tempfile.TemporaryDirectory())
         office = subprocess.Popen([
             "soffice", "--headless", "--norestore", "--nologo",
             f"-env:UserInstallation={Path(profile).as_uri()}",
@@ -97,4 +99,4 @@ def main(src: str, out: str, sheet_name: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:4])
+    main(*sys.argv[1:5])

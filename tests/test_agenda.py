@@ -4,6 +4,7 @@ leads still wait; the same rows in the terminal, the HTML page and the Agenda sh
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ import xlcrm
 from xlcrm.cli import app
 from xlcrm.metrics.agenda import agenda_items
 
-from ._helpers import TODAY
+from ._helpers import TODAY, copy_of
 
 DAY = dt.date(2026, 11, 24)
 NOW = dt.datetime(2026, 11, 23, 18, 0)
@@ -109,8 +110,8 @@ def test_one_reps_agenda_matches_any_case() -> None:
     assert list(items[items["section"] == "due"]["record"]) == ["L-8"]  # not T-7 (Nov 25)
 
 
-def test_agenda_writes_sheet_and_page(tmp_path: Path) -> None:
-    book = xlcrm.demo(tmp_path / "demo", leads=300, seed=8, today=TODAY, run_report=False)
+def test_agenda_writes_sheet_and_page(tmp_path: Path, demo_book: Callable[..., Path]) -> None:
+    book = copy_of(demo_book("dealer", 300, 8), tmp_path / "demo")
     result = xlcrm.agenda(book, day=DAY, now=NOW, out=tmp_path / "pages")
     assert result.html == tmp_path / "pages" / "agenda-2026-11-24.html"
     items = result.items
@@ -135,8 +136,8 @@ def test_agenda_writes_sheet_and_page(tmp_path: Path) -> None:
     assert xlcrm.check(book, today=TODAY).ok
 
 
-def test_agenda_command_prints_each_rep(tmp_path: Path) -> None:
-    book = xlcrm.demo(tmp_path, leads=200, seed=8, today=TODAY, run_report=False)
+def test_agenda_command_prints_each_rep(demo_book: Callable[..., Path]) -> None:
+    book = demo_book("dealer", 300, 8)  # --no-sheet: only read
     crm = xlcrm.load(book)
     tasks = crm["tasks"]
     due = tasks[(tasks["due_date"] == pd.Timestamp("2026-11-24"))

@@ -24,10 +24,9 @@ Mutation = Callable[[openpyxl.Workbook], None]
 
 
 @pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    out = tmp_path_factory.mktemp("base")
-    return {p: xlcrm.demo(out / p, preset=p, leads=40, seed=2, today=TODAY)
-            for p in ("dealer", "b2b")}
+def base(demo_book: Callable[..., Path]) -> dict[str, Path]:
+    """Each preset's demo workbook (shared: the tests change copies of it)."""
+    return {p: demo_book(p, 40, 2) for p in ("dealer", "b2b")}
 
 
 def edited(base: dict[str, Path], tmp_path: Path, change: Mutation,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from python_calamine import CalamineWorkbook
@@ -9,8 +10,6 @@ from typer.testing import CliRunner
 
 import xlcrm
 from xlcrm.cli import app
-
-from ._helpers import TODAY
 
 runner = CliRunner()
 
@@ -56,8 +55,9 @@ def test_demo_command(tmp_path: Path) -> None:
     assert len(contacts) - 1 >= 50
 
 
-def test_report_command_writes_the_week_and_explains_a_bad_week(tmp_path: Path) -> None:
-    book = xlcrm.demo(tmp_path / "d", leads=120, seed=2, today=TODAY, run_report=False)
+def test_report_command_writes_the_week_and_explains_a_bad_week(
+        tmp_path: Path, demo_book: Callable[..., Path]) -> None:
+    book = demo_book("dealer", 120, 2)
     result = runner.invoke(app, ["report", str(book), "--out", str(tmp_path / "r"), "--html",
                                  "--eml", "--week", "2026-W46", "--today", "2026-11-23"])
     assert result.exit_code == 0, result.output

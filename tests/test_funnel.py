@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -282,8 +283,8 @@ def test_stage_rules_refuse_a_label_mapped_to_no_outcome() -> None:
 
 
 # ----- the demo workbook ---------------------------------------------------------------------
-def test_demo_workbook_funnel_is_consistent(tmp_path: Path) -> None:
-    crm = xlcrm.load(xlcrm.demo(tmp_path, preset="b2b", leads=300, seed=1, today=TODAY))
+def test_demo_workbook_funnel_is_consistent(demo_book: Callable[..., Path]) -> None:
+    crm = xlcrm.load(demo_book("b2b", 300, 1))
     deals_ = crm["deals"]
     rules = stage_rules(crm.settings.lists["stages"], LABELS)
     tasks = crm["tasks"]

@@ -24,7 +24,7 @@ from xlcrm.excel.vba import compress, decompress, module_source
 from xlcrm.macros import FileSheets, owned_sheet_cells
 
 from . import xlwings_double as xw
-from ._helpers import TODAY
+from ._helpers import TODAY, Office
 
 pytest.importorskip("xlwings", reason="the macro workbook takes its VBA from xlwings")
 
@@ -140,10 +140,8 @@ def test_control_sheet_opens_first_and_data_stays(demo: Path, made: Any) -> None
     assert view is not None and names[int(view.get("activeTab", "0"))] == CONTROL_SHEET
 
 
-def test_libreoffice_opens_the_macro_workbook(made: Any, tmp_path: Path, soffice: str) -> None:
-    from xlcrm.xlsx.libreoffice import convert
-
-    pdf = convert(made.workbook, "pdf", tmp_path)
+def test_libreoffice_opens_the_macro_workbook(made: Any, tmp_path: Path, office: Office) -> None:
+    pdf = office.convert(made.workbook, "pdf", tmp_path)
     assert pdf.read_bytes().startswith(b"%PDF")
     if shutil.which("pdftotext"):
         text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -14,17 +15,24 @@ from hypothesis import strategies as st
 
 import xlcrm
 from xlcrm import load_schema
-from xlcrm.xlsx.libreoffice import convert
 
-from ._helpers import PRESETS, TODAY
+from ._helpers import PRESETS, TODAY, Office, copy_of
+
+
+@pytest.fixture(scope="module")
+def saved_by_libreoffice(office: Office, demo_book: Callable[..., Path],
+                         tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """Each preset's demo workbook, and its copy opened and saved by LibreOffice (one run)."""
+    ours = [demo_book(preset, 80, 4) for preset in PRESETS]
+    theirs = office.convert_many(ours, "xlsx", tmp_path_factory.mktemp("saved-by-libreoffice"))
+    return {preset: pair for preset, pair in zip(PRESETS, zip(ours, theirs))}
 
 
 @pytest.mark.libreoffice
 @pytest.mark.parametrize("preset", PRESETS)
-def test_workbook_saved_by_libreoffice_loads_the_same(soffice: str, tmp_path: Path,
-                                                      preset: str) -> None:
-    ours = xlcrm.demo(tmp_path, preset=preset, leads=80, seed=4, today=TODAY)
-    theirs = convert(ours, "xlsx", tmp_path / "saved-by-libreoffice")
+def test_workbook_saved_by_libreoffice_loads_the_same(
+        saved_by_libreoffice: dict[str, tuple[Path, Path]], preset: str) -> None:
+    ours, theirs = saved_by_libreoffice[preset]
     a, b = xlcrm.load(ours), xlcrm.load(theirs)
     assert b.issues == []
     assert (b.schema.preset, b.schema.locale.code) == (preset, "en")
@@ -37,7 +45,7 @@ def test_workbook_saved_by_libreoffice_loads_the_same(soffice: str, tmp_path: Pa
 
 def test_italian_workbook_and_english_headers_mixed(tmp_path: Path) -> None:
     """A team that renamed some Italian headers to English (or aliases) still reads."""
-    path = xlcrm.demo(tmp_path, leads=30, seed=1, locale="it", today=TODAY)
+    path = xlcrm.demo(tmp_path, leads=30, seed=1, locale="it", today=TODAY, run_report=False)
     wb = openpyxl.load_workbook(path)
     ws = wb["Lead"]
     ws["G1"] = "Lead source"  # English alias instead of "Fonte"
@@ -140,10 +148,11 @@ def test_real_excel_files_never_crash_the_reader() -> None:
     assert readable >= 0.9 * len(files)
 
 
-def test_chosen_columns_are_typed_alike_and_the_rest_still_checked(tmp_path: Path) -> None:
+def test_chosen_columns_are_typed_alike_and_the_rest_still_checked(
+        tmp_path: Path, demo_book: Callable[..., Path]) -> None:
     """``load(columns=...)`` types only the columns asked for, each exactly as a full read
     types it, and still reports a required column that is missing."""
-    path = xlcrm.demo(tmp_path, leads=60, seed=2, today=TODAY)
+    path = copy_of(demo_book("dealer", 60, 2), tmp_path)
     full = xlcrm.load(path)
     some = xlcrm.load(path, columns={"leads": {"id", "created", "stage"}, "activities": ()})
     assert list(some["leads"].columns) == ["id", "created", "stage"]
@@ -159,13 +168,13 @@ def test_chosen_columns_are_typed_alike_and_the_rest_still_checked(tmp_path: Pat
 
 
 @pytest.mark.parametrize("preset", PRESETS)
-def test_columns_taken_while_parsing_read_as_the_whole_grid_does(tmp_path: Path,
-                                                                  preset: str) -> None:
+def test_columns_taken_while_parsing_read_as_the_whole_grid_does(
+        tmp_path: Path, preset: str, demo_book: Callable[..., Path]) -> None:
     """With a choice of columns the reader keeps, row by row as it parses, only those cells;
     hand edits that decide what is a record read the same as from the whole grid: a blank
     row between records, a row with nothing but a note, an error cell, rows of a formula
     column with nothing else (b2b Deals), formatting below the table."""
-    path = xlcrm.demo(tmp_path, preset=preset, leads=50, seed=3, today=TODAY, run_report=False)
+    path = copy_of(demo_book(preset, 50, 3), tmp_path)
     wb = openpyxl.load_workbook(path)
     sheet = "Leads" if preset == "dealer" else "Contacts"
     ws = wb[sheet]

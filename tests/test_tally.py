@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +17,7 @@ from xlcrm.commands.update import tally_input, update
 from xlcrm.metrics.baseline import two_proportion_test
 from xlcrm.sheets.workbook import write_new_workbook
 
-from ._helpers import PRESETS, TODAY, xlsx_parts
+from ._helpers import PRESETS, TODAY, Office, copy_of, xlsx_parts
 
 T = dt.datetime
 NOW = dt.date(2027, 1, 6)  # a Wednesday; weeks start on Monday
@@ -114,38 +115,45 @@ def test_baseline_and_sources_counted_by_hand(book: Path) -> None:
     assert result.by_rep.loc["Marco", "contacts"] == 2
 
 
-def test_update_writes_formulas_that_libreoffice_agrees_with(book: Path, tmp_path: Path,
-                                                             soffice: str) -> None:
-    from xlcrm.xlsx.libreoffice import convert
-
-    work = tmp_path / "crm.xlsx"
-    work.write_bytes(book.read_bytes())
+@pytest.fixture(scope="module")
+def recalculated(office: Office, book: Path, demo_book: Callable[..., Path],
+                 tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, Path]]:
+    """The hand-made workbook after an update, and an updated demo, each with its copy
+    recalculated and saved by LibreOffice (one run for both)."""
+    folder = tmp_path_factory.mktemp("recalc")
+    work = copy_of(book, folder)
     update(work, today=NOW, backups=0)
-    ours = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Tally").to_python()
-    assert ours[5][:6] == [dt.date(2026, 12, 21), 2.0, 1.0, 1.0, 0.0, 0.0]
-    theirs_path = convert(work, "xlsx", tmp_path / "lo")
-    theirs = CalamineWorkbook.from_path(str(theirs_path)).get_sheet_by_name("Tally").to_python()
-    assert len(ours) == len(theirs)
-    for mine, recalculated in zip(ours, theirs):
-        assert recalculated == [pytest.approx(v) if isinstance(v, float) else v for v in mine]
+    books = {"hand": work, "demo": demo_book("dealer", 300, 9)}
+    theirs = office.convert_many(list(books.values()), "xlsx", folder / "lo")
+    return {key: (ours, converted) for (key, ours), converted in zip(books.items(), theirs)}
 
 
 @pytest.mark.libreoffice
-def test_demo_update_recalculates_to_cached_values(soffice: str, tmp_path: Path) -> None:
-    from xlcrm.xlsx.libreoffice import convert
+def test_update_writes_formulas_that_libreoffice_agrees_with(
+        recalculated: dict[str, tuple[Path, Path]]) -> None:
+    work, theirs_path = recalculated["hand"]
+    ours = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Tally").to_python()
+    assert ours[5][:6] == [dt.date(2026, 12, 21), 2.0, 1.0, 1.0, 0.0, 0.0]
+    theirs = CalamineWorkbook.from_path(str(theirs_path)).get_sheet_by_name("Tally").to_python()
+    assert len(ours) == len(theirs)
+    for mine, recalc in zip(ours, theirs):
+        assert recalc == [pytest.approx(v) if isinstance(v, float) else v for v in mine]
 
-    work = xlcrm.demo(tmp_path, leads=300, seed=9, today=dt.date(2026, 11, 23))
-    theirs = CalamineWorkbook.from_path(str(convert(work, "xlsx", tmp_path / "lo")))
+
+@pytest.mark.libreoffice
+def test_demo_update_recalculates_to_cached_values(
+        recalculated: dict[str, tuple[Path, Path]]) -> None:
+    work, converted = recalculated["demo"]
+    theirs = CalamineWorkbook.from_path(str(converted))
     ours = CalamineWorkbook.from_path(str(work))
     checked = 0
     for sheet in ("Tally", "Baseline", "Dashboard"):
         a = ours.get_sheet_by_name(sheet).to_python()
         b = theirs.get_sheet_by_name(sheet).to_python()
         assert len(a) == len(b) > 5
-        for mine, recalculated in zip(a, b):
+        for mine, recalc in zip(a, b):
             checked += len(mine)
-            assert recalculated == [pytest.approx(v) if isinstance(v, float) else v
-                                    for v in mine]
+            assert recalc == [pytest.approx(v) if isinstance(v, float) else v for v in mine]
     assert checked > 500
 
 
