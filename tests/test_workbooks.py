@@ -11,7 +11,7 @@ from xlcrm.commands.starters import STARTER_LOCALES, starter_name, write_starter
 from ._helpers import PRESETS, xlsx_parts
 
 WORKBOOKS = Path(__file__).parents[1] / "workbooks"
-REGENERATE = "regenerate them with: python -m xlcrm.starters workbooks/"
+REGENERATE = "regenerate them with: python -m xlcrm.commands.starters workbooks/"
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ importing the reader (:func:`xlcrm.read.load` makes these).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from .issues import Issue, column_letter
-from .schema import Milestone, Schema
+from .schema import Milestone, Schema, Sheet
 
 __all__ = ["Columns", "Crm", "Settings"]
 
@@ -73,6 +73,12 @@ class Crm:
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.tables[key]
+
+    def present_sheets(self) -> Iterator[tuple[Sheet, pd.DataFrame, str]]:
+        """Yield each data sheet the workbook has: its schema, its table, its name here."""
+        for sheet in self.schema.data_sheets:
+            if sheet.key in self.sheet_names:
+                yield sheet, self.tables[sheet.key], self.sheet_names[sheet.key]
 
     def cell(self, sheet_key: str, column_key: str, row: int) -> str:
         """Return ``Sheet!F12`` for a record's column (``row`` is the sheet row number)."""

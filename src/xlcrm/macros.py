@@ -77,7 +77,7 @@ class FileSheets:
     def write(self, sheet: str, rows: Grid, number_formats: dict[tuple[int, int], str]
               | None = None) -> None:
         raise NotImplementedError("a workbook file's owned sheets are written by "
-                                  "xlcrm.write.write_owned_sheets")
+                                  "xlcrm.xlsx.writer.write_owned_sheets")
 
 
 def _from_calamine(value: Any) -> Any:

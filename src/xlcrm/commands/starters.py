@@ -2,7 +2,7 @@
 
 Regenerate them after changing a preset or a locale:
 
-    python -m xlcrm.starters workbooks/
+    python -m xlcrm.commands.starters workbooks/
 """
 
 from __future__ import annotations

@@ -40,7 +40,6 @@ NO_STAGE = "(no stage)"
 _UNKNOWN = "unknown"
 
 
-
 @dataclass(frozen=True)
 class StageRule:
     """A stage as Settings lists it: its name, its win probability and its outcome.

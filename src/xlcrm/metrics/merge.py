@@ -178,11 +178,7 @@ def _repoint(crm: Crm, key: str, kept: str, others: set[str], plan: MergePlan,
              stamp: dt.datetime) -> None:
     """Point every link to a merged record at the kept one, and log each."""
     patches, log = plan.patches, plan.log
-    for sheet in crm.schema.data_sheets:
-        if sheet.key not in crm.sheet_names:
-            continue
-        frame = crm.tables[sheet.key]
-        name = crm.sheet_names[sheet.key]
+    for sheet, frame, name in crm.present_sheets():
         for col in sheet.columns:
             if col.type != "link" or key not in col.ref or col.key not in crm.columns[sheet.key]:
                 continue

@@ -34,14 +34,9 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
     issues: list[Issue] = []
     already = {(i.sheet, i.cell) for i in crm.issues if i.cell}  # unreadable cells, reported
     ids: dict[str, set[str]] = {}
-    for sheet in crm.schema.data_sheets:
-        if sheet.key in crm.sheet_names:
-            ids[sheet.key] = _check_ids(crm, sheet, issues)
-    for sheet in crm.schema.data_sheets:
-        if sheet.key not in crm.sheet_names:
-            continue
-        frame = crm.tables[sheet.key]
-        name = crm.sheet_names[sheet.key]
+    for sheet, _, _ in crm.present_sheets():
+        ids[sheet.key] = _check_ids(crm, sheet, issues)
+    for sheet, frame, name in crm.present_sheets():
         for col in sheet.columns:
             if col.key not in crm.columns[sheet.key] or frame.empty:
                 continue
