@@ -25,6 +25,7 @@ from .errors import (
     ReportError,
     SchemaError,
     TemplateError,
+    TransplantError,
     UnknownPresetError,
     UnreadableWorkbookError,
     WorkbookBusyError,
@@ -43,6 +44,7 @@ from .read import Crm, Settings, load
 from .reporting.data import WeeklyReport
 from .reporting.mail import SmtpSettings
 from .schema import Schema, available_locales, available_presets, load_schema
+from .week import WeekResult
 from .xlsx.save import SaveResult
 
 __all__ = [
@@ -70,9 +72,11 @@ __all__ = [
     "Settings",
     "SmtpSettings",
     "TemplateError",
+    "TransplantError",
     "UnknownPresetError",
     "UnreadableWorkbookError",
     "UpdateResult",
+    "WeekResult",
     "WeeklyReport",
     "WorkbookBusyError",
     "WorkbookError",
