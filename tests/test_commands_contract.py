@@ -196,6 +196,27 @@ def test_a_workbook_open_in_excel_is_refused_with_2(command: str, small_demo: Pa
 
 
 @pytest.mark.parametrize(("command", "args"), [
+    ("update", []), ("baseline", ["--from", "2026-06-01", "--to", "2026-08-31"]),
+    ("clean", []), ("score", []), ("agenda", []), ("assign", ["--apply"]),
+    ("import", ["LEADS"]),
+])
+def test_a_teams_own_workbook_is_never_written(command: str, args: list[str],
+                                               tmp_path: Path) -> None:
+    """A command that writes refuses a workbook that is not xlcrm's and points to attach."""
+    team = _team_sheet(tmp_path / "team.xlsx")
+    leads = tmp_path / "leads.csv"
+    leads.write_text("First name,Last name\nAnna,Bianchi\n", encoding="utf-8")
+    before = team.read_bytes()
+    args = [str(leads) if a == "LEADS" else a for a in args]
+    result = runner.invoke(app, [command, str(team), *args])
+    assert result.exit_code == REFUSED, (command, result.output)
+    assert "not an xlcrm workbook" in result.output and "xlcrm attach" in result.output
+    assert result.output.strip().count("\n") == 0, result.output  # one line
+    assert team.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv", "team.xlsx"]
+
+
+@pytest.mark.parametrize(("command", "args"), [
     ("init", ["--preset", "florist"]),
     ("demo", ["--preset", "florist"]),
     ("adopt", []),

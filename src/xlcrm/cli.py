@@ -52,6 +52,7 @@ EXIT_CODES = {
     DONE: "done",
     PROBLEMS: "problems found: check found errors, export's validation report lists errors",
     REFUSED: "refused, one line on stderr: a file that can't be read or isn't a workbook, a "
+             "team's own workbook given to a command that writes (attach or adopt it first), a "
              "workbook open in Excel or LibreOffice or being written by another run, a file "
              "that exists, an unknown preset, language, target, week or rep, a bad argument",
 }

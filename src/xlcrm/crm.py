@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from .errors import NotXlcrmWorkbookError
 from .issues import Issue, column_letter
 from .schema import Milestone, Schema, Sheet
 
@@ -70,9 +71,28 @@ class Crm:
     extras: dict[str, list[str]] = field(default_factory=dict)
     date1904: bool = False
     owned_cells: dict[str, list[list[Any]]] = field(default_factory=dict)
+    recorded_preset: str | None = None  # the preset the document properties record
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.tables[key]
+
+    def require_xlcrm(self) -> None:
+        """Refuse to write into a workbook that is not xlcrm's.
+
+        A workbook is xlcrm's when its properties record the preset xlcrm made or attached
+        it with, or when it holds xlcrm's Settings sheet (a copy made by the Excel buttons
+        keeps the sheets but not the properties). Any other workbook is a team's own: every
+        command that writes refuses it before computing anything, so nothing is written.
+
+        Raises:
+            NotXlcrmWorkbookError: the workbook is not xlcrm's.
+        """
+        if self.recorded_preset or "settings" in self.sheet_names:
+            return
+        raise NotXlcrmWorkbookError(
+            f"{self.path.name} is not an xlcrm workbook (it has no xlcrm Settings sheet); "
+            "nothing was written. Add xlcrm's sheets to it with `xlcrm attach`, or copy its "
+            "records into a new CRM workbook with `xlcrm adopt`")
 
     def present_sheets(self) -> Iterator[tuple[Sheet, pd.DataFrame, str]]:
         """Yield each data sheet the workbook has: its schema, its table, its name here."""

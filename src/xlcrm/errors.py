@@ -6,6 +6,7 @@
     ├── WorkbookError                       a workbook can't be read or written as asked
     │   ├── WorkbookExistsError (FileExistsError)
     │   ├── UnreadableWorkbookError             not a workbook, encrypted, damaged, a bomb
+    │   ├── NotXlcrmWorkbookError               a team's own workbook: attach or adopt it first
     │   ├── WorkbookLockedError (PermissionError)  open in Excel or LibreOffice
     │   ├── WorkbookBusyError                   another xlcrm run is writing it
     │   └── TransplantError (ValueError)        a sheet can't go into this workbook as asked
@@ -44,6 +45,11 @@ class WorkbookExistsError(WorkbookError, FileExistsError):
 
 class UnreadableWorkbookError(WorkbookError):
     """The file is not a workbook that can be read safely (``xlcrm check`` exits with 2)."""
+
+
+class NotXlcrmWorkbookError(WorkbookError):
+    """The workbook is not xlcrm's (it has no xlcrm Settings sheet and records no preset), so
+    no command writes into it; ``attach`` or ``adopt`` makes it one."""
 
 
 class WorkbookLockedError(WorkbookError, PermissionError):

@@ -150,6 +150,7 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     step(STEPS_OF_UPDATE[0])
     # the owned sheets it appends to are read back; of the data sheets, only what it counts
     crm = load(path, owned=OWNED_READ, columns=columns_used)
+    crm.require_xlcrm()
     week = compute_week(crm, today=today, progress=step)
     # the week has read the Stage history's cells: 100k rows need not stay while the sheets
     # are laid out
@@ -195,6 +196,7 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     if start > end:
         raise ArgumentError(f"the baseline can't start ({start}) after it ends ({end})")
     crm = load(path)
+    crm.require_xlcrm()
     name = crm.sheet_names.get("settings")
     book = CalamineWorkbook.from_path(str(path))
     try:

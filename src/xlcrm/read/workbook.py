@@ -174,7 +174,8 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
         pool.shutdown(wait=True)
         books.close()
     return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key,
-               found_columns, extras, outline.date1904, owned_cells)
+               found_columns, extras, outline.date1904, owned_cells,
+               recorded_preset=outline.properties.get("xlcrm_preset") or None)
 
 
 def _fuzzy(word: str, choices: Iterable[str]) -> str | None:
