@@ -461,7 +461,7 @@ def test_email_reaches_a_local_smtp_server_intact(book: Path, tmp_path: Path) ->
     controller = Controller(Keep(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        made = report(book, tmp_path, html=True, today=TODAY, to=["owner@example.com"],
+        made = report(book, tmp_path, eml=True, today=TODAY, to=["owner@example.com"],
                       sender="reports@example.com",
                       smtp=SmtpSettings("127.0.0.1", port, starttls=False))
     finally:
@@ -470,10 +470,17 @@ def test_email_reaches_a_local_smtp_server_intact(book: Path, tmp_path: Path) ->
     msg = email.message_from_bytes(received[0], policy=email.policy.default)
     assert msg["To"] == "owner@example.com" and "week 47" in msg["Subject"]
     body = msg.get_body(preferencelist=("html",))
-    assert body is not None and made.html is not None
-    # SMTP carries text with CRLF line ends (RFC 5322); apart from that, byte for byte
+    assert body is not None and made.eml is not None
+    saved = email.message_from_bytes(made.eml.read_bytes(), policy=email.policy.default)
+    saved_body = saved.get_body(preferencelist=("html",))
+    assert saved_body is not None
+    # SMTP carries text with CRLF line ends (RFC 5322); apart from that, byte for byte the
+    # message saved beside it, its inline charts included
     received_html = body.get_content().replace("\r\n", "\n")
-    assert received_html.rstrip("\n") == made.html.read_text(encoding="utf-8").rstrip("\n")
+    assert received_html.rstrip("\n") == saved_body.get_content().rstrip("\n")
+    charts = {p["Content-ID"]: p.get_content() for p in msg.walk() if p["Content-ID"]}
+    assert charts and charts == {p["Content-ID"]: p.get_content() for p in saved.walk()
+                                 if p["Content-ID"]}
     attachment = next(msg.iter_attachments())
     assert attachment.get_filename() == made.workbook.name
     copy = tmp_path / "attached.xlsx"

@@ -13,8 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import ReportError
 from ..metrics.quality import find_groups, find_problems
 from ..metrics.tally import week_start
@@ -27,7 +25,7 @@ from ..reporting.data import (
     report_week,
     weekly_report,
 )
-from ..reporting.html import SECTION_TITLES, render_report
+from ..reporting.html import SECTION_TITLES, render_mail, render_report
 from ..reporting.mail import PASSWORD_VARIABLE, SmtpSettings, build_message, send
 from ..reporting.workbook import write_report_workbook
 from ..week import OWNED_READ, compute_week
@@ -89,19 +87,6 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
     return weekly_report(crm, result, week=start, generated=today, checked=checked)
 
 
-def _text_version(report: WeeklyReport) -> str:
-    lines = [report.title, f"{report.workbook}: {report.week_start:%d %b} to "
-                           f"{report.week_end:%d %b %Y}", ""]
-    for rec in report.summary.itertuples(index=False):
-        value = rec.this_week
-        shown = "-" if pd.isna(value) else f"{value:.1%}" if rec.kind == "rate" \
-            else f"{value:,.0f}"
-        lines.append(f"{rec.label}: {shown}")
-    lines += ["", "The full report is in the HTML part of this message and in the attached "
-                  "workbook."]
-    return "\n".join(lines)
-
-
 def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = None,
            html: bool = False, pdf: bool = False, eml: bool = False,
            smtp: SmtpSettings | None = None, sender: str | None = None,
@@ -129,7 +114,11 @@ def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = No
     data = make_report(path, week=week, today=today)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
-    page = render_report(data, templates=templates)  # template errors stop before any file
+    # template errors stop before any file is written
+    page = render_report(data, templates=templates)
+    sender = sender or "xlcrm@localhost"
+    mail = render_mail(data, templates=templates, domain=sender.rpartition("@")[2]
+                       or "localhost") if eml or smtp is not None else None
     result = ReportResult(data, write_report_workbook(data, folder / f"{data.file_stem}.xlsx"))
     if html:
         result.html = folder / f"{data.file_stem}.html"
@@ -141,10 +130,10 @@ def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = No
             made = convert(result.workbook, "pdf", Path(tmp))
             result.pdf = folder / f"{data.file_stem}.pdf"
             result.pdf.write_bytes(made.read_bytes())
-    if eml or smtp is not None:
-        message = build_message(subject=f"{data.title} ({data.workbook})", html=page,
-                                text=_text_version(data), attachment=result.workbook,
-                                sender=sender or "xlcrm@localhost", to=list(to))
+    if mail is not None:
+        message = build_message(subject=f"{data.title} ({data.workbook})", html=mail.html,
+                                text=mail.text, attachment=result.workbook, sender=sender,
+                                to=list(to), images=mail.images)
         if eml:
             result.eml = folder / f"{data.file_stem}.eml"
             result.eml.write_bytes(bytes(message))

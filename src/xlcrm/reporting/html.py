@@ -8,8 +8,7 @@ name. ``templates/report/README.md`` lists the variables each template receives.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,14 @@ from markupsafe import Markup
 from .._resources import templates_dir
 from ..errors import TemplateError
 from ..metrics.agenda import SECTION_TITLES as AGENDA_TITLES
+from .charts import CURRENCY_SYMBOLS, alt_text, fmt_count, fmt_pct, money_formatter
+from .charts import is_missing as _missing
+from .charts import report_charts as chart_specs
 from .data import WeeklyReport, as_records
-from .svg import PALETTE, bar_chart, line_chart
+from .svg import render_svg
 
-__all__ = ["SECTION_TITLES", "environment", "render_agenda", "render_report"]
+__all__ = ["CURRENCY_SYMBOLS", "SECTION_TITLES", "MailPage", "environment", "render_agenda",
+           "render_mail", "render_report"]
 
 #: every section of the report, in order, with the title both the workbook and the page use
 SECTION_TITLES = {
@@ -31,23 +34,6 @@ SECTION_TITLES = {
     "reps": "By salesperson", "lost": "Lost reasons and competitors",
     "plans": "Plans against the baseline", "quality": "Data quality",
 }
-#: the sign written before an amount, by ISO currency code (others are written after it)
-CURRENCY_SYMBOLS = {"EUR": "\u20ac", "USD": "$", "GBP": "\u00a3", "JPY": "\u00a5",
-                    "CHF": "CHF\u00a0"}
-
-
-def _missing(value: Any) -> bool:
-    return value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value))
-
-
-def fmt_count(value: Any) -> str:
-    """1234 -> "1,234"; missing -> "–"."""
-    return "\u2013" if _missing(value) else f"{float(value):,.0f}"
-
-
-def fmt_pct(value: Any) -> str:
-    """0.4737 -> "47.4%"."""
-    return "\u2013" if _missing(value) else f"{float(value):.1%}"
 
 
 def fmt_points(value: Any) -> str:
@@ -58,19 +44,6 @@ def fmt_points(value: Any) -> str:
 def fmt_change(value: Any) -> str:
     """A relative change: 0.083 -> "+8%"."""
     return "\u2013" if _missing(value) else f"{float(value):+.0%}"
-
-
-def money_formatter(currency: str) -> Callable[[Any], str]:
-    """A function that writes amounts in ``currency``: "€12,300"."""
-    symbol = CURRENCY_SYMBOLS.get(currency.upper())
-
-    def fmt(value: Any) -> str:
-        if _missing(value):
-            return "\u2013"
-        text = f"{abs(float(value)):,.0f}"
-        sign = "-" if float(value) < 0 else ""
-        return f"{sign}{symbol}{text}" if symbol else f"{sign}{text}\u00a0{currency}"
-    return fmt
 
 
 def fmt_date(value: Any, pattern: str = "%d %b %Y") -> str:
@@ -104,8 +77,10 @@ def environment(templates: str | Path | None = None) -> jinja2.Environment:
                                 f"{templates_dir() / 'report'} and point --templates at it")
         loaders.append(jinja2.FileSystemLoader(str(folder)))
     loaders.append(jinja2.FileSystemLoader(str(templates_dir() / "report")))
+    # the e-mail's plain-text part (mail.txt) is text: escaping would write "&amp;" in it
     env = jinja2.Environment(loader=jinja2.ChoiceLoader(loaders),
-                             autoescape=jinja2.select_autoescape(["html", "j2", "htm"]),
+                             autoescape=jinja2.select_autoescape(["html", "j2", "htm"],
+                                                                 default=False),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters.update(count=fmt_count, pct=fmt_pct, points=fmt_points, change=fmt_change,
@@ -141,39 +116,8 @@ def _template_line(exc: BaseException, env: jinja2.Environment, name: str) -> tu
 
 def report_charts(report: WeeklyReport) -> dict[str, Markup]:
     """The report's charts as inline SVG: funnel, weekly trend, leads by source, lost reasons."""
-    money = money_formatter(report.currency)
-    summary = report.summary
-    steps = summary[summary["kind"] == "count"]
-    counts = [float(v) if not _missing(v) else 0.0 for v in steps["this_week"]]
-    notes = [""] + [f"({b / a:.0%})" if a else "" for a, b in zip(counts, counts[1:])]
-    charts = {"funnel": bar_chart(list(steps["label"]), counts, notes=notes,
-                                  title="Where leads are lost this week")}
-    trend = report.trend
-    if not trend.empty:
-        charts["trend"] = line_chart(
-            [f"{w:%d %b}" for w in trend.index],
-            {report.labels[k]: list(trend[k]) for k in ("contact_rate", "appointment_rate",
-                                                        "close_rate")},
-            title="Rates by week")
-    if not report.sources.empty:
-        charts["sources"] = bar_chart([str(s) for s in report.sources.index],
-                                      list(report.sources["leads"]), color=PALETTE[2],
-                                      notes=[f"({fmt_pct(r)} contacted)" for r in
-                                             report.sources["contact_rate"]],
-                                      title="Leads by source, last four weeks")
-    if not report.lost_reasons.empty:
-        charts["lost"] = bar_chart(list(report.lost_reasons["reason"]),
-                                   list(report.lost_reasons["count"]), color=PALETTE[1],
-                                   notes=[f"({fmt_pct(s)})" for s in
-                                          report.lost_reasons["share"]],
-                                   title="Why deals were lost, last four weeks")
-    if not report.stages.empty:
-        open_ = report.stages[report.stages["outcome"] == "open"]
-        if open_["value"].fillna(0).sum() > 0:
-            charts["pipeline"] = bar_chart(list(open_["stage"]), list(open_["weighted"]),
-                                           fmt=money, color=PALETTE[3],
-                                           title="Weighted pipeline by stage")
-    return {k: Markup(v) for k, v in charts.items()}  # noqa: S704 - built here, text escaped
+    return {k: Markup(render_svg(spec))  # noqa: S704 - drawn here, every text escaped
+            for k, spec in chart_specs(report).items()}
 
 
 def report_context(report: WeeklyReport) -> dict[str, Any]:
@@ -193,6 +137,49 @@ def report_context(report: WeeklyReport) -> dict[str, Any]:
 def render_report(report: WeeklyReport, *, templates: str | Path | None = None) -> str:
     """Render the weekly report page (``report.html.j2``)."""
     return _render(environment(templates), "report.html.j2", report_context(report))
+
+
+@dataclass(frozen=True)
+class MailPage:
+    """The report as an e-mail body: HTML for mail programs, plain text, inline images.
+
+    Attributes:
+        html: the message's HTML part: table layout and inline styles only, images by ``cid:``.
+        text: the plain-text part, which reads well alone.
+        images: content id -> PNG bytes of each chart the HTML shows.
+    """
+
+    html: str
+    text: str
+    images: dict[str, bytes]
+
+
+def render_mail(report: WeeklyReport, *, templates: str | Path | None = None,
+                domain: str = "xlcrm.invalid") -> MailPage:
+    """Render the report for e-mail (``mail.html.j2`` and ``mail.txt``).
+
+    Mail programs draw no SVG (Gmail, Yahoo, Outlook), Outlook on Windows ignores CSS grid and
+    flex, and Gmail may drop a ``<style>`` block: so the mail part is its own page, laid out
+    with tables and inline styles, its charts PNG images attached inline and named by
+    ``cid:``, each with the chart in words as its alternative text.
+
+    Args:
+        report: the week's numbers.
+        templates: a folder of templates that override the built-in ones.
+        domain: the right-hand side of the images' content ids (the sender's domain).
+    """
+    from .png import render_png  # drawing PNGs loads matplotlib: only when mailing
+
+    env = environment(templates)
+    context = report_context(report)
+    specs = chart_specs(report)
+    cids = {key: f"{key}.{report.week_label}@{domain}" for key in specs}
+    context.update(cids=cids, alts={key: alt_text(spec) for key, spec in specs.items()})
+    html = _render(env, "mail.html.j2", context)
+    text = _render(env, "mail.txt", context)
+    images = {cids[key]: render_png(spec) for key, spec in specs.items()
+              if f"cid:{cids[key]}" in html}
+    return MailPage(html=html, text=text, images=images)
 
 
 def render_agenda(result: Any, crm: Any, *, now: dt.datetime,

@@ -1,7 +1,9 @@
-"""The report as an e-mail: the HTML page as the body, the report workbook attached.
+"""The report as an e-mail: a mail-safe HTML body with its charts inline, the workbook attached.
 
-``build_message`` makes a standard MIME message (a plain-text part for mail readers that show no
-HTML, the HTML part, the workbook); ``send`` hands it to an SMTP server. The password is read
+``build_message`` makes a standard MIME message: ``multipart/mixed`` holding
+``multipart/alternative`` (a plain-text part for mail readers that show no HTML, then
+``multipart/related`` with the HTML part and the PNG charts it names by ``cid:``) and the
+workbook; ``send`` hands it to an SMTP server. The password is read
 from an environment variable at the moment of sending, never from the workbook or a file.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -47,11 +49,20 @@ class SmtpSettings:
 
 
 def build_message(*, subject: str, html: str, text: str, attachment: Path | None,
-                  sender: str, to: Sequence[str]) -> EmailMessage:
+                  sender: str, to: Sequence[str],
+                  images: Mapping[str, bytes] | None = None) -> EmailMessage:
     """A MIME message with a text part, the HTML part and the report workbook attached.
 
     Without recipients the message is marked unsent (``X-Unsent: 1``), so a mail program opens
     it as a draft to address and send.
+
+    Args:
+        subject, sender, to: the message's headers.
+        html: the HTML part.
+        text: the plain-text part.
+        attachment: the file attached (the report workbook).
+        images: content id -> PNG bytes, each placed beside the HTML part as an inline image
+            that the HTML shows with ``<img src="cid:...">``.
     """
     msg = EmailMessage()
     msg["Subject"] = subject
@@ -64,6 +75,12 @@ def build_message(*, subject: str, html: str, text: str, attachment: Path | None
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or "localhost")
     msg.set_content(text)
     msg.add_alternative(html, subtype="html")
+    if images:
+        html_part = msg.get_body(preferencelist=("html",))
+        assert html_part is not None  # added just above
+        for cid, data in images.items():
+            html_part.add_related(data, maintype="image", subtype="png", cid=f"<{cid}>",
+                                  disposition="inline", filename=f"{cid.split('@')[0]}.png")
     if attachment is not None:
         msg.add_attachment(attachment.read_bytes(), maintype=_XLSX[0], subtype=_XLSX[1],
                            filename=attachment.name)

@@ -7,10 +7,22 @@ import math
 from collections.abc import Callable, Sequence
 from html import escape
 
-__all__ = ["bar_chart", "line_chart"]
+from .charts import PALETTE, BarSpec, ChartSpec, alt_text, label_every
 
-PALETTE = ("#2F5597", "#C55A11", "#548235", "#7030A0", "#BF9000")
+__all__ = ["bar_chart", "line_chart", "render_svg"]
+
 _WIDTH = 560
+#: the width of one character of the axis labels (13 px Segoe UI or Arial), a little generous
+_AXIS_CHAR = 7.4
+
+
+def render_svg(spec: ChartSpec) -> str:
+    """Draw one of the report's charts as inline SVG."""
+    if isinstance(spec, BarSpec):
+        return bar_chart(spec.labels, spec.values, title=alt_text(spec), fmt=spec.fmt,
+                         color=spec.color, notes=spec.notes)
+    return line_chart(spec.categories, spec.series, title=alt_text(spec),
+                      percent=spec.percent)
 
 
 def _svg(height: float, title: str, body: list[str]) -> str:
@@ -84,11 +96,10 @@ def line_chart(categories: Sequence[str], series: dict[str, Sequence[float | Non
                     f'font-size="13">{v:.0%}</text>' if percent else
                     f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="#666" '
                     f'font-size="13">{v:,.0f}</text>')
-    every = max(1, math.ceil(n / 6))
-    for i, label in enumerate(categories):
-        if i % every == 0 or (i == n - 1 and i % every >= every / 2):
-            body.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
-                        f'fill="#666" font-size="13">{escape(label)}</text>')
+    for i in label_every(categories, width, _AXIS_CHAR):
+        label = categories[i]
+        body.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
+                    f'fill="#666" font-size="13">{escape(label)}</text>')
     for k, (name, points) in enumerate(series.items()):
         color = PALETTE[k % len(PALETTE)]
         path, pen = [], "M"
