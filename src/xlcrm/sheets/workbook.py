@@ -80,9 +80,22 @@ class _Formats:
         return self.by_type.get(col.type, self.plain)
 
 
-def _width(col: Column) -> float:
+#: the widest a column is made to fit its values; longer texts wrap or show in the cell
+_MAX_FIT_WIDTH = 60
+#: how many values are measured to fit a column (the first ones: measuring 100,000 would cost
+#: more than it tells)
+_FIT_SAMPLE = 2000
+
+
+def _width(col: Column, values: Sequence[Any] | None = None) -> float:
+    """A column's width in characters: its type's or preset's width, widened to show its
+    header (and the filter button beside it) and, for texts, the longest of its first values."""
     base = col.width or _TYPE_WIDTHS[col.type]
-    return max(base, min(len(col.header) * 1.1 + 4, 40))
+    width = max(base, min(len(col.header) * 1.1 + 4, 40))
+    if values and col.type in ("text", "choice", "email", "url", "link"):
+        longest = max((len(v) for v in values[:_FIT_SAMPLE] if isinstance(v, str)), default=0)
+        width = max(width, min(longest * 1.05 + 2, _MAX_FIT_WIDTH))
+    return width
 
 
 def _cell_writer(col: Column, fmt: Format, yes: str, no: str) -> Callable[
@@ -175,7 +188,7 @@ def _write_data_sheet(ws: Worksheet, schema: Schema, sheet: Sheet,
         "name": sheet.table, "style": _TABLE_STYLE, "columns": table_columns,
     })
     for c, col in enumerate(cols):
-        ws.set_column(c, c, _width(col), formats.cell(col))
+        ws.set_column(c, c, _width(col, data.get(col.key) if data else None), formats.cell(col))
         if col.type == "choice" and col.list:
             lst = schema.settings_list(col.list)
             ws.data_validation(1, c, MAX_ROW, c, {
@@ -213,8 +226,8 @@ def _write_data_sheet(ws: Worksheet, schema: Schema, sheet: Sheet,
 def _write_table_block(ws: Worksheet, top: int, left: int, title: str, table: str,
                        columns: Sequence[Column], rows: Sequence[Sequence[Any]],
                        formats: _Formats, yes: str, no: str,
-                       key_columns: int = 0) -> int:
-    """Write one titled Settings table at (top, left); return the number of columns used."""
+                       key_columns: int = 0) -> list[float]:
+    """Write one titled Settings table at (top, left); return its columns' widths."""
     ws.write_string(top, left, title, formats.table_title)
     for c in range(1, len(columns)):
         ws.write_blank(top, left + c, None, formats.table_title)
@@ -225,15 +238,17 @@ def _write_table_block(ws: Worksheet, top: int, left: int, title: str, table: st
         "columns": [{"header": col.header, "header_format": formats.settings_header}
                     for col in columns],
     })
+    widths = []
     for c, col in enumerate(columns):
         fmt = formats.key if c < key_columns else formats.cell(col)
-        ws.set_column(left + c, left + c, _width(col) if c >= key_columns else 16)
+        widths.append(_width(col, [row[c] for row in rows]) if c >= key_columns else 16)
+        ws.set_column(left + c, left + c, widths[-1])
         write = _cell_writer(col, fmt, yes, no)
         for r, row in enumerate(rows, header_row + 1):
             value = row[c]
             if value is not None and value != "":
                 write(ws, r, left + c, value)
-    return len(columns)
+    return widths
 
 
 def _write_settings(book: xlsxwriter.Workbook, ws: Worksheet, schema: Schema,
@@ -250,12 +265,14 @@ def _write_settings(book: xlsxwriter.Workbook, ws: Worksheet, schema: Schema,
         return Column(key, ctype, loc.label("columns", key), key, width=width)  # type: ignore[arg-type]
 
     left = 0
+    blocks: list[tuple[int, list[float]]] = []  # each table's first column and widths
     # Options: a key column for xlcrm, a label and a value column for people.
     option_rows = [(o.key, o.label, None) for o in schema.options]
-    used = _write_table_block(
+    widths = _write_table_block(
         ws, top, left, text.get("options_title", "Options"), "Options",
         [col("key"), col("setting", width=44), col("value", width=14)], option_rows,
         formats, loc.yes, loc.no, key_columns=1)
+    blocks.append((left, widths))
     for r, opt in enumerate(schema.options, top + 2):
         value = options.get(opt.key, opt.value)
         if opt.type == "date":
@@ -270,26 +287,79 @@ def _write_settings(book: xlsxwriter.Workbook, ws: Worksheet, schema: Schema,
         if opt.type == "weekday":
             ws.data_validation(r, left + 2, r, left + 2,
                                {"validate": "list", "source": list(loc.weekdays)})
-    left += used + 1
+    left += len(widths) + 1
 
     milestone_rows = [
         (m.key, m.label, schema.sheet(m.sheet).name, schema.sheet(m.sheet).column(m.column).header)
         for m in schema.milestones
     ]
-    used = _write_table_block(
+    widths = _write_table_block(
         ws, top, left, text.get("milestones_title", "Milestones"), "Milestones",
         [col("milestone"), col("label", width=20), col("sheet", width=12),
          col("column", width=20)], milestone_rows, formats, loc.yes, loc.no, key_columns=1)
-    left += used + 1
+    blocks.append((left, widths))
+    left += len(widths) + 1
 
     for lst in schema.lists:
         rows = settings_rows[lst.key]
-        used = _write_table_block(ws, top, left, lst.title, lst.table, lst.columns, rows,
-                                  formats, loc.yes, loc.no)
+        widths = _write_table_block(ws, top, left, lst.title, lst.table, lst.columns, rows,
+                                    formats, loc.yes, loc.no)
         _list_validations(ws, schema, lst, top + 2, left, max(len(rows), 1))
         book.define_name(lst.defined_name, f"={structured_ref(lst.table, lst.columns[0].header)}")
-        left += used + 1
+        blocks.append((left, widths))
+        left += len(widths) + 1
     ws.freeze_panes(top + 2, 0)
+    _settings_print_setup(ws, blocks, top)
+
+
+#: Settings prints at this scale: its tables are short, so smaller type fits more of them on
+#: a page and stays readable
+_SETTINGS_PRINT_SCALE = 75
+#: what a landscape A4 (or Letter) page holds across, in pixels at 100%: 29.7 cm less the
+#: 0.7-inch margins on each side is 10.29 in, 987 px at 96 dpi; LibreOffice draws columns
+#: about 1.3 times wider than Excel's character widths, so a page is counted as 720 px, at
+#: Settings' print scale
+_PAGE_WIDTH_PX = 720 * 100 // _SETTINGS_PRINT_SCALE
+
+
+def _column_px(width: float) -> int:
+    """A column's width in pixels, as Excel draws a width in characters (Calibri 11)."""
+    return int(width * 7 + 5)
+
+
+def settings_page_breaks(blocks: Sequence[tuple[int, Sequence[float]]],
+                         page_px: int = _PAGE_WIDTH_PX) -> list[int]:
+    """Where Settings' printed pages begin: never inside a table, as many tables a page as fit.
+
+    Args:
+        blocks: each table's first column and its columns' widths (in characters), left to
+            right, one empty column between tables.
+        page_px: the width a page holds, in pixels.
+
+    Returns:
+        The columns each new page starts at (the first page's start is not listed).
+    """
+    breaks: list[int] = []
+    used = 0
+    for left, widths in blocks:
+        need = sum(_column_px(w) for w in widths)
+        if used and used + need > page_px:
+            breaks.append(left)
+            used = 0
+        used += need + _column_px(8.43)  # the empty column after the table
+    return breaks
+
+
+def _settings_print_setup(ws: Worksheet, blocks: Sequence[tuple[int, Sequence[float]]],
+                          top: int) -> None:
+    """Print Settings on landscape pages that each hold whole tables, each table's title and
+    header repeated where a long table runs onto a second page."""
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.set_print_scale(_SETTINGS_PRINT_SCALE)
+    ws.set_v_pagebreaks(settings_page_breaks(blocks))
+    ws.repeat_rows(top, top + 1)
+    ws.set_footer("&L&A&R&P / &N")
 
 
 def _list_validations(ws: Worksheet, schema: Schema, lst: SettingsList, first_row: int,
