@@ -201,7 +201,7 @@ def test_funnel_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
     assert _values(grid, "Shown", cols) == [0, 0, 0, 0.45, None, None, 0]
     assert _values(grid, "Sold", cols) == [1, 20_000, 20_000, 1.0, 7, 7, 0]
     assert _values(grid, "Lost", cols) == [1, 0, 0, 0.0, 49, 49, 0]
-    assert _row(grid, "Won in the last four weeks: 1; lost: 0; win rate 100.0%")
+    assert _row(grid, "Won in the last four weeks: 1 (€20,000); lost: 0; win rate 100.0%.")
 
 
 def test_sources_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
@@ -270,7 +270,7 @@ def test_data_quality_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
 def test_report_of_a_chosen_week(tiny: Path, tmp_path: Path) -> None:
     made = xlcrm.report(tiny, tmp_path, week="2026-W46", today=TINY_TODAY)
     grid = _grid(made.workbook, "Summary")
-    assert grid[1][0].startswith("Weekly report, week 46 2026 · 09 Nov to 15 Nov 2026")
+    assert grid[1][0].startswith("Weekly report, week 46 2026 · 9 Nov to 15 Nov 2026")
     # 9-15 Nov: lead L-4, contact and appointment L-4; the week before: leads L-5, L-7
     assert _values(grid, "Leads", 2) == [1, 2]
     assert _values(grid, "Appointment set", 2) == [1, 0]

@@ -180,3 +180,62 @@ def test_page_trend_chart_labels_do_not_collide(made: xlcrm.ReportResult) -> Non
     for (x1, a), (x2, b) in zip(axis, axis[1:]):
         # half of each label's width at 13 px (at most 7.4 units a character) must fit
         assert x2 - x1 >= (len(a) + len(b)) / 2 * 7.4, (a, b)
+
+
+def _english_phrases() -> set[str]:
+    """The English report's words that Italian says otherwise, cut at placeholders."""
+    from xlcrm.schema import load_locale
+
+    english = dict(load_locale("en").sections["report"])
+    italian = dict(load_locale("it").sections["report"])
+    phrases = set()
+    for key, value in english.items():
+        if italian.get(key) == value:
+            continue
+        for piece in re.split(r"\{[^}]*\}", value):
+            piece = piece.strip(" ():;.,")
+            if len(piece) >= 6:
+                phrases.add(piece)
+    return phrases
+
+
+def test_an_italian_workbook_gets_an_italian_report(demo_book: Callable[..., Path],
+                                                    tmp_path: Path) -> None:
+    import zipfile
+
+    from python_calamine import CalamineWorkbook
+
+    book = xlcrm.demo(tmp_path / "it", preset="dealer", leads=300, seed=5, today=TODAY,
+                      locale="it", run_report=False)
+    made = report(book, tmp_path / "out", html=True, eml=True, today=TODAY)
+    assert made.html is not None and made.eml is not None
+    msg = email.message_from_bytes(made.eml.read_bytes(), policy=email.policy.default)
+    assert isinstance(msg, EmailMessage)
+    texts = {"page": lxml_html.fromstring(made.html.read_text(encoding="utf-8")).text_content()}
+    for kind in ("html", "plain"):
+        part = msg.get_body(preferencelist=(kind,))
+        assert part is not None
+        content = part.get_content()
+        texts[f"mail {kind}"] = (lxml_html.fromstring(content).text_content()
+                                 if kind == "html" else content)
+    wb = CalamineWorkbook.from_path(str(made.workbook))
+    cells = []
+    for name in wb.sheet_names:
+        cells.append(name)
+        for row in wb.get_sheet_by_name(name).to_python():
+            cells += [str(v) for v in row if isinstance(v, str)]
+    with zipfile.ZipFile(made.workbook) as z:  # chart titles and series names
+        cells += [z.read(n).decode("utf-8") for n in z.namelist() if "charts/chart" in n]
+    texts["workbook"] = "\n".join(cells)
+    for where, text in texts.items():
+        found = sorted(p for p in _english_phrases()
+                       if re.search(rf"(?<!\w){re.escape(p)}(?!\w)", text))
+        assert not found, f"English in the Italian report's {where}: {found}"
+    # written the Italian way: the title, a comma before decimals, the euro after the amount
+    assert "Report settimanale, settimana 47 2026" in texts["page"]
+    leads = int(made.report.summary.at["leads", "this_week"])
+    rate = made.report.summary.at["contact_rate", "this_week"]
+    assert f"{rate * 100:.1f}%".replace(".", ",") in texts["page"]
+    assert "Riepilogo" in wb.sheet_names and "Per fonte" in wb.sheet_names
+    line = next(ln for ln in texts["mail plain"].splitlines() if ln.strip().startswith("Lead:"))
+    assert line.split()[1] == f"{leads:,}".replace(",", ".")

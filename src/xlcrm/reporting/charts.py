@@ -13,48 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .data import WeeklyReport
+from .words import ReportText, as_number, is_missing, report_text
 
-__all__ = ["PALETTE", "BarSpec", "ChartSpec", "LineSpec", "alt_text", "as_number", "fmt_count",
-           "fmt_pct", "is_missing", "label_every", "money_formatter", "report_charts"]
+__all__ = ["PALETTE", "BarSpec", "ChartSpec", "LineSpec", "alt_text", "label_every",
+           "report_charts"]
 
 PALETTE = ("#2F5597", "#C55A11", "#548235", "#7030A0", "#BF9000")
-#: the sign written before an amount, by ISO currency code (others are written after it)
-CURRENCY_SYMBOLS = {"EUR": "\u20ac", "USD": "$", "GBP": "\u00a3", "JPY": "\u00a5",
-                    "CHF": "CHF\u00a0"}
 
 
-def is_missing(value: Any) -> bool:
-    """None, NaT or NaN: a number nobody could compute."""
-    return value is None or str(value) == "NaT" or (isinstance(value, float)
-                                                    and math.isnan(value))
-
-
-def as_number(value: Any) -> float:
-    """A value as a float; missing -> NaN."""
-    return math.nan if is_missing(value) else float(value)
-
-
-def fmt_count(value: Any) -> str:
-    """1234 -> "1,234"; missing -> "–"."""
+def _plain_count(value: Any) -> str:
     return "\u2013" if is_missing(value) else f"{float(value):,.0f}"
-
-
-def fmt_pct(value: Any) -> str:
-    """0.4737 -> "47.4%"."""
-    return "\u2013" if is_missing(value) else f"{float(value):.1%}"
-
-
-def money_formatter(currency: str) -> Callable[[Any], str]:
-    """A function that writes amounts in ``currency``: "€12,300"."""
-    symbol = CURRENCY_SYMBOLS.get(currency.upper())
-
-    def fmt(value: Any) -> str:
-        if is_missing(value):
-            return "\u2013"
-        text = f"{abs(float(value)):,.0f}"
-        sign = "-" if float(value) < 0 else ""
-        return f"{sign}{symbol}{text}" if symbol else f"{sign}{text}\u00a0{currency}"
-    return fmt
 
 
 @dataclass(frozen=True)
@@ -75,7 +43,7 @@ class BarSpec:
     title: str
     labels: Sequence[str]
     values: Sequence[float | None]
-    fmt: Callable[[Any], str] = fmt_count
+    fmt: Callable[[Any], str] = _plain_count
     color: str = PALETTE[0]
     notes: Sequence[str] = ()
 
@@ -90,6 +58,7 @@ class LineSpec:
         categories: the label under each point (a week).
         series: the name of each line -> its values (None breaks the line).
         percent: values are shares, written as percentages.
+        tick: how the value axis writes its marks (default: "50%" or "1,200").
     """
 
     key: str
@@ -97,6 +66,7 @@ class LineSpec:
     categories: Sequence[str]
     series: dict[str, Sequence[float | None]] = field(default_factory=dict)
     percent: bool = True
+    tick: Callable[[float], str] | None = None
 
 
 ChartSpec = BarSpec | LineSpec
@@ -125,8 +95,9 @@ def label_every(labels: Sequence[str], span: float, char_width: float,
     return list(range((n - 1) % every, n, every))
 
 
-def alt_text(spec: ChartSpec) -> str:
+def alt_text(spec: ChartSpec, text: ReportText | None = None) -> str:
     """The chart in words, for mail programs that show no images and for screen readers."""
+    text = text or report_text()
     if isinstance(spec, BarSpec):
         parts = []
         for i, (label, value) in enumerate(zip(spec.labels, spec.values)):
@@ -137,46 +108,48 @@ def alt_text(spec: ChartSpec) -> str:
     for name, values in spec.series.items():
         shown = [v for v in values if not is_missing(v)]
         if shown and spec.categories:
-            last = fmt_pct(shown[-1]) if spec.percent else fmt_count(shown[-1])
-            lines.append(f"{name} {last} in the last week")
-    span = (f" ({spec.categories[0]} to {spec.categories[-1]})"
+            last = text.pct(shown[-1]) if spec.percent else text.count(shown[-1])
+            lines.append(text.get("in_last_week", name=name, value=last))
+    span = (f" ({text.get('span', start=spec.categories[0], end=spec.categories[-1])})"
             if len(spec.categories) > 1 else "")
     return f"{spec.title}{span}: " + "; ".join(lines) + "."
 
 
 def report_charts(report: WeeklyReport) -> dict[str, ChartSpec]:
-    """The report's charts: funnel, weekly trend, leads by source, lost reasons, pipeline
-    (those with data)."""
-    money = money_formatter(report.currency)
+    """The report's charts, in the report's language: funnel, weekly trend, leads by source,
+    lost reasons, pipeline (those with data)."""
+    text = report_text(report.locale, report.currency)
     summary = report.summary
     steps = summary[summary["kind"] == "count"]
     counts = [0.0 if is_missing(v) else as_number(v) for v in steps["this_week"]]
-    notes = [""] + [f"({b / a:.0%})" if a else "" for a, b in zip(counts, counts[1:])]
+    notes = [""] + [f"({text.whole_pct(b / a)})" if a else "" for a, b in zip(counts, counts[1:])]
     charts: dict[str, ChartSpec] = {
-        "funnel": BarSpec("funnel", "Where leads are lost this week",
-                          [str(label) for label in steps["label"]], counts, notes=notes)}
+        "funnel": BarSpec("funnel", text["chart_funnel"],
+                          [str(label) for label in steps["label"]], counts, fmt=text.count,
+                          notes=notes)}
     trend = report.trend
     if not trend.empty:
         charts["trend"] = LineSpec(
-            "trend", "Rates by week", [f"{w:%d %b}" for w in trend.index],
+            "trend", text["chart_trend"], [text.date(w, "dd MMM") for w in trend.index],
             {report.labels[k]: list(trend[k]) for k in ("contact_rate", "appointment_rate",
-                                                        "close_rate")})
+                                                        "close_rate")}, tick=text.whole_pct)
     if not report.sources.empty:
         charts["sources"] = BarSpec(
-            "sources", "Leads by source, last four weeks",
+            "sources", text["chart_sources"],
             [str(s) for s in report.sources.index], list(report.sources["leads"]),
-            color=PALETTE[2],
-            notes=[f"({fmt_pct(r)} contacted)" for r in report.sources["contact_rate"]])
+            fmt=text.count, color=PALETTE[2],
+            notes=[text.get("contacted_note", rate=text.pct(r))
+                   for r in report.sources["contact_rate"]])
     if not report.lost_reasons.empty:
         charts["lost"] = BarSpec(
-            "lost", "Why deals were lost, last four weeks",
+            "lost", text["chart_lost"],
             [str(r) for r in report.lost_reasons["reason"]],
-            list(report.lost_reasons["count"]), color=PALETTE[1],
-            notes=[f"({fmt_pct(s)})" for s in report.lost_reasons["share"]])
+            list(report.lost_reasons["count"]), fmt=text.count, color=PALETTE[1],
+            notes=[f"({text.pct(s)})" for s in report.lost_reasons["share"]])
     if not report.stages.empty:
         open_ = report.stages[report.stages["outcome"] == "open"]
         if open_["value"].fillna(0).sum() > 0:
             charts["pipeline"] = BarSpec(
-                "pipeline", "Weighted pipeline by stage", [str(s) for s in open_["stage"]],
-                list(open_["weighted"]), fmt=money, color=PALETTE[3])
+                "pipeline", text["chart_pipeline"], [str(s) for s in open_["stage"]],
+                list(open_["weighted"]), fmt=text.money, color=PALETTE[3])
     return charts

@@ -25,12 +25,14 @@ from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
 from ..metrics.tally import week_start as start_of_week
 from ..week import WeekResult
+from .words import report_text
 
 __all__ = ["MEASURE_LABELS", "CleanProblem", "DuplicateSet", "QualityInput", "QualityRow",
            "RepRow", "SourceRow", "SummaryRow", "WeeklyReport", "WorstRow", "parse_week",
            "report_week", "weekly_report"]
 
-#: how each measure is named in the report (milestone names from Settings replace the steps')
+#: how each measure is named in an English report (milestone names from Settings replace the
+#: steps'; other languages take ``measure_<key>`` from the locale file's ``[report]`` section)
 MEASURE_LABELS = {
     "leads": "Leads", "contacts": "Two-way contacts", "appointments": "Appointments set",
     "shows": "Appointments shown", "sales": "Sold", "contact_rate": "Contact rate",
@@ -40,7 +42,8 @@ MEASURE_LABELS = {
 _TREND_WEEKS = 12
 _PERIOD_WEEKS = 4
 _WORST = 10
-#: how the clean-up's checks are named in the report
+#: how the clean-up's checks are named in the report (in English; the report takes each name
+#: from the locale file's ``[report]`` section, ``clean_<check>``)
 _CLEAN_KINDS = {
     "no-contact-data": "No e-mail and no phone", "bad-email": "E-mail or phone not valid",
     "bad-phone": "E-mail or phone not valid", "dead": "No activity, task or deal for long",
@@ -157,7 +160,7 @@ class WeeklyReport:
         period_start: the first day of the last four weeks (sources, reps, lost reasons).
         generated: the day the report was made.
         currency: the ISO code of amounts.
-        labels: measure key -> the name the report shows.
+        labels: measure key -> the name the report shows (in the workbook's language).
         notes: sentences the report shows first (a week not over yet).
     """
 
@@ -189,6 +192,8 @@ class WeeklyReport:
     quality: pd.DataFrame  #: rows of :class:`QualityRow`
     worst: pd.DataFrame  #: rows of :class:`WorstRow`
     notes: list[str] = field(default_factory=list)
+    #: the workbook's language (its locale code): the report is written in it
+    locale: str = "en"
 
     @property
     def file_stem(self) -> str:
@@ -281,7 +286,8 @@ def report_week(start: dt.date) -> str:
 
 def _labels(crm: Crm) -> dict[str, str]:
     step_of = dict(zip(("lead", "contact", "appointment", "show", "sale"), STEPS))
-    labels = dict(MEASURE_LABELS)
+    text = report_text(crm.schema.locale.code)
+    labels = {key: text.get(f"measure_{key}") for key in MEASURE_LABELS}
     for m in crm.settings.milestones:
         if m.key != "lead":
             labels[step_of[m.key]] = m.label
@@ -368,15 +374,19 @@ def _reps(crm: Crm, data: TallyInput, start: pd.Timestamp, end: pd.Timestamp,
 
 def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFrame]:
     found: list[tuple[str, str, int, str, str]] = []  # check, kind, row, sheet, detail
+    text = report_text(crm.schema.locale.code)
+    clean = text["check_clean"]
     for issue in checked.issues:
-        found.append(("Error" if issue.severity == "error" else "Warning",
+        found.append((text["check_error"] if issue.severity == "error" else
+                      text["check_warning"],
                       issue.message.split(";")[0] if issue.row else issue.message,
                       issue.row, issue.sheet, issue.message))
     # what `xlcrm clean` finds: duplicates, unreachable, dead and unowned records
     for finding in checked.problems:
         row = int(re.sub(r"\D", "", finding.cell) or 0)
-        found.append(("To clean up", _CLEAN_KINDS.get(finding.check, finding.check), row,
-                      finding.sheet, finding.message))
+        kind = text.get(f"clean_{finding.check}") if finding.check in _CLEAN_KINDS \
+            else finding.check
+        found.append((clean, kind, row, finding.sheet, finding.message))
     row_of: dict[str, dict[str, int]] = {}  # sheet -> id -> row, made once per sheet
     for group in checked.duplicates:
         if group.sheet not in row_of:
@@ -385,7 +395,7 @@ def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFram
         rows = row_of[group.sheet]
         sheet_name = crm.sheet_names.get(group.sheet, group.sheet)
         for record in group.ids[1:]:
-            found.append(("To clean up", "Probable duplicate (merge with xlcrm clean)",
+            found.append((clean, text["clean_duplicate"],
                           rows.get(record, 0), sheet_name,
                           f"same as {group.kept}: {group.reasons.get(record, '')}"))
     kinds = pd.DataFrame(found, columns=["check", "kind", "row", "sheet", "detail"])
@@ -447,12 +457,14 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
     quality, worst = _quality(crm, checked)
     iso = report_week(week)
     year, number = iso.split("-W")
+    code = crm.schema.locale.code
+    text = report_text(code)
     notes = []
     if generated < (end - pd.Timedelta(days=1)).date():
-        notes.append(f"The week is not over yet: the numbers cover {week:%d %b} to "
-                     f"{generated:%d %b %Y}.")
+        notes.append(text.get("week_not_over", start=text.date(week, "d MMM"),
+                              today=text.date(generated)))
     return WeeklyReport(
-        title=f"Weekly report, week {int(number)} {year}",
+        title=text.get("title", number=int(number), year=year), locale=code,
         workbook=Path(crm.path).name, week_label=iso, week_start=week,
         week_end=(end - pd.Timedelta(days=1)).date(), period_start=period_start.date(),
         generated=generated, currency=str(crm.settings.options.get("currency", "EUR")),

@@ -19,16 +19,18 @@ from markupsafe import Markup
 from .._resources import templates_dir
 from ..errors import TemplateError
 from ..metrics.agenda import SECTION_TITLES as AGENDA_TITLES
-from .charts import CURRENCY_SYMBOLS, alt_text, fmt_count, fmt_pct, money_formatter
-from .charts import is_missing as _missing
+from .charts import alt_text
 from .charts import report_charts as chart_specs
 from .data import WeeklyReport, as_records
 from .svg import render_svg
+from .words import ReportText, is_missing, report_text
 
-__all__ = ["CURRENCY_SYMBOLS", "SECTION_TITLES", "MailPage", "environment", "render_agenda",
-           "render_mail", "render_report"]
+__all__ = ["SECTION_KEYS", "SECTION_TITLES", "MailPage", "environment", "render_agenda",
+           "render_mail", "render_report", "section_titles"]
 
-#: every section of the report, in order, with the title both the workbook and the page use
+#: the report's sections, in order
+SECTION_KEYS = ("summary", "funnel", "sources", "reps", "lost", "plans", "quality")
+#: every section's title in an English report; other languages: :func:`section_titles`
 SECTION_TITLES = {
     "summary": "Summary", "funnel": "Funnel and forecast", "sources": "By source",
     "reps": "By salesperson", "lost": "Lost reasons and competitors",
@@ -36,26 +38,15 @@ SECTION_TITLES = {
 }
 
 
-def fmt_points(value: Any) -> str:
-    """A change of a rate in percentage points: 0.021 -> "+2.1 pts"."""
-    return "\u2013" if _missing(value) else f"{float(value) * 100:+.1f} pts"
-
-
-def fmt_change(value: Any) -> str:
-    """A relative change: 0.083 -> "+8%"."""
-    return "\u2013" if _missing(value) else f"{float(value):+.0%}"
-
-
-def fmt_date(value: Any, pattern: str = "%d %b %Y") -> str:
-    """A date or timestamp as "16 Nov 2026"; missing -> "–"."""
-    if _missing(value):
-        return "\u2013"
-    return pd.Timestamp(value).strftime(pattern) if not isinstance(value, str) else value
+def section_titles(code: str = "en") -> dict[str, str]:
+    """Each section's title in a language, as the workbook's sheets and the page name them."""
+    text = report_text(code)
+    return {key: text[f"section_{key}"] for key in SECTION_KEYS}
 
 
 def fmt_raw(value: Any) -> str:
     """A number as written in ``data-value`` attributes, so programs can read the page back."""
-    if _missing(value):
+    if is_missing(value):
         return ""
     if isinstance(value, (dt.date, pd.Timestamp)):
         return str(pd.Timestamp(value).isoformat())
@@ -63,12 +54,24 @@ def fmt_raw(value: Any) -> str:
         else str(value)
 
 
-def environment(templates: str | Path | None = None) -> jinja2.Environment:
-    """The jinja2 environment: the user's folder first (if any), then the built-in templates.
+def _date_filter(text: ReportText) -> Any:
+    def fmt_date(value: Any, pattern: str = "d MMM y") -> str:
+        """A date in the page's language; a pattern with % is strftime's (older templates)."""
+        if "%" in pattern and not is_missing(value) and not isinstance(value, str):
+            return str(pd.Timestamp(value).strftime(pattern))
+        return text.date(value, pattern)
+    return fmt_date
+
+
+def environment(templates: str | Path | None = None,
+                text: ReportText | None = None) -> jinja2.Environment:
+    """The jinja2 environment: the user's folder first (if any), then the built-in templates;
+    its filters write numbers and dates in the language of ``text`` (English by default).
 
     Raises:
         TemplateError: ``templates`` is not a folder.
     """
+    text = text or report_text()
     loaders: list[jinja2.BaseLoader] = []
     if templates is not None:
         folder = Path(templates)
@@ -83,8 +86,9 @@ def environment(templates: str | Path | None = None) -> jinja2.Environment:
                                                                  default=False),
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
-    env.filters.update(count=fmt_count, pct=fmt_pct, points=fmt_points, change=fmt_change,
-                       date=fmt_date, raw=fmt_raw)
+    env.filters.update(count=text.count, pct=text.pct, points=text.points, change=text.change,
+                       decimal=text.decimal, date=_date_filter(text), raw=fmt_raw)
+    env.globals.update(w=text.words, say=text.get, lang=text.code)
     return env
 
 
@@ -116,27 +120,33 @@ def _template_line(exc: BaseException, env: jinja2.Environment, name: str) -> tu
 
 def report_charts(report: WeeklyReport) -> dict[str, Markup]:
     """The report's charts as inline SVG: funnel, weekly trend, leads by source, lost reasons."""
-    return {k: Markup(render_svg(spec))  # noqa: S704 - drawn here, every text escaped
+    text = report_text(report.locale, report.currency)
+    return {k: Markup(render_svg(spec, text))  # noqa: S704 - drawn here, every text escaped
             for k, spec in chart_specs(report).items()}
 
 
 def report_context(report: WeeklyReport) -> dict[str, Any]:
     """The variables the report template receives (see ``templates/report/README.md``)."""
+    text = report_text(report.locale, report.currency)
     tables = {name: as_records(getattr(report, name)) for name in (
         "stages", "forecast", "won_lost", "sources", "reps", "lost_reasons", "competitors",
         "plans", "quality", "worst")}
     for row in tables["forecast"]:
         month = row.get("month")
-        row["month"] = month.strftime("%b %Y") if month is not None and hasattr(
+        row["month"] = text.date(month, "MMM y") if month is not None and hasattr(
             month, "strftime") else str(month)
     return {"report": report, "summary": as_records(report.summary),
             "pipeline": report.pipeline, "tables": tables, "charts": report_charts(report),
-            "titles": SECTION_TITLES, "money": money_formatter(report.currency)}
+            "titles": section_titles(report.locale), "money": text.money}
+
+
+def _report_env(report: WeeklyReport, templates: str | Path | None) -> jinja2.Environment:
+    return environment(templates, report_text(report.locale, report.currency))
 
 
 def render_report(report: WeeklyReport, *, templates: str | Path | None = None) -> str:
     """Render the weekly report page (``report.html.j2``)."""
-    return _render(environment(templates), "report.html.j2", report_context(report))
+    return _render(_report_env(report, templates), "report.html.j2", report_context(report))
 
 
 @dataclass(frozen=True)
@@ -170,29 +180,34 @@ def render_mail(report: WeeklyReport, *, templates: str | Path | None = None,
     """
     from .png import render_png  # drawing PNGs loads matplotlib: only when mailing
 
-    env = environment(templates)
+    env = _report_env(report, templates)
+    words = report_text(report.locale, report.currency)
     context = report_context(report)
     specs = chart_specs(report)
     cids = {key: f"{key}.{report.week_label}@{domain}" for key in specs}
-    context.update(cids=cids, alts={key: alt_text(spec) for key, spec in specs.items()})
+    context.update(cids=cids, alts={key: alt_text(spec, words) for key, spec in specs.items()})
     html = _render(env, "mail.html.j2", context)
-    text = _render(env, "mail.txt", context)
+    plain = _render(env, "mail.txt", context)
     images = {cids[key]: render_png(spec) for key, spec in specs.items()
               if f"cid:{cids[key]}" in html}
-    return MailPage(html=html, text=text, images=images)
+    return MailPage(html=html, text=plain, images=images)
 
 
 def render_agenda(result: Any, crm: Any, *, now: dt.datetime,
                   templates: str | Path | None = None) -> str:
-    """Render the agenda page (``agenda.html.j2``) of an :class:`xlcrm.AgendaResult`."""
+    """Render the agenda page (``agenda.html.j2``) of an :class:`xlcrm.AgendaResult`, in the
+    workbook's language."""
+    currency = str(crm.settings.options.get("currency", "EUR"))
+    text = report_text(crm.schema.locale.code, currency)
+    titles = {key: text.get(f"agenda_{key}") for key in AGENDA_TITLES}
     reps = []
     for rep in result.reps:
         sections = []
-        for key, title in AGENDA_TITLES.items():
+        for key, title in titles.items():
             rows = as_records(result.section(rep, key))
             if rows:
                 sections.append({"key": key, "title": title, "rows": rows})
         reps.append({"name": rep, "sections": sections})
-    return _render(environment(templates), "agenda.html.j2", {
+    return _render(environment(templates, text), "agenda.html.j2", {
         "day": result.day, "now": now, "workbook": Path(result.path).name, "reps": reps,
-        "titles": AGENDA_TITLES, "currency": crm.settings.options.get("currency", "EUR")})
+        "titles": titles, "currency": currency})

@@ -11,16 +11,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from .charts import (
-    PALETTE,
-    BarSpec,
-    ChartSpec,
-    LineSpec,
-    as_number,
-    fmt_count,
-    is_missing,
-    label_every,
-)
+from .charts import PALETTE, BarSpec, ChartSpec, LineSpec, label_every
+from .words import as_number, is_missing
 
 __all__ = ["SHOWN_WIDTH", "render_png"]
 
@@ -42,7 +34,7 @@ def render_png(spec: ChartSpec) -> bytes:
     if isinstance(spec, BarSpec):
         height = 12 + 32 * max(len(spec.labels), 1)
     else:
-        height = 250 + 22 * ((len(spec.series) + 2) // 3)
+        height = 250 + 22 * ((len(spec.series) + 1) // 2)
     fig = Figure(figsize=(SHOWN_WIDTH * _SCALE / _DPI, height * _SCALE / _DPI), dpi=_DPI)
     fig.patch.set_facecolor("white")
     if isinstance(spec, BarSpec):
@@ -56,7 +48,8 @@ def render_png(spec: ChartSpec) -> bytes:
 
 
 def _bars(fig: Any, spec: BarSpec, height: float) -> None:
-    label_w, room = 180, SHOWN_WIDTH - 180 - 190
+    label_w, room = 200, SHOWN_WIDTH - 200 - 190
+    fits = 22  # characters of a label that fit in label_w at 15 px
     ax = fig.add_axes((label_w / SHOWN_WIDTH, 6 / height, room / SHOWN_WIDTH,
                        (height - 12) / height))
     values = [0.0 if is_missing(v) else as_number(v) for v in spec.values]
@@ -66,7 +59,7 @@ def _bars(fig: Any, spec: BarSpec, height: float) -> None:
     ax.set_ylim(n - 0.5, -0.5)  # first label on top
     ax.set_xlim(0, max([abs(v) for v in values] + [0.0]) or 1.0)
     ax.set_yticks(positions)
-    ax.set_yticklabels([label if len(label) <= 20 else label[:19] + "\u2026"
+    ax.set_yticklabels([label if len(label) <= fits else label[:fits - 1] + "\u2026"
                         for label in spec.labels], fontsize=15 * _SCALE * 0.72, color="#333")
     ax.tick_params(axis="y", length=0, pad=8 * _SCALE * 0.72)
     ax.set_xticks([])
@@ -99,13 +92,13 @@ def _lines(fig: Any, spec: LineSpec, height: float) -> None:
                        color="#666")
     ax.tick_params(axis="y", labelsize=13 * _SCALE * 0.72, colors="#666", length=0)
     ax.tick_params(axis="x", length=0)
-    if spec.percent:
-        ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
-    else:
-        ax.yaxis.set_major_formatter(lambda v, _pos: fmt_count(v))
+    tick = spec.tick or ((lambda v: f"{v:.0%}") if spec.percent else (lambda v: f"{v:,.0f}"))
+    ax.yaxis.set_major_formatter(lambda v, _pos: tick(v))
     ax.grid(axis="y", color="#dddddd")
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.spines["bottom"].set_color("#dddddd")
-    fig.legend(loc="lower left", bbox_to_anchor=(left / SHOWN_WIDTH, 0.0), ncol=3,
+    # three entries a line when their names are short, else two, so the legend stays inside
+    columns = 3 if sum(len(name) for name in spec.series) <= 45 else 2
+    fig.legend(loc="lower left", bbox_to_anchor=(left / SHOWN_WIDTH, 0.0), ncol=columns,
                frameon=False, fontsize=14 * _SCALE * 0.72, handlelength=1.2)

@@ -8,21 +8,25 @@ from collections.abc import Callable, Sequence
 from html import escape
 
 from .charts import PALETTE, BarSpec, ChartSpec, alt_text, label_every
+from .words import ReportText
 
 __all__ = ["bar_chart", "line_chart", "render_svg"]
 
 _WIDTH = 560
 #: the width of one character of the axis labels (13 px Segoe UI or Arial), a little generous
 _AXIS_CHAR = 7.4
+#: the same for the legend (14 px) and the bar labels (15 px)
+_LEGEND_CHAR = 8.0
+_LABEL_CHAR = 8.6
 
 
-def render_svg(spec: ChartSpec) -> str:
-    """Draw one of the report's charts as inline SVG."""
+def render_svg(spec: ChartSpec, text: ReportText | None = None) -> str:
+    """Draw one of the report's charts as inline SVG (its words in the language of ``text``)."""
     if isinstance(spec, BarSpec):
-        return bar_chart(spec.labels, spec.values, title=alt_text(spec), fmt=spec.fmt,
+        return bar_chart(spec.labels, spec.values, title=alt_text(spec, text), fmt=spec.fmt,
                          color=spec.color, notes=spec.notes)
-    return line_chart(spec.categories, spec.series, title=alt_text(spec),
-                      percent=spec.percent)
+    return line_chart(spec.categories, spec.series, title=alt_text(spec, text),
+                      percent=spec.percent, tick=spec.tick)
 
 
 def _svg(height: float, title: str, body: list[str]) -> str:
@@ -45,7 +49,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
         color: the bars' colour.
         notes: a short text after each value (a conversion rate, say).
     """
-    label_w, row_h, top = 180, 32, 6
+    label_w, row_h, top = 200, 32, 6
     clean = [0.0 if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
              for v in values]
     biggest = max([abs(v) for v in clean] + [0.0]) or 1.0
@@ -54,7 +58,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
     for i, (label, value) in enumerate(zip(labels, clean)):
         y = top + i * row_h
         width = max(room * abs(value) / biggest, 0.0)
-        text = label if len(label) <= 20 else label[:19] + "\u2026"
+        fits = int((label_w - 10) / _LABEL_CHAR)
+        text = label if len(label) <= fits else label[:fits - 1] + "\u2026"
         body.append(f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end" fill="#333">'
                     f"{escape(text)}</text>")
         body.append(f'<rect x="{label_w}" y="{y + 5}" width="{width:.1f}" height="{row_h - 10}" '
@@ -66,7 +71,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], *, title: s
 
 
 def line_chart(categories: Sequence[str], series: dict[str, Sequence[float | None]], *,
-               title: str, percent: bool = True) -> str:
+               title: str, percent: bool = True,
+               tick: Callable[[float], str] | None = None) -> str:
     """Lines over categories (weeks), with a light grid, the axis scale and a legend below.
 
     Missing values (None or NaN) break the line rather than drawing it through zero.
@@ -92,15 +98,14 @@ def line_chart(categories: Sequence[str], series: dict[str, Sequence[float | Non
         v = t * step
         body.append(f'<line x1="{left}" x2="{left + width}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
                     f'stroke="#ddd"/>')
+        label = tick(v) if tick else f"{v:.0%}" if percent else f"{v:,.0f}"
         body.append(f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="#666" '
-                    f'font-size="13">{v:.0%}</text>' if percent else
-                    f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" fill="#666" '
-                    f'font-size="13">{v:,.0f}</text>')
+                    f'font-size="13">{escape(label)}</text>')
     for i in label_every(categories, width, _AXIS_CHAR):
         label = categories[i]
         body.append(f'<text x="{x(i):.1f}" y="{top + plot_h + 16}" text-anchor="middle" '
                     f'fill="#666" font-size="13">{escape(label)}</text>')
-    for k, (name, points) in enumerate(series.items()):
+    for k, points in enumerate(series.values()):
         color = PALETTE[k % len(PALETTE)]
         path, pen = [], "M"
         for i, point in enumerate(points):
@@ -113,12 +118,18 @@ def line_chart(categories: Sequence[str], series: dict[str, Sequence[float | Non
                         f'fill="{color}"/>')
         body.append(f'<path d="{" ".join(path)}" fill="none" stroke="{color}" '
                     f'stroke-width="2"/>')
-        lx = left + k * 165
-        ly = top + plot_h + 38
-        body.append(f'<rect x="{lx}" y="{ly - 9}" width="12" height="4" fill="{color}"/>')
-        body.append(f'<text x="{lx + 17}" y="{ly - 3}" fill="#333" font-size="14">'
+    # the legend: entries side by side as long as they fit, by the width of their names
+    lx, ly = float(left), top + plot_h + 38
+    for k, name in enumerate(series):
+        entry = 17 + len(name) * _LEGEND_CHAR + 18
+        if lx > left and lx + entry > _WIDTH:
+            lx, ly = left, ly + 20
+        color = PALETTE[k % len(PALETTE)]
+        body.append(f'<rect x="{lx:.0f}" y="{ly - 9}" width="12" height="4" fill="{color}"/>')
+        body.append(f'<text x="{lx + 17:.0f}" y="{ly - 3}" fill="#333" font-size="14">'
                     f"{escape(name)}</text>")
-    return _svg(top + plot_h + 48, title, body)
+        lx += entry
+    return _svg(ly + 10, title, body)
 
 
 def _nice_step(high: float) -> float:
