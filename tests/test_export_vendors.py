@@ -345,3 +345,12 @@ def test_every_export_folder_has_a_checklist_naming_its_files(
             if f.name != "validation.csv":
                 assert f"`{f.name}`" in guide, (target, f.name)
         assert "0 errors" in guide and "## 1." in guide and "## 3." in guide
+
+
+def test_pipedrive_person_by_name_only_is_an_error(demo_books: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    mine = mutated(tmp_path, "pipedrive", '  { header = "Person - Email", value = "lead.email" },\n'
+                   '  { header = "Person - Phone", value = "lead.phone" },\n', "")
+    result = export(demo_books["dealer"], "pipedrive", tmp_path / "out", mapping=mine)
+    assert [(i.code, i.message.split(":")[0]) for i in result.errors] == [
+        ("rule-has_column", "activities.csv")] * 2

@@ -78,6 +78,9 @@ def _apply(rule: Rule, table: Table, locate: Locate) -> list[Issue]:
         return [_file_issue(rule, table, f'column "{h}" must not be imported here')
                 for h in header if h.startswith(rule.prefix)]
     missing = [c for c in rule.columns if c not in header]
+    if check == "has_column":
+        return [_file_issue(rule, table, f'no column "{c}", which the importer links by')
+                for c in missing]
     if missing and check == "required":
         return [_file_issue(rule, table, f'no column "{c}", which the importer requires')
                 for c in missing]
