@@ -32,8 +32,8 @@ takes together) and ``steps = { en = "...", it = "..." }`` (its line in IMPORT.m
 Validation is data: each ``[[rules]]`` entry is one rule of the target's importer, with the
 vendor page it comes from (``source``, required) and ``why`` (the vendor's words, shortened);
 ``unverified`` says what was searched when no vendor page confirms it. Checks
-(:mod:`xlcrm.exchange.rules`): ``required``, ``has_column`` (the header only), ``one_of`` (optionally ``when`` a column is
-filled), ``max_length``, ``picklist``, ``not_on_create``, ``unique`` (``case_sensitive``),
+(:mod:`xlcrm.exchange.rules`): ``required``, ``has_column`` (the header only), ``one_of``
+(optionally ``when`` a column is filled), ``max_length``, ``picklist``, ``not_on_create``, ``unique`` (``case_sensitive``),
 ``no_column`` (headers starting with ``prefix``), ``objects_per_file`` (``n``), ``pattern``.
 The target's own limits in ``[target]`` (rows, bytes, encoding, date format, refused
 characters) cite their pages in ``[target.cite]``.
@@ -59,8 +59,8 @@ __all__ = ["CHECKS", "ColumnSpec", "FileSpec", "Mapping_", "Rule", "available_ta
            "load_mapping"]
 
 #: the checks a ``[[rules]]`` entry may name
-CHECKS = frozenset({"required", "has_column", "one_of", "max_length", "picklist", "not_on_create", "unique",
-                    "no_column", "objects_per_file", "pattern"})
+CHECKS = frozenset({"required", "has_column", "one_of", "max_length", "picklist",
+                    "not_on_create", "unique", "no_column", "objects_per_file", "pattern"})
 #: the ``[target]`` keys that must cite the page they come from in ``[target.cite]``
 CITED = ("max_rows", "max_bytes", "encoding", "date_format", "forbidden")
 
