@@ -34,7 +34,8 @@ vendor page it comes from (``source``, required) and ``why`` (the vendor's words
 ``unverified`` says what was searched when no vendor page confirms it. Checks
 (:mod:`xlcrm.exchange.rules`): ``required``, ``has_column`` (the header only), ``one_of``
 (optionally ``when`` a column is filled), ``max_length``, ``picklist``, ``not_on_create``,
-``unique`` (``case_sensitive``), ``no_column`` (headers starting with ``prefix``), ``objects_per_file`` (``n``), ``pattern``.
+``unique`` (``case_sensitive``), ``no_column`` (headers starting with ``prefix``),
+``objects_per_file`` (``n``), ``pattern``.
 The target's own limits in ``[target]`` (rows, bytes, encoding, date format, refused
 characters) cite their pages in ``[target.cite]``.
 """
