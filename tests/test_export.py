@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from xlcrm import ExportError, available_targets, export, generate_demo, load
 from xlcrm.cli import app
+from xlcrm.exchange.mapping import load_mapping
 from xlcrm.exchange.safety import TRIGGERS, neutralize, unneutralize
 from xlcrm.sheets.workbook import write_new_workbook
 
@@ -42,11 +43,11 @@ def validate_against_rules(folder: Path, target: str, preset: str) -> list[str]:
     rules = tomllib.loads((RULES / f"{target}.toml").read_text(encoding="utf-8"))
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     problems: list[str] = []
-    by_object: dict[str, list[dict[str, str]]] = {}
+    by_file: dict[str, list[dict[str, str]]] = {}
     headers: dict[str, list[str]] = {}
-    order = [f["object"] for f in manifest["files"]]
+    order = [f["spec"] for f in manifest["files"]]
     file_rules = rules["file"]
-    assert sorted(set(order)) == sorted(rules["presets"][preset]), order
+    assert order == rules["presets"][preset], order
     for f in manifest["files"]:
         raw, header, rows = read_csv(folder / f["file"])
         bom = raw.startswith(b"\xef\xbb\xbf")
@@ -58,53 +59,59 @@ def validate_against_rules(folder: Path, target: str, preset: str) -> list[str]:
             problems.append(f"{f['file']}: {len(rows)} rows (manifest says {f['rows']})")
         if len(header) > file_rules.get("max_columns", 10**6):
             problems.append(f"{f['file']}: {len(header)} columns")
-        by_object.setdefault(f["object"], []).extend(rows)
-        headers[f["object"]] = header
-    def all_rows(obj: str) -> list[dict[str, str]]:
-        return by_object.get(obj, [])
+        ids = [h for h in header if re.fullmatch(r"xlcrm \w+ ID", h)]
+        if len(ids) > file_rules.get("max_id_columns", 10**6):
+            problems.append(f"{f['file']}: links {len(ids)} objects {ids}")
+        owner = file_rules.get("owner_header")
+        if owner and any(h.startswith("Owner.") and h != owner for h in header):
+            problems.append(f"{f['file']}: owner column is not {owner}")
+        by_file.setdefault(f["spec"], []).extend(rows)
+        headers[f["spec"]] = header
 
-    for obj, rows in by_object.items():
-        spec = rules["objects"][obj]
+    for name, rows in by_file.items():
+        spec = rules["files"][name]
         for col in spec.get("required", []):
-            if col not in headers[obj]:
-                problems.append(f"{obj}: required column {col} missing")
+            if col not in headers[name]:
+                problems.append(f"{name}: required column {col} missing")
                 continue
-            problems += [f"{obj} row {i}: {col} empty" for i, r in enumerate(rows, 2)
+            problems += [f"{name} row {i}: {col} empty" for i, r in enumerate(rows, 2)
                          if not r[col].strip()]
         if spec.get("one_of"):
-            problems += [f"{obj} row {i}: none of {spec['one_of']}" for i, r in enumerate(rows, 2)
+            problems += [f"{name} row {i}: none of {spec['one_of']}" for i, r in enumerate(rows, 2)
                          if not any(r.get(c, "").strip() for c in spec["one_of"])]
         for key, pattern in (("dates", file_rules["date"]), ("numbers", file_rules["number"])):
             for col in spec.get(key, []):
-                problems += [f"{obj} row {i}: {col} {r[col]!r}" for i, r in enumerate(rows, 2)
+                problems += [f"{name} row {i}: {col} {r[col]!r}" for i, r in enumerate(rows, 2)
                              if r.get(col) and not re.fullmatch(pattern, r[col])]
         for col, allowed in spec.get("picklists", {}).items():
-            problems += [f"{obj} row {i}: {col} {r[col]!r} not a picklist value"
+            problems += [f"{name} row {i}: {col} {r[col]!r} not a picklist value"
                          for i, r in enumerate(rows, 2) if r[col] not in allowed]
         for col, n in spec.get("max_length", {}).items():
-            problems += [f"{obj} row {i}: {col} too long" for i, r in enumerate(rows, 2)
+            problems += [f"{name} row {i}: {col} too long" for i, r in enumerate(rows, 2)
                          if len(r[col]) > n]
-        for col in spec.get("unique_when_linked", []):
-            values = [r[col] for r in rows]
-            twice = {v for v in values if values.count(v) > 1}
-            linked = {r[link["from"].split(":", 1)[1]] for link in rules.get("links", [])
-                      if link["to"] == f"{obj}:{col}"
-                      for r in all_rows(link["from"].split(":", 1)[0])}
-            if twice & linked:
-                problems.append(f"{obj}: {col} {sorted(twice & linked)} linked but not unique")
+        for col in spec.get("unique", []):
+            values = [r[col] for r in rows if r[col]]
+            if len(values) != len(set(values)):
+                problems.append(f"{name}: {col} repeats a value")
+        for col in spec.get("absent", []):
+            if col in headers[name]:
+                problems.append(f"{name}: has column {col}")
+        prefix = spec.get("no_column_prefix")
+        if prefix and any(h.startswith(prefix) for h in headers[name]):
+            problems.append(f"{name}: a column starts with {prefix!r}")
         forbidden = file_rules.get("forbidden", "")
-        problems += [f"{obj} row {i}: forbidden character" for i, r in enumerate(rows, 2)
+        problems += [f"{name} row {i}: forbidden character" for i, r in enumerate(rows, 2)
                      if any(ch in v for v in r.values() for ch in forbidden)]
     for link in rules.get("links", []):
-        src_obj, src_col = link["from"].split(":", 1)
-        dst_obj, dst_col = link["to"].split(":", 1)
-        if src_obj not in by_object or src_col not in headers[src_obj]:
+        src, src_col = link["from"].split(":", 1)
+        dst, dst_col = link["to"].split(":", 1)
+        if src not in by_file or src_col not in headers[src]:
             continue
         if file_rules.get("parents_first"):
-            assert order.index(dst_obj) <= order.index(src_obj), (src_obj, dst_obj)
-        keys = {r[dst_col] for r in by_object.get(dst_obj, [])}
-        problems += [f"{src_obj} row {i}: {src_col} {r[src_col]!r} not in {dst_obj}"
-                     for i, r in enumerate(by_object[src_obj], 2)
+            assert order.index(dst) <= order.index(src), (src, dst)
+        keys = {r[dst_col] for r in by_file.get(dst, [])}
+        problems += [f"{src} row {i}: {src_col} {r[src_col]!r} not in {dst}"
+                     for i, r in enumerate(by_file[src], 2)
                      if r[src_col] and r[src_col] not in keys]
     return problems
 
@@ -117,11 +124,11 @@ def test_demo_export_follows_target_import_rules(demo_books: dict[str, Path], tm
     assert result.errors == []
     assert validate_against_rules(tmp_path, target, preset) == []
     crm = load(demo_books[preset])
-    # every record of the sheets the target takes is exported, once
+    # every record of the sheets the target takes is exported, once, in the first file of it
     lead_sheet = crm.schema.lead_sheet
-    people = [f for f in result.files
-              if f.object.lower() in {"contacts", "contact", "people", "lead", "leads"}]
-    assert sum(f.rows for f in people) == len(crm.tables[lead_sheet])
+    first = next(fs for fs in load_mapping(target).files_for(preset) if fs.sheet == lead_sheet)
+    assert sum(f.rows for f in result.files if f.spec == first.file) == len(
+        crm.tables[lead_sheet])
     report = list(csv.DictReader(io.StringIO(result.report.read_text(encoding="utf-8"))))
     assert len(report) == len(result.issues)
     assert all(re.match(r"^[A-Za-z' ]+!\w+\d+$", r["record"]) for r in report)
@@ -142,7 +149,7 @@ def test_validation_report_names_record_of_missing_required_value(
     result = export(book, "salesforce", tmp_path / "out")
     crm = load(book)
     row = int(crm.tables["deals"].index[crm.tables["deals"]["id"] == deals["id"][0]][0])
-    assert [(i.where, i.code) for i in result.errors] == [(f"Deals!J{row}", "export-required")]
+    assert [(i.where, i.code) for i in result.errors] == [(f"Deals!J{row}", "rule-required")]
     assert "CloseDate" in result.errors[0].message
 
 
@@ -160,7 +167,7 @@ def test_large_object_is_split_under_the_row_limit(demo_books: dict[str, Path],
                                                   tmp_path: Path) -> None:
     result = export(demo_books["dealer"], "pipedrive", tmp_path, max_rows=100)
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
-    parts = [f for f in manifest["files"] if f["object"] == "activities"]
+    parts = [f for f in manifest["files"] if f["spec"] == "activities.csv"]
     assert len(parts) > 1 and all(p["rows"] <= 100 for p in parts)
     assert manifest["limits"]["max_rows_per_file"] == 100
     ids: list[str] = []
@@ -169,7 +176,7 @@ def test_large_object_is_split_under_the_row_limit(demo_books: dict[str, Path],
         assert header[0] == "xlcrm ID"
         ids += [r["xlcrm ID"] for r in rows]
     assert len(ids) == len(set(ids)) == result.rows["activities"]
-    assert manifest["load_order"] == ["people", "deals", "activities"]
+    assert manifest["load_order"] == ["deals", "activities"]
 
 
 # ----- formula injection ------------------------------------------------------------------
@@ -250,16 +257,18 @@ def test_cli_export_prints_files_and_exit_code(demo_books: dict[str, Path],
     assert bad.exit_code == 2 and "unknown export target" in bad.output
 
 
-def test_duplicate_name_a_link_uses_is_an_error(tmp_path: Path) -> None:
+def test_account_name_twice_is_reported_where_zoho_links_by_name(tmp_path: Path) -> None:
     data = generate_demo("b2b", leads=40, seed=3, today=TODAY)
     accounts = data.data["accounts"]
     linked = data.data["contacts"]["account"][0]
     twin = accounts["id"].index(linked)
     other = next(i for i, a in enumerate(accounts["id"]) if i != twin)
-    accounts["name"][other] = accounts["name"][twin]
+    accounts["name"][other] = accounts["name"][twin].upper()  # differs only in case
     book = write_new_workbook(tmp_path / "crm.xlsx", data.schema, data.data,
                               options=data.options, settings_rows=data.settings_rows)
     result = export(book, "zoho", tmp_path / "out")
-    dupes = [i for i in result.issues if i.code == "export-duplicate"]
-    assert dupes and dupes[0].severity == "error"
-    assert accounts["name"][twin] in dupes[0].message
+    dupes = [i for i in result.issues if i.code == "rule-unique" and "Account Name" in i.message]
+    assert len(dupes) == 1 and dupes[0].severity == "warning"
+    assert accounts["name"][twin].upper() in dupes[0].message or accounts["name"][twin] in \
+        dupes[0].message
+    assert "help.zoho.com" in dupes[0].message

@@ -387,6 +387,8 @@ def export(
     console.print(f"Manifest {result.manifest}; validation report {result.report}: "
                   f"{len(result.errors)} errors, {len(result.issues) - len(result.errors)} "
                   "warnings.")
+    archive = f"; upload {result.archive}" if result.archive else ""
+    console.print(f"Step by step: {result.guide}{archive}")
     raise typer.Exit(PROBLEMS if result.errors else DONE)
 
 

@@ -19,6 +19,7 @@ import io
 import json
 import math
 import re
+import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -31,10 +32,12 @@ import pandas as pd
 from .._version import __version__
 from ..errors import ExportError
 from ..issues import Issue
-from ..metrics.identity import is_email, stored_email, stored_phone
+from ..metrics.identity import is_email, phone_key, stored_email
 from ..read import Crm, load
 from ..schema import Column, item_labels, load_schema, normalize_header
+from .guide import write_guide
 from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
+from .rules import Table, apply_rules
 from .safety import neutralize
 
 __all__ = ["ExportResult", "ExportedFile", "export", "export_crm"]
@@ -53,6 +56,9 @@ class ExportedFile:
     load_order: int
     part: int = 1
     parts: int = 1
+    spec: str = ""  # the mapping's file name this part belongs to
+    step: int = 1
+    group: str = ""
 
 
 @dataclass
@@ -65,6 +71,8 @@ class ExportResult:
     issues: list[Issue] = field(default_factory=list)
     manifest: Path | None = None
     report: Path | None = None
+    guide: Path | None = None
+    archive: Path | None = None
 
     @property
     def rows(self) -> dict[str, int]:
@@ -113,17 +121,40 @@ def export_crm(crm: Crm, to: str, out: str | Path, *, mapping: str | Path | None
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     result = ExportResult(target=spec.key, out=folder, files=[])
-    tables: dict[str, tuple[FileSpec, list[str], list[list[str]], list[tuple[str, int]]]] = {}
+    tables: dict[str, Table] = {}
     for fs in files:
         header, rows, origins = _rows(crm, spec, fs, plugin, result.issues)
-        tables[fs.object] = (fs, header, rows, origins)
+        title = crm.sheet_names.get(fs.sheet, crm.schema.sheet(fs.sheet).name)
+        tables[fs.file] = Table(fs, header, rows, origins, title)
     _check_refs(tables, result.issues)
+    result.issues += apply_rules(spec.rules, tables, _locator(crm), crm.schema.preset)
     limit = min(spec.max_rows, max_rows) if max_rows else spec.max_rows
-    for order, (fs, header, rows, _) in enumerate(tables.values(), 1):
-        result.files += _write(folder, fs, header, rows, order, spec, limit)
+    for order, t in enumerate(tables.values(), 1):
+        result.files += _write(folder, t.spec, t.header, t.rows, order, spec, limit)
+    if spec.zip:
+        result.archive = _zip(folder, spec.zip, [f for f in result.files if f.step == 1])
     result.report = _write_report(folder, result.issues)
     result.manifest = _write_manifest(folder, crm, spec, result, limit)
+    result.guide = write_guide(folder, crm, spec, result)
     return result
+
+
+def _locator(crm: Crm) -> Callable[[FileSpec, str, int], str]:
+    """The workbook cell behind an export column of one record, for the report."""
+    def locate(fs: FileSpec, header: str, row: int) -> str:
+        col = next((c for c in fs.columns if c.header == header), None)
+        key = (col.value or "id").split()[0].split(".")[0] if col is not None else "id"
+        return crm.cell(fs.sheet, key, row)
+    return locate
+
+
+def _zip(folder: Path, name: str, files: list[ExportedFile]) -> Path:
+    """One archive of the files the vendor's wizard takes in a single upload."""
+    path = folder / name
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in files:
+            zf.write(folder / f.file, f.file)
+    return path
 
 
 # ----- values --------------------------------------------------------------------------------
@@ -195,8 +226,11 @@ def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
     origins: list[tuple[str, int]] = []
     # stages, reps, sources and dates repeat: each distinct value is formatted once per column
     memo: dict[tuple[int, Any, str], tuple[str, tuple[Any, str, str] | None]] = {}
+    wanted = _wanted(crm, fs)
     for row_no, record in zip(table.index, table.to_dict("records")):
         if fs.where and _empty(record.get(fs.where)):
+            continue
+        if wanted is not None and normalize_header(str(record.get(fs.where))) not in wanted:
             continue
         out: list[str] = []
         for i, col in enumerate(fs.columns):
@@ -211,6 +245,12 @@ def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
             except TypeError:  # an unhashable cell value
                 text = _format(raw, col, ctype, spec, reps, region)
                 problem = _validate(col, text, spec, plugin)
+            if problem and "." in str(col.value) and problem[0] == "warning":
+                problem = None  # the linked record's own row reports it once
+            if text == "" and not _empty(raw) and (col.kind or ctype) == "phone" \
+                    and "." not in str(col.value):
+                problem = ("warning", "export-phone",
+                           f'"{raw}" is not a phone number, left out (fix it in the workbook)')
             if problem:
                 issues.append(Issue(title, crm.cell(fs.sheet, src, int(row_no)),
                                     problem[0], problem[1],
@@ -219,6 +259,16 @@ def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
         rows.append(out)
         origins.append((title, int(row_no)))
     return header, rows, origins
+
+
+def _wanted(crm: Crm, fs: FileSpec) -> set[str] | None:
+    """The spellings (keys and every language's labels) of the list items ``where_in`` keeps."""
+    if not fs.where_in or not fs.where:
+        return None
+    col = _columns(crm)[fs.sheet].get(fs.where)
+    list_key = col.list if col is not None and col.list else fs.where
+    return {normalize_header(x) for key in fs.where_in
+            for x in [key, *item_labels(list_key, key)]}
 
 
 def _resolve(crm: Crm, sheet_key: str, col: ColumnSpec, record: dict[str, Any],
@@ -260,6 +310,8 @@ def _resolve_one(crm: Crm, sheet_key: str, value: str, record: dict[str, Any],
         return None, "text", link
     for ref in col.ref:
         target = find(ref, str(linked))
+        if target is not None and "." in field_key:  # two links away: contact.account.name
+            return _resolve_one(crm, ref, field_key, target, find)[:2] + (link,)
         if target is not None:
             ref_col = columns[ref].get(field_key)
             return target.get(field_key), ref_col.type if ref_col else "text", link
@@ -282,7 +334,10 @@ def _format(raw: Any, col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[st
                         "email": "email"}.get(ctype, "number" if ctype in _NUMBER_TYPES
                                                       else "text")
     if col.map == "reps":
-        return neutralize(reps.get(normalize_header(str(raw)), str(raw)))
+        users = spec.values.get(col.table or "", {})
+        user = next((u for r, u in users.items() if normalize_header(r) == normalize_header(
+            str(raw)) or normalize_header(u) == normalize_header(str(raw))), None)
+        return neutralize(user or reps.get(normalize_header(str(raw)), str(raw)))
     if col.map:
         table = dict(spec.values.get(col.values_table, {}))
         key = _item_key(col.map, str(raw), table)
@@ -302,10 +357,9 @@ def _format(raw: Any, col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[st
     if kind == "flag":
         return spec.true if bool(raw) else spec.false
     if kind == "phone":
-        phone = stored_phone(str(raw), region) or ""
-        if phone.startswith("+"):  # an odd length still goes without spaces and dots
-            phone = "+" + re.sub(r"\D", "", phone)
-        return neutralize(phone, kind="phone")
+        # only a number phonenumbers can place goes out: "n/a", "12345" and "0000000000" are
+        # reported on their row instead of reaching the target as a bogus "+00000000"
+        return neutralize(phone_key(str(raw), region) or "", kind="phone")
     if kind == "email":
         return neutralize(stored_email(str(raw)) or "")
     if kind == "domain":
@@ -353,52 +407,56 @@ def _validate(col: ColumnSpec, text: str, spec: Mapping_, plugin: ModuleType | N
     return None
 
 
-def _check_refs(tables: dict[str, tuple[FileSpec, list[str], list[list[str]],
-                                        list[tuple[str, int]]]],
-                issues: list[Issue]) -> None:
+def _file_of(tables: dict[str, Table], obj: str) -> Table | None:
+    """The first (creating) file of a target object, the one links point at."""
+    return next((t for t in tables.values() if t.spec.object == obj), None)
+
+
+def _check_refs(tables: dict[str, Table], issues: list[Issue]) -> None:
     """Every link must find its record in the export itself (no orphan references), and a
     column the target links by (``unique``) must not hold the same value twice."""
     used: dict[tuple[str, str], set[str]] = {}
-    for fs, _header, rows, _ in tables.values():
-        for c, col in enumerate(fs.columns):
+    for t in tables.values():
+        for c, col in enumerate(t.spec.columns):
             if col.ref:
                 obj, _, ref_header = col.ref.partition(":")
-                if obj in tables:
-                    used.setdefault((obj, ref_header or tables[obj][0].key), set()).update(
-                        r[c] for r in rows if r[c])
-    for fs, _header, rows, origins in tables.values():
-        for c, col in enumerate(fs.columns):
+                parent = _file_of(tables, obj)
+                if parent is not None:
+                    used.setdefault((parent.spec.file, ref_header or parent.spec.key),
+                                    set()).update(r[c] for r in t.rows if r[c])
+    for t in tables.values():
+        for c, col in enumerate(t.spec.columns):
             if not col.unique:
                 continue
             first: dict[str, int] = {}
-            for row, (title, row_no) in zip(rows, origins):
+            for row, (title, row_no) in zip(t.rows, t.origins):
                 if not row[c]:
                     continue
                 if row[c] in first:
-                    linked = row[c] in used.get((fs.object, col.header), set())
+                    linked = row[c] in used.get((t.spec.file, col.header), set())
                     issues.append(Issue(
                         title, f"A{row_no}", "error" if linked else "warning", "export-duplicate",
-                        f'{fs.file} {col.header}: "{row[c]}" also on row {first[row[c]]}; the '
-                        "target links and deduplicates by it"
+                        f'{t.spec.file} {col.header}: "{row[c]}" also on row {first[row[c]]}; '
+                        "the target links and deduplicates by it"
                         + (", so links to it are ambiguous" if linked else
                            ", so it keeps one of them (merge the duplicates first)"), row_no))
                 else:
                     first[row[c]] = row_no
-    for fs, _header, rows, origins in tables.values():
-        for c, col in enumerate(fs.columns):
+    for t in tables.values():
+        for c, col in enumerate(t.spec.columns):
             if not col.ref:
                 continue
             obj, _, ref_header = col.ref.partition(":")
-            if obj not in tables:
+            parent = _file_of(tables, obj)
+            if parent is None:
                 continue
-            pfs, pheader, prows, _ = tables[obj]
-            k = pheader.index(ref_header or pfs.key)
-            keys = {r[k] for r in prows if r[k]}
-            for row, (title, row_no) in zip(rows, origins):
+            k = parent.header.index(ref_header or parent.spec.key)
+            keys = {r[k] for r in parent.rows if r[k]}
+            for row, (title, row_no) in zip(t.rows, t.origins):
                 if row[c] and row[c] not in keys:
                     issues.append(Issue(title, f"A{row_no}", "error", "export-orphan",
-                                        f'{fs.file} {col.header}: "{row[c]}" is not in '
-                                        f"{pfs.file}, the target can't link it", row_no))
+                                        f'{t.spec.file} {col.header}: "{row[c]}" is not in '
+                                        f"{parent.spec.file}, the target can't link it", row_no))
 
 
 # ----- files ---------------------------------------------------------------------------------
@@ -431,7 +489,7 @@ def _write(folder: Path, fs: FileSpec, header: list[str], rows: list[list[str]],
         data = (head + "".join(chunk)).encode(codec)
         (folder / name).write_bytes(data)
         written.append(ExportedFile(name, fs.object, len(chunk), len(data), order, i,
-                                    len(chunks)))
+                                    len(chunks), fs.file, fs.step, fs.group))
     return written
 
 

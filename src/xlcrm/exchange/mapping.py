@@ -23,6 +23,21 @@ Column specs (one inline table per column)::
   report (a duplicate that a link uses is an error: the target can't tell which is meant);
 - ``ref``: ``Object`` or ``Object:Header``: the value must be found in that column of that
   object's file (default: its key column), so every link resolves inside the export.
+
+A file may also say ``step = 2`` (a second import that updates records the first created, such
+as closing them: a state some importers refuse on create), ``where`` with ``where_in`` (only the
+records whose ``where`` column holds one of these list items), ``group`` (the files one import
+takes together) and ``steps = { en = "...", it = "..." }`` (its line in IMPORT.md).
+
+Validation is data: each ``[[rules]]`` entry is one rule of the target's importer, with the
+vendor page it comes from (``source``, required) and ``why`` (the vendor's words, shortened);
+``unverified`` says what was searched when no vendor page confirms it. Checks
+(:mod:`xlcrm.exchange.rules`): ``required``, ``has_column`` (the header only), ``one_of``
+(optionally ``when`` a column is filled), ``max_length``, ``picklist``, ``not_on_create``,
+``unique`` (``case_sensitive``), ``no_column`` (headers starting with ``prefix``),
+``objects_per_file`` (``n``), ``pattern``.
+The target's own limits in ``[target]`` (rows, bytes, encoding, date format, refused
+characters) cite their pages in ``[target.cite]``.
 """
 
 from __future__ import annotations
@@ -41,7 +56,14 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-__all__ = ["ColumnSpec", "FileSpec", "Mapping_", "available_targets", "load_mapping"]
+__all__ = ["CHECKS", "ColumnSpec", "FileSpec", "Mapping_", "Rule", "available_targets",
+           "load_mapping"]
+
+#: the checks a ``[[rules]]`` entry may name
+CHECKS = frozenset({"required", "has_column", "one_of", "max_length", "picklist",
+                    "not_on_create", "unique", "no_column", "objects_per_file", "pattern"})
+#: the ``[target]`` keys that must cite the page they come from in ``[target.cite]``
+CITED = ("max_rows", "max_bytes", "encoding", "date_format", "forbidden")
 
 
 @dataclass(frozen=True)
@@ -78,10 +100,54 @@ class FileSpec:
     key: str
     columns: tuple[ColumnSpec, ...]
     where: str | None = None
+    where_in: tuple[str, ...] = ()
+    step: int = 1
+    group: str = ""
+    steps: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def objects(self) -> list[str]:
+        """The target objects one row of this file touches: its own and those it associates."""
+        seen = [self.object]
+        for c in self.columns:
+            obj = (c.ref or "").partition(":")[0]
+            if obj and obj not in seen:
+                seen.append(obj)
+        return seen
 
     def column(self, header: str) -> ColumnSpec:
         """Return the spec of the column with ``header``."""
         return next(c for c in self.columns if c.header == header)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a target's importer, checked per record, with the page it comes from."""
+
+    check: str
+    files: tuple[str, ...]
+    source: str
+    why: str = ""
+    columns: tuple[str, ...] = ()
+    values: tuple[str, ...] = ()
+    when: str | None = None
+    prefix: str = ""
+    pattern: str = ""
+    n: int = 0
+    severity: str = "error"
+    case_sensitive: bool = True
+    unverified: str = ""
+    preset: str = ""
+
+    @property
+    def file(self) -> str:
+        """The files the rule is about, for messages."""
+        return ", ".join(self.files)
+
+    def applies_to(self, file: str, preset: str = "") -> bool:
+        """Tell whether the rule is about the file named ``file`` (``*``: every file)."""
+        return (not self.preset or not preset or self.preset == preset) and (
+            "*" in self.files or file in self.files)
 
 
 @dataclass(frozen=True)
@@ -104,6 +170,11 @@ class Mapping_:  # noqa: N801 - "Mapping" is taken by collections.abc
     files: tuple[FileSpec, ...]
     notes: str = ""
     sources: tuple[str, ...] = field(default=())
+    rules: tuple[Rule, ...] = ()
+    cite: Mapping[str, str] = field(default_factory=dict)
+    guide: Mapping[str, Any] = field(default_factory=dict)
+    zip: str = ""
+    unverified: tuple[str, ...] = ()
 
     def files_for(self, preset: str) -> list[FileSpec]:
         """Return the files of a preset, in load order (parents first)."""
@@ -155,7 +226,14 @@ def _build(raw: Mapping[str, Any], path: Path) -> Mapping_:
                      for c in f["columns"])
         files.append(FileSpec(preset=f["preset"], object=f["object"], file=f["file"],
                               sheet=f["sheet"], key=f.get("key", cols[0].header),
-                              columns=cols, where=f.get("where")))
+                              columns=cols, where=f.get("where"),
+                              where_in=tuple(f.get("where_in", ())), step=int(f.get("step", 1)),
+                              group=str(f.get("group", "")), steps=dict(f.get("steps", {}))))
+    rules = tuple(_rule(r) for r in raw.get("rules", []))
+    cite = dict(t.get("cite", {}))
+    uncited = [k for k in CITED if k in t and k not in cite]
+    if uncited:
+        raise ValueError(f"[target.cite] has no vendor page for {', '.join(uncited)}")
     return Mapping_(
         key=t["key"], name=t["name"], path=path, encoding=t.get("encoding", "utf-8"),
         date_format=t.get("date_format", "%Y-%m-%d"),
@@ -165,4 +243,25 @@ def _build(raw: Mapping[str, Any], path: Path) -> Mapping_:
         max_columns=t.get("max_columns"), forbidden=t.get("forbidden", ""),
         values={k: {str(a): str(b) for a, b in v.items()}
                 for k, v in raw.get("values", {}).items()},
-        files=tuple(files), notes=t.get("notes", ""), sources=tuple(t.get("sources", ())))
+        files=tuple(files), notes=t.get("notes", ""), sources=tuple(t.get("sources", ())),
+        rules=rules, cite=cite, guide=dict(raw.get("guide", {})), zip=str(t.get("zip", "")),
+        unverified=tuple(str(u) for u in raw.get("unverified", [])))
+
+
+def _rule(r: Mapping[str, Any]) -> Rule:
+    """One ``[[rules]]`` entry; one without a vendor page, or with an unknown check, is refused."""
+    if r["check"] not in CHECKS:
+        raise ValueError(f'unknown check "{r["check"]}" (one of {", ".join(sorted(CHECKS))})')
+    if not str(r.get("source", "")).startswith("http"):
+        raise ValueError(f'rule {r["check"]} on {r.get("file")} cites no vendor page (source)')
+    if r.get("severity", "error") not in ("error", "warning"):
+        raise ValueError(f'rule {r["check"]} on {r.get("file")}: severity is error or warning')
+    files = r["file"]
+    return Rule(check=r["check"], files=(files,) if isinstance(files, str) else tuple(files),
+                source=r["source"], why=r.get("why", ""), preset=r.get("preset", ""),
+                columns=tuple(r.get("columns", ())), values=tuple(str(v) for v in
+                                                                   r.get("values", ())),
+                when=r.get("when"), prefix=r.get("prefix", ""), pattern=r.get("pattern", ""),
+                n=int(r.get("n", 0)), severity=r.get("severity", "error"),
+                case_sensitive=bool(r.get("case_sensitive", True)),
+                unverified=r.get("unverified", ""))

@@ -100,6 +100,23 @@ def exported_files(manifest_path: Path) -> set[str]:
         return set()
 
 
+def _set_later(folder: Path, entries: list[dict[str, Any]], files: dict[str, FileSpec]
+               ) -> dict[str, dict[str, set[str]]]:
+    """Per sheet and record id, the values a second-step file of the export sets."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for entry in entries:
+        fs = files.get(entry.get("spec", ""))
+        if fs is None or fs.step == 1:
+            continue
+        keys = {str(c.value) for c in fs.columns if carries_value(c) and c.value != "id"}
+        id_header = next(c.header for c in fs.columns if c.value == "id")
+        table = read_table(folder / entry["file"])
+        k = table.header.index(id_header)
+        for _, cells in table.rows:
+            found.setdefault(fs.sheet, {}).setdefault(unneutralize(cells[k]), set()).update(keys)
+    return found
+
+
 def import_export_folder(crm: Crm, manifest_path: Path, *, now: dt.datetime,
                          only: str | None = None) -> ImportResult:
     """Upsert the files an export's manifest lists (or only the one named) into their sheets."""
@@ -111,11 +128,17 @@ def import_export_folder(crm: Crm, manifest_path: Path, *, now: dt.datetime,
                            f"import it into a {manifest['preset']} workbook")
     result = ImportResult(crm.path, [], encoding=manifest["encoding"], delimiter=",")
     states: dict[str, SheetUpsert] = {}
-    files: dict[str, FileSpec] = {f.object: f for f in spec.files_for(crm.schema.preset)}
+    files: dict[str, FileSpec] = {f.file: f for f in spec.files_for(crm.schema.preset)}
+    first = {f.object: f for f in reversed(spec.files_for(crm.schema.preset))}
+    later = _set_later(folder, manifest["files"], files) if only is None else {}
     for entry in sorted(manifest["files"], key=lambda f: (f["load_order"], f["part"])):
         if only is not None and entry["file"] != only:
             continue
-        fs = files[entry["object"]]
+        # an older manifest names only the object: its first file
+        fs = files.get(entry.get("spec", ""), first.get(entry["object"]))
+        if fs is None:
+            raise ImportFileError(f"{manifest_path}: {entry['file']} is not a file of the "
+                                  f"{spec.name} mapping")
         sheet = crm.schema.sheet(fs.sheet)
         if fs.sheet not in states:
             states[fs.sheet] = SheetUpsert(crm, fs.sheet, header_row(crm, fs.sheet))
@@ -141,7 +164,11 @@ def import_export_folder(crm: Crm, manifest_path: Path, *, now: dt.datetime,
                     result.rows.append(ImportRow(path.name, line, "warning",
                                                  f'{h} "{text}" can\'t be read ({exc})'))
             for key, given in listed.items():
-                values[key] = _reverse_item(spec, given, crm)
+                if key not in values:  # a column with the value as typed beats a picklist's
+                    values[key] = _reverse_item(spec, given, crm)
+            if fs.step == 1:  # a closing step sets these values exactly: don't guess them here
+                for key in later.get(fs.sheet, {}).get(str(values.get("id")), set()):
+                    values.pop(key, None)
             outcome, row, how = state.upsert(values, stamp={"created": now},
                                              by_id_only=filled(values.get("id")))
             if outcome == "added":

@@ -1,0 +1,119 @@
+"""Write ``IMPORT.md``: a person's checklist for the vendor's import screens, for one export.
+
+The steps come from the mapping file (``[guide]`` and each file's ``steps``) in the workbook's
+language; this module puts them in load order with this export's file names, row counts,
+encoding and date format, the validation report's counts, what is still UNVERIFIED and the
+vendor pages the rules cite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..read import Crm
+from .mapping import Mapping_
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .export import ExportResult
+
+__all__ = ["human_date_format", "write_guide"]
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "{name}: import checklist",
+        "intro": "Exported from {workbook} ({preset} preset) by xlcrm {version}. Tick each box "
+                 "as you go.",
+        "report": "Validation report: `validation.csv`, {errors} errors, {warnings} warnings. "
+                  "Fix the errors in the workbook and export again before importing; each "
+                  "warning names the record and what the importer would do with it.",
+        "before": "Before the first import",
+        "files": "Import the files in this order",
+        "rows": "{rows} rows",
+        "options": "Choose: encoding {encoding}; dates {date}.",
+        "after": "After the import",
+        "unverified": "Not verified against the vendor's pages",
+        "sources": "Vendor pages these steps and the checks come from",
+        "step2": "second step: run it only after the files above are imported",
+        "zip": "Upload `{zip}` (the files of step 1 together) instead of the files one by one.",
+    },
+    "it": {
+        "title": "{name}: lista di controllo per l'importazione",
+        "intro": "Esportato da {workbook} (preset {preset}) con xlcrm {version}. Spunta ogni "
+                 "casella man mano.",
+        "report": "Rapporto di convalida: `validation.csv`, {errors} errori, {warnings} avvisi. "
+                  "Correggi gli errori nella cartella di lavoro ed esporta di nuovo prima di "
+                  "importare; ogni avviso indica il record e cosa ne farebbe l'importazione.",
+        "before": "Prima della prima importazione",
+        "files": "Importa i file in quest'ordine",
+        "rows": "{rows} righe",
+        "options": "Scegli: codifica {encoding}; date {date}.",
+        "after": "Dopo l'importazione",
+        "unverified": "Non verificato sulle pagine del fornitore",
+        "sources": "Pagine del fornitore da cui vengono questi passi e i controlli",
+        "step2": "secondo passo: eseguilo solo dopo aver importato i file sopra",
+        "zip": "Carica `{zip}` (i file del passo 1 insieme) invece dei file uno per uno.",
+    },
+}
+
+
+def human_date_format(fmt: str) -> str:
+    """``%Y-%m-%d`` as the importers' screens spell it: ``YYYY-MM-DD``."""
+    for code, text in (("%Y", "YYYY"), ("%m", "MM"), ("%d", "DD"), ("%H", "HH"), ("%M", "mm"),
+                       ("%S", "ss")):
+        fmt = fmt.replace(code, text)
+    return fmt
+
+
+def _text(entry: Any, lang: str) -> str:
+    if isinstance(entry, Mapping):
+        return str(entry.get(lang) or entry.get("en") or "")
+    return str(entry)
+
+
+def write_guide(folder: Path, crm: Crm, spec: Mapping_, result: ExportResult) -> Path:
+    """Write ``IMPORT.md`` into the export folder and return its path."""
+    from .._version import __version__
+
+    lang = crm.schema.locale.code if crm.schema.locale.code in _WORDS else "en"
+    w = _WORDS[lang]
+    fill = {"name": spec.name, "workbook": crm.path.name, "preset": crm.schema.preset,
+            "version": __version__, "errors": len(result.errors),
+            "warnings": len(result.issues) - len(result.errors), "zip": spec.zip,
+            "encoding": "UTF-8" + (" (BOM)" if spec.encoding == "utf-8-sig" else ""),
+            "date": human_date_format(spec.date_format)}
+    guide = spec.guide
+    lines = [f"# {w['title'].format(**fill)}", "", w["intro"].format(**fill), "",
+             w["report"].format(**fill), ""]
+    if guide.get("tool"):
+        lines += [f"**{_text(guide['tool'], lang)}**", ""]
+    lines += [f"## 1. {w['before']}", ""]
+    lines += [f"- [ ] {_text(s, lang).format(**fill)}" for s in guide.get("before", [])]
+    lines += ["", f"## 2. {w['files']}", "", w["options"].format(**fill), ""]
+    if spec.zip:
+        lines += [w["zip"].format(**fill), ""]
+    by_spec: dict[str, list[str]] = {}
+    rows: dict[str, int] = {}
+    for f in result.files:
+        by_spec.setdefault(f.spec, []).append(f.file)
+        rows[f.spec] = rows.get(f.spec, 0) + f.rows
+    for n, fs in enumerate(spec.files_for(crm.schema.preset), 1):
+        names = ", ".join(f"`{x}`" for x in by_spec.get(fs.file, [fs.file]))
+        note = f"; {w['step2']}" if fs.step > 1 else ""
+        lines.append(f"{n}. [ ] {names} ({w['rows'].format(rows=rows.get(fs.file, 0))}{note}): "
+                     + _text(fs.steps, lang).format(**fill))
+    lines += ["", f"## 3. {w['after']}", ""]
+    lines += [f"- [ ] {_text(s, lang).format(**fill)}" for s in guide.get("after", [])]
+    unverified = [*spec.unverified,
+                  *(f"{r.file} {r.check} {', '.join(r.columns)}: {r.why} ({r.unverified})"
+                    for r in spec.rules if r.unverified and any(
+                        r.applies_to(f.file, crm.schema.preset)
+                        for f in spec.files_for(crm.schema.preset)))]
+    if unverified:
+        lines += ["", f"## {w['unverified']}", ""] + [f"- UNVERIFIED: {u}" for u in unverified]
+    pages = sorted({r.source for r in spec.rules} | set(spec.cite.values()) | set(spec.sources))
+    lines += ["", f"## {w['sources']}", ""] + [f"- <{p}>" for p in pages]
+    path = folder / "IMPORT.md"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
