@@ -13,50 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..read import Crm
+from ..schema import load_locale
 from .mapping import Mapping_
 
 if TYPE_CHECKING:  # pragma: no cover
     from .export import ExportResult
 
 __all__ = ["human_date_format", "write_guide"]
-
-_WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "{name}: import checklist",
-        "intro": "Exported from {workbook} ({preset} preset) by xlcrm {version}. Tick each box "
-                 "as you go.",
-        "report": "Validation report: `validation.csv`, {errors} errors, {warnings} warnings. "
-                  "Fix the errors in the workbook and export again before importing; each "
-                  "warning names the record and what the importer would do with it.",
-        "before": "Before the first import",
-        "files": "Import the files in this order",
-        "rows": "{rows} rows",
-        "options": "Choose: encoding {encoding}; dates {date}.",
-        "after": "After the import",
-        "unverified": "Not verified against the vendor's pages",
-        "sources": "Vendor pages these steps and the checks come from",
-        "step2": "second step: run it only after the files above are imported",
-        "zip": "Upload `{zip}` (the files of step 1 together) instead of the files one by one.",
-    },
-    "it": {
-        "title": "{name}: lista di controllo per l'importazione",
-        "intro": "Esportato da {workbook} (preset {preset}) con xlcrm {version}. Spunta ogni "
-                 "casella man mano.",
-        "report": "Rapporto di convalida: `validation.csv`, {errors} errori, {warnings} avvisi. "
-                  "Correggi gli errori nella cartella di lavoro ed esporta di nuovo prima di "
-                  "importare; ogni avviso indica il record e cosa ne farebbe l'importazione.",
-        "before": "Prima della prima importazione",
-        "files": "Importa i file in quest'ordine",
-        "rows": "{rows} righe",
-        "options": "Scegli: codifica {encoding}; date {date}.",
-        "after": "Dopo l'importazione",
-        "unverified": "Non verificato sulle pagine del fornitore",
-        "sources": "Pagine del fornitore da cui vengono questi passi e i controlli",
-        "step2": "secondo passo: eseguilo solo dopo aver importato i file sopra",
-        "zip": "Carica `{zip}` (i file del passo 1 insieme) invece dei file uno per uno.",
-    },
-}
-
 
 def human_date_format(fmt: str) -> str:
     """``%Y-%m-%d`` as the importers' screens spell it: ``YYYY-MM-DD``."""
@@ -76,8 +39,11 @@ def write_guide(folder: Path, crm: Crm, spec: Mapping_, result: ExportResult) ->
     """Write ``IMPORT.md`` into the export folder and return its path."""
     from .._version import __version__
 
-    lang = crm.schema.locale.code if crm.schema.locale.code in _WORDS else "en"
-    w = _WORDS[lang]
+    lang = crm.schema.locale.code
+    # the headings in the workbook's language, from its locale file ([guide]); the vendors'
+    # steps from the mapping file, in that language where it has them, else in English
+    w = {**load_locale("en").sections.get("guide", {}), **crm.schema.locale.sections.get(
+        "guide", {})}
     fill = {"name": spec.name, "workbook": crm.path.name, "preset": crm.schema.preset,
             "version": __version__, "errors": len(result.errors),
             "warnings": len(result.issues) - len(result.errors), "zip": spec.zip,
