@@ -151,6 +151,16 @@ def test_settings_titles_are_found_and_items_distinct(preset: str, code: str) ->
     assert len(set(milestones)) == len(milestones)
 
 
+def test_a_list_item_means_one_item_in_every_language() -> None:
+    """Imports and exports match items by their label in any language."""
+    seen: dict[tuple[str, str], tuple[str, str]] = {}
+    for code in LOCALES:
+        for list_key, items in load_locale(code).sections["values"].items():
+            for key, label in items.items():
+                first = seen.setdefault((list_key, normalize_header(label)), (key, code))
+                assert first[0] == key, (list_key, label, code, first)
+
+
 def test_outcomes_conditions_fields_and_weekdays_mean_one_thing() -> None:
     outcomes = outcome_labels()
     conditions = condition_names()
