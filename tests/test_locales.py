@@ -10,7 +10,7 @@ back clean, and a demo in Russian and Hungarian runs its weekly update.
 from __future__ import annotations
 
 import re
-import tomllib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,11 @@ from xlcrm.read.settings import _weekday
 from xlcrm.schema import WEEKDAYS, load_locale, load_schema, normalize_header, templates_dir
 
 from ._helpers import LOCALES, PRESETS, TODAY
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
 
 #: the languages the team asked for beyond English and Italian
 NEW_LOCALES = ("de", "es", "fr", "hu", "ky", "ru")
