@@ -30,7 +30,8 @@ console = Console(highlight=False, soft_wrap=True)  # long paths stay on one lin
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="dealer or b2b.")]
-LocaleOpt = Annotated[str, typer.Option("--locale", "-l", help="Language of labels: en, it.")]
+LocaleOpt = Annotated[str, typer.Option(
+    "--locale", "-l", help=f"Language of labels: {', '.join(xlcrm.available_locales())}.")]
 ForceOpt = Annotated[bool, typer.Option(
     "--force", help="Write even though Excel or LibreOffice has it open.")]
 

@@ -71,7 +71,8 @@ _OPTION_DEFAULTS: tuple[tuple[str, OptionType, Any], ...] = (
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MILESTONE_KEYS = ("lead", "contact", "appointment", "show", "sale")
-_CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF", "SEK": "kr"}
+_CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF", "SEK": "kr",
+                     "HUF": "Ft", "RUB": "₽", "KGS": "сом"}
 
 
 def normalize_header(text: str) -> str:
@@ -332,6 +333,7 @@ def load_locale(code: str = "en") -> Locale:
     Raises:
         UnknownPresetError: no locale file of that code ships with xlcrm.
     """
+    code = code.strip().lower()  # "RU" and "ru" name the same file
     path = templates_dir() / "locales" / f"{code}.toml"
     if not path.is_file():
         raise UnknownPresetError(
