@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from babel import Locale as BabelLocale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_symbol
 
 from ..schema import available_locales, load_locale
@@ -23,6 +23,9 @@ from ..schema import available_locales, load_locale
 __all__ = ["ReportText", "as_number", "is_missing", "report_text"]
 
 _DASH = "\u2013"
+#: the patterns the report asks for -> CLDR skeletons (what to show; the language decides how)
+_SKELETONS = {"d MMM y": "yMMMd", "d MMM": "MMMd", "dd MMM": "MMMd", "EEE d MMM": "MMMEd",
+              "EEE d MMM y": "yMMMEd", "MMM y": "yMMM", "HH:mm": "Hm"}
 #: Windows locale ids, for Excel number formats that must show month names in a language
 _EXCEL_LCID = {"en": "809", "it": "410", "hu": "40E", "ru": "419", "ky": "440", "de": "407",
                "fr": "40C", "es": "C0A"}
@@ -56,7 +59,8 @@ class ReportText:
 
     def __init__(self, code: str = "en", currency: str = "EUR") -> None:
         self.code = code if code in available_locales() else "en"
-        self.babel = BabelLocale.parse(self.code)
+        # English as written in Europe (16 Nov 2026), where the teams xlcrm is for work
+        self.babel = BabelLocale.parse("en_GB" if self.code == "en" else self.code)
         self.currency = currency.upper() or "EUR"
         self.words = _words(self.code)
         pattern = self.babel.currency_formats["standard"].pattern.split(";")[0]
@@ -111,10 +115,14 @@ class ReportText:
                                locale=self.babel, currency_digits=False)
 
     def date(self, value: Any, pattern: str = "d MMM y") -> str:
-        """A date in a CLDR pattern: "16 Nov 2026" (en), "16 nov 2026" (it); missing -> "–".
+        """A date as this language writes it: "16 Nov 2026" (en), "16. Nov. 2026" (de),
+        "2026. nov. 16." (hu); missing -> "–".
 
-        Patterns: ``d MMM y`` (day, short month, year), ``EEE d MMM`` (with the weekday),
-        ``EEEE d MMMM y`` (all in words), ``MMM y`` (a month), ``HH:mm`` (a time).
+        ``pattern`` names what to show, in Unicode's date symbols: ``d MMM y`` (day, short
+        month, year), ``d MMM``, ``EEE d MMM`` and ``EEE d MMM y`` (with the weekday),
+        ``EEEE d MMMM y`` (all in words), ``MMM y`` (a month), ``HH:mm`` (a time),
+        ``d MMM y HH:mm``; each is written in the order and with the words the language uses
+        (CLDR's skeletons). Any other pattern is used as it is.
         """
         if isinstance(value, str):
             return value
@@ -124,6 +132,13 @@ class ReportText:
             value = value.to_timestamp()
         if hasattr(value, "to_pydatetime"):
             value = value.to_pydatetime()
+        if pattern == "EEEE d MMMM y":
+            return str(format_date(value, "full", locale=self.babel))
+        if pattern == "d MMM y HH:mm":
+            return f"{self.date(value)} {self.date(value, 'HH:mm')}"
+        skeleton = _SKELETONS.get(pattern)
+        if skeleton is not None:
+            return str(format_skeleton(skeleton, value, locale=self.babel))
         if isinstance(value, dt.datetime):
             return str(format_datetime(value, pattern, locale=self.babel))
         return str(format_date(value, pattern, locale=self.babel))
