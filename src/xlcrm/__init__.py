@@ -14,6 +14,7 @@ from .commands.check import CheckResult, check
 from .commands.clean import CleanResult, clean
 from .commands.demo import demo
 from .commands.init import init
+from .commands.protect import protect, unprotect
 from .commands.report import ReportResult, make_report, report
 from .commands.score import ScoreResult, score
 from .commands.update import UpdateResult, set_baseline, update
@@ -23,6 +24,7 @@ from .errors import (
     ExportError,
     ImportFileError,
     NotXlcrmWorkbookError,
+    PasswordError,
     ReportError,
     SchemaError,
     TemplateError,
@@ -65,6 +67,7 @@ __all__ = [
     "Issue",
     "MacroResult",
     "NotXlcrmWorkbookError",
+    "PasswordError",
     "ReportError",
     "ReportResult",
     "SaveResult",
@@ -104,8 +107,10 @@ __all__ = [
     "load_schema",
     "macro_workbook",
     "make_report",
+    "protect",
     "report",
     "score",
     "set_baseline",
+    "unprotect",
     "update",
 ]

@@ -41,6 +41,7 @@ from ..metrics.quality import (
 from ..read import Crm, bulk_work, load
 from ..sheets.merge_log import LOG_HEADER, merge_log_builder
 from ..sheets.quality import DUPLICATE_HEADER, quality_builder
+from ..xlsx.crypto import with_password
 from ..xlsx.opening import safe_open
 from ..xlsx.save import BACKUP_FOLDER, SaveResult, safe_save
 from ..xlsx.writer import SheetBuilder, write_changes, write_owned_sheets
@@ -87,7 +88,9 @@ def _sheet_grids(path: Path, names: list[str]) -> dict[str, list[list[Any]]]:
     """The cells of the named sheets that exist (one opening of the workbook)."""
     from python_calamine import CalamineWorkbook
 
-    book = CalamineWorkbook.from_path(str(path))
+    from ..xlsx.crypto import source
+
+    book = CalamineWorkbook.from_path(source(path))
     try:
         return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
                 for n in names if n in book.sheet_names}
@@ -153,9 +156,10 @@ def _undo(path: Path, *, force: bool, backups: int) -> CleanResult:
 
 
 # ----- the command ---------------------------------------------------------------------------
+@with_password
 def clean(path: str | Path, *, apply: bool = False, undo: bool = False,
           today: dt.date | None = None, dry_run: bool = False, force: bool = False,
-          backups: int = 5) -> CleanResult:
+          backups: int = 5, password: str | None = None) -> CleanResult:
     """Find duplicates and other data problems; write them to the Data quality sheet.
 
     Args:
@@ -168,6 +172,8 @@ def clean(path: str | Path, *, apply: bool = False, undo: bool = False,
         force: write even though Excel or LibreOffice has the workbook open; with ``undo``,
             restore even though the workbook changed since the merge.
         backups: how many earlier versions to keep beside the workbook.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Raises:
         WorkbookError: ``undo`` without a merge to undo, or the workbook changed since.

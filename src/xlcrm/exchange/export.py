@@ -34,6 +34,7 @@ from ..issues import Issue
 from ..metrics.identity import is_email, stored_email, stored_phone
 from ..read import Crm, load
 from ..schema import Column, item_labels, load_schema, normalize_header
+from ..xlsx.crypto import with_password
 from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
 from .safety import neutralize
 
@@ -80,8 +81,9 @@ class ExportResult:
         return [i for i in self.issues if i.severity == "error"]
 
 
+@with_password
 def export(path: str | Path, to: str, out: str | Path, *, mapping: str | Path | None = None,
-           max_rows: int | None = None) -> ExportResult:
+           max_rows: int | None = None, password: str | None = None) -> ExportResult:
     """Write the files ``to`` (``hubspot``, ``salesforce``, ...) imports, into folder ``out``.
 
     Args:
@@ -90,6 +92,8 @@ def export(path: str | Path, to: str, out: str | Path, *, mapping: str | Path | 
         out: folder for the files, the manifest and the validation report (created).
         mapping: the user's own mapping file instead of the shipped one.
         max_rows: split files at fewer rows than the target allows (a smaller batch).
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Returns:
         The files written with their row counts, and the validation report's records.

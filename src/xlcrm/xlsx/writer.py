@@ -21,6 +21,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from .crypto import scratch_path, source
 from .opening import safe_open
 from .package import Package
 from .patch import patch_cells
@@ -90,12 +91,12 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
         backups: how many earlier versions to keep beside it.
     """
     target, _ = safe_open(path, for_writing=True, force=force)
-    with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp:
-        scratch_path = Path(tmp) / "owned.xlsx"
-        extra = _build_scratch(scratch_path, builders)
+    with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp, \
+            scratch_path(Path(tmp), "owned.xlsx") as scratch:
+        extra = _build_scratch(scratch, builders)
 
         def write(out: Path) -> None:
-            with Package(target) as pkg, Package(scratch_path) as src:
+            with Package(target) as pkg, Package(scratch) as src:
                 for sheet, cells in patches.items():
                     if cells:
                         patch_cells(pkg, sheet, cells)
@@ -158,10 +159,10 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
     reader = workbook_reader()[0]
     target, _ = safe_open(path)
     changes: list[CellChange] = []
-    with tempfile.TemporaryDirectory(prefix="xlcrm-preview-") as tmp:
-        scratch_path = Path(tmp) / "owned.xlsx"
-        bulk = _build_scratch(scratch_path, builders)
-        new_book, old_book = reader.from_path(str(scratch_path)), reader.from_path(str(target))
+    with tempfile.TemporaryDirectory(prefix="xlcrm-preview-") as tmp, \
+            scratch_path(Path(tmp), "owned.xlsx") as scratch:
+        bulk = _build_scratch(scratch, builders)
+        new_book, old_book = reader.from_path(str(scratch)), reader.from_path(source(target))
         try:
             present = set(old_book.sheet_names)
             for name in builders:
