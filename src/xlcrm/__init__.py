@@ -13,7 +13,9 @@ from .commands.attach import attach
 from .commands.check import CheckResult, check
 from .commands.clean import CleanResult, clean
 from .commands.demo import demo
+from .commands.forget import ForgetResult, forget
 from .commands.init import init
+from .commands.person import PersonResult, person
 from .commands.protect import protect, unprotect
 from .commands.report import ReportResult, make_report, report
 from .commands.score import ScoreResult, score
@@ -62,12 +64,14 @@ __all__ = [
     "ExportError",
     "ExportResult",
     "ExportedFile",
+    "ForgetResult",
     "ImportFileError",
     "ImportResult",
     "Issue",
     "MacroResult",
     "NotXlcrmWorkbookError",
     "PasswordError",
+    "PersonResult",
     "ReportError",
     "ReportResult",
     "SaveResult",
@@ -100,6 +104,7 @@ __all__ = [
     "clean",
     "demo",
     "export",
+    "forget",
     "generate_demo",
     "import_leads",
     "init",
@@ -107,6 +112,7 @@ __all__ = [
     "load_schema",
     "macro_workbook",
     "make_report",
+    "person",
     "protect",
     "report",
     "score",
