@@ -192,10 +192,13 @@ def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
     _shift_sheet_ranges(root, shift, sheet)
     for rel in pkg.rels(part):
         if rel.type.endswith("/table") and not rel.external:
+            peeked = pkg.peek(rel.target)
+            if _table_ref(peeked, shift) == peeked.get("ref"):
+                continue  # a table above the removed rows: its part stays byte for byte
             table = pkg.tree(rel.target)
             for el in (table, table.find(_M + "autoFilter")):
                 if el is not None and el.get("ref"):
-                    _shrink_table_ref(el, shift)
+                    el.set("ref", _table_ref(el, shift))
     book = pkg.tree("xl/workbook.xml")
     names = book.find(_M + "definedNames")
     for name in names if names is not None else []:
@@ -203,15 +206,17 @@ def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
             name.text = shift_formula(name.text, shift, sheet, local=False)
 
 
-def _shrink_table_ref(el: etree._Element, shift: RowShift) -> None:
-    """A table keeps its header row and at least one data row, as Excel requires."""
-    moved = shift_range(el.get("ref", ""), shift)
+def _table_ref(el: etree._Element, shift: RowShift) -> str:
+    """A table's (or its filter's) range after the rows go; it keeps its header row and at
+    least one data row, as Excel requires."""
+    ref = el.get("ref", "")
+    moved = shift_range(ref, shift)
     m = _A1_RANGE.match(moved or "")
     if moved is None or m is None or m.group(8) is None:
-        return
+        return ref
     if int(m.group(8)) <= int(m.group(4)):  # only the header left: keep one empty row
         moved = f"{m.group(2)}{m.group(4)}:{m.group(6)}{int(m.group(4)) + 1}"
-    el.set("ref", moved)
+    return moved
 
 
 def _shift_sheet_ranges(root: etree._Element, shift: RowShift, sheet: str) -> None:
