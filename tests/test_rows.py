@@ -70,8 +70,8 @@ def test_removing_rows_of_a_corpus_workbook(tmp_path: Path, office: Office) -> N
     assert "'County Ranking'!$A$6:$J$75</definedName>" in book
     assert 'ref="B8:E43"' in table
     # the cells: row 20 now holds what row 23 held, the sheet is three rows shorter
-    old = CalamineWorkbook.from_path(str(source)).get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
-    new = CalamineWorkbook.from_path(str(out)).get_sheet_by_name(SHEET).to_python(skip_empty_area=False)
+    old, new = (CalamineWorkbook.from_path(str(p)).get_sheet_by_name(SHEET)
+                .to_python(skip_empty_area=False) for p in (source, out))
     assert new[19] == old[22] and new[18] == old[18]
     assert len(new) == len(old) - 3
     # LibreOffice opens it and finds the validations and conditional formats on those rows

@@ -27,7 +27,7 @@ from typing import Any
 from ..errors import ArgumentError, PasswordError
 from ..issues import column_letter
 from ..metrics.identity import phone_key
-from ..metrics.person import Finding, PersonRows, find_person
+from ..metrics.person import ERASED, Finding, PersonRows, find_person
 from ..read import load
 from ..sheets.erasure_log import erasure_log_builder, read_erasure_log
 from ..xlsx.crypto import OLE_MAGIC, decrypt_bytes, with_password
@@ -38,8 +38,6 @@ from .person import read_all_sheets, require_one_key
 
 __all__ = ["ERASED", "ForgetResult", "forget"]
 
-#: what a required cell reads once erased (an empty one would be an error for `check`)
-ERASED = "[erased]"
 _PHONE_RUN = re.compile(r"\+?\d[\d\s().\-/]{5,}\d")
 
 

@@ -34,7 +34,11 @@ from ..crm import Crm
 from ..schema import Sheet
 from .identity import email_key, fold_text, phone_key
 
-__all__ = ["PERSONAL_KEYS", "Finding", "PersonRows", "find_person"]
+__all__ = ["ERASED", "PERSONAL_KEYS", "Finding", "PersonRows", "erased_ids", "find_person",
+           "without_consent"]
+
+#: what a required cell of an erased person reads (an empty one would be an error for check)
+ERASED = "[erased]"
 
 #: columns of the person's own record that are personal whatever their type
 PERSONAL_KEYS = frozenset({"first_name", "last_name", "title", "email", "phone", "notes",
@@ -272,3 +276,20 @@ def _header_row(grid: Sequence[Sequence[Any]], headers: Mapping[int, str]) -> in
         if sum(1 for v in cells if fold_text(_text(v)) in wanted) >= max(1, len(wanted) // 2):
             return i
     return None
+
+
+def erased_ids(people: pd.DataFrame) -> set[str]:
+    """The ids of the people ``xlcrm forget`` erased (their last name reads ``[erased]``)."""
+    if people.empty or "last_name" not in people or "id" not in people:
+        return set()
+    gone = people["last_name"].astype("object") == ERASED
+    return {str(i) for i in people.loc[gone, "id"]}
+
+
+def without_consent(people: pd.DataFrame) -> set[str]:
+    """The ids of the people who never agreed to marketing (no consent date), or who were
+    erased; empty when the table has no consent column (an older workbook)."""
+    if people.empty or "marketing_consent" not in people or "id" not in people:
+        return erased_ids(people)
+    missing = people["marketing_consent"].isna()
+    return {str(i) for i in people.loc[missing, "id"]} | erased_ids(people)

@@ -209,7 +209,7 @@ def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
 def _table_ref(el: etree._Element, shift: RowShift) -> str:
     """A table's (or its filter's) range after the rows go; it keeps its header row and at
     least one data row, as Excel requires."""
-    ref = el.get("ref", "")
+    ref = str(el.get("ref", ""))
     moved = shift_range(ref, shift)
     m = _A1_RANGE.match(moved or "")
     if moved is None or m is None or m.group(8) is None:
