@@ -145,3 +145,30 @@ def test_forget_refuses_nobody_with_2_and_changes_nothing(demo_book: Callable[..
     both = runner.invoke(app, ["forget", str(crm_path), "--email", "a@b.it", "--id", "L-1"])
     assert both.exit_code == 2 and "exactly one" in both.output
     assert crm_path.read_bytes() == before
+
+
+def test_forget_delete_removes_the_rows_and_leaves_no_dangling_link(
+        demo_book: Callable[..., Path], tmp_path: Path) -> None:
+    crm_path = copy_of(demo_book("dealer", 120, 2), tmp_path, "crm.xlsx")
+    before = xlcrm.load(crm_path)
+    rec = _someone(before)
+    acts = before["activities"]
+    linked = int((acts["lead"] == rec["id"]).sum())
+    tasks = int((before["tasks"]["record"] == rec["id"]).sum())
+    issues_before = {i.code for i in xlcrm.check(crm_path, today=TODAY).issues}
+    result = xlcrm.forget(crm_path, phone=rec["phone"], delete=True, today=TODAY)
+    assert result.deleted["Leads"] == [int(rec.name)]
+    assert len(result.deleted["Activities"]) == linked
+    after = xlcrm.load(crm_path)
+    assert len(after["leads"]) == len(before["leads"]) - 1
+    assert len(after["activities"]) == len(acts) - linked
+    assert len(after["tasks"]) == len(before["tasks"]) - tasks
+    assert rec["id"] not in set(after["leads"]["id"])
+    assert not (after["activities"]["lead"] == rec["id"]).any()
+    # the rows below moved up: the lead after the removed one sits on its row now
+    next_id = before["leads"]["id"].iloc[list(before["leads"].index).index(rec.name) + 1]
+    assert after["leads"].loc[rec.name, "id"] == next_id
+    codes = {i.code for i in xlcrm.check(crm_path, today=TODAY).issues}
+    assert "dangling-link" not in codes - issues_before
+    for rows in _grids(crm_path).values():
+        assert not any(rec["email"] in str(c) for r in rows for c in r)
