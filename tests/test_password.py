@@ -21,6 +21,7 @@ from ._helpers import TODAY, Office, copy_of
 runner = CliRunner()
 SECRET = "correct horse 7"
 ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def _encrypt(plain: Path, out: Path, secret: str = SECRET) -> Path:
@@ -66,7 +67,7 @@ def test_encrypted_workbook_goes_through_the_weekly_routine(
     # not the report workbook, not a temporary file
     assert _plain_zips(tmp_path) == []
     backups = list((work / ".xlcrm-backups").iterdir())
-    assert len(backups) == 1 and backups[0].read_bytes()[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    assert len(backups) == 1 and backups[0].read_bytes()[:8] == OLE_MAGIC
     report_book = next((work / "report").glob("*.xlsx"))
     assert report_book.read_bytes()[:4] != ZIP_MAGIC
     assert (work / "export" / "contacts.csv").is_file()
@@ -122,3 +123,29 @@ def test_protect_encrypts_workbook_and_backups_and_unprotect_reverses_it(
     xlcrm.unprotect(crm, password=SECRET)
     assert crm.read_bytes()[:4] == ZIP_MAGIC
     assert xlcrm.check(crm).records
+
+
+def test_new_workbooks_and_answers_are_encrypted_too(tmp_path: Path) -> None:
+    made = xlcrm.init(tmp_path / "new.xlsx", password=SECRET)
+    assert made.read_bytes()[:8] == OLE_MAGIC
+    assert xlcrm.check(made, password=SECRET).records == {"Leads": 0, "Activities": 0,
+                                                          "Tasks": 0, "Plans": 0}
+    answer = xlcrm.person(made, email="nobody@example.org", out=tmp_path / "answer.xlsx",
+                          password=SECRET)
+    assert answer.out is not None and answer.out.read_bytes()[:8] == OLE_MAGIC
+    with pytest.raises(xlcrm.ReportError, match="--pdf"):
+        xlcrm.report(made, tmp_path / "r", pdf=True, password=SECRET)
+
+
+def test_a_restored_encrypted_version_is_written_as_it_is(tmp_path: Path) -> None:
+    """Clean's undo puts back the encrypted file it kept: byte for byte, not encrypted twice."""
+    from xlcrm.xlsx.crypto import unlocked
+    from xlcrm.xlsx.save import safe_save
+
+    made = xlcrm.init(tmp_path / "crm.xlsx", password=SECRET)
+    kept = made.read_bytes()
+    xlcrm.score(made, password=SECRET, today=TODAY)
+    assert made.read_bytes() != kept
+    with unlocked(SECRET):
+        safe_save(made, lambda tmp: tmp.write_bytes(kept))
+    assert made.read_bytes() == kept

@@ -133,6 +133,10 @@ def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = No
     Raises:
         ReportError: the week is wrong, a template has an error, or sending failed.
     """
+    if pdf and password is not None:
+        raise ReportError("--pdf with --password-env: LibreOffice would need the report "
+                          "workbook unencrypted on disk to print it; make the PDF from the "
+                          "HTML page (--html) instead")
     data = make_report(path, week=week, today=today)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
