@@ -56,3 +56,17 @@ def test_agenda_says_no_marketing_and_never_names_an_erased_person(
     assert target not in set(after["record"].astype(str))
     assert "[erased]" not in set(after["client"].astype(str))
     assert len(after) == len(items) - int((items["record"].astype(str) == target).sum())
+
+
+def test_report_never_lists_an_erased_person_among_records_to_fix(
+        demo_book: Callable[..., Path], tmp_path: Path) -> None:
+    path = copy_of(demo_book("dealer", 120, 2), tmp_path, "crm.xlsx")
+    worst = xlcrm.make_report(path, today=TODAY).worst
+    leads = worst[worst["where"].str.startswith("Leads!")]
+    assert not leads.empty
+    target = str(leads["record"].iloc[0])
+    xlcrm.forget(path, record_id=target, today=TODAY)
+    # erased, the record has no e-mail and no phone left: a finding, but nothing to fix
+    after = xlcrm.make_report(path, today=TODAY).worst
+    assert target not in set(after["record"])
+    assert "[erased]" not in set(after["name"])
