@@ -160,7 +160,8 @@ def _write_workbook(result: PersonResult, target: Path) -> None:
                 about.write_string(r, 0, k, bold)
                 about.write_string(r, 1, v)
             about.set_column(0, 0, 18)
-            about.set_column(1, 1, 60)
+            about.set_column(1, 1, 44)
+            about.fit_to_pages(1, 0)  # printed, as the answer to a request often is
             taken = {"request"}
             for sheet in result.found.sheets():
                 rows = [f for f in result.found.findings if f.sheet == sheet]
@@ -184,6 +185,8 @@ def _write_workbook(result: PersonResult, target: Path) -> None:
                             ws.write_string(i, c, str(v))
                 ws.freeze_panes(1, 0)
                 ws.set_column(2, 1 + max(len(headers), 1), 16)
+                ws.set_landscape()
+                ws.fit_to_pages(1, 0)
         finally:
             book.close()
 

@@ -40,10 +40,14 @@ def erasure_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
         banner(ws, crm.schema, f, "Erasure log",
                "Every erasure request carried out by `xlcrm forget`: when, which records, how "
                "and where. No personal data is kept here.")
+        ws.write_string(0, 0, "Owned by xlcrm: `xlcrm forget` adds to it; rows are never "
+                              "removed.", f.banner)
         ws.write_row(3, 0, list(ERASURE_HEADER), f.head)
         for i, r in enumerate(rows, 4):
             for c, v in enumerate(r):
                 value = cell_value(v)
+                if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                    value = dt.datetime.combine(value, dt.time())  # as read back
                 if isinstance(value, dt.datetime):
                     ws.write_datetime(i, c, value, f.date)
                 elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -56,4 +60,6 @@ def erasure_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
         ws.set_column(3, 3, 40)
         ws.set_column(4, 6, 14)
         ws.freeze_panes(4, 0)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
     return build
