@@ -172,3 +172,25 @@ def test_forget_delete_removes_the_rows_and_leaves_no_dangling_link(
     assert "dangling-link" not in codes - issues_before
     for rows in _grids(crm_path).values():
         assert not any(rec["email"] in str(c) for r in rows for c in r)
+
+
+def test_forget_a_b2b_contact_reaches_deals_tickets_and_documents(
+        demo_book: Callable[..., Path], tmp_path: Path) -> None:
+    crm_path = copy_of(demo_book("b2b", 120, 2), tmp_path, "crm.xlsx")
+    crm = xlcrm.load(crm_path)
+    deals, contacts = crm["deals"], crm["contacts"]
+    with_deal = contacts[contacts["id"].isin(set(deals["contact"].dropna()))
+                         & contacts["email"].notna()]
+    rec = with_deal.iloc[0]
+    found = xlcrm.person(crm_path, email=rec["email"]).found
+    theirs = set(deals.loc[deals["contact"] == rec["id"], "id"])
+    assert theirs <= set(found.ids)  # their deals, and through them the deals' documents
+    documents = crm["documents"]
+    assert set(documents.loc[documents["deal"].isin(theirs), "id"]) <= set(found.ids)
+    tally = _grids(crm_path)["Tally"]
+    xlcrm.forget(crm_path, email=rec["email"], today=TODAY)
+    xlcrm.update(crm_path, today=TODAY)
+    grids = _grids(crm_path)
+    assert grids["Tally"] == tally
+    assert not any(rec["email"] in str(c) for rows in grids.values() for r in rows for c in r)
+    assert rec["id"] in set(xlcrm.load(crm_path)["contacts"]["id"])
