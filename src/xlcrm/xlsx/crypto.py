@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from ..errors import PasswordError
 
@@ -139,12 +139,21 @@ def is_encrypted(path: Path) -> bool:
         if fh.read(len(OLE_MAGIC)) != OLE_MAGIC:
             return False
         fh.seek(0)
-        import msoffcrypto
-
+        msoffcrypto = _msoffcrypto(path.name)
         try:
             return bool(msoffcrypto.OfficeFile(fh).is_encrypted())
         except Exception:  # noqa: BLE001 - an OLE file msoffcrypto can't parse is no workbook
             return False
+
+
+def _msoffcrypto(name: str) -> Any:
+    """msoffcrypto-tool, imported when a workbook is encrypted (most never are)."""
+    try:
+        import msoffcrypto
+    except ImportError:
+        raise PasswordError(f"{name}: is encrypted, and reading encrypted workbooks needs "
+                            "msoffcrypto-tool: pip install msoffcrypto-tool") from None
+    return msoffcrypto
 
 
 def decrypt_bytes(data: bytes, secret: str, name: str) -> bytes:
@@ -153,7 +162,7 @@ def decrypt_bytes(data: bytes, secret: str, name: str) -> bytes:
     Raises:
         PasswordError: the password is wrong, or the file is not an encrypted workbook.
     """
-    import msoffcrypto
+    msoffcrypto = _msoffcrypto(name)
     from msoffcrypto.exceptions import DecryptionError, FileFormatError, InvalidKeyError
 
     try:
