@@ -174,6 +174,13 @@ def test_merge_keeps_links_and_values_and_undo_restores_bytes(
     result = clean(path, apply=True, today=TODAY)
     assert result.merged_groups == len(chosen)
     after = xlcrm.load(path)
+    # the merged rows are removed, not left empty: each sheet is shorter by its merged records
+    # and its rows stay consecutive from the header down
+    for key in ("contacts", "accounts"):
+        gone = sum(len(groups[i - 1].ids) - 1 for i in chosen if groups[i - 1].sheet == key)
+        assert len(after.tables[key]) == len(before_merge.tables[key]) - gone, key
+        rows = list(after.tables[key].index)
+        assert rows == list(range(rows[0], rows[0] + len(rows))), key
     errors_after = {(i.sheet, i.cell, i.code) for i in xlcrm.check(path, today=TODAY).issues
                     if i.severity == "error"}
     assert errors_after <= errors_before  # no dangling link, duplicate id or missing value

@@ -25,7 +25,9 @@ from xlcrm.cli import DONE, PROBLEMS, REFUSED, TWINS, app, exit_codes
 from ._helpers import TODAY
 
 README = Path(__file__).parents[1] / "README.md"
-runner = CliRunner()
+#: the password the encrypted workbooks of these runs have (protect, unprotect)
+TEST_PASSWORD = "contract test"
+runner = CliRunner(env={"XLCRM_TEST_PASSWORD": TEST_PASSWORD})
 
 
 def _commands() -> dict[str, typing.Any]:
@@ -137,7 +139,18 @@ def _runs(book: Path, tmp: Path) -> dict[str, list[str]]:
         "clean": [str(_copy(book, tmp / "clean")), "--today", day],
         "score": [str(_copy(book, tmp / "score")), "--today", day],
         "assign": [str(_copy(book, tmp / "assign"))],
+        "protect": [str(_copy(book, tmp / "protect")), "--password-env", "XLCRM_TEST_PASSWORD"],
+        "unprotect": [str(_protected(book, tmp / "unprotect")), "--password-env",
+                      "XLCRM_TEST_PASSWORD"],
+        "person": [str(book), "--id", "L-000001", "--out", str(tmp / "person.json")],
+        "forget": [str(_copy(book, tmp / "forget")), "--id", "L-000001"],
     }
+
+
+def _protected(book: Path, folder: Path) -> Path:
+    path = _copy(book, folder)
+    xlcrm.protect(path, password=TEST_PASSWORD, backups=0)
+    return path
 
 
 def test_every_command_ends_with_a_code_of_the_table(small_demo: Path, tmp_path: Path) -> None:

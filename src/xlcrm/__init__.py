@@ -13,7 +13,10 @@ from .commands.attach import attach
 from .commands.check import CheckResult, check
 from .commands.clean import CleanResult, clean
 from .commands.demo import demo
+from .commands.forget import ForgetResult, forget
 from .commands.init import init
+from .commands.person import PersonResult, person
+from .commands.protect import protect, unprotect
 from .commands.report import ReportResult, make_report, report
 from .commands.score import ScoreResult, score
 from .commands.update import UpdateResult, set_baseline, update
@@ -23,6 +26,7 @@ from .errors import (
     ExportError,
     ImportFileError,
     NotXlcrmWorkbookError,
+    PasswordError,
     ReportError,
     SchemaError,
     TemplateError,
@@ -60,11 +64,14 @@ __all__ = [
     "ExportError",
     "ExportResult",
     "ExportedFile",
+    "ForgetResult",
     "ImportFileError",
     "ImportResult",
     "Issue",
     "MacroResult",
     "NotXlcrmWorkbookError",
+    "PasswordError",
+    "PersonResult",
     "ReportError",
     "ReportResult",
     "SaveResult",
@@ -97,6 +104,7 @@ __all__ = [
     "clean",
     "demo",
     "export",
+    "forget",
     "generate_demo",
     "import_leads",
     "init",
@@ -104,8 +112,11 @@ __all__ = [
     "load_schema",
     "macro_workbook",
     "make_report",
+    "person",
+    "protect",
     "report",
     "score",
     "set_baseline",
+    "unprotect",
     "update",
 ]

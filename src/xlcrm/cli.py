@@ -18,6 +18,8 @@ import xlcrm
 
 from . import terminal
 from ._version import __version__
+from .cli_privacy import PasswordOpt, register_privacy_commands
+from .cli_privacy import password_from_env as _secret
 from .errors import XlcrmError
 
 app = typer.Typer(
@@ -63,6 +65,7 @@ TWINS = {
     "baseline": "set_baseline", "check": "check", "macros": "macro_workbook",
     "report": "report", "agenda": "agenda", "export": "export", "import": "import_leads",
     "adopt": "adopt", "clean": "clean", "score": "score", "assign": "assign",
+    "protect": "protect", "unprotect": "unprotect", "person": "person", "forget": "forget",
 }
 #: The commands that can also end with PROBLEMS; every other command ends DONE or REFUSED.
 FINDS_PROBLEMS = frozenset({"check", "export"})
@@ -124,12 +127,14 @@ def init(
     macros: Annotated[bool, typer.Option(
         "--macros", help="Also write the macro workbook (.xlsm) with the Excel buttons.")]
     = False,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Create a new, empty CRM workbook."""
     with _as_exit():
         written = xlcrm.init(path, preset=preset, locale=locale, currency=currency,
-                             force=force)
-        made = xlcrm.macro_workbook(written, force=force) if macros else None
+                             force=force, password=_secret(pw_env))
+        made = xlcrm.macro_workbook(written, force=force,
+                                    password=_secret(pw_env)) if macros else None
     console.print(f"Created {written} ({preset} preset, {locale}).")
     if made is not None:
         console.print(f"Created {made.workbook} with the Excel buttons, and {made.module}.")
@@ -145,11 +150,12 @@ def demo(
     locale: LocaleOpt = "en",
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Pretend today is this day (YYYY-MM-DD).")] = None,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Write a populated demo workbook with realistic data."""
     with _as_exit(), console.status(f"Generating {leads:,} leads..."):
         written = xlcrm.demo(directory, preset=preset, leads=leads, seed=seed, locale=locale,
-                             today=today.date() if today else None)
+                             today=today.date() if today else None, password=_secret(pw_env))
     reports = sorted(written.parent.glob(f"{written.stem}-report-*.html"))
     console.print(f"Wrote {written}: {leads:,} {'contacts' if preset == 'b2b' else 'leads'} "
                   "over half a year, already tallied. Open it and start on the Dashboard tab."
@@ -164,13 +170,15 @@ def attach(
     locale: LocaleOpt = "en",
     force: ForceOpt = False,
     backups: Annotated[int, typer.Option(min=0, help="Earlier versions to keep.")] = 5,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Add xlcrm's Settings, data sheets and owned sheets to an existing workbook.
 
     The team's own sheets, charts, pivot tables, macros and styles stay exactly as they are.
     """
     with _as_exit():
-        result = xlcrm.attach(path, preset=preset, locale=locale, force=force, backups=backups)
+        result = xlcrm.attach(path, preset=preset, locale=locale, force=force, backups=backups,
+                              password=_secret(pw_env))
     console.print(f"Attached the {preset} CRM sheets to {result.path}"
                   + (f" (previous version kept as {result.backup})" if result.backup else ""))
 
@@ -187,6 +195,7 @@ def update(
     output: FormatOpt = OutputFormat.text,
     shown: Annotated[int, typer.Option(
         "--show", min=0, help="With --dry-run: changed cells listed per sheet.")] = 10,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Run the weekly update: tally, baseline, funnel, dashboard and stage history, written
     into the owned sheets (nothing else in the workbook is touched)."""
@@ -207,7 +216,8 @@ def update(
             bar.update(task, description=step)
 
         result = xlcrm.update(path, today=today.date() if today else None, force=force,
-                              dry_run=dry_run, backups=backups, progress=progress)
+                              dry_run=dry_run, backups=backups, progress=progress,
+                              password=_secret(pw_env))
     if output is OutputFormat.json:
         print(terminal.update_json(result, dry_run))
         return
@@ -230,10 +240,12 @@ def baseline(
     end: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"],
                                              help="Last day of the baseline period.")],
     force: ForceOpt = False,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Re-baseline: measure every week against a new period; the old baselines are kept."""
     with _as_exit():
-        result = xlcrm.set_baseline(path, start.date(), end.date(), force=force)
+        result = xlcrm.set_baseline(path, start.date(), end.date(), force=force,
+                                    password=_secret(pw_env))
     base = result.baseline
     console.print(f"Baseline {start:%Y-%m-%d} to {end:%Y-%m-%d}: {int(base['leads']):,} leads, "
                   f"contact rate {base['contact_rate']:.1%}, appointment rate "
@@ -245,13 +257,14 @@ def baseline(
 def check(
     path: Annotated[Path, typer.Argument(help="The CRM workbook to check.")],
     output: FormatOpt = OutputFormat.text,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Check a CRM workbook: every problem as Sheet!Cell: what is wrong.
 
     Exit code 0 when there is no error, 1 when there are errors, 2 when the file can't be read.
     """
     with _as_exit():
-        result = xlcrm.check(path)
+        result = xlcrm.check(path, password=_secret(pw_env))
     if output is OutputFormat.json:
         print(result.to_json())
     else:
@@ -272,10 +285,11 @@ def macros(
         help="The Python interpreter Excel should run (default: this one).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing .xlsm.")]
     = False,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Write a macro-enabled copy with buttons: weekly update, report, agenda, check, import."""
     with _as_exit():
-        made = xlcrm.macro_workbook(path, out, python=python, force=force)
+        made = xlcrm.macro_workbook(path, out, python=python, force=force, password=_secret(pw_env))
     console.print(f"Wrote {made.workbook} and {made.module} (keep them in the same folder). "
                   "Open the workbook in Excel, enable macros, press Weekly update.")
 
@@ -303,6 +317,7 @@ def report(
         help="A folder of templates that override the built-in ones.")] = None,
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Make the report as if today were this day.")] = None,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Write the weekly report: a workbook with charts, and the HTML page, PDF or e-mail."""
     settings = None
@@ -313,7 +328,7 @@ def report(
     with _as_exit(), console.status("Counting the week and writing the report..."):
         result = xlcrm.report(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
                       sender=mail_from, to=mail_to or [], templates=templates,
-                      today=today.date() if today else None)
+                      today=today.date() if today else None, password=_secret(pw_env))
     data = result.report
     console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
     for rec in data.summary.itertuples(index=False):
@@ -341,6 +356,7 @@ def agenda(
     templates: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         help="A folder of templates that override the built-in ones.")] = None,
     force: ForceOpt = False,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Show each salesperson's agenda: tasks due, overdue, records with no next step, new leads
     still waiting for a first contact."""
@@ -354,7 +370,7 @@ def agenda(
         raise typer.Exit(REFUSED) from None
     with _as_exit():
         result = xlcrm.agenda(path, day=day, rep=rep, now=now, out=out, write_sheet=sheet,
-                      templates=templates, force=force)
+                      templates=templates, force=force, password=_secret(pw_env))
     terminal.print_agenda(console, result, day)
     if result.html is not None:
         console.print(f"Wrote {result.html}")
@@ -371,6 +387,7 @@ def export(
     = Path("export"),
     mapping: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         "--mapping", help="Your own mapping file instead of the shipped one.")] = None,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Write the import files of a commercial CRM, a manifest and a validation report.
 
@@ -378,7 +395,7 @@ def export(
     lists errors, 2 when the export can't be made (an unmapped stage, a wrong mapping file).
     """
     with _as_exit():
-        result = xlcrm.export(path, to, out, mapping=mapping)
+        result = xlcrm.export(path, to, out, mapping=mapping, password=_secret(pw_env))
     for f in result.files:
         part = f" (part {f.part} of {f.parts})" if f.parts > 1 else ""
         console.print(f"{f.load_order}. {result.out / f.file}: {f.rows:,} {f.object}{part}")
@@ -405,6 +422,7 @@ def import_(
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Show what would happen; write nothing.")] = False,
     force: ForceOpt = False,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Add or update leads from a file: matched by e-mail or phone, never duplicated.
 
@@ -413,7 +431,7 @@ def import_(
     """
     with _as_exit():
         result = xlcrm.import_leads(path, file, mapping=map_, source=source, dry_run=dry_run,
-                                    force=force)
+                                    force=force, password=_secret(pw_env))
     for m in result.mapping:
         console.print(f"  {m}")
     if result.mapping_file:
@@ -434,6 +452,7 @@ def adopt(
     preset: PresetOpt = "dealer",
     locale: LocaleOpt = "en",
     force: Annotated[bool, typer.Option("--force", help="Overwrite NEW if it exists.")] = False,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Turn an existing ad-hoc CRM spreadsheet into an xlcrm workbook.
 
@@ -441,7 +460,8 @@ def adopt(
     could not be placed (unmatched columns are kept as extra columns).
     """
     with _as_exit():
-        result = xlcrm.adopt(old, new, preset=preset, locale=locale, force=force)
+        result = xlcrm.adopt(old, new, preset=preset, locale=locale, force=force,
+                             password=_secret(pw_env))
     for sheet in result.sheets:
         if sheet.sheet is None:
             continue
@@ -469,6 +489,7 @@ def clean(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Find and show; write nothing.")]
     = False,
     force: ForceOpt = False,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Find duplicates, unreachable, dead and unowned records; merge what a person marked.
 
@@ -479,7 +500,7 @@ def clean(
         raise _fail("--apply and --undo can't be used together")
     with _as_exit(), console.status("Looking for duplicates and problems..."):
         result = xlcrm.clean(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
-                                today=today.date() if today else None)
+                                today=today.date() if today else None, password=_secret(pw_env))
     if output is OutputFormat.json:
         print(result.to_json())
         return
@@ -495,13 +516,14 @@ def score(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show; write nothing.")]
     = False,
     force: ForceOpt = False,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Score leads with the Settings rules (MQL, SQL) and rank customers by RFM."""
     import json
 
     with _as_exit(), console.status("Scoring leads and customers..."):
         result = xlcrm.score(path, today=today.date() if today else None, dry_run=dry_run,
-                             force=force)
+                             force=force, password=_secret(pw_env))
     top = result.scores.sort_values("score", ascending=False, kind="stable")
     if output is OutputFormat.json:
         print(json.dumps({"file": str(result.path), "counts": result.counts(),
@@ -527,11 +549,12 @@ def assign(
         "--apply", help="Write the proposed owners into the data sheets.")] = False,
     output: FormatOpt = OutputFormat.text,
     force: ForceOpt = False,
+    pw_env: PasswordOpt = None,
 ) -> None:
     """Propose owners for records without one, by the Settings territory rules; --apply
     writes them."""
     with _as_exit():
-        result = xlcrm.assign(path, apply=apply, force=force)
+        result = xlcrm.assign(path, apply=apply, force=force, password=_secret(pw_env))
     if output is OutputFormat.json:
         print(result.to_json())
         return
@@ -566,7 +589,8 @@ def _document_exit_codes() -> None:
             f"{code} {what}" for code, what in exit_codes(name).items()) + "."
 
 
-_document_exit_codes()
+register_privacy_commands(app, _as_exit, console)  # protect, unprotect, person, forget
+_document_exit_codes()  # after the last command
 
 
 def main() -> None:

@@ -6,6 +6,7 @@
     ├── WorkbookError                       a workbook can't be read or written as asked
     │   ├── WorkbookExistsError (FileExistsError)
     │   ├── UnreadableWorkbookError             not a workbook, encrypted, damaged, a bomb
+    │   │   └── PasswordError                       encrypted: no password, or a wrong one
     │   ├── NotXlcrmWorkbookError               a team's own workbook: attach or adopt it first
     │   ├── WorkbookLockedError (PermissionError)  open in Excel or LibreOffice
     │   ├── WorkbookBusyError                   another xlcrm run is writing it
@@ -45,6 +46,10 @@ class WorkbookExistsError(WorkbookError, FileExistsError):
 
 class UnreadableWorkbookError(WorkbookError):
     """The file is not a workbook that can be read safely (``xlcrm check`` exits with 2)."""
+
+
+class PasswordError(UnreadableWorkbookError):
+    """An encrypted workbook given without its password, or with a wrong one."""
 
 
 class NotXlcrmWorkbookError(WorkbookError):

@@ -20,6 +20,7 @@ from ..read import bulk_work, load
 from ..reporting.html import render_agenda
 from ..sheets.agenda import agenda_builder
 from ..week import tally_input
+from ..xlsx.crypto import with_password
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import write_owned_sheets
 
@@ -60,10 +61,11 @@ class AgendaResult:
         return table.reindex(columns=list(SECTIONS), fill_value=0).reindex(self.reps)
 
 
+@with_password
 def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = None,
            now: dt.datetime | None = None, out: str | Path | None = None,
            write_sheet: bool = True, templates: str | Path | None = None,
-           force: bool = False, backups: int = 5) -> AgendaResult:
+           force: bool = False, backups: int = 5, password: str | None = None) -> AgendaResult:
     """Make the agenda for ``day`` (default: tomorrow) and write it where asked.
 
     Args:
@@ -76,6 +78,8 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
         templates: a folder of templates that override the built-in ones.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions of the workbook to keep.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
     """
     now = now or dt.datetime.now().replace(microsecond=0)
     day = day or (now.date() + dt.timedelta(days=1))

@@ -20,6 +20,7 @@ from ..metrics.scoring import Rule, condition_names
 from ..metrics.territories import Rep, TerritoryRule, assign_owners, territory_for
 from ..read import Crm, bulk_work, load
 from ..schema import available_locales, load_schema, normalize_header
+from ..xlsx.crypto import with_password
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import write_changes
 
@@ -112,8 +113,9 @@ def _blank(v: Any) -> bool:
     return not (isinstance(v, str) and v.strip())
 
 
+@with_password
 def assign(path: str | Path, *, apply: bool = False, force: bool = False,
-           backups: int = 5) -> AssignResult:
+           backups: int = 5, password: str | None = None) -> AssignResult:
     """Propose an owner for every lead, contact and account without one; write with ``apply``.
 
     Args:
@@ -121,6 +123,8 @@ def assign(path: str | Path, *, apply: bool = False, force: bool = False,
         apply: write the proposed owners (and empty territories) into the data sheets.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside the workbook.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
     """
     with bulk_work():
         crm = load(path)

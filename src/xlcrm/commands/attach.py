@@ -9,6 +9,7 @@ from .._version import __version__
 from ..errors import TransplantError
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
+from ..xlsx.crypto import with_password
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
 from ..xlsx.save import SaveResult, safe_save
@@ -17,8 +18,9 @@ from ..xlsx.transplant import transplant_sheets
 __all__ = ["attach"]
 
 
+@with_password
 def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
-           force: bool = False, backups: int = 5) -> SaveResult:
+           force: bool = False, backups: int = 5, password: str | None = None) -> SaveResult:
     """Add xlcrm's Settings, data sheets and owned sheets to an existing workbook.
 
     The team's own sheets, charts, pivots, macros and styles are left exactly as they were;
@@ -30,6 +32,8 @@ def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
         locale: language of the new sheets' labels.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside it.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Raises:
         TransplantError: a sheet or table name is taken, or xlcrm is already attached.

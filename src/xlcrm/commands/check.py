@@ -16,6 +16,7 @@ from pathlib import Path
 from ..issues import Issue, sort_issues
 from ..metrics.validation import validate
 from ..read import load
+from ..xlsx.crypto import with_password
 
 __all__ = ["CheckResult", "check"]
 
@@ -59,12 +60,16 @@ class CheckResult:
                           ensure_ascii=False, indent=2)
 
 
-def check(path: str | Path, *, today: dt.date | None = None) -> CheckResult:
+@with_password
+def check(path: str | Path, *, today: dt.date | None = None,
+          password: str | None = None) -> CheckResult:
     """Read the workbook at ``path`` and check it; return every problem found.
 
     Args:
         path: the CRM workbook.
         today: the day against which future dates are judged (default: today).
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Raises:
         UnreadableWorkbookError: the file can't be read at all (not a workbook, encrypted,

@@ -13,7 +13,8 @@ sheet (and returns it for the terminal and JSON):
 Merging is a person's decision: they put an ``x`` in the *Merge* column beside the records of
 a group that are one, and ``clean(path, apply=True)`` merges them: the oldest record keeps its
 id and takes the others' values where it had none, links from deals, activities, tasks and
-tickets are re-pointed to it, the merged rows are emptied, and every value of a merged record
+tickets are re-pointed to it, the merged rows are removed (the rows below move up), and every
+value of a merged record
 goes to the *Merge log* sheet, so nothing typed is lost (see :mod:`xlcrm.metrics.merge`). The
 workbook as it was before the
 merge is kept beside it; ``clean(path, undo=True)`` puts it back byte for byte.
@@ -28,6 +29,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from ..errors import WorkbookError
 from ..metrics.merge import MergeRecord, Patches, plan_merge
 from ..metrics.quality import (
@@ -41,7 +44,9 @@ from ..metrics.quality import (
 from ..read import Crm, bulk_work, load
 from ..sheets.merge_log import LOG_HEADER, merge_log_builder
 from ..sheets.quality import DUPLICATE_HEADER, quality_builder
+from ..xlsx.crypto import with_password
 from ..xlsx.opening import safe_open
+from ..xlsx.rows import RowShift
 from ..xlsx.save import BACKUP_FOLDER, SaveResult, safe_save
 from ..xlsx.writer import SheetBuilder, write_changes, write_owned_sheets
 
@@ -87,7 +92,9 @@ def _sheet_grids(path: Path, names: list[str]) -> dict[str, list[list[Any]]]:
     """The cells of the named sheets that exist (one opening of the workbook)."""
     from python_calamine import CalamineWorkbook
 
-    book = CalamineWorkbook.from_path(str(path))
+    from ..xlsx.crypto import source
+
+    book = CalamineWorkbook.from_path(source(path))
     try:
         return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
                 for n in names if n in book.sheet_names}
@@ -153,9 +160,10 @@ def _undo(path: Path, *, force: bool, backups: int) -> CleanResult:
 
 
 # ----- the command ---------------------------------------------------------------------------
+@with_password
 def clean(path: str | Path, *, apply: bool = False, undo: bool = False,
           today: dt.date | None = None, dry_run: bool = False, force: bool = False,
-          backups: int = 5) -> CleanResult:
+          backups: int = 5, password: str | None = None) -> CleanResult:
     """Find duplicates and other data problems; write them to the Data quality sheet.
 
     Args:
@@ -168,6 +176,8 @@ def clean(path: str | Path, *, apply: bool = False, undo: bool = False,
         force: write even though Excel or LibreOffice has the workbook open; with ``undo``,
             restore even though the workbook changed since the merge.
         backups: how many earlier versions to keep beside the workbook.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Raises:
         WorkbookError: ``undo`` without a merge to undo, or the workbook changed since.
@@ -193,9 +203,11 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
     patches: Patches = {}
     log_rows = _read_log(grids.get(log_name, []))
     new_log: list[list[Any]] = []
+    removed: dict[str, list[int]] = {}
     if apply:
         plan = plan_merge(crm, marks, today=today, grids=_marked_grids(crm, path, marks))
-        patches, new_log = plan.patches, plan.log
+        patches, new_log, removed = plan.patches, plan.log, plan.emptied
+        _renumber(crm, removed)  # the Data quality sheet points at rows as they will be
         result.merged, result.merged_groups, result.skipped = (plan.merged, plan.merged_groups,
                                                                plan.skipped)
         marks = {}
@@ -216,7 +228,8 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
     if apply and result.merged_groups:
         target, _ = safe_open(path, for_writing=True, force=force)
         before_bytes = target.read_bytes()
-        result.saved = write_changes(target, builders, patches, force=force, backups=backups)
+        result.saved = write_changes(target, builders, patches, force=force, backups=backups,
+                                     deletions=removed)
         before, record = _undo_files(target)
         before.parent.mkdir(parents=True, exist_ok=True)
         before.write_bytes(before_bytes)
@@ -225,6 +238,19 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
     else:
         result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
     return result
+
+
+def _renumber(crm: Crm, removed: dict[str, list[int]]) -> None:
+    """Give the records of sheets losing rows the row numbers they will have (rows below a
+    removed one move up)."""
+    keys = {name: key for key, name in crm.sheet_names.items()}
+    for name, rows in removed.items():
+        key = keys.get(name)
+        if key in crm.tables and rows:
+            shift = RowShift([r + 1 for r in rows])
+            frame = crm.tables[key]
+            frame.index = pd.Index([shift.row(int(r)) or 0 for r in frame.index],
+                                   name=frame.index.name)
 
 
 def _sheet_label(crm: Crm, key: str) -> str:

@@ -12,14 +12,17 @@ from pathlib import Path
 
 from ..demodata import generate_demo
 from ..sheets.workbook import write_new_workbook
+from ..xlsx.crypto import with_password
 from ..xlsx.save import prepare_target, safe_save
 
 __all__ = ["demo"]
 
 
+@with_password
 def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads: int = 1000,
          seed: int = 7, locale: str = "en", today: dt.date | None = None,
-         run_update: bool = True, run_report: bool | None = None) -> Path:
+         run_update: bool = True, run_report: bool | None = None,
+         password: str | None = None) -> Path:
     """Write a populated demo workbook into ``directory`` and return its path.
 
     The file is ``DIRECTORY/demo-PRESET.xlsx``; an earlier demo of the same name is replaced.
@@ -28,6 +31,10 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
     ``run_report`` is false) the weekly report of the last full week is written beside it:
     ``demo-PRESET-report-YYYY-Www.xlsx`` and ``.html``. See
     :func:`generate_demo` for the other arguments.
+
+    Args:
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
     """
     data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
     target = prepare_target(Path(directory) / f"demo-{preset}.xlsx", force=True)

@@ -6,13 +6,15 @@ from pathlib import Path
 
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
+from ..xlsx.crypto import with_password
 from ..xlsx.save import prepare_target, safe_save
 
 __all__ = ["init"]
 
 
+@with_password
 def init(path: str | Path, *, preset: str = "dealer", locale: str = "en",
-         currency: str | None = None, force: bool = False) -> Path:
+         currency: str | None = None, force: bool = False, password: str | None = None) -> Path:
     """Write a new, empty CRM workbook for ``preset`` at ``path``.
 
     The workbook has every sheet of the preset, header rows frozen, data ranges as Excel
@@ -25,6 +27,8 @@ def init(path: str | Path, *, preset: str = "dealer", locale: str = "en",
         locale: language of the labels (``en``, ``it`` ...).
         currency: ISO currency code of amounts; the preset's when not given.
         force: overwrite an existing file.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Returns:
         The path of the new workbook.

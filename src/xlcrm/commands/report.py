@@ -29,6 +29,7 @@ from ..reporting.html import SECTION_TITLES, render_mail, render_report
 from ..reporting.mail import PASSWORD_VARIABLE, SmtpSettings, build_message, send
 from ..reporting.workbook import write_report_workbook
 from ..week import OWNED_READ, compute_week
+from ..xlsx.crypto import with_password
 
 __all__ = ["PASSWORD_VARIABLE", "SECTION_TITLES", "ReportResult", "SmtpSettings",
            "WeeklyReport", "make_report", "parse_week", "report", "report_week"]
@@ -53,8 +54,9 @@ class ReportResult:
     sent_to: list[str] = field(default_factory=list)
 
 
+@with_password
 def make_report(path: str | Path, *, week: str | dt.date | None = None,
-                today: dt.date | None = None) -> WeeklyReport:
+                today: dt.date | None = None, password: str | None = None) -> WeeklyReport:
     """Compute one week's report of a CRM workbook without writing anything.
 
     Args:
@@ -62,6 +64,8 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
         week: ``YYYY-Www`` (the team's week holding that ISO week's Monday), the first day of
             the week, or None for the last full week.
         today: the day the report is made (default: today).
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Raises:
         ReportError: the week is malformed or has not begun yet.
@@ -87,11 +91,12 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
     return weekly_report(crm, result, week=start, generated=today, checked=checked)
 
 
+@with_password
 def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = None,
            html: bool = False, pdf: bool = False, eml: bool = False,
            smtp: SmtpSettings | None = None, sender: str | None = None,
            to: Sequence[str] = (), templates: str | Path | None = None,
-           today: dt.date | None = None) -> ReportResult:
+           today: dt.date | None = None, password: str | None = None) -> ReportResult:
     """Write the weekly report of a CRM workbook into the folder ``out``.
 
     The report workbook (``<workbook>-report-2026-W47.xlsx``) is always written; the HTML page,
@@ -107,10 +112,16 @@ def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = No
         to: the e-mail's recipients.
         templates: a folder of templates that override the built-in ones.
         today: the day the report is made (default: today).
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Raises:
         ReportError: the week is wrong, a template has an error, or sending failed.
     """
+    if pdf and password is not None:
+        raise ReportError("--pdf with --password-env: LibreOffice would need the report "
+                          "workbook unencrypted on disk to print it; make the PDF from the "
+                          "HTML page (--html) instead")
     data = make_report(path, week=week, today=today)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from ..read import bulk_work, load
 from ..schema import normalize_header
 from ..sheets.rfm import rfm_builder
 from ..sheets.scores import scores_builder
+from ..xlsx.crypto import with_password
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import SheetBuilder, write_owned_sheets
 
@@ -56,8 +57,9 @@ class ScoreResult:
 
 
 # ----- the command -------------------------------------------------------------------------
+@with_password
 def score(path: str | Path, *, today: dt.date | None = None, dry_run: bool = False,
-          force: bool = False, backups: int = 5) -> ScoreResult:
+          force: bool = False, backups: int = 5, password: str | None = None) -> ScoreResult:
     """Score the leads and rank the customers; write the Lead scores and RFM sheets.
 
     Args:
@@ -66,6 +68,8 @@ def score(path: str | Path, *, today: dt.date | None = None, dry_run: bool = Fal
         dry_run: compute and return everything, write nothing.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside the workbook.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
     """
     with bulk_work():
         return _score(Path(path), today=today or dt.date.today(), dry_run=dry_run,

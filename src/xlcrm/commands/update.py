@@ -26,6 +26,7 @@ from ..sheets.funnel import funnel_sheet
 from ..sheets.history import history_sheet
 from ..sheets.tally import tally_sheet
 from ..week import OWNED_READ, STEPS_OF_WEEK, WeekResult, columns_used, compute_week, tally_input
+from ..xlsx.crypto import with_password
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import CellChange, SheetBuilder, preview_owned_sheets, write_owned_sheets
 
@@ -120,9 +121,11 @@ STEPS_OF_UPDATE = ("Reading the workbook", *STEPS_OF_WEEK, "Comparing with the w
                    "Writing the owned sheets")
 
 
+@with_password
 def update(path: str | Path, *, today: dt.date | None = None, force: bool = False,
            dry_run: bool = False, backups: int = 5, preview: bool = True,
-           progress: Callable[[str], None] | None = None) -> UpdateResult:
+           progress: Callable[[str], None] | None = None,
+           password: str | None = None) -> UpdateResult:
     """Run the weekly update: compute the tally and baseline, rewrite the owned sheets.
 
     Args:
@@ -137,6 +140,8 @@ def update(path: str | Path, *, today: dt.date | None = None, force: bool = Fals
         preview: with ``dry_run``, compare with the workbook cell by cell (a caller that
             only wants the numbers skips it).
         progress: called with each step of :data:`STEPS_OF_UPDATE` as it starts.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
     """
     with bulk_work():
         return _update(path, today=today or dt.date.today(), force=force, dry_run=dry_run,
@@ -178,19 +183,25 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     return result
 
 
+@with_password
 def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
                  today: dt.date | None = None, force: bool = False,
-                 backups: int = 5) -> UpdateResult:
+                 backups: int = 5, password: str | None = None) -> UpdateResult:
     """Re-baseline: set the baseline period in Settings, then run the update, which adds the
     new baseline to the history kept on the Baseline sheet.
 
     Raises:
         ArgumentError: ``start`` is after ``end``.
         TransplantError: the workbook's Settings have no Options table with the baseline rows.
+
+    Args:
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
     """
     from python_calamine import CalamineWorkbook
 
     from ..errors import TransplantError
+    from ..xlsx.crypto import source
     from ..xlsx.writer import patch_sheet
 
     if start > end:
@@ -198,7 +209,7 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     crm = load(path)
     crm.require_xlcrm()
     name = crm.sheet_names.get("settings")
-    book = CalamineWorkbook.from_path(str(path))
+    book = CalamineWorkbook.from_path(source(path))
     try:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False) if name else []
     finally:

@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from typing import Any
 
+from .consent import add_consent
 from .dirt import dirty_contact, duplicate_accounts, duplicate_people
 from .generator import (
     Generator,
@@ -130,6 +131,7 @@ def simulate(gen: Generator) -> dict[str, dict[str, list[Any]]]:
         dup.update(owner=rng.choice(gen.reps)[0], stage=gen.v("lead_statuses", "new"))
         twins.append((original, tables["contacts"].add(**dup)))
     contact_cols = tables["contacts"].finish("CON", "created")
+    add_consent(contact_cols)
 
     open_stages = ("active_request", "request_sent", "agreed_invoiced", "payment_received")
     deals: list[tuple[dict[str, Any], Journey, str]] = []

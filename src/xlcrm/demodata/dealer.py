@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .consent import add_consent
 from .dirt import dirty_contact, duplicate_people
 from .generator import Generator, Journey, Table, as_date, leave_unowned, plan_tasks
 
@@ -102,6 +103,7 @@ def simulate(gen: Generator) -> dict[str, dict[str, list[Any]]]:
                    trade_in=False, vehicle_condition=gen.v("vehicle_conditions", "used"))
         twins.append((original, leads.add(**dup)))
     lead_cols = leads.finish("L", "created")
+    add_consent(lead_cols)
 
     open_items, closed_items = [], []
     for row, j in journeys:

@@ -21,6 +21,7 @@ import xlsxwriter
 from lxml import etree
 
 from ..errors import TransplantError, WorkbookError, WorkbookExistsError
+from ..xlsx.crypto import with_password
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
 from ..xlsx.save import SaveResult, safe_save
@@ -167,8 +168,10 @@ def _scratch(path: Path, python: str | None) -> Path:
     return path
 
 
+@with_password
 def macro_workbook(path: str | Path, out: str | Path | None = None, *,
-                   python: str | None = None, force: bool = False) -> MacroResult:
+                   python: str | None = None, force: bool = False,
+                   password: str | None = None) -> MacroResult:
     """Write a macro-enabled copy of a CRM workbook with the xlcrm buttons.
 
     Args:
@@ -178,6 +181,8 @@ def macro_workbook(path: str | Path, out: str | Path | None = None, *,
         python: the Python interpreter Excel should run (default: this one, on Windows and
             macOS; on other systems fill in ``xlwings.conf`` on the machine with Excel).
         force: overwrite an existing .xlsm.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Raises:
         TransplantError: the workbook already holds a VBA project (its macros would be lost).

@@ -22,6 +22,7 @@ from ..metrics.identity import stored_email, stored_phone
 from ..read import sheet_header_names
 from ..schema import Schema, load_schema, normalize_header
 from ..sheets.workbook import write_new_workbook
+from ..xlsx.crypto import with_password
 from ..xlsx.save import prepare_target, safe_save
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
@@ -56,8 +57,10 @@ class AdoptResult:
 def _read_grids(path: Path) -> dict[str, list[list[Any]]]:
     from python_calamine import CalamineError, CalamineWorkbook
 
+    from ..xlsx.crypto import source
+
     try:
-        book = CalamineWorkbook.from_path(str(path))
+        book = CalamineWorkbook.from_path(source(path))
     except (CalamineError, OSError, ValueError) as exc:
         raise ImportFileError(f"{path.name}: can't be read as a workbook ({exc})") from None
     try:
@@ -86,8 +89,10 @@ def _best_header(grid: list[list[Any]], schema: Schema
     return best[1], best[2], best[3]
 
 
+@with_password
 def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: str = "en",
-          force: bool = False, today: dt.date | None = None) -> AdoptResult:
+          force: bool = False, today: dt.date | None = None,
+          password: str | None = None) -> AdoptResult:
     """Write ``new``, an xlcrm workbook holding the records of the spreadsheet ``old``.
 
     Args:
@@ -97,6 +102,8 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
         locale: language of the new workbook's labels.
         force: overwrite ``new`` when it exists.
         today: the date stamped as created on records that have none.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Returns:
         Where each old sheet went with its column mapping, and what could not be placed.

@@ -35,6 +35,7 @@ from ..issues import Issue
 from ..metrics.identity import is_email, phone_key, stored_email
 from ..read import Crm, load
 from ..schema import Column, item_labels, load_schema, normalize_header
+from ..xlsx.crypto import with_password
 from .guide import write_guide
 from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
 from .rules import Table, apply_rules
@@ -88,8 +89,9 @@ class ExportResult:
         return [i for i in self.issues if i.severity == "error"]
 
 
+@with_password
 def export(path: str | Path, to: str, out: str | Path, *, mapping: str | Path | None = None,
-           max_rows: int | None = None) -> ExportResult:
+           max_rows: int | None = None, password: str | None = None) -> ExportResult:
     """Write the files ``to`` (``hubspot``, ``salesforce``, ...) imports, into folder ``out``.
 
     Args:
@@ -98,6 +100,8 @@ def export(path: str | Path, to: str, out: str | Path, *, mapping: str | Path | 
         out: folder for the files, the manifest and the validation report (created).
         mapping: the user's own mapping file instead of the shipped one.
         max_rows: split files at fewer rows than the target allows (a smaller batch).
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Returns:
         The files written with their row counts, and the validation report's records.

@@ -35,6 +35,7 @@ from ..errors import ImportFileError
 from ..metrics.identity import email_key, phone_key, stored_email, stored_phone
 from ..read import Coercer, Crm, load, sheet_header_names
 from ..schema import Column, item_labels, normalize_header
+from ..xlsx.crypto import with_password
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
 from .roundtrip import exported_files, import_export_folder
@@ -46,10 +47,11 @@ __all__ = ["ColumnMatch", "ImportResult", "ImportRow", "import_leads", "put_full
 
 
 # ----- the public function ---------------------------------------------------------------------
+@with_password
 def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | None = None,
                  source: str | None = None, dry_run: bool = False,
                  now: dt.datetime | None = None, force: bool = False,
-                 backups: int = 5) -> ImportResult:
+                 backups: int = 5, password: str | None = None) -> ImportResult:
     """Append or update records of ``path`` from a lead file or an xlcrm export folder.
 
     Args:
@@ -61,6 +63,8 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
         now: the import time stamped as created date when a row has none.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions of the workbook to keep.
+        password: the workbook's password when it is encrypted; it is decrypted in
+            memory only and every workbook written is encrypted with it.
 
     Raises:
         ImportFileError: the file can't be read or has no column the sheet knows.

@@ -196,8 +196,10 @@ def header_row(crm: Crm, key: str) -> int:
     """The 1-based sheet row of a data sheet's header (new records go below it)."""
     from python_calamine import CalamineWorkbook
 
+    from ..xlsx.crypto import source
+
     names = sheet_header_names(crm.schema.preset, key)
-    book = CalamineWorkbook.from_path(str(crm.path))
+    book = CalamineWorkbook.from_path(source(crm.path))
     try:
         grid = book.get_sheet_by_name(crm.sheet_names[key]).to_python(skip_empty_area=False)
     finally:

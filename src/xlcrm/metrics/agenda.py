@@ -7,12 +7,13 @@ the HTML page and the Agenda sheet all show the same rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 import pandas as pd
 
 from ..crm import Crm
+from .person import erased_ids, without_consent
 from .records import last_touches, lead_sheet, outcomes, record_names, rep_column, stage_sheet
 
 __all__ = ["AGENDA_COLUMNS", "SECTIONS", "SECTION_TITLES", "agenda_items", "build_agenda"]
@@ -52,7 +53,8 @@ def _at(day: pd.Timestamp, time: object) -> pd.Timestamp:
 def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
                  open_records: pd.DataFrame, leads: pd.DataFrame,
                  last_touch: pd.DataFrame, names: Mapping[str, str],
-                 threshold_hours: float, rep: str | None = None) -> pd.DataFrame:
+                 threshold_hours: float, rep: str | None = None,
+                 no_marketing: Collection[str] = ()) -> pd.DataFrame:
     """Return the agenda for ``day``: one row per thing a rep should do, grouped by rep.
 
     The sections, in order:
@@ -77,6 +79,8 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
         names: record id -> the client's name as a person reads it.
         threshold_hours: how long a new lead may wait for its first contact.
         rep: only this rep's agenda (any case); None for everybody's.
+        no_marketing: ids of people who gave no marketing consent: a next step planned for
+            them is about their own request only, and the agenda says so.
 
     Returns:
         A table with :data:`AGENDA_COLUMNS`, sorted by rep, section, then time.
@@ -118,7 +122,10 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
                                            stalled["stage"]):
             name, last, what = client(record)
             rows.append({"rep": rep_name, "section": "no_next_task", "when": last,
-                         "record": record, "client": name, "what": f"{stage}: plan a next step",
+                         "record": record, "client": name,
+                         "what": f"{stage}: plan a next step" + (
+                             " (their request only: no marketing consent)"
+                             if str(record) in no_marketing else ""),
                          "last_date": last, "last_what": what, "_order": 0})
     if not leads.empty:
         limit = pd.Timestamp(now) - pd.Timedelta(hours=float(threshold_hours))
@@ -194,6 +201,12 @@ def build_agenda(crm: Crm, *, day: dt.date, now: dt.datetime, steps: pd.DataFram
             "open": (status == "open") & leads_table["sold"].isna()
             if "sold" in leads_table else status == "open"})
         leads = leads[leads["created"].notna()]
+    # a person erased by `xlcrm forget` is never suggested for contact again
+    gone = erased_ids(leads_table)
+    if gone:
+        tasks = tasks[~tasks["record"].astype(str).isin(gone)]
+        open_records = open_records[~open_records["id"].astype(str).isin(gone)]
+        leads = leads[~leads["id"].astype(str).isin(gone)]
     threshold = crm.settings.options.get("uncontacted_hours", 24)
     try:
         hours = float(threshold)
@@ -201,4 +214,5 @@ def build_agenda(crm: Crm, *, day: dt.date, now: dt.datetime, steps: pd.DataFram
         hours = 24.0
     return agenda_items(tasks, day=day, now=now, open_records=open_records, leads=leads,
                         last_touch=last_touches(crm), names=record_names(crm),
-                        threshold_hours=hours, rep=rep)
+                        threshold_hours=hours, rep=rep,
+                        no_marketing=without_consent(leads_table))

@@ -50,6 +50,8 @@ class MergePlan:
         merged: the same lines as records, for the terminal and JSON.
         merged_groups: how many groups were merged.
         skipped: why a marked group was not merged, one line each.
+        emptied: per sheet name, the 0-based rows of the merged records (emptied by
+            ``patches``; the writer removes them).
     """
 
     patches: Patches = field(default_factory=dict)
@@ -57,6 +59,7 @@ class MergePlan:
     merged: list[MergeRecord] = field(default_factory=list)
     merged_groups: int = 0
     skipped: list[str] = field(default_factory=list)
+    emptied: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _present(v: Any) -> bool:
@@ -162,6 +165,7 @@ def plan_merge(crm: Crm, marks: dict[tuple[str, str], str], *, today: dt.date,
                                                _cell_value(value), outcome))
             for c in _filled_cells(grids.get(sheet_name, []), other_row):
                 sheet_patch[(other_row - 1, c)] = None
+            plan.emptied.setdefault(sheet_name, []).append(other_row - 1)
         crm.tables[key] = frame.drop(index=[rows[o] for o in others])
         _repoint(crm, key, kept, set(others), plan, stamp)
         plan.merged_groups += 1

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..xlsx.cells import error_cells, workbook_reader
+from ..xlsx.crypto import source
 from .grid import Plan, Projected, project
 from .headers import Merged
 from .settings import TableSpan
@@ -52,7 +53,7 @@ class Books:
             self._unstarted -= 1
         book: CalamineWorkbook | None = getattr(self._local, "book", None)
         if book is None:
-            book = workbook_reader()[0].from_path(str(self.path), load_tables=True)
+            book = workbook_reader()[0].from_path(source(self.path), load_tables=True)
             self._local.book = book
             self._opened.append(book)
         try:

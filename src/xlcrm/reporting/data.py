@@ -21,6 +21,7 @@ from ..crm import Crm
 from ..errors import ReportError
 from ..issues import Issue
 from ..metrics.funnel import FunnelResult, columns
+from ..metrics.person import erased_ids
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
 from ..metrics.tally import week_start as start_of_week
@@ -414,9 +415,14 @@ def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFram
     # each record's findings, in the order first found (a plain dict: 100k records with a
     # finding each would cost a pandas group apiece)
     by_place: dict[tuple[str, int], list[str]] = {}
+    people = crm.tables.get(crm.schema.lead_sheet, pd.DataFrame())
+    gone = erased_ids(people)  # a person xlcrm forget erased is never "to fix" (re-collected)
+    erased = {(crm.sheet_names.get(crm.schema.lead_sheet, ""), int(r))
+              for r, i in people["id"].items() if str(i) in gone} if gone else set()
     for sheet_name, row, detail in zip(per_record["sheet"], per_record["row"],
                                        per_record["detail"]):
-        by_place.setdefault((sheet_name, int(row)), []).append(detail)
+        if (sheet_name, int(row)) not in erased:
+            by_place.setdefault((sheet_name, int(row)), []).append(detail)
     worst = []
     for (sheet_name, row), details in sorted(by_place.items(), key=lambda kv: -len(kv[1])
                                              )[:_WORST]:  # stable: ties keep their order

@@ -15,6 +15,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..xlsx.crypto import sealed_output
 from .data import WeeklyReport
 from .html import section_titles
 from .words import ReportText, report_text
@@ -353,14 +354,15 @@ def _quality(book: xlsxwriter.Workbook, report: WeeklyReport, f: _Formats) -> No
 def write_report_workbook(report: WeeklyReport, path: str | Path) -> Path:
     """Write the report workbook to ``path`` (overwriting it) and return the path."""
     target = Path(path)
-    book = xlsxwriter.Workbook(str(target), {"nan_inf_to_errors": True})
-    book.set_properties({"title": report.title, "subject": report.workbook,
-                         "comments": "Made by xlcrm"})
-    try:
-        f = _Formats(book, report_text(report.locale, report.currency))
-        for write in (_summary, _funnel, _sources, _reps, _lost, _plans, _quality):
-            write(book, report, f)
-    finally:
-        book.close()
+    with sealed_output(target) as out:  # encrypted when the CRM workbook's password is given
+        book = xlsxwriter.Workbook(str(out), {"nan_inf_to_errors": True})
+        book.set_properties({"title": report.title, "subject": report.workbook,
+                             "comments": "Made by xlcrm"})
+        try:
+            f = _Formats(book, report_text(report.locale, report.currency))
+            for write in (_summary, _funnel, _sources, _reps, _lost, _plans, _quality):
+                write(book, report, f)
+        finally:
+            book.close()
     return target
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..issues import column_index
+from .crypto import source
 
 __all__ = ["error_cells", "workbook_reader"]
 
@@ -42,7 +43,7 @@ def error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
     the error as shown. A part the package lacks has none."""
     found: dict[tuple[int, int], str] = {}
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(source(path)) as zf:
             data = zf.read(part)
     except (KeyError, zipfile.BadZipFile):
         return found

@@ -2,7 +2,9 @@
 
 Refused, with one readable line (:class:`~xlcrm.errors.UnreadableWorkbookError`): a path that
 isn't an .xlsx/.xlsm, a file that isn't a zip (a CSV or an old .xls renamed), an encrypted
-workbook, a damaged zip, a zip bomb (absurd total size, entry count or compression ratio), XML
+workbook without its password or with a wrong one (with it, its copy decrypted in memory by
+:mod:`.crypto` is checked), a damaged zip, a zip bomb (absurd total size, entry count or
+compression ratio), XML
 parts that declare a DOCTYPE or entities (the billion-laughs family). A file held open in Excel
 or LibreOffice (their lock files beside it) is a warning when reading and an error when writing.
 """
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from ..errors import UnreadableWorkbookError, WorkbookLockedError
 from ..issues import Issue
+from .crypto import unlock
 
 __all__ = ["Limits", "check_package", "lock_files", "safe_open"]
 
@@ -51,8 +54,8 @@ def _sniff(path: Path) -> str | None:
         head = fh.read(1 << 20)
     if head.startswith(_OLE_MAGIC):
         if _ENCRYPTED_MARK in head:
-            return "is encrypted (password-protected); remove the password in Excel " \
-                   "(File > Info > Protect Workbook) and save it again"
+            return "is encrypted (password-protected); give the name of an environment " \
+                   "variable that holds its password with --password-env NAME"
         return "is an old-style .xls workbook or another Office file renamed; " \
                "open it in Excel or LibreOffice and save it as .xlsx"
     if not head:
@@ -76,6 +79,7 @@ def check_package(path: Path, limits: Limits = Limits()) -> None:
         raise UnreadableWorkbookError(f"{path}: is a folder, not a workbook")
     if path.suffix.lower() not in WORKBOOK_SUFFIXES:
         raise UnreadableWorkbookError(f"{name}: not an .xlsx or .xlsm workbook")
+    path = unlock(path)  # an encrypted workbook: its decrypted copy, in memory only
     if not zipfile.is_zipfile(path):
         what = _sniff(path) or "is damaged: not a complete zip package (truncated or corrupt)"
         raise UnreadableWorkbookError(f"{name}: {what}")

@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import TransplantError, UnreadableWorkbookError
+from .crypto import source
 from .parts import (
     NS_CUSTOM,
     NS_MAIN,
@@ -83,7 +84,7 @@ class Package:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            self._zip = zipfile.ZipFile(self.path)
+            self._zip = zipfile.ZipFile(source(self.path))  # in memory when encrypted
         except zipfile.BadZipFile as exc:
             raise UnreadableWorkbookError(f"{self.path.name}: is damaged: {exc}") from exc
         self._infos = self._zip.infolist()

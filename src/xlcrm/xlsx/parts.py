@@ -15,6 +15,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from .crypto import source
+
 __all__ = ["NS_CUSTOM", "NS_MAIN", "NS_PKG_REL", "NS_R", "NS_VT", "REL_CUSTOM", "WORKBOOK",
            "Outline", "is_date1904", "read_outline", "rels_name", "resolve_target"]
 
@@ -68,7 +70,7 @@ def read_outline(path: str | Path) -> Outline:
     A sheet whose relationship is missing is left out. A Strict Open XML workbook, whose
     elements are in another namespace, has no sheets here.
     """
-    with zipfile.ZipFile(path) as zf:
+    with zipfile.ZipFile(source(path)) as zf:
         sizes = {info.filename: info.file_size for info in zf.infolist()}
 
         def relationships(part: str) -> list[etree._Element]:

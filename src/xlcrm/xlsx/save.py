@@ -46,9 +46,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import WorkbookBusyError, WorkbookError, WorkbookExistsError, WorkbookLockedError
+from .crypto import sealed_copy, write_sealed
 from .opening import lock_files
 
-__all__ = ["SaveResult", "prepare_target", "safe_save"]
+__all__ = ["SaveResult", "backups_of", "prepare_target", "safe_save"]
 
 BACKUP_FOLDER = ".xlcrm-backups"
 _STAMP = "%Y%m%d-%H%M%S-%f"
@@ -120,8 +121,9 @@ def safe_save(target: str | Path, write: Callable[[Path], object], *, backups: i
         with _os_step(name, "creating a temporary file beside it"):
             tmp, new_file_mode = _new_temp(path)
         backup: Path | None = None
+        remember = None
         try:
-            write(tmp)
+            remember = write_sealed(write, tmp, name)  # encrypted when a password is given
             _finish_temp(tmp, name)
             _refuse_if_open(given, path, force)  # opened while the new version was written?
             with _os_step(name, "setting the permissions of the new version"):
@@ -132,6 +134,8 @@ def safe_save(target: str | Path, write: Callable[[Path], object], *, backups: i
                     backup = _make_backup(path, folder)
             with _os_step(name, "replacing it with the new version"):
                 os.replace(tmp, path)
+            if remember is not None:
+                remember(path)
         except BaseException:
             if backup is not None and os.path.lexists(tmp):  # the workbook was not replaced
                 with contextlib.suppress(OSError):
@@ -327,6 +331,17 @@ def _backups_of(folder: Path, path: Path) -> list[Path]:
     return [folder / n for n in sorted(names)]  # same prefix, fixed-width stamp: sorts by time
 
 
+def backups_of(path: Path, folder: Path | None = None) -> list[Path]:
+    """Every copy of ``path`` kept in its backup folder, oldest first: the backups of each save
+    and any other copy named after it there (``crm.before-merge.xlsx``)."""
+    folder = folder if folder is not None else path.parent / BACKUP_FOLDER
+    try:
+        return sorted(folder / e.name for e in os.scandir(folder)
+                      if e.name.startswith(f"{path.stem}.") and e.name.endswith(path.suffix))
+    except FileNotFoundError:
+        return []
+
+
 def _make_backup(path: Path, folder: Path) -> Path:
     """Keep the current version of ``path`` in ``folder``; return the backup's path.
 
@@ -341,11 +356,15 @@ def _make_backup(path: Path, folder: Path) -> Path:
             last = dt.datetime.strptime(existing[-1].name[len(path.stem) + 1:][:22], _STAMP)
             stamp = max(stamp, last + dt.timedelta(microseconds=1))
     shared = os.stat(path).st_nlink > 1  # a link would share the file with its other names
+    sealed = sealed_copy(path)  # a plain workbook being protected: its backup is encrypted
     while True:
         backup = folder / f"{path.stem}.{stamp.strftime(_STAMP)}{path.suffix}"
         stamp += dt.timedelta(microseconds=1)
         if os.path.lexists(backup):
             continue
+        if sealed is not None:
+            _copy(path, backup, data=sealed)
+            break
         if not shared:
             try:
                 os.link(path, backup)
@@ -360,11 +379,15 @@ def _make_backup(path: Path, folder: Path) -> Path:
     return backup
 
 
-def _copy(path: Path, backup: Path) -> None:
-    """Copy ``path`` to ``backup`` so that ``backup`` never exists half-written."""
+def _copy(path: Path, backup: Path, *, data: bytes | None = None) -> None:
+    """Copy ``path`` (or write ``data``) to ``backup`` so that ``backup`` never exists
+    half-written."""
     partial = backup.with_name(f".{backup.name}.{secrets.token_hex(6)}.tmp")
     try:
-        shutil.copy2(path, partial)
+        if data is None:
+            shutil.copy2(path, partial)
+        else:
+            partial.write_bytes(data)
         with partial.open("rb+") as fh:
             _fsync(fh.fileno())
         os.replace(partial, backup)

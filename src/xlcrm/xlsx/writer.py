@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,11 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from .crypto import scratch_path, source
 from .opening import safe_open
 from .package import Package
 from .patch import patch_cells
+from .rows import delete_rows, drop_unused_strings
 from .save import SaveResult, safe_save
 from .transplant import RowRenderer, transplant_sheets
 
@@ -76,7 +78,9 @@ def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], An
 
 def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
                   patches: Mapping[str, Mapping[tuple[int, int], Any]], *,
-                  force: bool = False, backups: int = 5) -> SaveResult:
+                  force: bool = False, backups: int = 5,
+                  deletions: Mapping[str, Collection[int]] | None = None,
+                  forget_strings: bool = False) -> SaveResult:
     """Patch cells of data sheets and replace owned sheets in one save (one backup).
 
     A clean-up that merges records changes the data sheets and rewrites its report sheets
@@ -88,19 +92,28 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
         patches: data sheet name -> cells to set, as for :func:`patch_sheet`.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside it.
+        deletions: data sheet name -> 0-based rows to remove (after the patches), the rows
+            below moving up (:func:`~xlcrm.xlsx.rows.delete_rows`).
+        forget_strings: blank the shared strings no cell uses any more, so that erased
+            values leave no trace in the package.
     """
     target, _ = safe_open(path, for_writing=True, force=force)
-    with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp:
-        scratch_path = Path(tmp) / "owned.xlsx"
-        extra = _build_scratch(scratch_path, builders)
+    with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp, \
+            scratch_path(Path(tmp), "owned.xlsx") as scratch:
+        extra = _build_scratch(scratch, builders)
 
         def write(out: Path) -> None:
-            with Package(target) as pkg, Package(scratch_path) as src:
+            with Package(target) as pkg, Package(scratch) as src:
                 for sheet, cells in patches.items():
                     if cells:
                         patch_cells(pkg, sheet, cells)
+                for sheet, rows in (deletions or {}).items():
+                    if rows:
+                        delete_rows(pkg, sheet, rows)
                 if builders:
                     transplant_sheets(pkg, src, list(builders), replace=True, extra_rows=extra)
+                if forget_strings:
+                    drop_unused_strings(pkg)
                 pkg.request_full_recalculation()
                 pkg.save(out)
 
@@ -158,10 +171,10 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
     reader = workbook_reader()[0]
     target, _ = safe_open(path)
     changes: list[CellChange] = []
-    with tempfile.TemporaryDirectory(prefix="xlcrm-preview-") as tmp:
-        scratch_path = Path(tmp) / "owned.xlsx"
-        bulk = _build_scratch(scratch_path, builders)
-        new_book, old_book = reader.from_path(str(scratch_path)), reader.from_path(str(target))
+    with tempfile.TemporaryDirectory(prefix="xlcrm-preview-") as tmp, \
+            scratch_path(Path(tmp), "owned.xlsx") as scratch:
+        bulk = _build_scratch(scratch, builders)
+        new_book, old_book = reader.from_path(str(scratch)), reader.from_path(source(target))
         try:
             present = set(old_book.sheet_names)
             for name in builders:

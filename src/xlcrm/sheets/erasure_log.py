@@ -1,0 +1,65 @@
+"""The owned *Erasure log* sheet: one line per erasure request carried out, without personal data.
+
+``xlcrm forget`` adds a line (the day, the erased records' ids, how, the sheets touched, how
+many cells and rows) below those already there, so the team can show what it did and when
+without keeping what it erased. Layout only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from ..crm import Crm
+from ..xlsx.writer import SheetBuilder
+from .style import Formats, banner, cell_value
+
+__all__ = ["ERASURE_HEADER", "erasure_log_builder", "read_erasure_log"]
+
+#: the log's header; its first cell finds the log when read back
+ERASURE_HEADER = ("Erased on", "Records", "How", "Sheets touched", "Cells erased",
+                  "Rows removed", "Backups removed")
+
+
+def read_erasure_log(rows: list[list[Any]]) -> list[list[Any]]:
+    """The lines already in the log, to keep them when it is written afresh."""
+    start = next((i for i, r in enumerate(rows[:10]) if r and r[0] == ERASURE_HEADER[0]), None)
+    if start is None:
+        return []
+    return [list(r[:len(ERASURE_HEADER)]) for r in rows[start + 1:]
+            if r and any(v not in ("", None) for v in r)]
+
+
+def erasure_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
+    """Lay out the Erasure log sheet with ``rows``: the lines already there, then the new one."""
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = Formats(book, crm.schema)
+        banner(ws, crm.schema, f, "Erasure log",
+               "Every erasure request carried out by `xlcrm forget`: when, which records, how "
+               "and where. No personal data is kept here.")
+        ws.write_string(0, 0, "Owned by xlcrm: `xlcrm forget` adds to it; rows are never "
+                              "removed.", f.banner)
+        ws.write_row(3, 0, list(ERASURE_HEADER), f.head)
+        for i, r in enumerate(rows, 4):
+            for c, v in enumerate(r):
+                value = cell_value(v)
+                if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                    value = dt.datetime.combine(value, dt.time())  # as read back
+                if isinstance(value, dt.datetime):
+                    ws.write_datetime(i, c, value, f.date)
+                elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                    ws.write_number(i, c, value)
+                elif value != "":
+                    ws.write_string(i, c, str(value))
+        ws.set_column(0, 0, 12)
+        ws.set_column(1, 1, 30)
+        ws.set_column(2, 2, 12)
+        ws.set_column(3, 3, 40)
+        ws.set_column(4, 6, 14)
+        ws.freeze_panes(4, 0)
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+    return build
