@@ -13,7 +13,9 @@ from .commands.attach import attach
 from .commands.check import CheckResult, check
 from .commands.clean import CleanResult, clean
 from .commands.demo import demo
+from .commands.diff import DiffResult, diff
 from .commands.init import init
+from .commands.merge import MergeResult, merge
 from .commands.report import ReportResult, make_report, report
 from .commands.score import ScoreResult, score
 from .commands.update import UpdateResult, set_baseline, update
@@ -41,6 +43,8 @@ from .exchange.export import ExportedFile, ExportResult, export
 from .exchange.importer import ImportResult, import_leads
 from .exchange.mapping import available_targets
 from .issues import Issue
+from .metrics.compare import FieldChange, RecordChange, SettingsChange
+from .metrics.threeway import Conflict, MergeStep
 from .read import Crm, Settings, load
 from .reporting.data import WeeklyReport
 from .reporting.mail import SmtpSettings
@@ -55,16 +59,22 @@ __all__ = [
     "AssignResult",
     "CheckResult",
     "CleanResult",
+    "Conflict",
     "Crm",
     "DemoData",
+    "DiffResult",
     "ExportError",
     "ExportResult",
     "ExportedFile",
+    "FieldChange",
     "ImportFileError",
     "ImportResult",
     "Issue",
     "MacroResult",
+    "MergeResult",
+    "MergeStep",
     "NotXlcrmWorkbookError",
+    "RecordChange",
     "ReportError",
     "ReportResult",
     "SaveResult",
@@ -72,6 +82,7 @@ __all__ = [
     "SchemaError",
     "ScoreResult",
     "Settings",
+    "SettingsChange",
     "SmtpSettings",
     "TemplateError",
     "TransplantError",
@@ -96,6 +107,7 @@ __all__ = [
     "check",
     "clean",
     "demo",
+    "diff",
     "export",
     "generate_demo",
     "import_leads",
@@ -104,6 +116,7 @@ __all__ = [
     "load_schema",
     "macro_workbook",
     "make_report",
+    "merge",
     "report",
     "score",
     "set_baseline",

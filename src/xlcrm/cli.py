@@ -50,7 +50,8 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f",
 DONE, PROBLEMS, REFUSED = 0, 1, 2
 EXIT_CODES = {
     DONE: "done",
-    PROBLEMS: "problems found: check found errors, export's validation report lists errors",
+    PROBLEMS: "problems found: check found errors, export's validation report lists errors, "
+              "diff found differences, merge settled conflicts (listed on the Conflicts sheet)",
     REFUSED: "refused, one line on stderr: a file that can't be read or isn't a workbook, a "
              "team's own workbook given to a command that writes (attach or adopt it first), a "
              "workbook open in Excel or LibreOffice or being written by another run, a file "
@@ -62,9 +63,10 @@ TWINS = {
     "baseline": "set_baseline", "check": "check", "macros": "macro_workbook",
     "report": "report", "agenda": "agenda", "export": "export", "import": "import_leads",
     "adopt": "adopt", "clean": "clean", "score": "score", "assign": "assign",
+    "diff": "diff", "merge": "merge",
 }
 #: The commands that can also end with PROBLEMS; every other command ends DONE or REFUSED.
-FINDS_PROBLEMS = frozenset({"check", "export"})
+FINDS_PROBLEMS = frozenset({"check", "export", "diff", "merge"})
 
 
 def _fail(message: object, code: int = REFUSED) -> typer.Exit:
@@ -532,22 +534,45 @@ def assign(
     if output is OutputFormat.json:
         print(result.to_json())
         return
-    for rec in result.proposals.head(30).itertuples():
-        console.print(f"{rec.cell:<16} {rec.record:<12} -> {rec.owner} "
-                      f"({rec.territory or 'no territory'}; {rec.reason})")
-    if len(result.proposals) > 30:
-        console.print(f"... and {len(result.proposals) - 30:,} more")
-    for line in result.unknown_rules:
-        console.print(f"[yellow]territory rule not understood:[/] {line}; fix it in Settings")
-    n = len(result.proposals)
-    if result.applied:
-        console.print(f"Assigned {n:,} record{'s' * (n != 1)} in {result.path}")
-    elif n:
-        console.print(f"{n:,} record{'s' * (n != 1)} without an owner; run with --apply to "
-                      "assign them")
-    else:
-        console.print("Every record has an owner")
+    terminal.print_assign(console, result)
 
+
+OptPath = Optional[Path]  # noqa: UP045 - typer needs Optional
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The older version (with --since-backup: the "
+                                              "workbook).")],
+    new: Annotated[OptPath, typer.Argument(help="The newer version.")] = None,
+    output: Annotated[str, typer.Option("--format", "-f", help="text, json or html.")] = "text",
+    since_backup: Annotated[Optional[int], typer.Option(  # noqa: UP045
+        help="Compare the workbook with its N-th newest backup (1: newest).")] = None,
+) -> None:
+    """Show the records and Settings items added, removed and changed from OLD to NEW."""
+    with _as_exit():
+        result = xlcrm.diff(old, new, since_backup=since_backup)
+        terminal.print_diff(console, result, output)
+    raise typer.Exit(PROBLEMS if result.changed else DONE)
+
+
+@app.command()
+def merge(
+    mine: Annotated[Path, typer.Argument(help="Your copy: the result is built on it.")],
+    theirs: Annotated[Path, typer.Argument(help="The other copy: its records are taken.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The merged workbook to write.")],
+    base: Annotated[OptPath, typer.Option(help="The version both started from.")] = None,
+    prefer: Annotated[str, typer.Option(help="mine, theirs or newer.")] = "mine",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    output: FormatOpt = OutputFormat.text, force: ForceOpt = False,
+) -> None:
+    """Merge two copies record by record (see README); charts, pivots, macros and other sheets
+    come from MINE. Exit code 1 when conflicts were settled (listed on the Conflicts sheet)."""
+    with _as_exit():
+        result = xlcrm.merge(mine, theirs, out=out, base=base, prefer=prefer,  # type: ignore[arg-type]
+                             dry_run=dry_run, force=force)
+    terminal.print_merge(console, result, output.value)
+    raise typer.Exit(PROBLEMS if result.conflicts else DONE)
 
 def exit_codes(command: str) -> dict[int, str]:
     """Return the exit codes ``command`` can end with, and what each means."""

@@ -76,7 +76,8 @@ def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], An
 
 def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
                   patches: Mapping[str, Mapping[tuple[int, int], Any]], *,
-                  force: bool = False, backups: int = 5) -> SaveResult:
+                  force: bool = False, backups: int = 5,
+                  source: str | Path | None = None) -> SaveResult:
     """Patch cells of data sheets and replace owned sheets in one save (one backup).
 
     A clean-up that merges records changes the data sheets and rewrites its report sheets
@@ -88,14 +89,23 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
         patches: data sheet name -> cells to set, as for :func:`patch_sheet`.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside it.
+        source: build the new version from this workbook's package instead of ``path``'s
+            (a merge writes its result beside the copies it read); ``path`` may not exist.
     """
-    target, _ = safe_open(path, for_writing=True, force=force)
+    if source is None:
+        target, _ = safe_open(path, for_writing=True, force=force)
+        origin = target
+    else:
+        origin, _ = safe_open(source)
+        target = Path(path).expanduser()
+        if target.exists():
+            safe_open(target, for_writing=True, force=force)
     with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp:
         scratch_path = Path(tmp) / "owned.xlsx"
         extra = _build_scratch(scratch_path, builders)
 
         def write(out: Path) -> None:
-            with Package(target) as pkg, Package(scratch_path) as src:
+            with Package(origin) as pkg, Package(scratch_path) as src:
                 for sheet, cells in patches.items():
                     if cells:
                         patch_cells(pkg, sheet, cells)
