@@ -325,3 +325,65 @@ def test_diff_since_backup_compares_with_the_kept_version(demo_book: Callable[..
     result = xlcrm.diff(crm, since_backup=1)
     assert [(c.record, c.kind) for c in result.records] == [("L-000061", "added")]
     assert runner.invoke(app, ["diff", str(crm), "--since-backup", "2"]).exit_code == REFUSED
+
+
+def test_merge_base_is_the_newest_backup_both_descend_from(demo_book: Callable[..., Path],
+                                                           tmp_path: Path) -> None:
+    """MINE saved twice after the copy was made: the backup between its two imports holds
+    MINE's first lead, which THEIRS never had. It is as close to the two copies as the true
+    base (one lead nearer MINE, one farther from THEIRS), so the older one is the base, and
+    MINE's first lead is not taken for one THEIRS deleted."""
+    crm = Path(shutil.copyfile(demo_book("dealer", 60, 3), tmp_path / "crm.xlsx"))
+    theirs = Path(shutil.copyfile(crm, tmp_path / "crm (conflicted copy).xlsx"))
+    book = openpyxl.load_workbook(theirs)
+    _row(book["Leads"], "L-000005")["Phone"].value = "+39 347 555 0199"
+    book.save(theirs)
+    for n, name in enumerate(("Anna Bianchi", "Carlo Verdi")):
+        first, last = name.split()
+        csv = tmp_path / f"form{n}.csv"
+        csv.write_text(f"First name,Last name,E-mail,Source\n{first},{last},{first}@example.com"
+                       ",Referral\n", encoding="utf-8")
+        xlcrm.import_leads(crm, csv)
+    true_base, after_first = sorted((tmp_path / ".xlcrm-backups").iterdir())
+    plan = xlcrm.merge(crm, theirs, out=tmp_path / "m.xlsx", dry_run=True)
+    assert plan.base == true_base.resolve()
+    assert [(s.record, s.action) for s in plan.steps] == [("L-000005", "update")]
+    wrong = xlcrm.merge(crm, theirs, out=tmp_path / "m.xlsx", base=after_first, dry_run=True)
+    assert ("L-000061", "delete") in [(s.record, s.action) for s in wrong.steps]
+
+
+def test_records_without_an_id_are_matched_by_the_identity_rule(tmp_path: Path) -> None:
+    old = xlcrm.init(tmp_path / "old.xlsx")
+    book = openpyxl.load_workbook(old)
+    leads = book["Leads"]
+    people = [("Anna", "Rossi", "Anna.Rossi@Example.com", None),
+              ("Bruno", "Neri", None, "+39 347 123 4567"),
+              ("Carla", "Blu", None, None)]
+    for first, last, mail, phone in people:
+        _append(leads, {"Created": dt.datetime(2026, 11, 2, 9), "First name": first,
+                        "Last name": last, "E-mail": mail, "Phone": phone,
+                        "Source": "Referral"})
+    book.save(old)
+    new = Path(shutil.copyfile(old, tmp_path / "new.xlsx"))
+    book = openpyxl.load_workbook(new)
+    leads = book["Leads"]
+    cols = {c.value: c.column for c in leads[1]}
+    row = {leads.cell(r, cols["Last name"]).value: r for r in range(2, leads.max_row + 1)}
+    # Anna's e-mail retyped in lower case (the same mailbox), her status set; Bruno's phone
+    # written another way (the same number), his notes added; Carla's last name corrected
+    leads.cell(row["Rossi"], cols["E-mail"], "anna.rossi@example.com")
+    leads.cell(row["Rossi"], cols["Status"], "Contacted")
+    leads.cell(row["Neri"], cols["Phone"], "0039 347 1234567")
+    leads.cell(row["Neri"], cols["Notes"], "Wants a test drive")
+    leads.cell(row["Blu"], cols["Last name"], "Bleu")
+    book.save(new)
+    result = xlcrm.diff(old, new)
+    assert _changes(result) == {
+        ("Leads", "e-mail anna.rossi@example.com", "changed", ("E-mail", "Status")),
+        ("Leads", "phone +393471234567", "changed", ("Notes", "Phone")),
+        # no e-mail, no phone: known by everything typed, so a correction is a new record
+        ("Leads", next(c.record for c in result.records if c.kind == "removed"), "removed",
+         ()),
+        ("Leads", next(c.record for c in result.records if c.kind == "added"), "added", ()),
+    }
+    assert "Blu" in next(c.record for c in result.records if c.kind == "removed")

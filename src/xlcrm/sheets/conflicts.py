@@ -42,16 +42,18 @@ def conflicts_builder(crm: Crm, conflicts: Sequence[Conflict], *, mine: str, the
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = Formats(book, crm.schema)
         banner(ws, crm.schema, f, "Conflicts",
-               f"Merged on {merged_on}: MINE is {mine}, THEIRS is {theirs}, both started from "
-               f"{base}. Each line is a field both changed differently, or a record deleted in "
-               "one and edited in the other; the Kept column says which value the workbook "
-               "now holds. Change the record on its sheet if the other one is right.")
+               f"Merged on {merged_on}: MINE {mine}, THEIRS {theirs}, base {base}.")
         ws.write_string(0, 0, f"{OWNED_MARK}: rewritten by every `xlcrm merge`; edits made "
                               "here are overwritten.", f.banner)
         ws.write_row(3, 0, list(CONFLICTS_HEADER), f.head)
         if not conflicts:
             ws.write_string(4, 0, "No conflicts: every change came from one side only.",
                             f.note)
+        # below the lines, so a long note never widens the printed page
+        ws.write_string(len(conflicts) + 5, 0, "Each line is a field both copies changed "
+                        "differently, or a record deleted in one and edited in the other. Kept "
+                        "says which value the workbook now holds; if the other is right, change "
+                        "the record on its sheet.", f.note)
         for i, c in enumerate(conflicts, 4):
             kept = f"MINE ({mine})" if c.kept == "mine" else f"THEIRS ({theirs})"
             row: list[Any] = [c.sheet, c.record, c.field, c.base, c.mine, c.theirs, kept,
@@ -60,4 +62,6 @@ def conflicts_builder(crm: Crm, conflicts: Sequence[Conflict], *, mine: str, the
         for col, width in enumerate((12, 14, 18, 20, 24, 24, 30, 48)):
             ws.set_column(col, col, width)
         ws.freeze_panes(4, 0)
+        ws.set_landscape()  # eight columns: printed across one page width
+        ws.fit_to_pages(1, 0)
     return build
