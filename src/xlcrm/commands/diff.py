@@ -82,7 +82,8 @@ class DiffResult:
         out = []
         for c in self.records:
             row = c.new_row if c.kind != "removed" else c.old_row
-            out.append(f"{c.sheet_name} {c.record} {c.kind} (row {row})")
+            name = f": {c.name}" if c.name else ""
+            out.append(f"{c.sheet_name} {c.record} {c.kind} (row {row}){name}")
             out += [f"    {_field_line(f)}" for f in c.fields]
         for s in self.settings:
             out.append(f"Settings {s.title}: {s.item} {s.kind}")
@@ -99,15 +100,15 @@ class DiffResult:
         for c in self.records:
             detail = "<br>".join(html.escape(_field_line(f)) for f in c.fields)
             rows.setdefault(c.sheet_name, []).append(
-                f'<tr class="{c.kind}"><td>{html.escape(c.record)}</td><td>{c.kind}</td>'
-                f"<td>{detail}</td></tr>")
+                f'<tr class="{c.kind}"><td>{html.escape(c.record)}</td>'
+                f"<td>{html.escape(c.name)}</td><td>{c.kind}</td><td>{detail}</td></tr>")
         for s in self.settings:
             detail = "<br>".join(html.escape(_field_line(f)) for f in s.fields)
             rows.setdefault("Settings", []).append(
-                f'<tr class="{s.kind}"><td>{html.escape(s.title)}: {html.escape(s.item)}'
-                f"</td><td>{s.kind}</td><td>{detail}</td></tr>")
+                f'<tr class="{s.kind}"><td>{html.escape(s.title)}</td><td>'
+                f"{html.escape(s.item)}</td><td>{s.kind}</td><td>{detail}</td></tr>")
         tables = "".join(
-            f"<h2>{html.escape(where)}</h2><table><tr><th>Record</th><th>Change</th>"
+            f"<h2>{html.escape(where)}</h2><table><tr><th>Record</th><th>Name</th><th>Change</th>"
             f"<th>Fields (old &rarr; new)</th></tr>{''.join(body)}</table>"
             for where, body in rows.items())
         title = f"{html.escape(self.old.name)} &rarr; {html.escape(self.new.name)}"

@@ -27,7 +27,8 @@ from ..crm import Crm
 from .identity import email_key, phone_key
 
 __all__ = ["FieldChange", "RecordChange", "Records", "SettingsChange", "compare_records",
-           "compare_settings", "compared_columns", "norm", "record_maps", "same"]
+           "compare_settings", "compared_columns", "field_changes", "norm", "record_label",
+           "record_maps", "same", "settings_items"]
 
 Kind = Literal["added", "removed", "changed"]
 #: a sheet's records: key (id, or identity) -> (1-based sheet row, column key -> value)
@@ -60,11 +61,12 @@ class RecordChange:
     fields: tuple[FieldChange, ...] = ()
     old_row: int | None = None  # 1-based sheet row in the older workbook
     new_row: int | None = None
+    name: str = ""  # the name a person reads: "Laura Diaz", a deal's or task's subject
 
     def to_dict(self) -> dict[str, Any]:
         """The change as JSON takes it."""
-        return {"sheet": self.sheet_name, "record": self.record, "change": self.kind,
-                "old_row": self.old_row, "new_row": self.new_row,
+        return {"sheet": self.sheet_name, "record": self.record, "name": self.name,
+                "change": self.kind, "old_row": self.old_row, "new_row": self.new_row,
                 "fields": [f.to_dict() for f in self.fields]}
 
 
@@ -170,6 +172,16 @@ def _key(values: dict[str, Any], region: str) -> str:
     return "values " + "|".join(repr(_plain(v)) for v in values.values())
 
 
+def record_label(values: dict[str, Any]) -> str:
+    """The name a person reads for a record: its names, else its name, else its subject."""
+    names = " ".join(str(values[k]) for k in ("first_name", "last_name")
+                     if values.get(k) is not None)
+    for text in (names, values.get("name"), values.get("subject")):
+        if text:
+            return str(text)
+    return ""
+
+
 def field_changes(old: dict[str, Any], new: dict[str, Any],
                   headers: dict[str, str]) -> tuple[FieldChange, ...]:
     """The fields whose values differ, in column order."""
@@ -196,14 +208,16 @@ def compare_records(old: Crm, new: Crm) -> list[RecordChange]:
         for key, (row, values) in before.items():
             if key not in after:
                 out.append(RecordChange(sheet.key, old.sheet_names[sheet.key], key, "removed",
-                                        old_row=row))
+                                        old_row=row, name=record_label(values)))
                 continue
             new_row, new_values = after[key]
             fields = field_changes(values, new_values, headers)
             if fields:
-                out.append(RecordChange(sheet.key, name, key, "changed", fields, row, new_row))
-        out += [RecordChange(sheet.key, name, key, "added", new_row=row)
-                for key, (row, _) in after.items() if key not in before]
+                out.append(RecordChange(sheet.key, name, key, "changed", fields, row, new_row,
+                                        record_label(new_values)))
+        out += [RecordChange(sheet.key, name, key, "added", new_row=row,
+                             name=record_label(values))
+                for key, (row, values) in after.items() if key not in before]
     return out
 
 
