@@ -35,7 +35,7 @@ import pandas as pd
 from ..crm import Crm
 from ..errors import ArgumentError, WorkbookError, WorkbookExistsError
 from ..issues import column_index
-from ..metrics.compare import compare_records, compare_settings
+from ..metrics.compare import Records, compare_records, compare_settings
 from ..metrics.threeway import Conflict, MergeStep, Prefer, ThreeWayPlan, plan_three_way
 from ..read import bulk_work, load
 from ..sheets.conflicts import CONFLICTS_SHEET, OWNED_MARK, conflicts_builder
@@ -115,9 +115,9 @@ def _candidates(*copies: Path) -> list[Path]:
     return sorted(found, key=lambda p: (found[p], p.name))
 
 
-def _distance(a: Crm, b: Crm) -> int:
+def _distance(a: Crm, b: Crm, cache: dict[tuple[int, str], Records]) -> int:
     """How far apart two versions are: fields changed, records added or removed, Settings items."""
-    records = sum(len(c.fields) or 1 for c in compare_records(a, b))
+    records = sum(len(c.fields) or 1 for c in compare_records(a, b, cache=cache))
     return records + len(compare_settings(a, b))
 
 
@@ -128,6 +128,7 @@ def find_base(mine: Crm, theirs: Crm) -> Crm:
         WorkbookError: no backup of the same preset beside either copy.
     """
     best: tuple[int, Crm] | None = None
+    cache: dict[tuple[int, str], Records] = {}  # the copies' records, mapped once
     for path in _candidates(mine.path, theirs.path):
         try:
             crm = load(path)
@@ -135,7 +136,9 @@ def find_base(mine: Crm, theirs: Crm) -> Crm:
             continue  # a damaged file: not a version of this workbook
         if crm.schema.preset != mine.schema.preset:
             continue
-        score = _distance(crm, mine) + _distance(crm, theirs)
+        score = _distance(crm, mine, cache) + _distance(crm, theirs, cache)
+        for key in [k for k in cache if k[0] == id(crm)]:  # its id may be the next one's
+            del cache[key]
         if best is None or score < best[0]:  # equal: the older one stays
             best = (score, crm)
     if best is None:

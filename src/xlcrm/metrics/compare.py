@@ -27,8 +27,8 @@ from ..crm import Crm
 from .identity import email_key, phone_key
 
 __all__ = ["FieldChange", "RecordChange", "Records", "SettingsChange", "compare_records",
-           "compare_settings", "compared_columns", "field_changes", "norm", "record_label",
-           "record_maps", "same", "settings_items"]
+           "compare_settings", "compared_columns", "field_changes", "norm", "normalized",
+           "record_label", "record_maps", "same", "settings_items"]
 
 Kind = Literal["added", "removed", "changed"]
 #: a sheet's records: key (id, or identity) -> (1-based sheet row, column key -> value)
@@ -142,13 +142,15 @@ def record_maps(crm: Crm, sheet_key: str, columns: Iterable[str] | None = None) 
         return {}
     keys = list(columns) if columns is not None else [k for k, _ in
                                                      compared_columns(crm, sheet_key)]
-    present = [k for k in keys if k in table.columns]
+    empty = [None] * len(table)
+    lists = [normalized(table[k]) if k in table.columns else empty for k in keys]
     region = str(crm.settings.options.get("phone_region") or "US")
     out: Records = {}
-    for row, rec in zip(table.index, table[present].to_dict("records")):
-        values = {k: norm(rec.get(k)) for k in keys}
-        if all(v is None for v in values.values()):
+    width = len(keys)
+    for row, cells in zip(table.index, zip(*lists)):
+        if cells.count(None) == width:
             continue  # an emptied row is no record
+        values = dict(zip(keys, cells))
         key = _key(values, region)
         unique, n = key, 1
         while unique in out:
@@ -156,6 +158,19 @@ def record_maps(crm: Crm, sheet_key: str, columns: Iterable[str] | None = None) 
             unique = f"{key}#{n}"
         out[unique] = (int(row), values)
     return out
+
+
+def normalized(column: pd.Series) -> list[Any]:
+    """A column's values as :func:`norm` gives them, typed column by column (fast)."""
+    if column.dtype.kind in "fiumM":  # numbers, dates: nothing to strip
+        return [None if pd.isna(v) else v
+                for v in column.astype(object).where(column.notna(), None).tolist()]
+    na, nat = pd.NA, pd.NaT
+    # norm() inlined for the common cases: this runs once per cell of every record
+    return [(v.strip() or None) if type(v) is str else
+            None if v is None or v is na or v is nat or (type(v) is float and v != v) else
+            v if type(v) in (bool, int, float) else norm(v)
+            for v in column.tolist()]
 
 
 def _key(values: dict[str, Any], region: str) -> str:
@@ -189,21 +204,34 @@ def field_changes(old: dict[str, Any], new: dict[str, Any],
                  for k in headers if not same(old.get(k), new.get(k)))
 
 
-def compare_records(old: Crm, new: Crm) -> list[RecordChange]:
+def compare_records(old: Crm, new: Crm, *,
+                    cache: dict[tuple[int, str], Records] | None = None) -> list[RecordChange]:
     """Every record added, removed or changed between two versions, sheet by sheet.
 
     Only the data sheets both versions have are compared (owned sheets, Settings and the
     team's own sheets never); within a sheet, removed and changed records come in the older
     version's row order, then the added ones in the newer version's.
+
+    Args:
+        old: the older version.
+        new: the newer version.
+        cache: record maps already made, by ``(id(crm), sheet key)``, kept for the next call
+            (a merge compares each backup with the same two copies).
     """
+    cache = {} if cache is None else cache
+
+    def maps(crm: Crm, key: str, headers: dict[str, str]) -> Records:
+        if (id(crm), key) not in cache:
+            cache[(id(crm), key)] = record_maps(crm, key, headers)
+        return cache[(id(crm), key)]
+
     out: list[RecordChange] = []
     for sheet in new.schema.data_sheets:
         if sheet.key not in new.sheet_names or sheet.key not in old.sheet_names:
             continue
         headers = dict(compared_columns(old, sheet.key))
         headers.update(compared_columns(new, sheet.key))
-        before = record_maps(old, sheet.key, headers)
-        after = record_maps(new, sheet.key, headers)
+        before, after = maps(old, sheet.key, headers), maps(new, sheet.key, headers)
         name = new.sheet_names[sheet.key]
         for key, (row, values) in before.items():
             if key not in after:
@@ -211,6 +239,8 @@ def compare_records(old: Crm, new: Crm) -> list[RecordChange]:
                                         old_row=row, name=record_label(values)))
                 continue
             new_row, new_values = after[key]
+            if values == new_values:  # most records: nothing to look at field by field
+                continue
             fields = field_changes(values, new_values, headers)
             if fields:
                 out.append(RecordChange(sheet.key, name, key, "changed", fields, row, new_row,
