@@ -387,3 +387,19 @@ def test_records_without_an_id_are_matched_by_the_identity_rule(tmp_path: Path) 
         ("Leads", next(c.record for c in result.records if c.kind == "added"), "added", ()),
     }
     assert "Blu" in next(c.record for c in result.records if c.kind == "removed")
+
+
+def test_merge_into_a_copy_open_in_excel_is_refused(demo_book: Callable[..., Path],
+                                                    tmp_path: Path) -> None:
+    mine = Path(shutil.copyfile(demo_book("dealer", 60, 3), tmp_path / "crm.xlsx"))
+    theirs = Path(shutil.copyfile(mine, tmp_path / "crm (conflicted copy).xlsx"))
+    book = openpyxl.load_workbook(theirs)
+    _row(book["Leads"], "L-000005")["Phone"].value = "+39 347 555 0199"
+    book.save(theirs)
+    (tmp_path / "~$crm.xlsx").write_bytes(b"")  # Excel's owner file: MINE is open there
+    before = mine.read_bytes()
+    result = runner.invoke(app, ["merge", str(mine), str(theirs), "--out", str(mine),
+                                 "--base", str(demo_book("dealer", 60, 3))])
+    assert result.exit_code == REFUSED and "open in Excel" in result.output, result.output
+    assert mine.read_bytes() == before
+    assert not (tmp_path / ".xlcrm-backups").exists()
