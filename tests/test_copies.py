@@ -403,3 +403,52 @@ def test_merge_into_a_copy_open_in_excel_is_refused(demo_book: Callable[..., Pat
     assert result.exit_code == REFUSED and "open in Excel" in result.output, result.output
     assert mine.read_bytes() == before
     assert not (tmp_path / ".xlcrm-backups").exists()
+
+
+def test_a_deleted_lead_that_the_other_side_still_links_to_is_kept(
+        demo_book: Callable[..., Path], tmp_path: Path) -> None:
+    """THEIRS deletes lead 30 with its activities while MINE logs a call with it; MINE
+    deletes lead 40 with its activities while THEIRS adds a task for it. Both leads stay,
+    each listed as a conflict, and every link of the merged workbook points to a record."""
+    base = demo_book("dealer", 60, 3)
+    start = xlcrm.load(base)
+    acts, tasks = start.tables["activities"], start.tables["tasks"]
+    mine = Path(shutil.copyfile(base, tmp_path / "crm.xlsx"))
+    theirs = Path(shutil.copyfile(base, tmp_path / "crm (conflicted copy).xlsx"))
+
+    def delete_lead(path: Path, lead: str) -> None:
+        book = openpyxl.load_workbook(path)
+        _delete(book["Leads"], lead)
+        for ident in acts.loc[acts["lead"] == lead, "id"]:
+            _delete(book["Activities"], ident)
+        for ident in tasks.loc[tasks["record"] == lead, "id"]:
+            _delete(book["Tasks"], ident)
+        book.save(path)
+
+    delete_lead(theirs, "L-000030")
+    delete_lead(mine, "L-000040")
+    book = openpyxl.load_workbook(mine)
+    model = _row(book["Activities"], acts["id"].iloc[-1])
+    _append(book["Activities"], {"ID": "ACT-000202", "Date": dt.datetime(2026, 11, 21, 10),
+                                 "Lead": "L-000030", "Type": model["Type"].value,
+                                 "Direction": model["Direction"].value, "Subject": "Call"})
+    book.save(mine)
+    book = openpyxl.load_workbook(theirs)
+    rep = _row(book["Tasks"], tasks["id"].iloc[-1])["Salesperson"].value
+    _append(book["Tasks"], {"ID": "T-000039", "Due date": dt.datetime(2026, 11, 24),
+                            "Salesperson": rep, "Lead": "L-000040", "Subject": "Call back"})
+    book.save(theirs)
+    out = tmp_path / "merged.xlsx"
+    result = xlcrm.merge(mine, theirs, out=out, base=base)
+    why = {c.record: c.why for c in result.conflicts}
+    assert set(why) == {"L-000030", "L-000040"}
+    assert why["L-000030"] == ("deleted in THEIRS, but Activities ACT-000202 links to it: "
+                               "kept")
+    assert why["L-000040"] == ("deleted in MINE, but Tasks T-000039 links to it: put back")
+    merged = xlcrm.load(out)
+    leads = merged.tables["leads"].set_index("id")
+    assert {"L-000030", "L-000040"} <= set(leads.index)
+    assert xlcrm.check(out, today=TODAY).ok
+    # L-000030's other activities, deleted in THEIRS and untouched in MINE, are gone
+    gone = set(acts.loc[acts["lead"] == "L-000030", "id"])
+    assert gone and not gone & set(merged.tables["activities"]["id"])

@@ -12,7 +12,9 @@ Both copies come from one earlier version, the *base*. For each record (matched 
 - a record **deleted on one side and edited on the other** keeps the edit: the record stays
   (or is put back) with the edited values, and the case is listed as a conflict, so a person
   deletes it again if it really is to go. Nothing typed is lost without someone seeing it;
-- a record deleted on one side and untouched on the other is deleted;
+- a record deleted on one side and untouched on the other is deleted, unless a record of
+  the merged workbook links to it (a call MINE logged with a lead THEIRS deleted): then it is
+  kept, or put back, and listed as a conflict, so no link points to nothing;
 - records added on both sides are all kept. One added on THEIRS whose id MINE already uses
   for another record gets the next id of the sheet's sequence, and every link to it in the
   records taken from THEIRS (activities, tasks ...) follows it.
@@ -195,8 +197,73 @@ def plan_three_way(base: Crm, mine: Crm, theirs: Crm, *, prefer: Prefer = "mine"
         out = _plan_sheet(plan, mine, sheet_key, records, prefer, touched)
         if out:
             plan.sheets[sheet_key] = out
+    _keep_linked(plan, mine, maps)
     _plan_settings(plan, base, mine, theirs)
     return plan
+
+
+def _keep_linked(plan: ThreeWayPlan, mine: Crm,
+                 maps: dict[str, tuple[Records, Records, Records]]) -> None:
+    """Keep every record a merged record links to.
+
+    A lead deleted in THEIRS that MINE logged a call with since stays; a lead deleted in MINE
+    that THEIRS added a task for is put back from THEIRS. Each is listed as a conflict, so a
+    person decides; the merged workbook never holds a link to nothing. Putting a record back
+    may bring its own links, hence the rounds.
+    """
+    for _ in range(len(maps) + 1):
+        final: dict[str, set[str]] = {}
+        kept: dict[str, list[dict[str, Any]]] = {}
+        for key, (_, m, _) in maps.items():
+            sp = plan.sheets.get(key, SheetPlan())
+            gone = set(sp.deletes)
+            kept[key] = [{**v, **sp.updates.get(row, {})} for row, v in m.values()
+                         if row not in gone] + sp.appends
+            final[key] = {str(v["id"]) for v in kept[key] if v.get("id") is not None}
+        wanted = []
+        for key, records in kept.items():
+            sheet = mine.schema.sheet(key)
+            for col in (c for c in sheet.columns if c.type == "link"):
+                for rec in records:
+                    value = rec.get(col.key)
+                    if value is not None and not any(str(value) in final.get(ref, set())
+                                                     for ref in col.ref):
+                        wanted.append((sheet.name, rec.get("id"), col.ref, str(value)))
+        if not any(_put_back(plan, mine, maps, *w) for w in wanted):
+            return
+
+
+def _put_back(plan: ThreeWayPlan, mine: Crm, maps: dict[str, tuple[Records, Records, Records]],
+              linking_sheet: str, linking: Any, refs: tuple[str, ...], ident: str) -> bool:
+    """Keep (or put back) record ``ident`` that ``linking`` links to; say whether it was."""
+    for ref in refs:
+        if ref not in maps:
+            continue
+        _, m, t = maps[ref]
+        name = mine.sheet_names[ref]
+        sp = plan.sheets.setdefault(ref, SheetPlan())
+        why = f"{linking_sheet} {linking} links to it"
+        if ident in m and m[ident][0] in sp.deletes:
+            sp.deletes.remove(m[ident][0])
+            plan.steps = [s for s in plan.steps
+                          if not (s.sheet == name and s.record == ident and s.action == "delete")]
+            plan.steps.append(MergeStep(name, ident, "keep", f"deleted in THEIRS, but {why}"))
+            plan.conflicts.append(Conflict(name, ident, "(whole record)", "", "kept",
+                                           "(deleted)", "mine",
+                                           f"deleted in THEIRS, but {why}: kept"))
+            return True
+        if ident in t and ident not in m:
+            sheet = mine.schema.sheet(ref)
+            follow = _follow(plan, ref, {c.key: c.ref for c in sheet.columns
+                                         if c.type == "link"})
+            sp.appends.append({k: follow(k, v) for k, v in t[ident][1].items()})
+            plan.steps.append(MergeStep(name, ident, "add", f"deleted in MINE, but {why}: "
+                                                            "put back"))
+            plan.conflicts.append(Conflict(name, ident, "(whole record)", "", "(deleted)",
+                                           "kept", "theirs",
+                                           f"deleted in MINE, but {why}: put back"))
+            return True
+    return False
 
 
 def _follow(plan: ThreeWayPlan, sheet_key: str, links: dict[str, tuple[str, ...]]
