@@ -101,6 +101,13 @@ def _delete(ws: Any, ident: str) -> None:
         table.autoFilter.ref = table.ref
 
 
+def _sheet_part(path: Path, name: str) -> str:
+    """The part of the sheet called ``name``."""
+    from xlcrm.xlsx.parts import read_outline
+
+    return read_outline(path).sheet_parts[name]
+
+
 def _row(ws: Any, ident: str) -> dict[str, Any]:
     cols = {c.value: c.column for c in ws[1]}
     for r in range(2, ws.max_row + 1):
@@ -144,7 +151,10 @@ def copies(office: Office, demo_book: Callable[..., Path],
         subprocess.run([python, str(Path(__file__).with_name("lo_edit_records.py")), str(crm),
                         str(edited), str(edits_file), str(office.profile)], check=True,
                        capture_output=True, timeout=300)
-    shutil.copyfile(edited, crm)
+        # and a sheet of MINE's own: a pivot table of the leads with its chart
+        subprocess.run([python, str(Path(__file__).with_name("lo_pivot_chart.py")),
+                        str(edited), str(crm), "Leads", str(office.profile)], check=True,
+                       capture_output=True, timeout=300)
 
     # THEIRS, with openpyxl
     gone, acts, tasks = "L-000030", start.tables["activities"], start.tables["tasks"]
@@ -279,9 +289,12 @@ def test_merge_keeps_both_sides_work_and_lists_the_conflicts(copies: Copies,
     data_parts = {n for n in changed if n.startswith(("xl/worksheets/", "xl/tables/"))}
     assert changed - data_parts <= touched, changed - data_parts
     assert len([n for n in data_parts if n.startswith("xl/worksheets/sheet")]) <= 4
-    assert any(n.startswith("xl/charts/") for n in mine_parts)
-    assert all(out_parts[n] == mine_parts[n] for n in mine_parts if n.startswith(
-        ("xl/charts/", "xl/drawings/", "xl/media/")))
+    foreign = [n for n in mine_parts if n.startswith(
+        ("xl/charts/", "xl/drawings/", "xl/media/", "xl/pivotTables/", "xl/pivotCache/"))]
+    assert any("pivotTable" in n for n in foreign) and any("chart" in n for n in foreign)
+    assert all(out_parts[n] == mine_parts[n] for n in foreign)
+    pivot_sheet = _sheet_part(copies.mine, "Team pivot")
+    assert out_parts[pivot_sheet] == mine_parts[pivot_sheet]
     # the weekly run works on it
     xlcrm.update(out, today=TODAY)
     assert xlcrm.check(out).ok  # (the imported lead is dated today, after TODAY)
