@@ -312,6 +312,11 @@ def test_merge_prefer_theirs_and_the_command_line(copies: Copies, tmp_path: Path
     newer = xlcrm.merge(copies.mine, copies.theirs, out=out, prefer="newer", dry_run=True)
     status = next(c for c in newer.conflicts if c.field == "Status")
     assert status.kept == "mine" and status.why.startswith("newer")  # nobody called since
+    plan = runner.invoke(app, ["merge", str(copies.mine), str(copies.theirs), "--out",
+                               str(tmp_path / "plan.xlsx"), "--dry-run"])
+    assert plan.exit_code == PROBLEMS and not (tmp_path / "plan.xlsx").exists()
+    assert "Leads L-000005: update: Status:" in plan.output
+    assert "Settings Sources: add item: \"Radio ad\"" in plan.output
     again = runner.invoke(app, ["merge", str(copies.mine), str(copies.theirs), "--out",
                                 str(out)])
     assert again.exit_code == REFUSED and "already exists" in again.output
@@ -465,3 +470,13 @@ def test_a_deleted_lead_that_the_other_side_still_links_to_is_kept(
     # L-000030's other activities, deleted in THEIRS and untouched in MINE, are gone
     gone = set(acts.loc[acts["lead"] == "L-000030", "id"])
     assert gone and not gone & set(merged.tables["activities"]["id"])
+
+
+def test_merge_without_a_backup_asks_for_the_base(demo_book: Callable[..., Path],
+                                                  tmp_path: Path) -> None:
+    mine = shutil.copyfile(demo_book("dealer", 60, 3), tmp_path / "a.xlsx")
+    theirs = shutil.copyfile(mine, tmp_path / "b.xlsx")
+    result = runner.invoke(app, ["merge", str(mine), str(theirs), "--out",
+                                 str(tmp_path / "m.xlsx")])
+    assert result.exit_code == REFUSED and "--base" in result.output
+    assert result.output.strip().count("\n") == 0
