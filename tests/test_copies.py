@@ -480,3 +480,40 @@ def test_merge_without_a_backup_asks_for_the_base(demo_book: Callable[..., Path]
                                  str(tmp_path / "m.xlsx")])
     assert result.exit_code == REFUSED and "--base" in result.output
     assert result.output.strip().count("\n") == 0
+
+
+def test_a_deleted_record_leaves_no_cell_behind_in_the_teams_own_columns(
+        demo_book: Callable[..., Path], tmp_path: Path) -> None:
+    from openpyxl.worksheet.table import TableColumn
+
+    base = Path(shutil.copyfile(demo_book("dealer", 60, 3), tmp_path / "base.xlsx"))
+    book = openpyxl.load_workbook(base)
+    leads = book["Leads"]
+    table = next(iter(leads.tables.values()))
+    first, last = table.ref.split(":")
+    column = leads.max_column + 1  # the team's own column, inside the table
+    letter = openpyxl.utils.get_column_letter(column)
+    end = int("".join(ch for ch in last if ch.isdigit()))
+    table.ref = f"{first}:{letter}{end}"
+    table.autoFilter.ref = table.ref
+    table.tableColumns.append(TableColumn(id=column, name="Showroom visit"))
+    leads.cell(1, column, "Showroom visit")
+    for r in range(2, end + 1):
+        leads.cell(r, column, "yes")
+    book.save(base)
+    mine = Path(shutil.copyfile(base, tmp_path / "crm.xlsx"))
+    theirs = Path(shutil.copyfile(base, tmp_path / "theirs.xlsx"))
+    start = xlcrm.load(base)
+    gone, acts = "L-000030", start.tables["activities"]
+    book = openpyxl.load_workbook(theirs)  # THEIRS deletes a lead and its activities
+    _delete(book["Leads"], gone)
+    for ident in acts.loc[acts["lead"] == gone, "id"]:
+        _delete(book["Activities"], ident)
+    book.save(theirs)
+    out = tmp_path / "merged.xlsx"
+    xlcrm.merge(mine, theirs, out=out, base=base)
+    merged = openpyxl.load_workbook(out)["Leads"]
+    row = next(r for r in range(2, end + 1)
+               if start.tables["leads"].loc[r, "id"] == gone)
+    assert all(merged.cell(row, c).value in (None, "") for c in range(1, column + 1))
+    assert xlcrm.check(out, today=TODAY).ok

@@ -161,8 +161,25 @@ def _cell(v: Any) -> Any:
     return v
 
 
-def _record_patches(crm: Crm, plan: ThreeWayPlan) -> dict[str, dict[tuple[int, int], Any]]:
-    """The data cells to set in MINE: updates, emptied rows, appended records."""
+def _table_ends(pkg: Package) -> dict[str, int]:
+    """Sheet name -> the last column (0-based) of the Excel tables on it."""
+    out: dict[str, int] = {}
+    for name, part, _ in pkg.sheets():
+        for rel in pkg.rels(part):
+            if rel.type.endswith("/table"):
+                m = re.fullmatch(r"[A-Z]+\d+:([A-Z]+)\d+", pkg.peek(rel.target).get("ref", ""))
+                if m:
+                    out[name] = max(out.get(name, 0), column_index(m.group(1)))
+    return out
+
+
+def _record_patches(crm: Crm, plan: ThreeWayPlan, ends: dict[str, int]
+                    ) -> dict[str, dict[tuple[int, int], Any]]:
+    """The data cells to set in MINE: updates, emptied rows, appended records.
+
+    A deleted record's row is emptied across its table, extra columns included, so no part
+    of it is left to read as a record.
+    """
     patches: dict[str, dict[tuple[int, int], Any]] = {}
     for key, sheet_plan in plan.sheets.items():
         name, positions = crm.sheet_names[key], crm.columns.get(key, {})
@@ -171,7 +188,7 @@ def _record_patches(crm: Crm, plan: ThreeWayPlan) -> dict[str, dict[tuple[int, i
             for col, value in values.items():
                 if col in positions:
                     cells[(row - 1, positions[col])] = _cell(value)
-        width = max(positions.values(), default=0)
+        width = max(max(positions.values(), default=0), ends.get(name, 0))
         for row in sheet_plan.deletes:
             for c in range(width + 1):
                 cells[(row - 1, c)] = None
@@ -284,8 +301,8 @@ def merge(mine: str | Path, theirs: str | Path, *, out: str | Path,
                                       for k, v in plan.renumbered.items()}, dry_run)
     if dry_run:
         return result
-    patches = _record_patches(crm_mine, plan)
     with Package(safe_open(mine_path)[0]) as pkg:
+        patches = _record_patches(crm_mine, plan, _table_ends(pkg))
         settings_cells = _settings_patches(crm_mine, plan, pkg)
     if settings_cells:
         patches[crm_mine.sheet_names["settings"]] = settings_cells
