@@ -211,7 +211,7 @@ def _keep_linked(plan: ThreeWayPlan, mine: Crm,
     person decides; the merged workbook never holds a link to nothing. Putting a record back
     may bring its own links, hence the rounds.
     """
-    for _ in range(len(maps) + 1):
+    for _ in range(50):  # a chain of links (a task's lead's account's parent) is short
         final: dict[str, set[str]] = {}
         kept: dict[str, list[dict[str, Any]]] = {}
         for key, (_, m, _) in maps.items():
@@ -220,7 +220,7 @@ def _keep_linked(plan: ThreeWayPlan, mine: Crm,
             kept[key] = [{**v, **sp.updates.get(row, {})} for row, v in m.values()
                          if row not in gone] + sp.appends
             final[key] = {str(v["id"]) for v in kept[key] if v.get("id") is not None}
-        wanted = []
+        wanted: dict[tuple[tuple[str, ...], str], tuple[str, Any]] = {}
         for key, records in kept.items():
             sheet = mine.schema.sheet(key)
             for col in (c for c in sheet.columns if c.type == "link"):
@@ -228,8 +228,10 @@ def _keep_linked(plan: ThreeWayPlan, mine: Crm,
                     value = rec.get(col.key)
                     if value is not None and not any(str(value) in final.get(ref, set())
                                                      for ref in col.ref):
-                        wanted.append((sheet.name, rec.get("id"), col.ref, str(value)))
-        if not any(_put_back(plan, mine, maps, *w) for w in wanted):
+                        wanted.setdefault((col.ref, str(value)), (sheet.name, rec.get("id")))
+        kept_back = [_put_back(plan, mine, maps, linking_sheet, linking, refs, ident)
+                     for (refs, ident), (linking_sheet, linking) in wanted.items()]
+        if not any(kept_back):
             return
 
 
@@ -252,7 +254,7 @@ def _put_back(plan: ThreeWayPlan, mine: Crm, maps: dict[str, tuple[Records, Reco
                                            "(deleted)", "mine",
                                            f"deleted in THEIRS, but {why}: kept"))
             return True
-        if ident in t and ident not in m:
+        if ident in t and ident not in m and all(a.get("id") != ident for a in sp.appends):
             sheet = mine.schema.sheet(ref)
             follow = _follow(plan, ref, {c.key: c.ref for c in sheet.columns
                                          if c.type == "link"})
