@@ -16,7 +16,7 @@ SRC = Path(__file__).parents[1] / "src" / "xlcrm"
 #: Floors from the top; a module may import from its own room or any floor below its own.
 FLOORS: list[set[str]] = [
     {"cli", "macros"},                 # the two front doors: the terminal and Excel's buttons
-    {"cli_privacy"},                   # the command line's personal-data options and commands
+    {"cli_privacy", "cli_copies"},     # the command line's personal-data and shared-copies commands
     {"terminal"},                      # how the command line shows a result
     {"__init__"},                      # the facade: one typed twin per command
     {"commands"},                      # one module per command: read -> compute -> write

@@ -144,6 +144,10 @@ def _runs(book: Path, tmp: Path) -> dict[str, list[str]]:
                       "XLCRM_TEST_PASSWORD"],
         "person": [str(book), "--id", "L-000001", "--out", str(tmp / "person.json")],
         "forget": [str(_copy(book, tmp / "forget")), "--id", "L-000001"],
+        "diff": [str(book), str(_copy(book, tmp / "diff"))],
+        "merge": [str(_copy(book, tmp / "merge", "mine.xlsx")),
+                  str(_copy(book, tmp / "merge", "theirs.xlsx")), "--base", str(book),
+                  "--out", str(tmp / "merge" / "merged.xlsx")],
     }
 
 
@@ -186,7 +190,9 @@ def test_a_file_that_is_not_a_workbook_is_refused_with_2(command: str, tmp_path:
     args = {"baseline": ["--from", "2026-06-01", "--to", "2026-08-31"],
             "export": ["--to", "hubspot", "--out", str(tmp_path / "x")],
             "import": [str(tmp_path / "notes.xlsx")],
-            "report": ["--out", str(tmp_path / "r")]}.get(command, [])
+            "report": ["--out", str(tmp_path / "r")],
+            "diff": [str(notes)],
+            "merge": [str(notes), "--out", str(tmp_path / "merged.xlsx")]}.get(command, [])
     result = runner.invoke(app, [command, str(notes), *args])
     assert result.exit_code == REFUSED, (command, result.output)
     assert "Traceback" not in result.output

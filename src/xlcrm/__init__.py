@@ -13,8 +13,10 @@ from .commands.attach import attach
 from .commands.check import CheckResult, check
 from .commands.clean import CleanResult, clean
 from .commands.demo import demo
+from .commands.diff import DiffResult, diff
 from .commands.forget import ForgetResult, forget
 from .commands.init import init
+from .commands.merge import MergeResult, merge
 from .commands.person import PersonResult, person
 from .commands.protect import protect, unprotect
 from .commands.report import ReportResult, make_report, report
@@ -45,6 +47,8 @@ from .exchange.export import ExportedFile, ExportResult, export
 from .exchange.importer import ImportResult, import_leads
 from .exchange.mapping import available_targets
 from .issues import Issue
+from .metrics.compare import FieldChange, RecordChange, SettingsChange
+from .metrics.threeway import Conflict, MergeStep
 from .read import Crm, Settings, load
 from .reporting.data import WeeklyReport
 from .reporting.mail import SmtpSettings
@@ -59,19 +63,25 @@ __all__ = [
     "AssignResult",
     "CheckResult",
     "CleanResult",
+    "Conflict",
     "Crm",
     "DemoData",
+    "DiffResult",
     "ExportError",
     "ExportResult",
     "ExportedFile",
+    "FieldChange",
     "ForgetResult",
     "ImportFileError",
     "ImportResult",
     "Issue",
     "MacroResult",
+    "MergeResult",
+    "MergeStep",
     "NotXlcrmWorkbookError",
     "PasswordError",
     "PersonResult",
+    "RecordChange",
     "ReportError",
     "ReportResult",
     "SaveResult",
@@ -79,6 +89,7 @@ __all__ = [
     "SchemaError",
     "ScoreResult",
     "Settings",
+    "SettingsChange",
     "SmtpSettings",
     "TemplateError",
     "TransplantError",
@@ -103,6 +114,7 @@ __all__ = [
     "check",
     "clean",
     "demo",
+    "diff",
     "export",
     "forget",
     "generate_demo",
@@ -112,6 +124,7 @@ __all__ = [
     "load_schema",
     "macro_workbook",
     "make_report",
+    "merge",
     "person",
     "protect",
     "report",

@@ -18,6 +18,7 @@ import xlcrm
 
 from . import terminal
 from ._version import __version__
+from .cli_copies import register_copies_commands
 from .cli_privacy import PasswordOpt, register_privacy_commands
 from .cli_privacy import password_from_env as _secret
 from .errors import XlcrmError
@@ -53,7 +54,8 @@ FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f",
 DONE, PROBLEMS, REFUSED = 0, 1, 2
 EXIT_CODES = {
     DONE: "done",
-    PROBLEMS: "problems found: check found errors, export's validation report lists errors",
+    PROBLEMS: "problems found: check found errors, export's validation report lists errors, "
+              "diff found differences, merge settled conflicts (listed on the Conflicts sheet)",
     REFUSED: "refused, one line on stderr: a file that can't be read or isn't a workbook, a "
              "team's own workbook given to a command that writes (attach or adopt it first), a "
              "workbook open in Excel or LibreOffice or being written by another run, a file "
@@ -66,9 +68,10 @@ TWINS = {
     "report": "report", "agenda": "agenda", "export": "export", "import": "import_leads",
     "adopt": "adopt", "clean": "clean", "score": "score", "assign": "assign",
     "protect": "protect", "unprotect": "unprotect", "person": "person", "forget": "forget",
+    "diff": "diff", "merge": "merge",
 }
 #: The commands that can also end with PROBLEMS; every other command ends DONE or REFUSED.
-FINDS_PROBLEMS = frozenset({"check", "export"})
+FINDS_PROBLEMS = frozenset({"check", "export", "diff", "merge"})
 
 
 def _fail(message: object, code: int = REFUSED) -> typer.Exit:
@@ -558,21 +561,7 @@ def assign(
     if output is OutputFormat.json:
         print(result.to_json())
         return
-    for rec in result.proposals.head(30).itertuples():
-        console.print(f"{rec.cell:<16} {rec.record:<12} -> {rec.owner} "
-                      f"({rec.territory or 'no territory'}; {rec.reason})")
-    if len(result.proposals) > 30:
-        console.print(f"... and {len(result.proposals) - 30:,} more")
-    for line in result.unknown_rules:
-        console.print(f"[yellow]territory rule not understood:[/] {line}; fix it in Settings")
-    n = len(result.proposals)
-    if result.applied:
-        console.print(f"Assigned {n:,} record{'s' * (n != 1)} in {result.path}")
-    elif n:
-        console.print(f"{n:,} record{'s' * (n != 1)} without an owner; run with --apply to "
-                      "assign them")
-    else:
-        console.print("Every record has an owner")
+    terminal.print_assign(console, result)
 
 
 def exit_codes(command: str) -> dict[int, str]:
@@ -590,6 +579,7 @@ def _document_exit_codes() -> None:
 
 
 register_privacy_commands(app, _as_exit, console)  # protect, unprotect, person, forget
+register_copies_commands(app, _as_exit, console)  # diff, merge
 _document_exit_codes()  # after the last command
 
 

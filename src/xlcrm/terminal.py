@@ -10,15 +10,20 @@ import datetime as dt
 import json
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .commands.agenda import AgendaResult
+from .commands.assign import AssignResult
 from .commands.clean import CleanResult
+from .commands.diff import DiffResult
+from .commands.merge import MergeResult
 from .commands.update import UpdateResult
+from .errors import ArgumentError
 from .metrics.agenda import SECTION_TITLES
 
-__all__ = ["print_agenda", "print_clean", "print_update_changes", "print_update_summary",
-           "update_json"]
+__all__ = ["print_agenda", "print_assign", "print_clean", "print_diff", "print_merge",
+           "print_update_changes", "print_update_summary", "update_json"]
 
 
 def print_update_summary(console: Console, result: UpdateResult) -> None:
@@ -144,3 +149,53 @@ def print_clean(console: Console, result: CleanResult, *, apply: bool, dry_run: 
         console.print(f"Dry run: would rewrite {', '.join(result.sheets)}; nothing was written")
     else:
         console.print(f"Wrote {', '.join(result.sheets)} in {result.path}")
+
+
+def print_assign(console: Console, result: AssignResult) -> None:
+    """Print the proposed owners (the first 30), rules not understood, and what was done."""
+    for rec in result.proposals.head(30).itertuples():
+        console.print(f"{rec.cell:<16} {rec.record:<12} -> {rec.owner} "
+                      f"({rec.territory or 'no territory'}; {rec.reason})")
+    if len(result.proposals) > 30:
+        console.print(f"... and {len(result.proposals) - 30:,} more")
+    for line in result.unknown_rules:
+        console.print(f"[yellow]territory rule not understood:[/] {line}; fix it in Settings")
+    n = len(result.proposals)
+    if result.applied:
+        console.print(f"Assigned {n:,} record{'s' * (n != 1)} in {result.path}")
+    elif n:
+        console.print(f"{n:,} record{'s' * (n != 1)} without an owner; run with --apply to "
+                      "assign them")
+    else:
+        console.print("Every record has an owner")
+
+
+def print_diff(console: Console, result: DiffResult, fmt: str) -> None:
+    """Print what changed: as text (a line per record and per field), JSON or an HTML page.
+
+    Raises:
+        ArgumentError: ``fmt`` is not text, json or html.
+    """
+    if fmt not in ("text", "json", "html"):
+        raise ArgumentError(f"--format {fmt}: use text, json or html")
+    if fmt != "text":
+        print(result.to_json() if fmt == "json" else result.to_html())
+        return
+    for line in result.lines():
+        console.print(escape(line))
+    console.print(escape(result.summary()))
+
+
+def print_merge(console: Console, result: MergeResult, fmt: str) -> None:
+    """Print a merge: its plan (a dry run), each conflict and how it was settled, the summary."""
+    if fmt == "json":
+        print(result.to_json())
+        return
+    if result.dry_run:
+        for step in result.steps:
+            console.print(escape(str(step)))
+    for c in result.conflicts:
+        console.print(f"[yellow]conflict[/] {escape(c.sheet)} {escape(c.record)} "
+                      f"{escape(c.field)}: MINE {escape(str(c.mine))}, THEIRS "
+                      f"{escape(str(c.theirs))}; {c.kept.upper()} kept ({escape(c.why)})")
+    console.print(escape(result.summary()))

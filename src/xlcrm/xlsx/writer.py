@@ -80,7 +80,8 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
                   patches: Mapping[str, Mapping[tuple[int, int], Any]], *,
                   force: bool = False, backups: int = 5,
                   deletions: Mapping[str, Collection[int]] | None = None,
-                  forget_strings: bool = False) -> SaveResult:
+                  forget_strings: bool = False,
+                  source: str | Path | None = None) -> SaveResult:
     """Patch cells of data sheets and replace owned sheets in one save (one backup).
 
     A clean-up that merges records changes the data sheets and rewrites its report sheets
@@ -96,14 +97,23 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
             below moving up (:func:`~xlcrm.xlsx.rows.delete_rows`).
         forget_strings: blank the shared strings no cell uses any more, so that erased
             values leave no trace in the package.
+        source: build the new version from this workbook's package instead of ``path``'s
+            (a merge writes its result beside the copies it read); ``path`` may not exist.
     """
-    target, _ = safe_open(path, for_writing=True, force=force)
+    if source is None:
+        target, _ = safe_open(path, for_writing=True, force=force)
+        origin = target
+    else:
+        origin, _ = safe_open(source)
+        target = Path(path).expanduser()
+        if target.exists():
+            safe_open(target, for_writing=True, force=force)
     with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp, \
             scratch_path(Path(tmp), "owned.xlsx") as scratch:
         extra = _build_scratch(scratch, builders)
 
         def write(out: Path) -> None:
-            with Package(target) as pkg, Package(scratch) as src:
+            with Package(origin) as pkg, Package(scratch) as src:
                 for sheet, cells in patches.items():
                     if cells:
                         patch_cells(pkg, sheet, cells)

@@ -1,0 +1,70 @@
+"""The command line's commands for shared copies of a workbook: ``diff`` and ``merge``.
+
+Kept beside :mod:`xlcrm.cli` (which registers them on its app, with its own refusal handling
+and console), as :mod:`xlcrm.cli_privacy` is, so the front door stays within one module's size.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+import xlcrm
+
+from . import terminal
+
+__all__ = ["register_copies_commands"]
+
+#: the exit codes of the contract (:data:`xlcrm.cli.EXIT_CODES`): done, and differences or
+#: conflicts found
+DONE, PROBLEMS = 0, 1
+OptPath = Optional[Path]  # noqa: UP045 - typer needs Optional
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Write even though Excel or LibreOffice has it open, or it exists.")]
+
+
+def register_copies_commands(app: typer.Typer,
+                             as_exit: Callable[[], contextlib.AbstractContextManager[None]],
+                             console: Console) -> None:
+    """Add ``diff`` and ``merge`` to ``app``; ``as_exit`` turns a refusal into one line and
+    exit code 2, ``console`` prints."""
+
+    @app.command()
+    def diff(
+        old: Annotated[Path, typer.Argument(help="The older version (with --since-backup: the "
+                                                  "workbook).")],
+        new: Annotated[OptPath, typer.Argument(help="The newer version.")] = None,
+        output: Annotated[str, typer.Option("--format", "-f", help="text, json or html.")] = "text",
+        since_backup: Annotated[Optional[int], typer.Option(  # noqa: UP045
+            help="Compare the workbook with its N-th newest backup (1: newest).")] = None,
+    ) -> None:
+        """Show the records and Settings items added, removed and changed from OLD to NEW."""
+        with as_exit():
+            result = xlcrm.diff(old, new, since_backup=since_backup)
+            terminal.print_diff(console, result, output)
+        raise typer.Exit(PROBLEMS if result.changed else DONE)
+
+
+    @app.command()
+    def merge(
+        mine: Annotated[Path, typer.Argument(help="Your copy: the result is built on it.")],
+        theirs: Annotated[Path, typer.Argument(help="The other copy: its records are taken.")],
+        out: Annotated[Path, typer.Option("--out", "-o", help="The merged workbook to write.")],
+        base: Annotated[OptPath, typer.Option(help="The version both started from.")] = None,
+        prefer: Annotated[str, typer.Option(help="mine, theirs or newer.")] = "mine",
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+        output: Annotated[str, typer.Option("--format", "-f", help="text or json.")]
+        = "text", force: ForceOpt = False,
+    ) -> None:
+        """Merge two copies record by record (see README); charts, pivots, macros and other sheets
+        come from MINE. Exit code 1 when conflicts were settled (listed on the Conflicts sheet)."""
+        with as_exit():
+            result = xlcrm.merge(mine, theirs, out=out, base=base, prefer=prefer,  # type: ignore[arg-type]
+                                 dry_run=dry_run, force=force)
+        terminal.print_merge(console, result, output)
+        raise typer.Exit(PROBLEMS if result.conflicts else DONE)

@@ -1,0 +1,67 @@
+"""The owned *Conflicts* sheet: what ``xlcrm merge`` had to decide, with both values.
+
+One line per field both copies changed differently, and per record deleted in one copy and
+edited in the other: the record, the field, the value both started from, MINE's and THEIRS's
+values with the file each came from, which one the merged workbook holds and why. Written
+afresh by every merge. Layout only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.worksheet import Worksheet
+
+from ..crm import Crm
+from ..metrics.threeway import Conflict
+from ..xlsx.writer import SheetBuilder
+from .style import Formats, banner, write_cells
+
+__all__ = ["CONFLICTS_HEADER", "CONFLICTS_SHEET", "OWNED_MARK", "conflicts_builder"]
+
+#: the sheet's name; a merge refuses a workbook whose own sheet of this name is not xlcrm's
+CONFLICTS_SHEET = "Conflicts"
+#: how the sheet's first cell starts: a sheet so marked is xlcrm's to rewrite
+OWNED_MARK = "Owned by xlcrm"
+CONFLICTS_HEADER = ("Sheet", "Record", "Field", "Before (base)", "MINE", "THEIRS", "Kept",
+                    "Why")
+
+
+def conflicts_builder(crm: Crm, conflicts: Sequence[Conflict], *, mine: str, theirs: str,
+                      base: str, merged_on: str) -> SheetBuilder:
+    """Lay out the Conflicts sheet for one merge.
+
+    Args:
+        crm: the workbook merged into (MINE), for its locale's formats.
+        conflicts: what the merge decided.
+        mine: MINE's file name; theirs: THEIRS's; base: the version both started from.
+        merged_on: when the merge ran, as text.
+    """
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+        f = Formats(book, crm.schema)
+        banner(ws, crm.schema, f, "Conflicts",
+               f"Merged on {merged_on}: MINE {mine}, THEIRS {theirs}, base {base}.")
+        ws.write_string(0, 0, f"{OWNED_MARK}: rewritten by every `xlcrm merge`; edits made "
+                              "here are overwritten.", f.banner)
+        ws.write_row(3, 0, list(CONFLICTS_HEADER), f.head)
+        if not conflicts:
+            ws.write_string(4, 0, "No conflicts: every change came from one side only.",
+                            f.note)
+        # below the lines, so a long note never widens the printed page
+        ws.write_string(len(conflicts) + 5, 0, "Each line is a field both copies changed "
+                        "differently, or a record deleted in one and edited in the other. Kept "
+                        "says which value the workbook now holds; if the other is right, change "
+                        "the record on its sheet.", f.note)
+        for i, c in enumerate(conflicts, 4):
+            kept = f"MINE ({mine})" if c.kept == "mine" else f"THEIRS ({theirs})"
+            row: list[Any] = [c.sheet, c.record, c.field, c.base, c.mine, c.theirs, kept,
+                              c.why]
+            write_cells(ws, i, row, f, {})
+        for col, width in enumerate((12, 14, 18, 20, 24, 24, 30, 48)):
+            ws.set_column(col, col, width)
+        ws.freeze_panes(4, 0)
+        ws.set_landscape()  # eight columns: printed across one page width
+        ws.fit_to_pages(1, 0)
+    return build
