@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 from collections.abc import Iterator
 from enum import Enum
@@ -29,9 +30,11 @@ app = typer.Typer(
 console = Console(highlight=False, soft_wrap=True)  # long paths stay on one line
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+#: A boolean option is a flag: --help shows it bare, never as "--force <bool>"
+_flag = functools.partial(typer.Option, metavar="")
 PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="dealer or b2b.")]
 LocaleOpt = Annotated[str, typer.Option("--locale", "-l", help="Language of labels: en, it.")]
-ForceOpt = Annotated[bool, typer.Option(
+ForceOpt = Annotated[bool, _flag(
     "--force", help="Write even though Excel or LibreOffice has it open.")]
 
 
@@ -98,6 +101,18 @@ def _as_exit() -> Iterator[None]:
                            "XLCRM_DEBUG=1")) from None
 
 
+def _not_future(day: dt.datetime | None, option: str) -> dt.date | None:
+    """Return ``day`` as a date; warn in one line when it is after today (a typo of the year
+    counts weeks that have not happened, and every figure of them is empty)."""
+    if day is None:
+        return None
+    real = dt.date.today()
+    if day.date() > real:
+        err.print(f"[bold yellow]warning:[/] {option} {day:%Y-%m-%d} is in the future (today "
+                  f"is {real:%Y-%m-%d}); counting as if it were that day")
+    return day.date()
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"xlcrm {__version__}")
@@ -106,7 +121,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[Optional[bool], typer.Option(  # noqa: UP045 - typer needs Optional
+    version: Annotated[Optional[bool], _flag(  # noqa: UP045 - typer needs Optional
         "--version", callback=_version, is_eager=True, help="Show the version.")] = None,
 ) -> None:
     """A small team's CRM in an Excel workbook."""
@@ -119,8 +134,8 @@ def init(
     locale: LocaleOpt = "en",
     currency: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="ISO code of the currency of amounts (default: the preset's).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-    macros: Annotated[bool, typer.Option(
+    force: Annotated[bool, _flag("--force", help="Overwrite an existing file.")] = False,
+    macros: Annotated[bool, _flag(
         "--macros", help="Also write the macro workbook (.xlsm) with the Excel buttons.")]
     = False,
 ) -> None:
@@ -144,11 +159,13 @@ def demo(
     locale: LocaleOpt = "en",
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Pretend today is this day (YYYY-MM-DD).")] = None,
+    force: Annotated[bool, _flag(
+        "--force", help="Replace an earlier demo workbook in the folder.")] = False,
 ) -> None:
     """Write a populated demo workbook with realistic data."""
     with _as_exit(), console.status(f"Generating {leads:,} leads..."):
         written = xlcrm.demo(directory, preset=preset, leads=leads, seed=seed, locale=locale,
-                             today=today.date() if today else None)
+                             today=_not_future(today, "--today"), force=force)
     reports = sorted(written.parent.glob(f"{written.stem}-report-*.html"))
     console.print(f"Wrote {written}: {leads:,} {'contacts' if preset == 'b2b' else 'leads'} "
                   "over half a year, already tallied. Open it and start on the Dashboard tab."
@@ -179,7 +196,7 @@ def update(
     path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Run as if today were this day (YYYY-MM-DD).")] = None,
-    dry_run: Annotated[bool, typer.Option(
+    dry_run: Annotated[bool, _flag(
         "--dry-run", help="Show every cell the run would change; write nothing.")] = False,
     force: ForceOpt = False,
     backups: Annotated[int, typer.Option(min=0, help="Earlier versions to keep.")] = 5,
@@ -205,7 +222,7 @@ def update(
                 bar.advance(task)
             bar.update(task, description=step)
 
-        result = xlcrm.update(path, today=today.date() if today else None, force=force,
+        result = xlcrm.update(path, today=_not_future(today, "--today"), force=force,
                               dry_run=dry_run, backups=backups, progress=progress)
     if output is OutputFormat.json:
         print(terminal.update_json(result, dry_run))
@@ -269,7 +286,7 @@ def macros(
         "--out", "-o", help="The .xlsm to write (default: beside it).")] = None,
     python: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="The Python interpreter Excel should run (default: this one).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing .xlsm.")]
+    force: Annotated[bool, _flag("--force", help="Overwrite an existing .xlsm.")]
     = False,
 ) -> None:
     """Write a macro-enabled copy with buttons: weekly update, report, agenda, check, import."""
@@ -286,15 +303,15 @@ def report(
     = Path("reports"),
     week: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="The week, YYYY-Www (default: the last full week).")] = None,
-    html: Annotated[bool, typer.Option("--html", help="Also write the HTML page.")] = False,
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also write a PDF (LibreOffice).")] = False,
-    eml: Annotated[bool, typer.Option("--eml", help="Also write the e-mail, ready to send.")]
+    html: Annotated[bool, _flag("--html", help="Also write the HTML page.")] = False,
+    pdf: Annotated[bool, _flag("--pdf", help="Also write a PDF (LibreOffice).")] = False,
+    eml: Annotated[bool, _flag("--eml", help="Also write the e-mail, ready to send.")]
     = False,
     smtp: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Send the e-mail through this server, HOST or HOST:PORT.")] = None,
     smtp_user: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="SMTP login; the password is read from XLCRM_SMTP_PASSWORD.")] = None,
-    starttls: Annotated[bool, typer.Option(help="Use STARTTLS before logging in.")] = True,
+    starttls: Annotated[bool, _flag(help="Use STARTTLS before logging in.")] = True,
     mail_from: Annotated[str, typer.Option(help="The e-mail's sender.")] = "xlcrm@localhost",
     mail_to: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
         help="A recipient (repeat for more).")] = None,
@@ -312,7 +329,7 @@ def report(
     with _as_exit(), console.status("Counting the week and writing the report..."):
         result = xlcrm.report(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
                       sender=mail_from, to=mail_to or [], templates=templates,
-                      today=today.date() if today else None)
+                      today=_not_future(today, "--today"))
     data = result.report
     console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
     for rec in data.summary.itertuples(index=False):
@@ -335,7 +352,7 @@ def agenda(
     rep: Annotated[Optional[str], typer.Option(help="Only this salesperson.")] = None,  # noqa: UP045
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         help="Also write the agenda as an HTML page into this folder (or .html file).")] = None,
-    sheet: Annotated[bool, typer.Option(help="Write the Agenda sheet into the workbook.")]
+    sheet: Annotated[bool, _flag(help="Write the Agenda sheet into the workbook.")]
     = True,
     templates: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         help="A folder of templates that override the built-in ones.")] = None,
@@ -399,7 +416,7 @@ def import_(
         "--map", help="A saved column mapping (NAME.xlcrm-map.json) to use.")] = None,
     source: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--source", help="Lead source stamped on new records that have none.")] = None,
-    dry_run: Annotated[bool, typer.Option(
+    dry_run: Annotated[bool, _flag(
         "--dry-run", help="Show what would happen; write nothing.")] = False,
     force: ForceOpt = False,
 ) -> None:
@@ -430,7 +447,7 @@ def adopt(
     new: Annotated[Path, typer.Argument(help="The xlcrm workbook to write.")],
     preset: PresetOpt = "dealer",
     locale: LocaleOpt = "en",
-    force: Annotated[bool, typer.Option("--force", help="Overwrite NEW if it exists.")] = False,
+    force: Annotated[bool, _flag("--force", help="Overwrite NEW if it exists.")] = False,
 ) -> None:
     """Turn an existing ad-hoc CRM spreadsheet into an xlcrm workbook.
 
@@ -455,15 +472,15 @@ def adopt(
 @app.command()
 def clean(
     path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
-    apply: Annotated[bool, typer.Option(
+    apply: Annotated[bool, _flag(
         "--apply", help="Merge the duplicates marked in the Data quality sheet's Merge column.")]
     = False,
-    undo: Annotated[bool, typer.Option(
+    undo: Annotated[bool, _flag(
         "--undo", help="Put back the workbook as it was before the last --apply.")] = False,
     output: FormatOpt = OutputFormat.text,
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Judge dead records as if today were this day.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Find and show; write nothing.")]
+    dry_run: Annotated[bool, _flag("--dry-run", help="Find and show; write nothing.")]
     = False,
     force: ForceOpt = False,
 ) -> None:
@@ -476,7 +493,7 @@ def clean(
         raise _fail("--apply and --undo can't be used together")
     with _as_exit(), console.status("Looking for duplicates and problems..."):
         result = xlcrm.clean(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
-                                today=today.date() if today else None)
+                                today=_not_future(today, "--today"))
     if output is OutputFormat.json:
         print(result.to_json())
         return
@@ -489,7 +506,7 @@ def score(
     output: FormatOpt = OutputFormat.text,
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Score as if today were this day (YYYY-MM-DD).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show; write nothing.")]
+    dry_run: Annotated[bool, _flag("--dry-run", help="Compute and show; write nothing.")]
     = False,
     force: ForceOpt = False,
 ) -> None:
@@ -497,7 +514,7 @@ def score(
     import json
 
     with _as_exit(), console.status("Scoring leads and customers..."):
-        result = xlcrm.score(path, today=today.date() if today else None, dry_run=dry_run,
+        result = xlcrm.score(path, today=_not_future(today, "--today"), dry_run=dry_run,
                              force=force)
     top = result.scores.sort_values("score", ascending=False, kind="stable")
     if output is OutputFormat.json:
@@ -520,7 +537,7 @@ def score(
 @app.command()
 def assign(
     path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
-    apply: Annotated[bool, typer.Option(
+    apply: Annotated[bool, _flag(
         "--apply", help="Write the proposed owners into the data sheets.")] = False,
     output: FormatOpt = OutputFormat.text,
     force: ForceOpt = False,

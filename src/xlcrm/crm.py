@@ -17,7 +17,7 @@ from .errors import NotXlcrmWorkbookError
 from .issues import Issue, column_letter
 from .schema import Milestone, Schema, Sheet
 
-__all__ = ["Columns", "Crm", "Settings"]
+__all__ = ["Columns", "Crm", "Settings", "refuse_unless_xlcrm"]
 
 
 @dataclass
@@ -77,22 +77,12 @@ class Crm:
         return self.tables[key]
 
     def require_xlcrm(self) -> None:
-        """Refuse to write into a workbook that is not xlcrm's.
-
-        A workbook is xlcrm's when its properties record the preset xlcrm made or attached
-        it with, or when it holds xlcrm's Settings sheet (a copy made by the Excel buttons
-        keeps the sheets but not the properties). Any other workbook is a team's own: every
-        command that writes refuses it before computing anything, so nothing is written.
+        """Refuse a workbook that is not xlcrm's (see :func:`refuse_unless_xlcrm`).
 
         Raises:
             NotXlcrmWorkbookError: the workbook is not xlcrm's.
         """
-        if self.recorded_preset or "settings" in self.sheet_names:
-            return
-        raise NotXlcrmWorkbookError(
-            f"{self.path.name} is not an xlcrm workbook (it has no xlcrm Settings sheet); "
-            "nothing was written. Add xlcrm's sheets to it with `xlcrm attach`, or copy its "
-            "records into a new CRM workbook with `xlcrm adopt`")
+        refuse_unless_xlcrm(self.path, self.recorded_preset, "settings" in self.sheet_names)
 
     def present_sheets(self) -> Iterator[tuple[Sheet, pd.DataFrame, str]]:
         """Yield each data sheet the workbook has: its schema, its table, its name here."""
@@ -109,3 +99,23 @@ class Crm:
     def errors(self) -> list[Issue]:
         """The issues of severity error."""
         return [i for i in self.issues if i.severity == "error"]
+
+
+def refuse_unless_xlcrm(path: Path, recorded_preset: str | None, has_settings: bool) -> None:
+    """Refuse a workbook that is not xlcrm's, before any command reads or writes more of it.
+
+    A workbook is xlcrm's when its properties record the preset xlcrm made or attached it
+    with, or when it holds xlcrm's Settings sheet (a copy made by the Excel buttons keeps the
+    sheets but not the properties). Any other workbook is a team's own: every command, the
+    ones that only read too, refuses it with one line, so nothing is written and nothing is
+    guessed (a team's sheets read as if they were xlcrm's give only false alarms).
+
+    Raises:
+        NotXlcrmWorkbookError: the workbook is not xlcrm's.
+    """
+    if recorded_preset or has_settings:
+        return
+    raise NotXlcrmWorkbookError(
+        f"{path.name} is not an xlcrm workbook (it has no xlcrm Settings sheet); nothing was "
+        f"done. Add xlcrm's sheets to it with `xlcrm attach {path.name}`, or copy its "
+        f"records into a new CRM workbook with `xlcrm adopt {path.name} crm.xlsx`")

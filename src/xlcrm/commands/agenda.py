@@ -81,8 +81,7 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
     day = day or (now.date() + dt.timedelta(days=1))
     with bulk_work():
         crm = load(path)
-    if write_sheet:
-        crm.require_xlcrm()
+    crm.require_xlcrm()
     items = build_agenda(crm, day=day, now=now, steps=tally_input(crm).steps, rep=rep)
     result = AgendaResult(Path(path), day, items)
     if out is not None:

@@ -183,8 +183,7 @@ def clean(path: str | Path, *, apply: bool = False, undo: bool = False,
 def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: bool,
            backups: int) -> CleanResult:
     crm = load(path)
-    if not dry_run:
-        crm.require_xlcrm()
+    crm.require_xlcrm()
     dq_name = crm.sheet_names.get("data_quality", _sheet_label(crm, "data_quality"))
     log_name = crm.sheet_names.get("merge_log", _sheet_label(crm, "merge_log"))
     grids = _sheet_grids(path, [dq_name, log_name])

@@ -75,8 +75,7 @@ def score(path: str | Path, *, today: dt.date | None = None, dry_run: bool = Fal
 def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
            backups: int) -> ScoreResult:
     crm = load(path)
-    if not dry_run:
-        crm.require_xlcrm()
+    crm.require_xlcrm()
     bought, customer_key = purchases(crm)
     basis = normalize_header(str(crm.settings.options.get("rfm_recency") or "purchase"))
     touch = customer_touch(crm, customer_key) if basis.startswith("activ") else None

@@ -69,8 +69,7 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
     if not file.exists():
         raise ImportFileError(f"{file}: no such file")
     crm = load(path)
-    if not dry_run:
-        crm.require_xlcrm()
+    crm.require_xlcrm()
     now = now or dt.datetime.now().replace(microsecond=0)
     manifest = file / "manifest.json" if file.is_dir() else file
     beside = file.parent / "manifest.json"

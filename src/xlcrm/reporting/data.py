@@ -352,7 +352,8 @@ def _reps(crm: Crm, data: TallyInput, start: pd.Timestamp, end: pd.Timestamp,
             r = row(name)
             r["tasks_done"] += int(is_done)
             r["overdue"] += int(is_late)
-    frame = pd.DataFrame.from_dict(rows, orient="index")
+    counts = ["activities", "outbound", "inbound", "tasks_done", "overdue"]
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=counts, fill_value=0)
     frame.index.name = "rep"
     lead_stats = by_dimension(period, "rep") if not period.steps.empty else pd.DataFrame(
         columns=["leads", "contact_rate", "sales"])

@@ -18,6 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .._version import __version__
 from ..schema import Column, Schema, SettingsList, Sheet
+from .style import owned_banner
 
 __all__ = ["ColumnData", "write_new_workbook"]
 
@@ -317,7 +318,7 @@ def _print_setup(ws: Worksheet) -> None:
 def _write_owned(ws: Worksheet, schema: Schema, sheet: Sheet, formats: _Formats) -> None:
     text = schema.locale.sections.get("text", {})
     ws.set_column(0, 0, 90)
-    ws.write_string(0, 0, text.get("owned_banner", "Owned by xlcrm"), formats.banner)
+    ws.write_string(0, 0, owned_banner(schema, sheet.key), formats.banner)
     placeholder = text.get(f"owned_placeholder_{sheet.key}", text.get("owned_placeholder", ""))
     ws.write_string(2, 0, placeholder, formats.help)
     ws.set_tab_color(_TAB_COLORS["owned"])
@@ -330,6 +331,7 @@ def write_new_workbook(
     *,
     options: Mapping[str, Any] | None = None,
     settings_rows: Mapping[str, Sequence[tuple[Any, ...]]] | None = None,
+    active: str | None = None,
 ) -> Path:
     """Write a complete CRM workbook for ``schema`` at ``path`` (which is overwritten).
 
@@ -339,6 +341,7 @@ def write_new_workbook(
         data: records per data sheet key, column by column (``{"leads": {"id": [...]}}``).
         options: Options values that replace the preset's defaults (``baseline_from`` ...).
         settings_rows: Settings list rows that replace the preset's (``{"reps": [...]}``).
+        active: the key of the sheet the workbook opens on (default: the first).
 
     Returns:
         The path written.
@@ -362,6 +365,8 @@ def write_new_workbook(
         formats = _Formats(book, schema, currency)
         for sheet in schema.sheets:
             ws = book.add_worksheet(sheet.name)
+            if sheet.key == active:
+                ws.activate()
             if sheet.kind == "data":
                 _write_data_sheet(ws, schema, sheet, (data or {}).get(sheet.key),
                                   formats, rows)
