@@ -144,7 +144,7 @@ def init(
         written = xlcrm.init(path, preset=preset, locale=locale, currency=currency,
                              force=force)
         made = xlcrm.macro_workbook(written, force=force) if macros else None
-    console.print(f"Created {written} ({preset} preset, {locale}).")
+    console.print(f"Created {written} ({preset.casefold()} preset, {locale.casefold()}).")
     if made is not None:
         console.print(f"Created {made.workbook} with the Excel buttons, and {made.module}.")
 
@@ -167,7 +167,7 @@ def demo(
         written = xlcrm.demo(directory, preset=preset, leads=leads, seed=seed, locale=locale,
                              today=_not_future(today, "--today"), force=force)
     reports = sorted(written.parent.glob(f"{written.stem}-report-*.html"))
-    console.print(f"Wrote {written}: {leads:,} {'contacts' if preset == 'b2b' else 'leads'} "
+    console.print(f"Wrote {written}: {leads:,} {'contacts' if preset.casefold() == 'b2b' else 'leads'} "
                   "over half a year, already tallied. Open it and start on the Dashboard tab."
                   + (f" The last full week's report is beside it: {reports[-1].name} (and "
                      ".xlsx)." if reports else ""))

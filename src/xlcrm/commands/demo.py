@@ -33,7 +33,8 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
     ``demo-PRESET-report-YYYY-Www.xlsx`` and ``.html``. See
     :func:`generate_demo` for the other arguments.
     """
-    load_schema(preset, locale)  # an unknown preset or locale: refused before any work
+    preset = load_schema(preset, locale).preset  # unknown: refused before any work; any case
+    locale = locale.strip().casefold()
     target = prepare_target(Path(directory) / f"demo-{preset}.xlsx", force=force)
     data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
     safe_save(target, lambda tmp: write_new_workbook(
