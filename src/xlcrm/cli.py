@@ -167,8 +167,9 @@ def demo(
         written = xlcrm.demo(directory, preset=preset, leads=leads, seed=seed, locale=locale,
                              today=_not_future(today, "--today"), force=force)
     reports = sorted(written.parent.glob(f"{written.stem}-report-*.html"))
-    console.print(f"Wrote {written}: {leads:,} {'contacts' if preset.casefold() == 'b2b' else 'leads'} "
-                  "over half a year, already tallied. Open it and start on the Dashboard tab."
+    records = "contacts" if preset.casefold() == "b2b" else "leads"
+    console.print(f"Wrote {written}: {leads:,} {records} over half a year, already tallied. "
+                  "Open it: it opens on the Dashboard tab."
                   + (f" The last full week's report is beside it: {reports[-1].name} (and "
                      ".xlsx)." if reports else ""))
 

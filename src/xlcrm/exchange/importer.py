@@ -57,7 +57,7 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
         file: a CSV/TXT/XLSX lead file, or a folder (or ``manifest.json``) of ``xlcrm export``.
         mapping: a saved column mapping (``*.xlcrm-map.json``) to use instead of matching.
         source: the lead source to stamp on new records that have none (a Settings source).
-        dry_run: report what would happen and write nothing (the mapping is still saved).
+        dry_run: report what would happen and write nothing, not even the mapping file.
         now: the import time stamped as created date when a row has none.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions of the workbook to keep.
@@ -161,11 +161,13 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
     if not any(m.column for m in matches):
         raise ImportFileError(f"{file.name}: no column matches the {sheet.name} sheet (headers: "
                            + ", ".join(table.header[:8]) + "); pass --map with a mapping file")
-    saved_path.write_text(json.dumps({
-        "sheet": key, "columns": {m.header: m.column for m in matches},
-        "confidence": {m.header: m.confidence for m in matches}}, indent=2,
-        ensure_ascii=False) + "\n", encoding="utf-8")
-    result = ImportResult(crm.path, [file], mapping=matches, mapping_file=saved_path,
+    if not dry_run:  # a dry run writes nothing, its mapping neither
+        saved_path.write_text(json.dumps({
+            "sheet": key, "columns": {m.header: m.column for m in matches},
+            "confidence": {m.header: m.confidence for m in matches}}, indent=2,
+            ensure_ascii=False) + "\n", encoding="utf-8")
+    result = ImportResult(crm.path, [file], mapping=matches,
+                          mapping_file=None if dry_run else saved_path,
                           encoding=table.encoding, delimiter=table.delimiter)
     date_cols = [i for i, m in enumerate(matches) if m.column and m.column in
                  {c.key for c in sheet.columns if c.type in ("date", "datetime")}]
@@ -201,12 +203,15 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
                 values[m.column] = value
         if filled(values.get("email")) and not email_key(values["email"]):
             problems.append(f'e-mail "{values.pop("email")}" is not an e-mail address')
+        if filled(values.get("phone")) and _no_phone(str(values["phone"]), region):
+            problems.append(f'phone "{values.pop("phone")}" is not a phone number')
         for p in problems:
             result.rows.append(ImportRow(file.name, line, "warning", p + "; left empty"))
         if filled(values.get("phone")) and not phone_key(values["phone"], region):
             result.rows.append(ImportRow(file.name, line, "warning",
                                          f'phone "{values["phone"]}" is not a phone number '
-                                         f"of {region} or with a country code; kept as typed"))
+                                         f"of {region} or with a country code; kept as typed "
+                                         "for you to fix (`xlcrm check` lists it)"))
         if not any(filled(values.get(k)) for k in ("last_name", "email", "phone")):
             result.skipped += 1
             result.rows.append(ImportRow(file.name, line, "skipped",
@@ -239,6 +244,15 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
             result.rows.append(ImportRow(file.name, line, "skipped", reason))
     result.pending = [state]
     return result
+
+
+def _no_phone(text: str, region: str) -> bool:
+    """Tell a value that can't be anybody's phone (``abc``, ``n/a``, ``=1+2``): it is reported
+    and left out. One with the digits of a number but not a valid one (``347-12 345``) is kept
+    as typed, reported, for a person to fix."""
+    if phone_key(text, region):
+        return False
+    return sum(ch.isdigit() for ch in text) < 5 or text.lstrip().startswith(("=", "@"))
 
 
 def _name_from_email(email: Any) -> str | None:

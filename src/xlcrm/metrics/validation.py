@@ -20,10 +20,13 @@ from ..crm import Crm
 from ..issues import Issue, column_letter
 from ..schema import Sheet, item_labels, normalize_header
 from .hygiene import parent_loops
+from .identity import phone_key
 from .tally import first_replies
 
 __all__ = ["validate"]
 
+#: a phone as xlcrm stores one it checked (E.164 without a run of one digit): not parsed again
+_STORED_PHONE = r"\+[1-9]\d{6,14}"
 # lists whose unknown values break the numbers (the funnel needs each stage's probability)
 _STRICT_LISTS = frozenset({"stages"})
 
@@ -51,6 +54,8 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
                                         int(row), c))
             if col.type == "choice" and col.list:
                 _check_choices(crm, name, col.header, col.list, values, c, issues)
+            elif col.type == "phone":
+                _check_phones(crm, name, col.header, values, c, issues)
             elif col.type == "link":
                 known = set().union(*(ids.get(ref, set()) for ref in col.ref))
                 targets = " or ".join(crm.sheet_names.get(r, crm.schema.sheet(r).name)
@@ -71,6 +76,22 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
         _check_parent_cycles(crm, issues)
     _check_contacts(crm, issues)
     return issues
+
+
+def _check_phones(crm: Crm, name: str, header: str, values: pd.Series, c: int,
+                  issues: list[Issue]) -> None:
+    """A phone no numbering plan allows (``abc``, ``12345``, ``0000000000``): nobody can call
+    it and no CRM takes it; read as a number of Settings' phone region unless it has ``+``."""
+    region = str(crm.settings.options.get("phone_region") or "US")
+    typed = values.dropna()
+    typed = typed[~typed.astype(str).str.fullmatch(_STORED_PHONE)]  # as xlcrm writes them
+    for row, value in typed.items():
+        text = str(value).strip()
+        if text and phone_key(text, region) is None:
+            issues.append(Issue(name, f"{column_letter(c)}{row}", "warning", "bad-phone",
+                                f'{header.lower()} "{text}" is not a phone number of {region} '
+                                "or with a country code; write it as +39 347 123 4567",
+                                int(str(row)), c))
 
 
 def _check_contacts(crm: Crm, issues: list[Issue]) -> None:
