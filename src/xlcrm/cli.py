@@ -449,6 +449,9 @@ def adopt(
     preset: PresetOpt = "dealer",
     locale: LocaleOpt = "en",
     force: Annotated[bool, _flag("--force", help="Overwrite NEW if it exists.")] = False,
+    map_: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--map", help="A saved adoption mapping (OLD.xlcrm-adopt.json), changed where a "
+                      "choice was wrong.")] = None,
 ) -> None:
     """Turn an existing ad-hoc CRM spreadsheet into an xlcrm workbook.
 
@@ -456,7 +459,7 @@ def adopt(
     could not be placed (unmatched columns are kept as extra columns).
     """
     with _as_exit():
-        result = xlcrm.adopt(old, new, preset=preset, locale=locale, force=force)
+        result = xlcrm.adopt(old, new, preset=preset, locale=locale, force=force, mapping=map_)
     for sheet in result.sheets:
         if sheet.sheet is None:
             continue
@@ -466,6 +469,9 @@ def adopt(
             console.print(f"  {m}")
     for line in result.unplaced:
         console.print(f"[yellow]not placed[/] {line}")
+    if result.mapping_file is not None:
+        console.print(f"Every choice is saved in {result.mapping_file}: change one there and "
+                      f"run again with --map {result.mapping_file.name} (and --force).")
     console.print(f"Wrote {result.path}: " + ", ".join(
         f"{n:,} {k}" for k, n in result.records.items()) + ".")
 

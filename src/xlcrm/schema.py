@@ -42,6 +42,7 @@ __all__ = [
     "available_presets",
     "currency_code",
     "currency_codes",
+    "header_aliases",
     "item_labels",
     "load_locale",
     "load_schema",
@@ -440,6 +441,14 @@ _CURRENCY_WORDS = {"euro": "EUR", "euros": "EUR", "€": "EUR", "$": "USD", "dol
                    "yen": "JPY", "franc": "CHF", "francs": "CHF", "forint": "HUF", "ft": "HUF",
                    "ruble": "RUB", "rouble": "RUB", "rub.": "RUB", "₽": "RUB", "som": "KGS",
                    "сом": "KGS", "рубль": "RUB", "lira": "TRY", "zloty": "PLN", "krona": "SEK"}
+
+
+@cache
+def header_aliases() -> dict[str, tuple[str, ...]]:
+    """Headers people give columns in their own sheets, in many languages
+    (``templates/headers.toml``): column key or label key -> headers."""
+    raw = _read_toml(templates_dir() / "headers.toml").get("columns", {})
+    return {str(k): tuple(str(h) for h in v) for k, v in raw.items()}
 
 
 @cache

@@ -13,15 +13,20 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from ..metrics.identity import phone_key
 from ..schema import Sheet, normalize_header
 
-__all__ = ["FUZZY_CUTOFF", "SURNAME_PARTICLES", "ColumnMatch", "match_columns", "put_full_name",
-           "split_name"]
+__all__ = ["FUZZY_CUTOFF", "SURNAME_PARTICLES", "ColumnMatch", "match_columns", "no_phone",
+           "put_full_name", "split_name"]
 
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a header is left unmapped
+_FUZZY_MIN = 4  # shorter headers are never guessed: "Nom" is 80% like "no" (an id)
 _FULL_NAME = frozenset(normalize_header(h) for h in (
     "name", "full name", "fullname", "contact name", "contact", "nome", "nome e cognome",
-    "nominativo", "nome completo", "customer", "cliente", "client name", "lead name"))
+    "nominativo", "nome completo", "customer", "cliente", "client name", "lead name",
+    "név", "teljes név", "ügyfél", "ügyfél neve", "фио", "ф.и.о.", "клиент", "имя клиента",
+    "аты-жөнү", "аты жөнү", "кардар", "kunde", "kundenname", "vollständiger name",
+    "nom", "nom complet", "client", "nom du client", "nombre completo", "nombre y apellidos"))
 #: headers that mean a column only in a file of people to import, not in the workbook itself
 #: (a bare "Date" on a lead list is when the lead came in)
 _IMPORT_ALIASES = {normalize_header(h): key for h, key in (
@@ -73,6 +78,12 @@ def match_columns(header: Iterable[str], sheet: Sheet, names: dict[str, str],
         if matches[-1].column:
             taken.add(matches[-1].column)
     has_first = "first_name" in taken
+    if has_first and "last_name" not in taken and any(c.key == "last_name" for c in
+                                                      sheet.columns):
+        # one name column and no surname column ("Nombre", "Имя"): it holds the whole name
+        matches = [ColumnMatch(m.header, "full_name", m.confidence, "full name")
+                   if m.column == "first_name" and m.how != "saved" else m for m in matches]
+        has_first = any(m.column == "first_name" for m in matches)
     out: list[ColumnMatch] = []
     for m in matches:
         n = normalize_header(m.header)
@@ -80,7 +91,7 @@ def match_columns(header: Iterable[str], sheet: Sheet, names: dict[str, str],
                 and m.column in (None, "last_name"))
         if full and not any(x.column == "last_name" and x is not m for x in matches):
             m = ColumnMatch(m.header, "full_name", 1.0, "full name")
-        if m.column is None and m.how == "unmapped" and n:
+        if m.column is None and m.how == "unmapped" and len(n) >= _FUZZY_MIN:
             pool = {k: v for k, v in names.items() if v in keys and v not in taken}
             found = process.extractOne(n, list(pool), scorer=fuzz.ratio,
                                        score_cutoff=FUZZY_CUTOFF)
@@ -126,6 +137,15 @@ def split_name(text: str) -> tuple[str | None, str | None]:
 def _capitals(word: str) -> bool:
     letters = [ch for ch in word if ch.isalpha()]
     return len(letters) > 1 and all(ch.isupper() for ch in letters)
+
+
+def no_phone(text: str, region: str) -> bool:
+    """Tell a value that can't be anybody's phone (``abc``, ``n/a``, ``=1+2``): the import and
+    the adoption report it and leave it out. One with the digits of a number but no valid one
+    (``347-12 345``) is kept as typed, and reported, for a person to fix."""
+    if phone_key(text, region):
+        return False
+    return sum(ch.isdigit() for ch in text) < 5 or text.lstrip().startswith(("=", "@"))
 
 
 def put_full_name(values: dict[str, Any], raw: object) -> None:

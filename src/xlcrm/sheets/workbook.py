@@ -211,6 +211,29 @@ def _write_data_sheet(ws: Worksheet, schema: Schema, sheet: Sheet,
                 write(ws, r, c, value)
 
 
+def _write_kept_columns(ws: Worksheet, left: int,
+                        columns: Mapping[str, Sequence[Any]] | None, formats: _Formats) -> None:
+    """Write columns kept from an old sheet beside the table: text, numbers and dates as they
+    were, dates in the workbook's date format (with the time when one has it)."""
+    for j, (header, values) in enumerate((columns or {}).items()):
+        c = left + j
+        ws.write_string(0, c, header, formats.header)
+        ws.set_column(c, c, max(12.0, min(len(header) * 1.1 + 4, 40)))
+        for r, value in enumerate(values, 1):
+            if value is None or value == "" or (isinstance(value, float) and value != value):
+                continue
+            if isinstance(value, (dt.datetime, dt.date)):
+                timed = isinstance(value, dt.datetime) and value.time() != dt.time()
+                ws.write_datetime(r, c, value,
+                                  formats.by_type["datetime" if timed else "date"])
+            elif isinstance(value, bool):
+                ws.write_boolean(r, c, value)
+            elif isinstance(value, (int, float)):
+                ws.write_number(r, c, value)
+            else:
+                ws.write_string(r, c, str(value))
+
+
 def _write_table_block(ws: Worksheet, top: int, left: int, title: str, table: str,
                        columns: Sequence[Column], rows: Sequence[Sequence[Any]],
                        formats: _Formats, yes: str, no: str,
@@ -332,6 +355,7 @@ def write_new_workbook(
     options: Mapping[str, Any] | None = None,
     settings_rows: Mapping[str, Sequence[tuple[Any, ...]]] | None = None,
     active: str | None = None,
+    extras: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
 ) -> Path:
     """Write a complete CRM workbook for ``schema`` at ``path`` (which is overwritten).
 
@@ -342,6 +366,9 @@ def write_new_workbook(
         options: Options values that replace the preset's defaults (``baseline_from`` ...).
         settings_rows: Settings list rows that replace the preset's (``{"reps": [...]}``).
         active: the key of the sheet the workbook opens on (default: the first).
+        extras: per data sheet key, columns to keep beside its table under their own
+            headers (an adopted sheet's columns that match none of xlcrm's): header ->
+            values, dates written as dates.
 
     Returns:
         The path written.
@@ -370,6 +397,8 @@ def write_new_workbook(
             if sheet.kind == "data":
                 _write_data_sheet(ws, schema, sheet, (data or {}).get(sheet.key),
                                   formats, rows)
+                _write_kept_columns(ws, len(sheet.columns), (extras or {}).get(sheet.key),
+                                    formats)
             elif sheet.kind == "owned":
                 _write_owned(ws, schema, sheet, formats)
             else:
