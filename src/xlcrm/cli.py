@@ -332,6 +332,7 @@ def report(
                       sender=mail_from, to=mail_to or [], templates=templates,
                       today=_not_future(today, "--today"))
     data = result.report
+    terminal.print_missing(console, result.missing)
     console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
     for rec in data.summary.itertuples(index=False):
         if rec.key in ("leads", "contacts", "sales", "contact_rate", "close_rate"):
@@ -531,6 +532,7 @@ def score(
                           "rfm": result.rfm.reset_index().to_dict("records")},
                          ensure_ascii=False, indent=2, default=str))
         return
+    terminal.print_missing(console, result.missing)
     for rec in top.head(10).itertuples():
         console.print(f"{rec.id:<12} {rec.score:>5g} {rec.grade:<3} {rec.why}")
     for line in result.unknown_fields:

@@ -6,7 +6,7 @@ importing the reader (:func:`xlcrm.read.load` makes these).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,16 @@ Columns = (Mapping[str, Collection[str]]
            | Callable[[Schema, Settings], Mapping[str, Collection[str]]])
 
 
+#: what a data sheet with no records leaves empty, and how to fill it
+_EMPTY_HINTS = {
+    "lead": "type them there, or add a file of leads with `xlcrm import {file} leads.csv`",
+    "activities": "two-way contacts are counted from the replies logged there (calls, "
+                  "e-mails, visits), or from the dates typed on the sheet of leads",
+    "deals": "the funnel, its value and the RFM ranking count the deals there",
+    "tasks": "the agenda lists the tasks due there, planned the evening before",
+}
+
+
 @dataclass
 class Crm:
     """A CRM workbook as typed tables.
@@ -83,6 +93,21 @@ class Crm:
             NotXlcrmWorkbookError: the workbook is not xlcrm's.
         """
         refuse_unless_xlcrm(self.path, self.recorded_preset, "settings" in self.sheet_names)
+
+    def missing_records(self, keys: Iterable[str]) -> list[str]:
+        """Say, one line each, which of these data sheets have no records yet and what they
+        feed (``"lead"`` is the preset's sheet of people): a command that finds nothing to
+        count says why, instead of showing empty tables."""
+        lines = []
+        for key in keys:
+            sheet_key = self.schema.lead_sheet if key == "lead" else key
+            if not any(s.key == sheet_key for s in self.schema.data_sheets) or \
+                    len(self.tables.get(sheet_key, ())):
+                continue
+            name = self.sheet_names.get(sheet_key) or self.schema.sheet(sheet_key).name
+            hint = _EMPTY_HINTS.get(key, "").format(file=self.path.name)
+            lines.append(f"{name} has no records yet" + (f": {hint}" if hint else ""))
+        return lines
 
     def present_sheets(self) -> Iterator[tuple[Sheet, pd.DataFrame, str]]:
         """Yield each data sheet the workbook has: its schema, its table, its name here."""

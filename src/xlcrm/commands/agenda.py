@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -40,6 +40,7 @@ class AgendaResult:
         items: one row per thing to do, columns :data:`xlcrm.metrics.agenda.AGENDA_COLUMNS`.
         html: the HTML page written, if one was asked for.
         saved: how the Agenda sheet was saved, if it was written.
+        missing: the data sheets with no records yet, and what they would feed.
     """
 
     path: Path
@@ -47,6 +48,7 @@ class AgendaResult:
     items: pd.DataFrame
     html: Path | None = None
     saved: SaveResult | None = None
+    missing: list[str] = field(default_factory=list)
 
     @property
     def reps(self) -> list[str]:
@@ -90,6 +92,7 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
         _require_rep(crm, rep)
     items = build_agenda(crm, day=day, now=now, steps=tally_input(crm).steps, rep=rep)
     result = AgendaResult(Path(path), day, items)
+    result.missing = crm.missing_records(("tasks", "lead"))
     if out is not None:
         target = Path(out)
         if target.suffix.lower() not in (".html", ".htm"):

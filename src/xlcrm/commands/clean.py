@@ -64,6 +64,8 @@ class CleanResult:
     skipped: list[str] = field(default_factory=list)
     undone: bool = False
     sheets: list[str] = field(default_factory=list)
+    #: the data sheets with no records yet, and what they would feed (one line each)
+    missing: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
 
     def counts(self) -> dict[str, int]:
@@ -189,6 +191,7 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
     grids = _sheet_grids(path, [dq_name, log_name])
     marks = _read_marks(grids.get(dq_name, []))
     result = CleanResult(path, [], [])
+    result.missing = crm.missing_records(("lead",))
     patches: Patches = {}
     log_rows = _read_log(grids.get(log_name, []))
     new_log: list[list[Any]] = []

@@ -43,6 +43,8 @@ class ScoreResult:
     thresholds: tuple[float, float]
     unknown_fields: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
+    #: the data sheets with no records yet, and what they would feed (one line each)
+    missing: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
 
     def counts(self) -> dict[str, int]:
@@ -87,6 +89,7 @@ def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
     scores = score_leads(leads, rules, mql=mql, sql=sql)
     scores.insert(0, "id", leads["id"])
     result = ScoreResult(path, scores, customers, rules, (mql, sql), unknown)
+    result.missing = crm.missing_records(("lead", "deals"))
     builders: dict[str, SheetBuilder] = {}
     names = {k: crm.sheet_names.get(k, crm.schema.locale.label("sheets", k))
              for k in ("lead_scores", "rfm")}
