@@ -25,7 +25,7 @@ from ..read import sheet_header_names
 from ..schema import Schema, load_schema, normalize_header
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.save import prepare_target, safe_save
-from .matching import ColumnMatch, match_columns, no_phone, put_full_name
+from .matching import ColumnMatch, match_columns, put_full_name
 from .oldsheets import (
     REP_FROM_TAB,
     YES,
@@ -187,7 +187,11 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
         for _, header in extra_cols:
             result.unplaced.append(f'{name}!{header}: no matching column; kept as an extra '
                                    f"column of {sheet.name}")
-        sheet_extras = extras.setdefault(key, {h: [] for _, h in extra_cols})
+        # kept columns line up with the records of every old sheet going to this data sheet:
+        # a header first seen on a later sheet is empty on the records before it
+        sheet_extras = extras.setdefault(key, {})
+        for _, header in extra_cols:
+            sheet_extras.setdefault(header, [None] * len(columns["id"]))
         taken = 0
         for line, row in body:
             values: dict[str, Any] = {}
@@ -231,8 +235,9 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
                 values.setdefault("source", old.stem)  # first touch: the adopted sheet
             for col in sheet.columns:
                 columns[col.key].append(values.get(col.key))
-            for i, header in extra_cols:
-                sheet_extras[header].append(row[i] if i < len(row) else None)
+            here = {header: row[i] if i < len(row) else None for i, header in extra_cols}
+            for header, kept_values in sheet_extras.items():
+                kept_values.append(here.get(header))
             taken += 1
         for i, n_yes in marked.items():
             step = sheet.column(str(matches[i].column)).header
@@ -277,8 +282,6 @@ def _coerce_plain(col: Any, raw: Any, coercer: Any, region: str) -> tuple[Any, s
     if problem or value is None:
         return value, problem
     if col.type == "phone":
-        if no_phone(str(value), region):
-            return None, "is not a phone number"
         value = stored_phone(str(value), region)
     if col.type == "email":
         value = stored_email(str(value))

@@ -36,7 +36,7 @@ from ..metrics.identity import email_key, phone_key, stored_email, stored_phone
 from ..read import Coercer, Crm, load, sheet_header_names
 from ..schema import Column, item_labels, normalize_header
 from ..xlsx.writer import patch_sheet
-from .matching import ColumnMatch, match_columns, no_phone, put_full_name
+from .matching import ColumnMatch, match_columns, put_full_name
 from .roundtrip import exported_files, import_export_folder
 from .safety import unneutralize
 from .sources import detect_date_order, read_table
@@ -203,8 +203,6 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
                 values[m.column] = value
         if filled(values.get("email")) and not email_key(values["email"]):
             problems.append(f'e-mail "{values.pop("email")}" is not an e-mail address')
-        if filled(values.get("phone")) and no_phone(str(values["phone"]), region):
-            problems.append(f'phone "{values.pop("phone")}" is not a phone number')
         for p in problems:
             result.rows.append(ImportRow(file.name, line, "warning", p + "; left empty"))
         if filled(values.get("phone")) and not phone_key(values["phone"], region):

@@ -13,14 +13,15 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
-from ..metrics.identity import phone_key
 from ..schema import Sheet, normalize_header
 
-__all__ = ["FUZZY_CUTOFF", "SURNAME_PARTICLES", "ColumnMatch", "match_columns", "no_phone",
-           "put_full_name", "split_name"]
+__all__ = ["FUZZY_CUTOFF", "SURNAME_PARTICLES", "ColumnMatch", "match_columns", "put_full_name",
+           "split_name"]
 
 FUZZY_CUTOFF = 80  # rapidfuzz score (0-100) below which a header is left unmapped
-_FUZZY_MIN = 4  # shorter headers are never guessed: "Nom" is 80% like "no" (an id)
+#: headers this short are never guessed, nor guessed to be names this short: "Nom" is 80%
+#: like "no" (an id), "Città" 89% like "cita" (an appointment)
+_FUZZY_MIN = 4
 _FULL_NAME = frozenset(normalize_header(h) for h in (
     "name", "full name", "fullname", "contact name", "contact", "nome", "nome e cognome",
     "nominativo", "nome completo", "customer", "cliente", "client name", "lead name",
@@ -92,7 +93,8 @@ def match_columns(header: Iterable[str], sheet: Sheet, names: dict[str, str],
         if full and not any(x.column == "last_name" and x is not m for x in matches):
             m = ColumnMatch(m.header, "full_name", 1.0, "full name")
         if m.column is None and m.how == "unmapped" and len(n) >= _FUZZY_MIN:
-            pool = {k: v for k, v in names.items() if v in keys and v not in taken}
+            pool = {k: v for k, v in names.items()
+                    if v in keys and v not in taken and len(k) > _FUZZY_MIN}
             found = process.extractOne(n, list(pool), scorer=fuzz.ratio,
                                        score_cutoff=FUZZY_CUTOFF)
             if found is not None:
@@ -137,15 +139,6 @@ def split_name(text: str) -> tuple[str | None, str | None]:
 def _capitals(word: str) -> bool:
     letters = [ch for ch in word if ch.isalpha()]
     return len(letters) > 1 and all(ch.isupper() for ch in letters)
-
-
-def no_phone(text: str, region: str) -> bool:
-    """Tell a value that can't be anybody's phone (``abc``, ``n/a``, ``=1+2``): the import and
-    the adoption report it and leave it out. One with the digits of a number but no valid one
-    (``347-12 345``) is kept as typed, and reported, for a person to fix."""
-    if phone_key(text, region):
-        return False
-    return sum(ch.isdigit() for ch in text) < 5 or text.lstrip().startswith(("=", "@"))
 
 
 def put_full_name(values: dict[str, Any], raw: object) -> None:
