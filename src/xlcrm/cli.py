@@ -104,13 +104,10 @@ def _as_exit() -> Iterator[None]:
 def _not_future(day: dt.datetime | None, option: str) -> dt.date | None:
     """Return ``day`` as a date; warn in one line when it is after today (a typo of the year
     counts weeks that have not happened, and every figure of them is empty)."""
-    if day is None:
-        return None
-    real = dt.date.today()
-    if day.date() > real:
+    if day is not None and day.date() > dt.date.today():
         err.print(f"[bold yellow]warning:[/] {option} {day:%Y-%m-%d} is in the future (today "
-                  f"is {real:%Y-%m-%d}); counting as if it were that day")
-    return day.date()
+                  f"is {dt.date.today():%Y-%m-%d}); counting as if it were that day")
+    return day.date() if day is not None else None
 
 
 def _version(value: bool) -> None:
