@@ -329,7 +329,7 @@ def report(
                       sender=mail_from, to=mail_to or [], templates=templates,
                       today=_not_future(today, "--today"))
     data = result.report
-    terminal.print_missing(console, result.missing)
+    terminal.print_missing(console, data.notes)  # a sheet with no records, a week not over
     console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
     for rec in data.summary.itertuples(index=False):
         if rec.key in ("leads", "contacts", "sales", "contact_rate", "close_rate"):

@@ -45,7 +45,6 @@ class ReportResult:
         workbook: the report workbook.
         html, pdf, eml: the other files, when asked for.
         sent_to: the recipients, when the report was sent.
-        missing: the data sheets with no records yet, and what they would feed.
     """
 
     report: WeeklyReport
@@ -54,7 +53,6 @@ class ReportResult:
     pdf: Path | None = None
     eml: Path | None = None
     sent_to: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
 
 
 def make_report(path: str | Path, *, week: str | dt.date | None = None,
@@ -70,12 +68,6 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
     Raises:
         ReportError: the week is malformed or has not begun yet.
     """
-    return _make_report(path, week=week, today=today)[0]
-
-
-def _make_report(path: str | Path, *, week: str | dt.date | None,
-                 today: dt.date | None) -> tuple[WeeklyReport, list[str]]:
-    """The week's report, and the data sheets with no records yet (see make_report)."""
     today = today or dt.date.today()
     with bulk_work():
         # read once, whole: the week and the data-quality checks both come from this reading
@@ -95,8 +87,7 @@ def _make_report(path: str | Path, *, week: str | dt.date | None,
     checked = QualityInput(issues=validate(crm, today=today),
                            problems=find_problems(crm, today=today),
                            duplicates=find_groups(crm)[0])
-    return (weekly_report(crm, result, week=start, generated=today, checked=checked),
-            crm.missing_records(("lead", "activities", "deals")))
+    return weekly_report(crm, result, week=start, generated=today, checked=checked)
 
 
 def _text_version(report: WeeklyReport) -> str:
@@ -136,12 +127,11 @@ def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = No
     Raises:
         ReportError: the week is wrong, a template has an error, or sending failed.
     """
-    data, missing = _make_report(path, week=week, today=today)
+    data = make_report(path, week=week, today=today)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     page = render_report(data, templates=templates)  # template errors stop before any file
     result = ReportResult(data, write_report_workbook(data, folder / f"{data.file_stem}.xlsx"))
-    result.missing = missing
     if html:
         result.html = folder / f"{data.file_stem}.html"
         result.html.write_text(page, encoding="utf-8")

@@ -158,7 +158,8 @@ class WeeklyReport:
         generated: the day the report was made.
         currency: the ISO code of amounts.
         labels: measure key -> the name the report shows.
-        notes: sentences the report shows first (a week not over yet).
+        notes: sentences the report shows first (a sheet with no records yet, a week not
+            over yet).
     """
 
     title: str
@@ -448,7 +449,7 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
     quality, worst = _quality(crm, checked)
     iso = report_week(week)
     year, number = iso.split("-W")
-    notes = []
+    notes = crm.missing_records(("lead", "activities", "deals"))  # why a figure is empty
     if generated < (end - pd.Timedelta(days=1)).date():
         notes.append(f"The week is not over yet: the numbers cover {week:%d %b} to "
                      f"{generated:%d %b %Y}.")
