@@ -6,6 +6,7 @@ importing the reader (:func:`xlcrm.read.load` makes these).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +106,7 @@ class Crm:
                     len(self.tables.get(sheet_key, ())):
                 continue
             name = self.sheet_names.get(sheet_key) or self.schema.sheet(sheet_key).name
-            hint = _EMPTY_HINTS.get(key, "").format(file=self.path.name)
+            hint = _EMPTY_HINTS.get(key, "").format(file=shlex.quote(str(self.path)))
             lines.append(f"{name} has no records yet" + (f": {hint}" if hint else ""))
         return lines
 
@@ -140,7 +141,8 @@ def refuse_unless_xlcrm(path: Path, recorded_preset: str | None, has_settings: b
     """
     if recorded_preset or has_settings:
         return
+    typed = shlex.quote(str(path))  # a command that works when pasted, spaces and all
     raise NotXlcrmWorkbookError(
         f"{path.name} is not an xlcrm workbook (it has no xlcrm Settings sheet); nothing was "
-        f"done. Add xlcrm's sheets to it with `xlcrm attach {path.name}`, or copy its "
-        f"records into a new CRM workbook with `xlcrm adopt {path.name} crm.xlsx`")
+        f"done. Add xlcrm's sheets to it with `xlcrm attach {typed}`, or copy its records "
+        f"into a new CRM workbook with `xlcrm adopt {typed} crm.xlsx`")
