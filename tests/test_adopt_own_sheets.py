@@ -158,3 +158,34 @@ def test_headers_in_our_users_languages(language: str, headers: list[str],
     assert leads.loc["De Luca", "sold"] == dt.datetime(2026, 10, 5)
     assert leads.loc["Di Stefano", "sold"] != leads.loc["Di Stefano", "sold"]  # NaT
     assert leads.loc["De Luca", "created"] == dt.datetime(2026, 10, 5)
+
+
+def test_the_old_file_imported_after_its_adoption_adds_nothing(tmp_path: Path) -> None:
+    from xlcrm import import_leads
+
+    old = dealer_tabs(tmp_path / "old.xlsx")
+    result = adopt(old, tmp_path / "crm.xlsx", today=TODAY)
+    again = import_leads(result.path, old, now=dt.datetime(2026, 11, 24, 9, 0))
+    assert (again.added, again.updated) == (0, 0)  # the first tab: one by phone, one by name
+    assert len(load(result.path).tables["leads"]) == 4
+
+
+def test_a_lead_file_with_dealer_headers_and_a_yes_no_sale(tmp_path: Path) -> None:
+    from xlcrm import import_leads, init
+
+    book = init(tmp_path / "crm.xlsx")
+    file = tmp_path / "showroom.csv"
+    file.write_text("Name,Phone,Date in,Sales guy,Car,Sold?\n"
+                    "Anna Maria De Luca,+39 333 1234567,05/10/2026,Luca,Panda,Y\n"
+                    "Giuseppe Di Stefano,+39 333 7654321,06/10/2026,Luca,Tipo,N\n",
+                    encoding="utf-8")
+    first = import_leads(book, file, now=dt.datetime(2026, 11, 23, 9, 0))
+    assert (first.added, first.rows) == (2, [])  # no "Y is not a date"
+    leads = load(book).tables["leads"].set_index("last_name")
+    assert leads.loc["De Luca", "sold"] == dt.datetime(2026, 10, 5)
+    assert leads.loc["De Luca", "stage"] == "Sold"
+    assert leads.loc["Di Stefano", "sold"] != leads.loc["Di Stefano", "sold"]  # NaT
+    assert (leads.loc["Di Stefano", "rep"], leads.loc["Di Stefano", "vehicle"]) == ("Luca",
+                                                                                  "Tipo")
+    again = import_leads(book, file, now=dt.datetime(2026, 11, 24, 9, 0))
+    assert (again.added, again.updated) == (0, 0)

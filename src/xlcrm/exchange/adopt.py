@@ -33,6 +33,7 @@ from .oldsheets import (
     kept_columns,
     rep_key_of,
     reps_by_sheet,
+    won_stage,
     yes_no_dates,
 )
 from .sources import HEADER_SCAN_ROWS, detect_date_order
@@ -155,6 +156,7 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
     found_any = False
     placed = {name: _best_header(grid, schema, saved.get(name)) for name, grid in grids.items()}
     reps = reps_by_sheet(placed, schema, saved)
+    won = won_stage(next((lst.rows for lst in schema.lists if lst.key == "stages"), ()))
     choices: dict[str, Any] = {}
     rank = {s.key: i for i, s in enumerate(schema.data_sheets)}  # parents (accounts) first
     for name in sorted(grids, key=lambda n: rank.get(placed[n][1] or "", 99)):
@@ -230,7 +232,7 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
             values.setdefault("created", stamp if sheet.has_column("created") else None)
             if rep and rep_key and not values.get(rep_key):
                 values[rep_key] = rep  # one sheet per salesperson: the tab names the rep
-            date_yes_marks(values, sheet, schema)
+            date_yes_marks(values, sheet, schema, won)
             if sheet.has_column("source") and sheet.column("source").required:
                 values.setdefault("source", old.stem)  # first touch: the adopted sheet
             for col in sheet.columns:

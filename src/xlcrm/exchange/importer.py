@@ -37,6 +37,7 @@ from ..read import Coercer, Crm, load, sheet_header_names
 from ..schema import Column, item_labels, normalize_header
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
+from .oldsheets import YES, date_yes_marks, won_stage, yes_no_dates
 from .roundtrip import exported_files, import_export_folder
 from .safety import unneutralize
 from .sources import detect_date_order, read_table
@@ -187,20 +188,28 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
         first_stage = next(iter(crm.settings.items(str(sheet.column("stage").list))), None)
     seen: dict[str, int] = {}
     claimed: set[int] = set()  # records an earlier line of this file matched
+    yes_no = yes_no_dates(sheet, matches, table.rows, coercer)  # "Sold?" Y/N
+    stages = crm.settings.lists.get("stages")
+    won = won_stage(stages.itertuples(index=False)) if stages is not None else None
     for line, cells in table.rows:
         values: dict[str, Any] = {}
         problems: list[str] = []
-        for m, raw in zip(matches, cells):
+        for i, (m, raw) in enumerate(zip(matches, cells)):
             if not m.column or raw in (None, ""):
                 continue
             if m.column == "full_name":
                 put_full_name(values, raw)
+                continue
+            if i in yes_no:  # the step happened, on no day the file gives
+                if coercer.flag(raw)[0]:
+                    values[m.column] = YES
                 continue
             value, problem = _coerce(sheet.column(m.column), raw, coercer, crm, region)
             if problem:
                 problems.append(f'{m.header} "{raw}" {problem}')
             elif value is not None:
                 values[m.column] = value
+        date_yes_marks(values, sheet, crm.schema, won, now)
         if filled(values.get("email")) and not email_key(values["email"]):
             problems.append(f'e-mail "{values.pop("email")}" is not an e-mail address')
         for p in problems:

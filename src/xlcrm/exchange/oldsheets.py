@@ -1,4 +1,5 @@
-"""What a team's old spreadsheet says beyond its headers, for :func:`~xlcrm.exchange.adopt.adopt`.
+"""What a team's old spreadsheet says beyond its headers, for :func:`~xlcrm.exchange.adopt.adopt`
+(and, for yes/no step columns, for the import of a lead file).
 
 - A yes/no column under a step's header ("Sold?" Y/N) marks that the step happened, on no day
   the sheet gives: the record's created day stands in for it, and a sale moves the status to
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..read import Coercer
@@ -22,7 +23,7 @@ from ..schema import Schema, Sheet, available_presets, item_labels, normalize_he
 from .matching import ColumnMatch
 
 __all__ = ["REP_FROM_TAB", "YES", "date_yes_marks", "kept_columns", "rep_key_of",
-           "reps_by_sheet", "yes_no_dates"]
+           "reps_by_sheet", "won_stage", "yes_no_dates"]
 
 #: the mark a yes/no step column leaves until the record's created day is known
 YES = object()
@@ -93,10 +94,20 @@ def yes_no_dates(sheet: Sheet, matches: Sequence[ColumnMatch],
     return found
 
 
-def date_yes_marks(values: dict[str, Any], sheet: Sheet, schema: Schema) -> None:
-    """Date the steps a yes/no column marked with the record's created day; a sale also sets
-    the status to the stage whose outcome is won, when the row gives none."""
-    created = values.get("created")
+def won_stage(rows: Iterable[Sequence[Any]]) -> str | None:
+    """The first stage (rows of the Settings stage table: stage, probability, outcome) whose
+    outcome is won, in any shipped language."""
+    won = {normalize_header(label) for label in item_labels("outcomes", "won")}
+    return next((str(row[0]) for row in rows
+                 if len(row) > 2 and normalize_header(str(row[2])) in won), None)
+
+
+def date_yes_marks(values: dict[str, Any], sheet: Sheet, schema: Schema, won: str | None,
+                   fallback: dt.datetime | None = None) -> None:
+    """Date the steps a yes/no column marked with the record's created day (``fallback``
+    when the row has none); a sale also sets the status to the ``won`` stage, when the row
+    gives none."""
+    created = values.get("created") or fallback
     day = created if isinstance(created, dt.datetime) else (
         dt.datetime.combine(created, dt.time()) if isinstance(created, dt.date) else None)
     sale = next((m.column for m in schema.milestones if m.key == "sale"
@@ -106,11 +117,8 @@ def date_yes_marks(values: dict[str, Any], sheet: Sheet, schema: Schema) -> None
             del values[key]
             continue
         values[key] = day if sheet.column(key).type == "datetime" else day.date()
-        if key == sale and sheet.has_column("stage") and not values.get("stage"):
-            won = {normalize_header(label) for label in item_labels("outcomes", "won")}
-            values["stage"] = next((str(row[0]) for row in schema.settings_list("stages").rows
-                                    if len(row) > 2 and normalize_header(str(row[2])) in won),
-                                   None)
+        if key == sale and won and sheet.has_column("stage") and not values.get("stage"):
+            values["stage"] = won
 
 
 def kept_columns(columns: Mapping[str, list[Any]], date_order: str
