@@ -25,8 +25,8 @@ from .tally import first_replies
 
 __all__ = ["validate"]
 
-#: a phone as xlcrm stores one it checked (E.164 without a run of one digit): not parsed again
-_STORED_PHONE = r"\+[1-9]\d{6,14}"
+#: what a phone number looks like as people type it: digits, spaces, + ( ) . - /, a tel: prefix
+_PHONE_SHAPE = r"(?i:tel:)?\s*\+?[\d\s().\-/]+"
 # lists whose unknown values break the numbers (the funnel needs each stage's probability)
 _STRICT_LISTS = frozenset({"stages"})
 
@@ -80,16 +80,22 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
 
 def _check_phones(crm: Crm, name: str, header: str, values: pd.Series, c: int,
                   issues: list[Issue]) -> None:
-    """A phone no numbering plan allows (``abc``, ``12345``, ``0000000000``): nobody can call
-    it and no CRM takes it; read as a number of Settings' phone region unless it has ``+``."""
+    """A phone that can't be one (``abc``, ``=1+2``, ``12345``, ``0000000000``): nobody can
+    call it and no CRM takes it. Its shape decides, for every row at once (letters, too few or
+    too many digits, one digit repeated); each suspect is then read as a number of Settings'
+    phone region (unless it has ``+``) before it is reported. Whether a well-shaped number's
+    length suits its country is ``xlcrm clean``'s finer check."""
     region = str(crm.settings.options.get("phone_region") or "US")
-    typed = values.dropna()
-    typed = typed[~typed.astype(str).str.fullmatch(_STORED_PHONE)]  # as xlcrm writes them
-    for row, value in typed.items():
-        text = str(value).strip()
-        if text and phone_key(text, region) is None:
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    digits = text.str.replace(r"\D", "", regex=True)
+    count = digits.str.len()
+    suspect = ~text.str.fullmatch(_PHONE_SHAPE) | (count < 6) | (count > 15) | \
+        digits.str.fullmatch(r"(\d)\1*")
+    for row, value in text[suspect].items():
+        if phone_key(value, region) is None:
             issues.append(Issue(name, f"{column_letter(c)}{row}", "warning", "bad-phone",
-                                f'{header.lower()} "{text}" is not a phone number of {region} '
+                                f'{header.lower()} "{value}" is not a phone number of {region} '
                                 "or with a country code; write it as +39 347 123 4567",
                                 int(str(row)), c))
 
