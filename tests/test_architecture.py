@@ -17,6 +17,7 @@ SRC = Path(__file__).parents[1] / "src" / "xlcrm"
 FLOORS: list[set[str]] = [
     {"cli", "macros"},                 # the two front doors: the terminal and Excel's buttons
     {"cli_privacy", "cli_copies"},     # the command line's personal-data and shared-copies commands
+    {"cli_options"},                   # what every command shares: exit codes, options, refusals
     {"terminal"},                      # how the command line shows a result
     {"__init__"},                      # the facade: one typed twin per command
     {"commands"},                      # one module per command: read -> compute -> write

@@ -214,22 +214,33 @@ def test_a_workbook_open_in_excel_is_refused_with_2(command: str, small_demo: Pa
     assert path.read_bytes() == before
 
 
-@pytest.mark.parametrize(("command", "args"), [
-    ("update", []), ("baseline", ["--from", "2026-06-01", "--to", "2026-08-31"]),
-    ("clean", []), ("score", []), ("agenda", []), ("assign", ["--apply"]),
-    ("import", ["LEADS"]),
-])
+_FOREIGN_RUNS = [
+    ("update", []), ("update", ["--dry-run"]),
+    ("baseline", ["--from", "2026-06-01", "--to", "2026-08-31"]),
+    ("clean", []), ("clean", ["--dry-run"]), ("score", []), ("score", ["--dry-run"]),
+    ("agenda", []), ("agenda", ["--no-sheet"]), ("assign", []), ("assign", ["--apply"]),
+    ("import", ["LEADS"]), ("import", ["LEADS", "--dry-run"]), ("check", []),
+    ("report", ["--out", "OUT"]), ("export", ["--to", "hubspot", "--out", "OUT"]),
+    ("macros", []),
+]
+
+
+@pytest.mark.parametrize(("command", "args"), _FOREIGN_RUNS)
 def test_a_teams_own_workbook_is_never_written(command: str, args: list[str],
                                                tmp_path: Path) -> None:
-    """A command that writes refuses a workbook that is not xlcrm's and points to attach."""
+    """Every command, the ones that only read too, refuses a workbook that is not xlcrm's
+    with one line pointing to attach and adopt, and writes nothing anywhere."""
+    assert {c for c, _ in _FOREIGN_RUNS} == set(TWINS) - {"init", "demo", "attach", "adopt"}
     team = _team_sheet(tmp_path / "team.xlsx")
     leads = tmp_path / "leads.csv"
     leads.write_text("First name,Last name\nAnna,Bianchi\n", encoding="utf-8")
     before = team.read_bytes()
-    args = [str(leads) if a == "LEADS" else a for a in args]
+    args = [str(leads) if a == "LEADS" else str(tmp_path / "out") if a == "OUT" else a
+            for a in args]
     result = runner.invoke(app, [command, str(team), *args])
     assert result.exit_code == REFUSED, (command, result.output)
     assert "not an xlcrm workbook" in result.output and "xlcrm attach" in result.output
+    assert "xlcrm adopt" in result.output
     assert result.output.strip().count("\n") == 0, result.output  # one line
     assert team.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["leads.csv", "team.xlsx"]

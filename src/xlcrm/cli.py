@@ -2,26 +2,36 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-from collections.abc import Iterator
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 import xlcrm
 
 from . import terminal
 from ._version import __version__
 from .cli_copies import register_copies_commands
+from .cli_options import (
+    DONE,
+    EXIT_CODES,
+    PROBLEMS,
+    REFUSED,
+    ForceOpt,
+    FormatOpt,
+    LocaleOpt,
+    OutputFormat,
+    PresetOpt,
+    console,
+    err,
+)
+from .cli_options import as_exit as _as_exit
+from .cli_options import fail as _fail
+from .cli_options import flag as _flag
+from .cli_options import not_future as _not_future
 from .cli_privacy import PasswordOpt, register_privacy_commands
 from .cli_privacy import password_from_env as _secret
-from .errors import XlcrmError
 
 app = typer.Typer(
     help="A small team's CRM in an Excel workbook.",
@@ -29,38 +39,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(highlight=False, soft_wrap=True)  # long paths stay on one line
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="dealer or b2b.")]
-LocaleOpt = Annotated[str, typer.Option(
-    "--locale", "-l", help=f"Language of labels: {', '.join(xlcrm.available_locales())}.")]
-ForceOpt = Annotated[bool, typer.Option(
-    "--force", help="Write even though Excel or LibreOffice has it open.")]
-
-
-class OutputFormat(str, Enum):
-    """How a command prints what it found."""
-
-    text = "text"
-    json = "json"
-
-
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f",
-                                                 help="text for people, json for programs.")]
-
-
-#: The exit codes, the same for every command (README "Exit codes" repeats this table).
-DONE, PROBLEMS, REFUSED = 0, 1, 2
-EXIT_CODES = {
-    DONE: "done",
-    PROBLEMS: "problems found: check found errors, export's validation report lists errors, "
-              "diff found differences, merge settled conflicts (listed on the Conflicts sheet)",
-    REFUSED: "refused, one line on stderr: a file that can't be read or isn't a workbook, a "
-             "team's own workbook given to a command that writes (attach or adopt it first), a "
-             "workbook open in Excel or LibreOffice or being written by another run, a file "
-             "that exists, an unknown preset, language, target, week or rep, a bad argument",
-}
 #: Each command's twin in the library: the one public function it calls.
 TWINS = {
     "init": "init", "demo": "demo", "attach": "attach", "update": "update",
@@ -74,36 +52,6 @@ TWINS = {
 FINDS_PROBLEMS = frozenset({"check", "export", "diff", "merge"})
 
 
-def _fail(message: object, code: int = REFUSED) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", markup=True)
-    return typer.Exit(code)
-
-
-@contextlib.contextmanager
-def _as_exit() -> Iterator[None]:
-    """Turn anything that stops a command into one line on stderr and exit code 2.
-
-    What xlcrm refuses on purpose is an :class:`~xlcrm.errors.XlcrmError` whose message says
-    where and how to fix it; the operating system's refusals (a folder that can't be written,
-    a full disk) name the file. Anything else is a bug in xlcrm: still one line, never a
-    traceback, unless ``XLCRM_DEBUG`` is set.
-    """
-    try:
-        yield
-    except (typer.Exit, typer.Abort, typer.BadParameter):
-        raise
-    except XlcrmError as exc:
-        raise _fail(escape(str(exc))) from None
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        raise _fail(escape(f"{where}{exc.strerror or exc}")) from None
-    except Exception as exc:
-        if os.environ.get("XLCRM_DEBUG"):
-            raise
-        raise _fail(escape(f"{type(exc).__name__}: {exc}. This is a bug in xlcrm; please "
-                           "report it with the output of the same command run with "
-                           "XLCRM_DEBUG=1")) from None
-
 
 def _version(value: bool) -> None:
     if value:
@@ -113,7 +61,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[Optional[bool], typer.Option(  # noqa: UP045 - typer needs Optional
+    version: Annotated[Optional[bool], _flag(  # noqa: UP045 - typer needs Optional
         "--version", callback=_version, is_eager=True, help="Show the version.")] = None,
 ) -> None:
     """A small team's CRM in an Excel workbook."""
@@ -126,8 +74,8 @@ def init(
     locale: LocaleOpt = "en",
     currency: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="ISO code of the currency of amounts (default: the preset's).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
-    macros: Annotated[bool, typer.Option(
+    force: Annotated[bool, _flag("--force", help="Overwrite an existing file.")] = False,
+    macros: Annotated[bool, _flag(
         "--macros", help="Also write the macro workbook (.xlsm) with the Excel buttons.")]
     = False,
     pw_env: PasswordOpt = None,
@@ -138,7 +86,7 @@ def init(
                              force=force, password=_secret(pw_env))
         made = xlcrm.macro_workbook(written, force=force,
                                     password=_secret(pw_env)) if macros else None
-    console.print(f"Created {written} ({preset} preset, {locale}).")
+    console.print(f"Created {written} ({preset.casefold()} preset, {locale.casefold()}).")
     if made is not None:
         console.print(f"Created {made.workbook} with the Excel buttons, and {made.module}.")
 
@@ -153,15 +101,19 @@ def demo(
     locale: LocaleOpt = "en",
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Pretend today is this day (YYYY-MM-DD).")] = None,
+    force: Annotated[bool, _flag(
+        "--force", help="Replace an earlier demo workbook in the folder.")] = False,
     pw_env: PasswordOpt = None,
 ) -> None:
     """Write a populated demo workbook with realistic data."""
     with _as_exit(), console.status(f"Generating {leads:,} leads..."):
         written = xlcrm.demo(directory, preset=preset, leads=leads, seed=seed, locale=locale,
-                             today=today.date() if today else None, password=_secret(pw_env))
+                             today=_not_future(today, "--today"), force=force,
+                             password=_secret(pw_env))
     reports = sorted(written.parent.glob(f"{written.stem}-report-*.html"))
-    console.print(f"Wrote {written}: {leads:,} {'contacts' if preset == 'b2b' else 'leads'} "
-                  "over half a year, already tallied. Open it and start on the Dashboard tab."
+    records = "contacts" if preset.casefold() == "b2b" else "leads"
+    console.print(f"Wrote {written}: {leads:,} {records} over half a year, already tallied. "
+                  "Open it: it opens on the Dashboard tab."
                   + (f" The last full week's report is beside it: {reports[-1].name} (and "
                      ".xlsx)." if reports else ""))
 
@@ -191,7 +143,7 @@ def update(
     path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Run as if today were this day (YYYY-MM-DD).")] = None,
-    dry_run: Annotated[bool, typer.Option(
+    dry_run: Annotated[bool, _flag(
         "--dry-run", help="Show every cell the run would change; write nothing.")] = False,
     force: ForceOpt = False,
     backups: Annotated[int, typer.Option(min=0, help="Earlier versions to keep.")] = 5,
@@ -218,7 +170,7 @@ def update(
                 bar.advance(task)
             bar.update(task, description=step)
 
-        result = xlcrm.update(path, today=today.date() if today else None, force=force,
+        result = xlcrm.update(path, today=_not_future(today, "--today"), force=force,
                               dry_run=dry_run, backups=backups, progress=progress,
                               password=_secret(pw_env))
     if output is OutputFormat.json:
@@ -286,7 +238,7 @@ def macros(
         "--out", "-o", help="The .xlsm to write (default: beside it).")] = None,
     python: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="The Python interpreter Excel should run (default: this one).")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing .xlsm.")]
+    force: Annotated[bool, _flag("--force", help="Overwrite an existing .xlsm.")]
     = False,
     pw_env: PasswordOpt = None,
 ) -> None:
@@ -304,15 +256,15 @@ def report(
     = Path("reports"),
     week: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="The week, YYYY-Www (default: the last full week).")] = None,
-    html: Annotated[bool, typer.Option("--html", help="Also write the HTML page.")] = False,
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also write a PDF (LibreOffice).")] = False,
-    eml: Annotated[bool, typer.Option("--eml", help="Also write the e-mail, ready to send.")]
+    html: Annotated[bool, _flag("--html", help="Also write the HTML page.")] = False,
+    pdf: Annotated[bool, _flag("--pdf", help="Also write a PDF (LibreOffice).")] = False,
+    eml: Annotated[bool, _flag("--eml", help="Also write the e-mail, ready to send.")]
     = False,
     smtp: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="Send the e-mail through this server, HOST or HOST:PORT.")] = None,
     smtp_user: Annotated[Optional[str], typer.Option(  # noqa: UP045
         help="SMTP login; the password is read from XLCRM_SMTP_PASSWORD.")] = None,
-    starttls: Annotated[bool, typer.Option(help="Use STARTTLS before logging in.")] = True,
+    starttls: Annotated[bool, _flag(help="Use STARTTLS before logging in.")] = True,
     mail_from: Annotated[str, typer.Option(help="The e-mail's sender.")] = "xlcrm@localhost",
     mail_to: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
         help="A recipient (repeat for more).")] = None,
@@ -331,8 +283,9 @@ def report(
     with _as_exit(), console.status("Counting the week and writing the report..."):
         result = xlcrm.report(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
                       sender=mail_from, to=mail_to or [], templates=templates,
-                      today=today.date() if today else None, password=_secret(pw_env))
+                      today=_not_future(today, "--today"), password=_secret(pw_env))
     data = result.report
+    terminal.print_missing(console, data.notes)  # a sheet with no records, a week not over
     console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
     for rec in data.summary.itertuples(index=False):
         if rec.key in ("leads", "contacts", "sales", "contact_rate", "close_rate"):
@@ -354,7 +307,7 @@ def agenda(
     rep: Annotated[Optional[str], typer.Option(help="Only this salesperson.")] = None,  # noqa: UP045
     out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         help="Also write the agenda as an HTML page into this folder (or .html file).")] = None,
-    sheet: Annotated[bool, typer.Option(help="Write the Agenda sheet into the workbook.")]
+    sheet: Annotated[bool, _flag(help="Write the Agenda sheet into the workbook.")]
     = True,
     templates: Annotated[Optional[Path], typer.Option(  # noqa: UP045
         help="A folder of templates that override the built-in ones.")] = None,
@@ -422,7 +375,7 @@ def import_(
         "--map", help="A saved column mapping (NAME.xlcrm-map.json) to use.")] = None,
     source: Annotated[Optional[str], typer.Option(  # noqa: UP045
         "--source", help="Lead source stamped on new records that have none.")] = None,
-    dry_run: Annotated[bool, typer.Option(
+    dry_run: Annotated[bool, _flag(
         "--dry-run", help="Show what would happen; write nothing.")] = False,
     force: ForceOpt = False,
     pw_env: PasswordOpt = None,
@@ -454,7 +407,10 @@ def adopt(
     new: Annotated[Path, typer.Argument(help="The xlcrm workbook to write.")],
     preset: PresetOpt = "dealer",
     locale: LocaleOpt = "en",
-    force: Annotated[bool, typer.Option("--force", help="Overwrite NEW if it exists.")] = False,
+    force: Annotated[bool, _flag("--force", help="Overwrite NEW if it exists.")] = False,
+    map_: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--map", help="A saved adoption mapping (OLD.xlcrm-adopt.json), changed where a "
+                      "choice was wrong.")] = None,
     pw_env: PasswordOpt = None,
 ) -> None:
     """Turn an existing ad-hoc CRM spreadsheet into an xlcrm workbook.
@@ -463,7 +419,7 @@ def adopt(
     could not be placed (unmatched columns are kept as extra columns).
     """
     with _as_exit():
-        result = xlcrm.adopt(old, new, preset=preset, locale=locale, force=force,
+        result = xlcrm.adopt(old, new, preset=preset, locale=locale, force=force, mapping=map_,
                              password=_secret(pw_env))
     for sheet in result.sheets:
         if sheet.sheet is None:
@@ -474,6 +430,9 @@ def adopt(
             console.print(f"  {m}")
     for line in result.unplaced:
         console.print(f"[yellow]not placed[/] {line}")
+    if result.mapping_file is not None:
+        console.print(f"Every choice is saved in {result.mapping_file}: change one there and "
+                      f"run again with --map {result.mapping_file.name} (and --force).")
     console.print(f"Wrote {result.path}: " + ", ".join(
         f"{n:,} {k}" for k, n in result.records.items()) + ".")
 
@@ -481,15 +440,15 @@ def adopt(
 @app.command()
 def clean(
     path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
-    apply: Annotated[bool, typer.Option(
+    apply: Annotated[bool, _flag(
         "--apply", help="Merge the duplicates marked in the Data quality sheet's Merge column.")]
     = False,
-    undo: Annotated[bool, typer.Option(
+    undo: Annotated[bool, _flag(
         "--undo", help="Put back the workbook as it was before the last --apply.")] = False,
     output: FormatOpt = OutputFormat.text,
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Judge dead records as if today were this day.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Find and show; write nothing.")]
+    dry_run: Annotated[bool, _flag("--dry-run", help="Find and show; write nothing.")]
     = False,
     force: ForceOpt = False,
     pw_env: PasswordOpt = None,
@@ -503,7 +462,7 @@ def clean(
         raise _fail("--apply and --undo can't be used together")
     with _as_exit(), console.status("Looking for duplicates and problems..."):
         result = xlcrm.clean(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
-                                today=today.date() if today else None, password=_secret(pw_env))
+                                today=_not_future(today, "--today"), password=_secret(pw_env))
     if output is OutputFormat.json:
         print(result.to_json())
         return
@@ -516,7 +475,7 @@ def score(
     output: FormatOpt = OutputFormat.text,
     today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
         formats=["%Y-%m-%d"], help="Score as if today were this day (YYYY-MM-DD).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Compute and show; write nothing.")]
+    dry_run: Annotated[bool, _flag("--dry-run", help="Compute and show; write nothing.")]
     = False,
     force: ForceOpt = False,
     pw_env: PasswordOpt = None,
@@ -525,7 +484,7 @@ def score(
     import json
 
     with _as_exit(), console.status("Scoring leads and customers..."):
-        result = xlcrm.score(path, today=today.date() if today else None, dry_run=dry_run,
+        result = xlcrm.score(path, today=_not_future(today, "--today"), dry_run=dry_run,
                              force=force, password=_secret(pw_env))
     top = result.scores.sort_values("score", ascending=False, kind="stable")
     if output is OutputFormat.json:
@@ -535,6 +494,7 @@ def score(
                           "rfm": result.rfm.reset_index().to_dict("records")},
                          ensure_ascii=False, indent=2, default=str))
         return
+    terminal.print_missing(console, result.missing)
     for rec in top.head(10).itertuples():
         console.print(f"{rec.id:<12} {rec.score:>5g} {rec.grade:<3} {rec.why}")
     for line in result.unknown_fields:
@@ -548,7 +508,7 @@ def score(
 @app.command()
 def assign(
     path: Annotated[Path, typer.Argument(help="The CRM workbook.")],
-    apply: Annotated[bool, typer.Option(
+    apply: Annotated[bool, _flag(
         "--apply", help="Write the proposed owners into the data sheets.")] = False,
     output: FormatOpt = OutputFormat.text,
     force: ForceOpt = False,

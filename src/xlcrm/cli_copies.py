@@ -17,15 +17,11 @@ from rich.console import Console
 import xlcrm
 
 from . import terminal
+from .cli_options import DONE, PROBLEMS, ForceOpt
 
 __all__ = ["register_copies_commands"]
 
-#: the exit codes of the contract (:data:`xlcrm.cli.EXIT_CODES`): done, and differences or
-#: conflicts found
-DONE, PROBLEMS = 0, 1
 OptPath = Optional[Path]  # noqa: UP045 - typer needs Optional
-ForceOpt = Annotated[bool, typer.Option(
-    "--force", help="Write even though Excel or LibreOffice has it open, or it exists.")]
 
 
 def register_copies_commands(app: typer.Typer,

@@ -19,13 +19,13 @@ from rich.markup import escape
 
 import xlcrm
 
+from .cli_options import ForceOpt
+
 __all__ = ["PasswordOpt", "password_from_env", "register_privacy_commands"]
 
 PasswordOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--password-env", metavar="NAME",
     help="The workbook is encrypted: its password is in this environment variable.")]
-ForceOpt = Annotated[bool, typer.Option(
-    "--force", help="Write even though Excel or LibreOffice has it open.")]
 EmailOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--email", help="The person's e-mail (matched as imports and clean-ups match).")]
 PhoneOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045

@@ -6,7 +6,8 @@ importing the reader (:func:`xlcrm.read.load` makes these).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+import shlex
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from .errors import NotXlcrmWorkbookError
 from .issues import Issue, column_letter
 from .schema import Milestone, Schema, Sheet
 
-__all__ = ["Columns", "Crm", "Settings"]
+__all__ = ["Columns", "Crm", "Settings", "refuse_unless_xlcrm"]
 
 
 @dataclass
@@ -50,6 +51,16 @@ Columns = (Mapping[str, Collection[str]]
            | Callable[[Schema, Settings], Mapping[str, Collection[str]]])
 
 
+#: what a data sheet with no records leaves empty, and how to fill it
+_EMPTY_HINTS = {
+    "lead": "type them there, or add a file of leads with `xlcrm import {file} leads.csv`",
+    "activities": "two-way contacts are counted from the replies logged there (calls, "
+                  "e-mails, visits), or from the dates typed on the sheet of leads",
+    "deals": "the funnel, its value and the RFM ranking count the deals there",
+    "tasks": "the agenda lists the tasks due there, planned the evening before",
+}
+
+
 @dataclass
 class Crm:
     """A CRM workbook as typed tables.
@@ -77,22 +88,27 @@ class Crm:
         return self.tables[key]
 
     def require_xlcrm(self) -> None:
-        """Refuse to write into a workbook that is not xlcrm's.
-
-        A workbook is xlcrm's when its properties record the preset xlcrm made or attached
-        it with, or when it holds xlcrm's Settings sheet (a copy made by the Excel buttons
-        keeps the sheets but not the properties). Any other workbook is a team's own: every
-        command that writes refuses it before computing anything, so nothing is written.
+        """Refuse a workbook that is not xlcrm's (see :func:`refuse_unless_xlcrm`).
 
         Raises:
             NotXlcrmWorkbookError: the workbook is not xlcrm's.
         """
-        if self.recorded_preset or "settings" in self.sheet_names:
-            return
-        raise NotXlcrmWorkbookError(
-            f"{self.path.name} is not an xlcrm workbook (it has no xlcrm Settings sheet); "
-            "nothing was written. Add xlcrm's sheets to it with `xlcrm attach`, or copy its "
-            "records into a new CRM workbook with `xlcrm adopt`")
+        refuse_unless_xlcrm(self.path, self.recorded_preset, "settings" in self.sheet_names)
+
+    def missing_records(self, keys: Iterable[str]) -> list[str]:
+        """Say, one line each, which of these data sheets have no records yet and what they
+        feed (``"lead"`` is the preset's sheet of people): a command that finds nothing to
+        count says why, instead of showing empty tables."""
+        lines = []
+        for key in keys:
+            sheet_key = self.schema.lead_sheet if key == "lead" else key
+            if not any(s.key == sheet_key for s in self.schema.data_sheets) or \
+                    len(self.tables.get(sheet_key, ())):
+                continue
+            name = self.sheet_names.get(sheet_key) or self.schema.sheet(sheet_key).name
+            hint = _EMPTY_HINTS.get(key, "").format(file=shlex.quote(str(self.path)))
+            lines.append(f"{name} has no records yet" + (f": {hint}" if hint else ""))
+        return lines
 
     def present_sheets(self) -> Iterator[tuple[Sheet, pd.DataFrame, str]]:
         """Yield each data sheet the workbook has: its schema, its table, its name here."""
@@ -109,3 +125,24 @@ class Crm:
     def errors(self) -> list[Issue]:
         """The issues of severity error."""
         return [i for i in self.issues if i.severity == "error"]
+
+
+def refuse_unless_xlcrm(path: Path, recorded_preset: str | None, has_settings: bool) -> None:
+    """Refuse a workbook that is not xlcrm's, before any command reads or writes more of it.
+
+    A workbook is xlcrm's when its properties record the preset xlcrm made or attached it
+    with, or when it holds xlcrm's Settings sheet (a copy made by the Excel buttons keeps the
+    sheets but not the properties). Any other workbook is a team's own: every command, the
+    ones that only read too, refuses it with one line, so nothing is written and nothing is
+    guessed (a team's sheets read as if they were xlcrm's give only false alarms).
+
+    Raises:
+        NotXlcrmWorkbookError: the workbook is not xlcrm's.
+    """
+    if recorded_preset or has_settings:
+        return
+    typed = shlex.quote(str(path))  # a command that works when pasted, spaces and all
+    raise NotXlcrmWorkbookError(
+        f"{path.name} is not an xlcrm workbook (it has no xlcrm Settings sheet); nothing was "
+        f"done. Add xlcrm's sheets to it with `xlcrm attach {typed}`, or copy its records "
+        f"into a new CRM workbook with `xlcrm adopt {typed} crm.xlsx`")

@@ -40,6 +40,9 @@ __all__ = [
     "SettingsList",
     "available_locales",
     "available_presets",
+    "currency_code",
+    "currency_codes",
+    "header_aliases",
     "item_labels",
     "load_locale",
     "load_schema",
@@ -328,12 +331,12 @@ def _raw_milestones(preset: str) -> list[Milestone]:
 
 @cache
 def load_locale(code: str = "en") -> Locale:
-    """Load the labels of one language from ``templates/locales/CODE.toml``.
+    """Load the labels of one language from ``templates/locales/CODE.toml`` (in any case).
 
     Raises:
         UnknownPresetError: no locale file of that code ships with xlcrm.
     """
-    code = code.strip().lower()  # "RU" and "ru" name the same file
+    code = code.strip().casefold()  # "RU" and "ru" name the same file
     path = templates_dir() / "locales" / f"{code}.toml"
     if not path.is_file():
         raise UnknownPresetError(
@@ -433,8 +436,62 @@ def _localize_cell(value: Any, col: Column, list_key: str, locale: Locale,
     return value
 
 
+#: Words people write for a currency instead of its code: the hint of a refused one
+_CURRENCY_WORDS = {"euro": "EUR", "euros": "EUR", "€": "EUR", "$": "USD", "dollar": "USD",
+                   "dollars": "USD", "£": "GBP", "pound": "GBP", "pounds": "GBP", "sterling": "GBP",
+                   "yen": "JPY", "franc": "CHF", "francs": "CHF", "forint": "HUF", "ft": "HUF",
+                   "ruble": "RUB", "rouble": "RUB", "rub.": "RUB", "₽": "RUB", "som": "KGS",
+                   "сом": "KGS", "рубль": "RUB", "lira": "TRY", "zloty": "PLN", "krona": "SEK"}
+
+
 @cache
+def header_aliases() -> dict[str, tuple[str, ...]]:
+    """Headers people give columns in their own sheets, in many languages
+    (``templates/headers.toml``): column key or label key -> headers."""
+    raw = _read_toml(templates_dir() / "headers.toml").get("columns", {})
+    return {str(k): tuple(str(h) for h in v) for k, v in raw.items()}
+
+
+@cache
+def currency_codes() -> frozenset[str]:
+    """The ISO 4217 codes of currencies amounts can be in (``templates/currencies.txt``)."""
+    text = (templates_dir() / "currencies.txt").read_text(encoding="utf-8")
+    return frozenset(word for line in text.splitlines() if not line.startswith("#")
+                     for word in line.split())
+
+
+def currency_code(text: str) -> str:
+    """Return the ISO 4217 code ``text`` names, in any case (``eur`` -> ``EUR``).
+
+    Raises:
+        SchemaError: ``text`` is not an ISO 4217 code; the message suggests the code of a
+            currency's name or sign (``euro`` -> ``EUR``).
+    """
+    code = text.strip().upper()
+    if code in currency_codes():
+        return code
+    guess = _CURRENCY_WORDS.get(text.strip().casefold())
+    hint = f'; did you mean "{guess}"?' if guess else \
+        " (three letters, such as EUR, USD, GBP, HUF, RUB, KGS)"
+    raise SchemaError(f'currency "{text}" is not an ISO 4217 code{hint}')
+
+
 def load_schema(preset: str = "dealer", locale: str = "en") -> Schema:
+    """Build the schema of ``preset`` with the labels of ``locale`` (names in any case).
+
+    Args:
+        preset: a preset name from :func:`available_presets`.
+        locale: a language code from :func:`available_locales`.
+
+    Raises:
+        UnknownPresetError: the preset or language doesn't exist.
+        SchemaError: the preset file is inconsistent (a dropdown without its list ...).
+    """
+    return _load_schema(preset.strip().casefold(), locale.strip().casefold())
+
+
+@cache
+def _load_schema(preset: str, locale: str) -> Schema:
     """Build the schema of ``preset`` with the labels of ``locale``.
 
     Args:

@@ -23,11 +23,16 @@ from .errors import ArgumentError
 from .metrics.agenda import SECTION_TITLES
 
 __all__ = ["print_agenda", "print_assign", "print_clean", "print_diff", "print_merge",
-           "print_update_changes", "print_update_summary", "update_json"]
+           "print_missing", "print_update_changes", "print_update_summary", "update_json"]
 
 
 def print_update_summary(console: Console, result: UpdateResult) -> None:
-    """Print the week's summary table: this week, last week and the baseline."""
+    """Print the week's summary table: this week, last week and the baseline; then what is
+    missing for the figures to mean something (a sheet with no records yet)."""
+    print_missing(console, result.missing)
+    if not result.summary():
+        console.print("No full week yet: nothing to count")
+        return
     table = Table(title=f"Week of {result.this_week:%Y-%m-%d}" if result.this_week is not None
                   else "No full week yet")
     for column in ("", "This week", "Last week", "Baseline"):
@@ -41,6 +46,12 @@ def print_update_summary(console: Console, result: UpdateResult) -> None:
             return f"{float(v):.1%}" if rate else f"{float(v):,.0f}"  # type: ignore[arg-type]
         table.add_row(name.replace("_", " "), show(now), show(before), show(base))
     console.print(table)
+
+
+def print_missing(console: Console, missing: list[str]) -> None:
+    """Print, one line each, the data sheets with no records yet and what they feed."""
+    for line in missing:
+        console.print(f"[yellow]note:[/] {escape(line)}")
 
 
 def print_update_changes(console: Console, result: UpdateResult, shown: int) -> None:
@@ -97,6 +108,7 @@ def update_json(result: UpdateResult, dry_run: bool) -> str:
 
 def print_agenda(console: Console, result: AgendaResult, day: dt.date) -> None:
     """Print one table per salesperson: each section's first ten rows."""
+    print_missing(console, result.missing)
     if not result.reps:
         console.print(f"Nothing on the agenda for {day:%A %d %B %Y}.")
     for name in result.reps:
@@ -125,6 +137,7 @@ def print_clean(console: Console, result: CleanResult, *, apply: bool, dry_run: 
                       + (f" (the merged version is kept as {result.saved.backup})"
                          if result.saved and result.saved.backup else ""))
         return
+    print_missing(console, result.missing)
     for group in result.groups[:20]:
         console.print(f"[bold]{group.sheet}[/] {' = '.join(group.ids)} "
                       f"({group.score:.0%}): {'; '.join(sorted(set(group.reasons.values())))}")

@@ -10,12 +10,16 @@ computed in :mod:`xlcrm.metrics.agenda`; the sheet is laid out by :mod:`xlcrm.sh
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from ..crm import Crm
+from ..errors import ArgumentError
 from ..metrics.agenda import SECTIONS, build_agenda
+from ..metrics.records import rep_column
 from ..read import bulk_work, load
 from ..reporting.html import render_agenda
 from ..sheets.agenda import agenda_builder
@@ -37,6 +41,7 @@ class AgendaResult:
         items: one row per thing to do, columns :data:`xlcrm.metrics.agenda.AGENDA_COLUMNS`.
         html: the HTML page written, if one was asked for.
         saved: how the Agenda sheet was saved, if it was written.
+        missing: the data sheets with no records yet, and what they would feed.
     """
 
     path: Path
@@ -44,6 +49,7 @@ class AgendaResult:
     items: pd.DataFrame
     html: Path | None = None
     saved: SaveResult | None = None
+    missing: list[str] = field(default_factory=list)
 
     @property
     def reps(self) -> list[str]:
@@ -85,10 +91,12 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
     day = day or (now.date() + dt.timedelta(days=1))
     with bulk_work():
         crm = load(path)
-    if write_sheet:
-        crm.require_xlcrm()
+    crm.require_xlcrm()
+    if rep is not None:
+        _require_rep(crm, rep)
     items = build_agenda(crm, day=day, now=now, steps=tally_input(crm).steps, rep=rep)
     result = AgendaResult(Path(path), day, items)
+    result.missing = crm.missing_records(("tasks", "lead"))
     if out is not None:
         target = Path(out)
         if target.suffix.lower() not in (".html", ".htm"):
@@ -104,3 +112,24 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
             path, {name: agenda_builder(crm, result.items, day=day, now=now)},
             force=force, backups=backups)
     return result
+
+
+def _require_rep(crm: Crm, rep: str) -> None:
+    """Refuse a salesperson the workbook does not know (Settings > Reps, or an owner of a
+    record, in any case): an empty agenda would read as a free day."""
+    known: dict[str, str] = {}
+    for name in crm.settings.items("reps"):
+        known.setdefault(name.strip().casefold(), name.strip())
+    for sheet, frame, _ in crm.present_sheets():
+        column = rep_column(sheet)
+        if column and column in frame:
+            for name in frame[column].dropna().unique():
+                if isinstance(name, str) and name.strip():
+                    known.setdefault(name.strip().casefold(), name.strip())
+    if rep.strip().casefold() in known:
+        return
+    close = difflib.get_close_matches(rep.strip().casefold(), list(known), n=1, cutoff=0.6)
+    hint = (f'; did you mean "{known[close[0]]}"?' if close else
+            f"; the salespeople it knows are {', '.join(sorted(known.values()))}" if known else
+            "; it has no salespeople yet: add them to Settings > Reps")
+    raise ArgumentError(f'--rep "{rep}": no salesperson of that name in {crm.path.name}{hint}')

@@ -128,8 +128,7 @@ def assign(path: str | Path, *, apply: bool = False, force: bool = False,
     """
     with bulk_work():
         crm = load(path)
-        if apply:
-            crm.require_xlcrm()
+        crm.require_xlcrm()
         reps = _reps(crm)
         unknown: list[str] = []
         rows: list[tuple[Any, ...]] = []

@@ -69,6 +69,8 @@ class CleanResult:
     skipped: list[str] = field(default_factory=list)
     undone: bool = False
     sheets: list[str] = field(default_factory=list)
+    #: the data sheets with no records yet, and what they would feed (one line each)
+    missing: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
 
     def counts(self) -> dict[str, int]:
@@ -193,13 +195,13 @@ def clean(path: str | Path, *, apply: bool = False, undo: bool = False,
 def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: bool,
            backups: int) -> CleanResult:
     crm = load(path)
-    if not dry_run:
-        crm.require_xlcrm()
+    crm.require_xlcrm()
     dq_name = crm.sheet_names.get("data_quality", _sheet_label(crm, "data_quality"))
     log_name = crm.sheet_names.get("merge_log", _sheet_label(crm, "merge_log"))
     grids = _sheet_grids(path, [dq_name, log_name])
     marks = _read_marks(grids.get(dq_name, []))
     result = CleanResult(path, [], [])
+    result.missing = crm.missing_records(("lead",))
     patches: Patches = {}
     log_rows = _read_log(grids.get(log_name, []))
     new_log: list[list[Any]] = []

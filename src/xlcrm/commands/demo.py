@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from ..demodata import generate_demo
+from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.crypto import with_password
 from ..xlsx.save import prepare_target, safe_save
@@ -22,10 +23,12 @@ __all__ = ["demo"]
 def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads: int = 1000,
          seed: int = 7, locale: str = "en", today: dt.date | None = None,
          run_update: bool = True, run_report: bool | None = None,
-         password: str | None = None) -> Path:
+         force: bool = False, password: str | None = None) -> Path:
     """Write a populated demo workbook into ``directory`` and return its path.
 
-    The file is ``DIRECTORY/demo-PRESET.xlsx``; an earlier demo of the same name is replaced.
+    The file is ``DIRECTORY/demo-PRESET.xlsx``; an earlier demo of the same name is refused,
+    as ``init`` refuses an existing workbook, unless ``force`` is true (it is then kept as a
+    backup). The workbook opens on its Dashboard.
     Unless ``run_update`` is false, the weekly update then fills its Tally, Baseline and
     Dashboard, ``clean`` and ``score`` fill Data quality, Lead scores and RFM, and (unless
     ``run_report`` is false) the weekly report of the last full week is written beside it:
@@ -36,11 +39,13 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
         password: the workbook's password when it is encrypted; it is decrypted in
             memory only and every workbook written is encrypted with it.
     """
+    preset = load_schema(preset, locale).preset  # unknown: refused before any work; any case
+    locale = locale.strip().casefold()
+    target = prepare_target(Path(directory) / f"demo-{preset}.xlsx", force=force)
     data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
-    target = prepare_target(Path(directory) / f"demo-{preset}.xlsx", force=True)
     safe_save(target, lambda tmp: write_new_workbook(
-        tmp, data.schema, data.data, options=data.options, settings_rows=data.settings_rows),
-        backups=0)
+        tmp, data.schema, data.data, options=data.options, settings_rows=data.settings_rows,
+        active="dashboard"), force=force, backups=1 if force else 0)
     if run_update:
         from .update import update
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..schema import load_schema
+from ..schema import currency_code, load_schema
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.crypto import with_password
 from ..xlsx.save import prepare_target, safe_save
@@ -36,10 +36,11 @@ def init(path: str | Path, *, preset: str = "dealer", locale: str = "en",
     Raises:
         WorkbookExistsError: ``path`` exists and ``force`` is false; the file is left as it was.
         UnknownPresetError: the preset or locale does not exist.
+        SchemaError: the currency is not an ISO 4217 code.
     """
     schema = load_schema(preset, locale)
+    options = {"currency": currency_code(currency)} if currency else None
     target = prepare_target(path, force=force)
-    options = {"currency": currency.upper()} if currency else None
     # the same safe save as every other write: an overwritten file (--force) is kept as a backup
     safe_save(target, lambda tmp: write_new_workbook(tmp, schema, options=options),
               force=force)

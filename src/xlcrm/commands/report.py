@@ -74,6 +74,7 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
     with bulk_work():
         # read once, whole: the week and the data-quality checks both come from this reading
         crm = load(path, owned=OWNED_READ)
+        crm.require_xlcrm()
         first_day = str(crm.settings.options.get("week_start", "monday"))
         if week is None:
             start = week_start(today, first_day) - dt.timedelta(days=7)

@@ -44,6 +44,8 @@ class ScoreResult:
     thresholds: tuple[float, float]
     unknown_fields: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
+    #: the data sheets with no records yet, and what they would feed (one line each)
+    missing: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
 
     def counts(self) -> dict[str, int]:
@@ -79,8 +81,7 @@ def score(path: str | Path, *, today: dt.date | None = None, dry_run: bool = Fal
 def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
            backups: int) -> ScoreResult:
     crm = load(path)
-    if not dry_run:
-        crm.require_xlcrm()
+    crm.require_xlcrm()
     bought, customer_key = purchases(crm)
     basis = normalize_header(str(crm.settings.options.get("rfm_recency") or "purchase"))
     touch = customer_touch(crm, customer_key) if basis.startswith("activ") else None
@@ -92,6 +93,7 @@ def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
     scores = score_leads(leads, rules, mql=mql, sql=sql)
     scores.insert(0, "id", leads["id"])
     result = ScoreResult(path, scores, customers, rules, (mql, sql), unknown)
+    result.missing = crm.missing_records(("lead", "deals"))
     builders: dict[str, SheetBuilder] = {}
     names = {k: crm.sheet_names.get(k, crm.schema.locale.label("sheets", k))
              for k in ("lead_scores", "rfm")}

@@ -45,6 +45,8 @@ class UpdateResult:
     path: Path
     week: WeekResult
     history_sheet: str | None = None  # the Stage history's name in this workbook
+    #: the data sheets with no records yet, and what they would feed (one line each)
+    missing: list[str] = field(default_factory=list)
     sheets: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
     #: a dry run's preview: every owned-sheet cell the run would change (the stage history's
@@ -161,6 +163,7 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     # are laid out
     crm.owned_cells.pop("stage_history", None)
     result = UpdateResult(Path(path), week)
+    result.missing = crm.missing_records(("lead", "activities", "deals"))
     names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
     builders: dict[str, SheetBuilder] = {}
     if "tally" in names:

@@ -21,8 +21,8 @@ import xlsxwriter
 from lxml import etree
 
 from ..errors import TransplantError, WorkbookError, WorkbookExistsError
+from ..read import require_xlcrm_file
 from ..xlsx.crypto import with_password
-from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
 from ..xlsx.save import SaveResult, safe_save
 from ..xlsx.transplant import transplant_sheets
@@ -189,7 +189,7 @@ def macro_workbook(path: str | Path, out: str | Path | None = None, *,
         WorkbookExistsError: ``out`` exists and ``force`` is false.
         WorkbookError: xlwings is not installed.
     """
-    source, _ = safe_open(path)
+    source = require_xlcrm_file(path)  # the buttons run xlcrm's commands: on its workbooks
     target = Path(out) if out is not None else source.with_suffix(".xlsm")
     if target.suffix.lower() != ".xlsm":
         raise WorkbookError(f"{target.name}: a macro workbook must end in .xlsm")

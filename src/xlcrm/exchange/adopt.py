@@ -13,19 +13,30 @@ extra columns beside the table, and everything that could not be placed is liste
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ImportFileError
-from ..metrics.identity import stored_email, stored_phone
+from ..issues import column_letter
+from ..metrics.identity import phone_key, stored_email, stored_phone
 from ..read import sheet_header_names
 from ..schema import Schema, load_schema, normalize_header
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.crypto import with_password
 from ..xlsx.save import prepare_target, safe_save
-from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
+from .oldsheets import (
+    REP_FROM_TAB,
+    YES,
+    date_yes_marks,
+    kept_columns,
+    rep_key_of,
+    reps_by_sheet,
+    won_stage,
+    yes_no_dates,
+)
 from .sources import HEADER_SCAN_ROWS, detect_date_order
 
 __all__ = ["AdoptResult", "AdoptedSheet", "adopt"]
@@ -52,6 +63,9 @@ class AdoptResult:
     sheets: list[AdoptedSheet] = field(default_factory=list)
     unplaced: list[str] = field(default_factory=list)
     records: dict[str, int] = field(default_factory=dict)
+    #: where each choice was saved (sheet, header row, columns, salesperson), to change and
+    #: pass again with ``mapping``
+    mapping_file: Path | None = None
 
 
 def _read_grids(path: Path) -> dict[str, list[list[Any]]]:
@@ -70,9 +84,20 @@ def _read_grids(path: Path) -> dict[str, list[list[Any]]]:
         book.close()
 
 
-def _best_header(grid: list[list[Any]], schema: Schema
+def _best_header(grid: list[list[Any]], schema: Schema, saved: dict[str, Any] | None = None
                  ) -> tuple[int, str | None, list[ColumnMatch]]:
-    """Find the header row and the data sheet it fits best: (row index, sheet key, mapping)."""
+    """Find the header row and the data sheet it fits best: (row index, sheet key, mapping).
+
+    A ``saved`` choice (from a mapping file: ``sheet``, ``header_row``, ``columns``) wins."""
+    if saved is not None and "sheet" in saved:
+        key = saved["sheet"] if saved["sheet"] in {s.key for s in schema.data_sheets} else None
+        r = int(saved.get("header_row") or 1) - 1
+        if key is None or not 0 <= r < len(grid):
+            return -1, None, []
+        texts = [str(v).strip() if v not in (None, "") else "" for v in grid[r]]
+        return r, key, match_columns(texts, schema.sheet(key),
+                                     sheet_header_names(schema.preset, key),
+                                     saved.get("columns") or {})
     best: tuple[float, int, str | None, list[ColumnMatch]] = (0.0, -1, None, [])
     for r, row in enumerate(grid[:HEADER_SCAN_ROWS]):
         texts = [str(v).strip() if v not in (None, "") else "" for v in row]
@@ -92,7 +117,7 @@ def _best_header(grid: list[list[Any]], schema: Schema
 @with_password
 def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: str = "en",
           force: bool = False, today: dt.date | None = None,
-          password: str | None = None) -> AdoptResult:
+          mapping: str | Path | None = None, password: str | None = None) -> AdoptResult:
     """Write ``new``, an xlcrm workbook holding the records of the spreadsheet ``old``.
 
     Args:
@@ -102,6 +127,9 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
         locale: language of the new workbook's labels.
         force: overwrite ``new`` when it exists.
         today: the date stamped as created on records that have none.
+        mapping: a mapping file of an earlier adoption, changed by hand where a choice was
+            wrong (by default ``OLD.xlcrm-adopt.json`` beside ``old``, when it exists); every
+            choice made is saved there for next time.
         password: the workbook's password when it is encrypted; it is decrypted in
             memory only and every workbook written is encrypted with it.
 
@@ -116,6 +144,14 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
     stamp = dt.datetime.combine(today or dt.date.today(), dt.time())
     grids = _read_grids(old)
     result = AdoptResult(target)
+    saved_path = Path(mapping) if mapping else old.with_name(old.stem + ".xlcrm-adopt.json")
+    saved: dict[str, Any] = {}
+    if mapping or saved_path.exists():
+        try:
+            saved = dict(json.loads(saved_path.read_text(encoding="utf-8"))["sheets"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ImportFileError(f"{saved_path}: not a saved xlcrm adoption mapping ({exc})"
+                                  ) from None
     data: dict[str, dict[str, list[Any]]] = {
         s.key: {c.key: [] for c in s.columns} for s in schema.data_sheets}
     extras: dict[str, dict[str, list[Any]]] = {}
@@ -124,12 +160,16 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
     from ..read import Coercer
 
     found_any = False
-    placed = {name: _best_header(grid, schema) for name, grid in grids.items()}
+    placed = {name: _best_header(grid, schema, saved.get(name)) for name, grid in grids.items()}
+    reps = reps_by_sheet(placed, schema, saved)
+    won = won_stage(next((lst.rows for lst in schema.lists if lst.key == "stages"), ()))
+    choices: dict[str, Any] = {}
     rank = {s.key: i for i, s in enumerate(schema.data_sheets)}  # parents (accounts) first
     for name in sorted(grids, key=lambda n: rank.get(placed[n][1] or "", 99)):
         grid = grids[name]
         r, key, matches = placed[name]
         if key is None:
+            choices[name] = {"sheet": None}
             if any(any(v not in (None, "") for v in row) for row in grid):
                 result.unplaced.append(f'sheet "{name}": no columns a CRM sheet has; not taken')
             result.sheets.append(AdoptedSheet(name, None, 0, 0))
@@ -145,13 +185,21 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
                                   str(schema.option("date_order")))
         coercer = Coercer(date_order=order, date1904=False, yes=schema.locale.yes,
                           no=schema.locale.no)
+        yes_no = yes_no_dates(sheet, matches, body, coercer)
+        marked = dict.fromkeys(yes_no, 0)
+        rep = reps.get(name)
+        rep_key = rep_key_of(sheet)
         company_col = _company_column(grid[r], matches, schema, key)
         extra_cols = [(i, m.header) for i, m in enumerate(matches)
                       if not m.column and m.header and i != company_col]
         for _, header in extra_cols:
             result.unplaced.append(f'{name}!{header}: no matching column; kept as an extra '
                                    f"column of {sheet.name}")
-        sheet_extras = extras.setdefault(key, {h: [] for _, h in extra_cols})
+        # kept columns line up with the records of every old sheet going to this data sheet:
+        # a header first seen on a later sheet is empty on the records before it
+        sheet_extras = extras.setdefault(key, {})
+        for _, header in extra_cols:
+            sheet_extras.setdefault(header, [None] * len(columns["id"]))
         taken = 0
         for line, row in body:
             values: dict[str, Any] = {}
@@ -162,12 +210,22 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
                 if m.column == "full_name":
                     put_full_name(values, raw)
                     continue
+                if i in yes_no:  # "Sold?" Y/N: the step happened, on no day the sheet gives
+                    if coercer.flag(raw)[0]:
+                        values[m.column] = YES
+                        marked[i] += 1
+                    continue
                 value, problem = _coerce_plain(sheet.column(m.column), raw, coercer, region)
                 if problem:
-                    result.unplaced.append(f'{name}!{m.header}{line}: "{raw}" {problem}; '
-                                           "left empty")
+                    result.unplaced.append(f'{name}!{column_letter(i)}{line} ({m.header}): '
+                                           f'"{raw}" {problem}; left empty')
                 elif value is not None:
                     values[m.column] = value
+                    if m.column == "phone" and not phone_key(str(value), region):
+                        result.unplaced.append(
+                            f'{name}!{column_letter(i)}{line} ({m.header}): "{raw}" is not a '
+                            f"phone number of {region} or with a country code; kept as typed "
+                            "for you to fix")
             if company_col is not None and company_col < len(row) and row[company_col]:
                 values["account"] = _account_id(str(row[company_col]).strip(), data,
                                                 account_names, schema, stamp)
@@ -178,22 +236,45 @@ def adopt(old: str | Path, new: str | Path, *, preset: str = "dealer", locale: s
                                        "row not taken")
                 continue
             values.setdefault("created", stamp if sheet.has_column("created") else None)
+            if rep and rep_key and not values.get(rep_key):
+                values[rep_key] = rep  # one sheet per salesperson: the tab names the rep
+            date_yes_marks(values, sheet, schema, won)
             if sheet.has_column("source") and sheet.column("source").required:
                 values.setdefault("source", old.stem)  # first touch: the adopted sheet
             for col in sheet.columns:
                 columns[col.key].append(values.get(col.key))
-            for i, header in extra_cols:
-                sheet_extras[header].append(row[i] if i < len(row) else None)
+            here = {header: row[i] if i < len(row) else None for i, header in extra_cols}
+            for header, kept_values in sheet_extras.items():
+                kept_values.append(here.get(header))
             taken += 1
-        result.sheets.append(AdoptedSheet(name, key, r + 1, taken, matches))
+        for i, n_yes in marked.items():
+            step = sheet.column(str(matches[i].column)).header
+            result.unplaced.append(
+                f"{name}!{matches[i].header}: yes/no, read as {step}: "
+                f"{n_yes} yes dated with the record's created day, as the sheet gives no day "
+                "(correct it where you know it)")
+        shown = list(matches)
+        if rep and rep_key:
+            mine = bool(saved.get(name, {}).get("salesperson"))  # a person's choice: certain
+            shown.append(ColumnMatch(f"(sheet name) {rep}", rep_key,
+                                     1.0 if mine else REP_FROM_TAB,
+                                     "saved" if mine else "sheet name"))
+        choices[name] = {"sheet": key, "header_row": r + 1,
+                         "columns": {m.header: m.column for m in matches if m.header},
+                         "salesperson": rep if rep_key else None}
+        result.sheets.append(AdoptedSheet(name, key, r + 1, taken, shown))
     if not found_any:
         raise ImportFileError(f"{old.name}: no sheet has columns a CRM sheet has (names, "
                               "e-mails, phones, companies, deals); nothing to adopt")
     settings_rows = _fill_ids_and_lists(schema, data, result)
     result.records = {k: len(v["id"]) for k, v in data.items() if v["id"]}
-    safe_save(target, lambda tmp: write_new_workbook(tmp, schema, data,
+    kept = {key: kept_columns(columns, str(schema.option("date_order")))
+            for key, columns in extras.items() if columns}
+    safe_save(target, lambda tmp: write_new_workbook(tmp, schema, data, extras=kept,
                                                      settings_rows=settings_rows), force=force)
-    _write_extras(target, schema, data, extras)
+    saved_path.write_text(json.dumps({"sheets": choices}, indent=2, ensure_ascii=False) + "\n",
+                          encoding="utf-8")
+    result.mapping_file = saved_path
     return result
 
 
@@ -296,20 +377,3 @@ def _fill_ids_and_lists(schema: Schema, data: dict[str, dict[str, list[Any]]],
             rows[list_key] = [*lst.rows, *extra]
             result.unplaced.append(f"Settings {lst.title}: added " + ", ".join(found))
     return rows
-
-
-def _write_extras(target: Path, schema: Schema, data: dict[str, dict[str, list[Any]]],
-                  extras: dict[str, dict[str, list[Any]]]) -> None:
-    """Put the columns that matched nothing beside each table, under their old headers."""
-    for key, columns in extras.items():
-        if not columns:
-            continue
-        sheet = schema.sheet(key)
-        width = len(sheet.columns)
-        cells: dict[tuple[int, int], Any] = {}
-        for j, (header, values) in enumerate(columns.items()):
-            cells[(0, width + j)] = header
-            for i, v in enumerate(values):
-                if v not in (None, ""):
-                    cells[(i + 1, width + j)] = v
-        patch_sheet(target, sheet.name, cells, backups=0)

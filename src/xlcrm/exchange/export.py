@@ -109,7 +109,9 @@ def export(path: str | Path, to: str, out: str | Path, *, mapping: str | Path | 
     Raises:
         ExportError: a stage has no target stage in the mapping, or the mapping is wrong.
     """
-    return export_crm(load(path), to, out, mapping=mapping, max_rows=max_rows)
+    crm = load(path)
+    crm.require_xlcrm()  # a team's own sheets would give empty files that look right
+    return export_crm(crm, to, out, mapping=mapping, max_rows=max_rows)
 
 
 def export_crm(crm: Crm, to: str, out: str | Path, *, mapping: str | Path | None = None,

@@ -38,6 +38,7 @@ from ..schema import Column, item_labels, normalize_header
 from ..xlsx.crypto import with_password
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
+from .oldsheets import YES, date_yes_marks, won_stage, yes_no_dates
 from .roundtrip import exported_files, import_export_folder
 from .safety import unneutralize
 from .sources import detect_date_order, read_table
@@ -59,7 +60,7 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
         file: a CSV/TXT/XLSX lead file, or a folder (or ``manifest.json``) of ``xlcrm export``.
         mapping: a saved column mapping (``*.xlcrm-map.json``) to use instead of matching.
         source: the lead source to stamp on new records that have none (a Settings source).
-        dry_run: report what would happen and write nothing (the mapping is still saved).
+        dry_run: report what would happen and write nothing, not even the mapping file.
         now: the import time stamped as created date when a row has none.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions of the workbook to keep.
@@ -73,8 +74,7 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
     if not file.exists():
         raise ImportFileError(f"{file}: no such file")
     crm = load(path)
-    if not dry_run:
-        crm.require_xlcrm()
+    crm.require_xlcrm()
     now = now or dt.datetime.now().replace(microsecond=0)
     manifest = file / "manifest.json" if file.is_dir() else file
     beside = file.parent / "manifest.json"
@@ -166,11 +166,13 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
     if not any(m.column for m in matches):
         raise ImportFileError(f"{file.name}: no column matches the {sheet.name} sheet (headers: "
                            + ", ".join(table.header[:8]) + "); pass --map with a mapping file")
-    saved_path.write_text(json.dumps({
-        "sheet": key, "columns": {m.header: m.column for m in matches},
-        "confidence": {m.header: m.confidence for m in matches}}, indent=2,
-        ensure_ascii=False) + "\n", encoding="utf-8")
-    result = ImportResult(crm.path, [file], mapping=matches, mapping_file=saved_path,
+    if not dry_run:  # a dry run writes nothing, its mapping neither
+        saved_path.write_text(json.dumps({
+            "sheet": key, "columns": {m.header: m.column for m in matches},
+            "confidence": {m.header: m.confidence for m in matches}}, indent=2,
+            ensure_ascii=False) + "\n", encoding="utf-8")
+    result = ImportResult(crm.path, [file], mapping=matches,
+                          mapping_file=None if dry_run else saved_path,
                           encoding=table.encoding, delimiter=table.delimiter)
     date_cols = [i for i, m in enumerate(matches) if m.column and m.column in
                  {c.key for c in sheet.columns if c.type in ("date", "datetime")}]
@@ -190,20 +192,28 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
         first_stage = next(iter(crm.settings.items(str(sheet.column("stage").list))), None)
     seen: dict[str, int] = {}
     claimed: set[int] = set()  # records an earlier line of this file matched
+    yes_no = yes_no_dates(sheet, matches, table.rows, coercer)  # "Sold?" Y/N
+    stages = crm.settings.lists.get("stages")
+    won = won_stage(stages.itertuples(index=False)) if stages is not None else None
     for line, cells in table.rows:
         values: dict[str, Any] = {}
         problems: list[str] = []
-        for m, raw in zip(matches, cells):
+        for i, (m, raw) in enumerate(zip(matches, cells)):
             if not m.column or raw in (None, ""):
                 continue
             if m.column == "full_name":
                 put_full_name(values, raw)
+                continue
+            if i in yes_no:  # the step happened, on no day the file gives
+                if coercer.flag(raw)[0]:
+                    values[m.column] = YES
                 continue
             value, problem = _coerce(sheet.column(m.column), raw, coercer, crm, region)
             if problem:
                 problems.append(f'{m.header} "{raw}" {problem}')
             elif value is not None:
                 values[m.column] = value
+        date_yes_marks(values, sheet, crm.schema, won, now)
         if filled(values.get("email")) and not email_key(values["email"]):
             problems.append(f'e-mail "{values.pop("email")}" is not an e-mail address')
         for p in problems:
@@ -211,7 +221,8 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
         if filled(values.get("phone")) and not phone_key(values["phone"], region):
             result.rows.append(ImportRow(file.name, line, "warning",
                                          f'phone "{values["phone"]}" is not a phone number '
-                                         f"of {region} or with a country code; kept as typed"))
+                                         f"of {region} or with a country code; kept as typed "
+                                         "for you to fix (`xlcrm check` lists it)"))
         if not any(filled(values.get(k)) for k in ("last_name", "email", "phone")):
             result.skipped += 1
             result.rows.append(ImportRow(file.name, line, "skipped",

@@ -192,6 +192,7 @@ def load_mapping(target: str, path: str | Path | None = None) -> Mapping_:
     Raises:
         ExportError: the target is unknown, or the mapping file is not valid.
     """
+    target = target.strip().casefold()  # HubSpot, hubspot
     if path is None:
         if target not in available_targets():
             raise ExportError(f'unknown export target "{target}"; choose one of '

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..metrics.identity import email_key, phone_key, stored_email
+from ..metrics.identity import company_key, email_key, name_key, phone_key, stored_email
 from ..read import Crm, sheet_header_names
 from ..schema import Sheet, normalize_header
 from .matching import ColumnMatch
@@ -27,6 +27,8 @@ from .matching import ColumnMatch
 __all__ = ["ImportResult", "ImportRow", "SheetUpsert", "filled", "header_row"]
 
 _FIRST_TOUCH = frozenset({"id", "created", "source"})  # never overwritten by an update
+#: what tells apart two records of the same name when neither has an e-mail or a phone
+_NAME_EVIDENCE = ("created", "company", "account", "city")
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class SheetUpsert:
         self.next_row = max(self.records, default=header_row) + 1
         self.cells: dict[tuple[int, int], Any] = {}
         self.by: dict[str, dict[str, int]] = {"id": {}, "email": {}, "phone": {}}
+        self.by_name: dict[str, list[int]] = {}
         for row, rec in self.records.items():
             self._index(row, rec)
         prefix = self.schema.id_prefix or "R"
@@ -101,6 +104,9 @@ class SheetUpsert:
         p = phone_key(str(rec["phone"]), self.region) if filled(rec.get("phone")) else None
         if p:
             self.by["phone"].setdefault(p, row)
+        n = _name(rec)
+        if n and row not in self.by_name.get(n, []):
+            self.by_name.setdefault(n, []).append(row)
 
     def find(self, values: dict[str, Any], by_id_only: bool = False) -> tuple[int | None, str]:
         if filled(values.get("id")) and str(values["id"]) in self.by["id"]:
@@ -113,6 +119,14 @@ class SheetUpsert:
         p = phone_key(str(values["phone"]), self.region) if filled(values.get("phone")) else None
         if p and p in self.by["phone"]:
             return self.by["phone"][p], "phone"
+        if e or p:
+            return None, ""
+        # no e-mail, no phone: the same name, and nothing else that says otherwise (the same
+        # created day, company, city where both have one), is the same record: a second
+        # import of a list without contact data then adds nothing
+        for row in self.by_name.get(_name(values) or "", []):
+            if all(_agrees(self.records[row].get(k), values.get(k)) for k in _NAME_EVIDENCE):
+                return row, "name"
         return None, ""
 
     def new_id(self) -> str:
@@ -171,6 +185,22 @@ def filled(v: Any) -> bool:
     if isinstance(v, float) and math.isnan(v):
         return False
     return not (isinstance(v, str) and not v.strip())
+
+
+def _name(rec: dict[str, Any]) -> str | None:
+    parts = [rec.get(k) for k in ("first_name", "last_name")]
+    key = name_key(*(p for p in parts if isinstance(p, str)))
+    return key or None
+
+
+def _agrees(a: Any, b: Any) -> bool:
+    """Two values of a record that do not tell it apart: either empty, or the same (a date by
+    its day, a company without its legal form)."""
+    if not filled(a) or not filled(b):
+        return True
+    if isinstance(a, (dt.date, pd.Timestamp)) and isinstance(b, (dt.date, pd.Timestamp)):
+        return bool(pd.Timestamp(a).normalize() == pd.Timestamp(b).normalize())
+    return company_key(str(a)) == company_key(str(b))
 
 
 def _same(a: Any, b: Any, region: str) -> bool:

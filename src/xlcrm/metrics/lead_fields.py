@@ -128,7 +128,7 @@ def purchases(crm: Crm) -> tuple[pd.DataFrame, str]:
             if "stages" in crm.settings.lists else []
         won = {normalize_header(r.name) for r in rules if r.outcome == "won"}
         is_won = deals["stage"].map(lambda v: isinstance(v, str) and normalize_header(v) in won)
-        chosen = deals[is_won.to_numpy()]
+        chosen = deals[is_won.to_numpy(dtype=bool)]  # (an empty object array picks columns)
         when = chosen["close_date"].fillna(chosen["created"]) if "close_date" in chosen else \
             chosen["created"]
         return pd.DataFrame({"customer": chosen["account"], "date": when,

@@ -20,10 +20,13 @@ from ..crm import Crm
 from ..issues import Issue, column_letter
 from ..schema import Sheet, item_labels, normalize_header
 from .hygiene import parent_loops
+from .identity import phone_key
 from .tally import first_replies
 
 __all__ = ["validate"]
 
+#: what a phone number looks like as people type it: digits, spaces, + ( ) . - /, a tel: prefix
+_PHONE_SHAPE = r"(?i:tel:)?\s*\+?[\d\s().\-/]+"
 # lists whose unknown values break the numbers (the funnel needs each stage's probability)
 _STRICT_LISTS = frozenset({"stages"})
 
@@ -51,6 +54,8 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
                                         int(row), c))
             if col.type == "choice" and col.list:
                 _check_choices(crm, name, col.header, col.list, values, c, issues)
+            elif col.type == "phone":
+                _check_phones(crm, name, col.header, values, c, issues)
             elif col.type == "link":
                 known = set().union(*(ids.get(ref, set()) for ref in col.ref))
                 targets = " or ".join(crm.sheet_names.get(r, crm.schema.sheet(r).name)
@@ -71,6 +76,28 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
         _check_parent_cycles(crm, issues)
     _check_contacts(crm, issues)
     return issues
+
+
+def _check_phones(crm: Crm, name: str, header: str, values: pd.Series, c: int,
+                  issues: list[Issue]) -> None:
+    """A phone that can't be one (``abc``, ``=1+2``, ``12345``, ``0000000000``): nobody can
+    call it and no CRM takes it. Its shape decides, for every row at once (letters, too few or
+    too many digits, one digit repeated); each suspect is then read as a number of Settings'
+    phone region (unless it has ``+``) before it is reported. Whether a well-shaped number's
+    length suits its country is ``xlcrm clean``'s finer check."""
+    region = str(crm.settings.options.get("phone_region") or "US")
+    text = values.dropna().astype(str).str.strip()
+    text = text[text != ""]
+    digits = text.str.replace(r"\D", "", regex=True)
+    count = digits.str.len()
+    suspect = ~text.str.fullmatch(_PHONE_SHAPE) | (count < 6) | (count > 15) | \
+        digits.str.fullmatch(r"(\d)\1*")
+    for row, value in text[suspect].items():
+        if phone_key(value, region) is None:
+            issues.append(Issue(name, f"{column_letter(c)}{row}", "warning", "bad-phone",
+                                f'{header.lower()} "{value}" is not a phone number of {region} '
+                                "or with a country code; write it as +39 347 123 4567",
+                                int(str(row)), c))
 
 
 def _check_contacts(crm: Crm, issues: list[Issue]) -> None:

@@ -20,7 +20,8 @@ from ..xlsx.cells import workbook_reader
 from .backends import bulk_work
 from .cells import Coercer
 from .headers import HEADER_SCAN_ROWS, sheet_header_names
+from .kind import require_xlcrm_file
 from .workbook import load
 
 __all__ = ["HEADER_SCAN_ROWS", "Coercer", "Columns", "Crm", "Settings", "bulk_work", "load",
-           "sheet_header_names", "workbook_reader"]
+           "require_xlcrm_file", "sheet_header_names", "workbook_reader"]

@@ -15,8 +15,10 @@ from typing import Any
 __all__ = ["PLAUSIBLE_YEARS", "Coercer", "parse_date_text", "parse_number"]
 
 _TRUE = frozenset({"y", "yes", "x", "1", "true", "si", "sì", "s", "ja", "j", "oui", "vero",
-                   "v", "ok", "done", "fatto", "✓", "✔"})
-_FALSE = frozenset({"n", "no", "0", "false", "falso", "nein", "non", "f", "-"})
+                   "v", "ok", "done", "fatto", "✓", "✔", "igen", "i", "да", "д", "ооба", "sí",
+                   "wahr"})
+_FALSE = frozenset({"n", "no", "0", "false", "falso", "nein", "non", "f", "-", "nem", "нет",
+                    "н", "жок", "falsch"})
 _MONTHS = {name: i for names in (
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"),
     ("gen", "feb", "mar", "apr", "mag", "giu", "lug", "ago", "set", "ott", "nov", "dic"),

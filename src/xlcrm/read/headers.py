@@ -15,6 +15,7 @@ from ..schema import (
     Column,
     available_locales,
     available_presets,
+    header_aliases,
     load_locale,
     load_schema,
     normalize_header,
@@ -55,6 +56,11 @@ def _header_names(columns_by_locale: Iterable[Sequence[Column]]) -> dict[str, st
                 for alias in loc.aliases(col.label_key) + loc.aliases(col.key):
                     names.setdefault(normalize_header(alias), col.key)
                 names.setdefault(normalize_header(col.key), col.key)
+    common = header_aliases()  # people's own headers, in the languages of xlcrm's users
+    for columns in columns_by_locale:
+        for col in columns:
+            for alias in common.get(col.label_key, ()) + common.get(col.key, ()):
+                names.setdefault(normalize_header(alias), col.key)
     names.pop("", None)  # an alias of punctuation only ("#") must not match blank cells
     return names
 

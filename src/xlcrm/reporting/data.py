@@ -162,7 +162,8 @@ class WeeklyReport:
         generated: the day the report was made.
         currency: the ISO code of amounts.
         labels: measure key -> the name the report shows (in the workbook's language).
-        notes: sentences the report shows first (a week not over yet).
+        notes: sentences the report shows first (a sheet with no records yet, a week not
+            over yet).
     """
 
     title: str
@@ -359,7 +360,8 @@ def _reps(crm: Crm, data: TallyInput, start: pd.Timestamp, end: pd.Timestamp,
             r = row(name)
             r["tasks_done"] += int(is_done)
             r["overdue"] += int(is_late)
-    frame = pd.DataFrame.from_dict(rows, orient="index")
+    counts = ["activities", "outbound", "inbound", "tasks_done", "overdue"]
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=counts, fill_value=0)
     frame.index.name = "rep"
     lead_stats = by_dimension(period, "rep") if not period.steps.empty else pd.DataFrame(
         columns=["leads", "contact_rate", "sales"])
@@ -465,7 +467,7 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
     year, number = iso.split("-W")
     code = crm.schema.locale.code
     text = report_text(code)
-    notes = []
+    notes = crm.missing_records(("lead", "activities", "deals"))  # why a figure is empty
     if generated < (end - pd.Timedelta(days=1)).date():
         notes.append(text.get("week_not_over", start=text.date(week, "d MMM"),
                               today=text.date(generated)))

@@ -146,7 +146,7 @@ def _summary(book: xlsxwriter.Workbook, report: WeeklyReport, f: _Formats) -> No
     ws = _sheet(book, report, f, "summary", [24, 12, 12, 10, 14, 14, 11, 2])
     for note_row, note in enumerate(report.notes, 2):
         ws.write_string(note_row, 0, note, f.sub)
-    top = 4
+    top = max(4, 3 + len(report.notes))  # the table starts below the last note
     t = f.t
     _header(ws, top, [t["measure"], t["this_week"], t["last_week"], t["change"],
                       t["baseline_per_week"], t["this_week_vs_baseline"]], f)

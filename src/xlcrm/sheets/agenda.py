@@ -14,6 +14,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
 from ..metrics.agenda import AGENDA_COLUMNS, SECTION_TITLES
+from .style import owned_banner
 
 __all__ = ["agenda_builder"]
 
@@ -24,7 +25,6 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
     one filterable table, for ``day``, written at ``now``."""
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         loc = crm.schema.locale
-        text = loc.sections.get("text", {})
         banner = book.add_format({"italic": True, "bold": True, "font_color": "#FFFFFF",
                                   "bg_color": "#548235"})
         title = book.add_format({"bold": True, "font_size": 14, "font_color": "#1F3864"})
@@ -32,7 +32,7 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
         when = book.add_format({"num_format": loc.formats["date"] + " hh:mm",
                                 "align": "left"})
         day_fmt = book.add_format({"num_format": loc.formats["date"], "align": "left"})
-        ws.write_string(0, 0, text.get("owned_banner", "Owned by xlcrm"), banner)
+        ws.write_string(0, 0, owned_banner(crm.schema, "agenda"), banner)
         for c in range(1, len(AGENDA_COLUMNS)):
             ws.write_blank(0, c, None, banner)
         ws.write_string(1, 0, f"Agenda for {day:%A %d %B %Y}", title)

@@ -28,9 +28,8 @@ def merge_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
         f = Formats(book, crm.schema)
         banner(ws, crm.schema, f, "Merge log",
                "Every value of every record merged by `xlcrm clean --apply`, and what became "
-               "of it; links re-pointed to the kept record. Append-only: nothing typed is lost.")
-        ws.write_string(0, 0, "Owned by xlcrm: `xlcrm clean --apply` adds to it; rows are never "
-                              "removed.", f.banner)
+               "of it; links re-pointed to the kept record. Append-only: nothing typed is lost.",
+               key="merge_log")
         ws.write_row(3, 0, list(LOG_HEADER), f.head)
         for i, r in enumerate(rows, 4):
             for c, v in enumerate(r):

@@ -53,7 +53,7 @@ def quality_builder(crm: Crm, groups: list[DuplicateGroup], findings: list[Findi
         banner(ws, crm.schema, f, "Data quality",
                f"Found on {today:%Y-%m-%d}. To merge duplicates, put x in Merge beside each "
                "record of a group that is one person or company, then run "
-               "`xlcrm clean --apply`.")
+               "`xlcrm clean --apply`.", key="data_quality")
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm clean`; only the Merge "
                               "column is read back.", f.banner)
         ws.write_string(3, 3, "The oldest record keeps its id and takes the others' missing "

@@ -38,7 +38,7 @@ def rfm_builder(crm: Crm, customers: pd.DataFrame, key: str, today: dt.date) -> 
         banner(ws, crm.schema, f, "RFM: recency, frequency, monetary value",
                f"Customers on {today:%Y-%m-%d}: days since the last purchase, number of "
                "purchases and their value, each scored 1-5 by quintile (5 the best fifth), "
-               "and the segment that follows.")
+               "and the segment that follows.", key="rfm")
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
                               "are overwritten.", f.banner)
         frame = customers

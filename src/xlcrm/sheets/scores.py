@@ -44,7 +44,7 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
         banner(ws, crm.schema, f, "Lead scores",
                f"Scored on {today:%Y-%m-%d} with Settings > Scoring rules: SQL from {sql:g} "
                f"points, MQL from {mql:g}. Open leads first, highest score first, then those "
-               "already won; the people's own columns are not touched.")
+               "already won; the people's own columns are not touched.", key="lead_scores")
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
                               "are overwritten.", f.banner)
         ws.write_string(3, 0, f"SQL: {counts['SQL']:,}   MQL: {counts['MQL']:,}   "

@@ -16,7 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Settings
 from ..schema import Schema
 
-__all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "Formats", "banner", "cell_value",
+__all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "Formats", "banner", "cell_value", "owned_banner",
            "measure_headers", "record_name", "write_cells"]
 
 GREEN, GREY = "#548235", "#595959"
@@ -68,10 +68,18 @@ class Formats:
         self.text = book.add_format({})
 
 
-def banner(ws: Worksheet, schema: Schema, f: Formats, title: str, note: str) -> None:
-    """Write the owned-sheet banner (row 1), the sheet's title and its note (rows 2 and 3)."""
+def owned_banner(schema: Schema, key: str = "") -> str:
+    """The banner of owned sheet ``key``: it names the command that really rewrites it
+    (``xlcrm update`` unless the locale says another for that sheet)."""
     text = schema.locale.sections.get("text", {})
-    ws.write_string(0, 0, text.get("owned_banner", "Owned by xlcrm"), f.banner)
+    return str(text.get(f"owned_banner_{key}", text.get("owned_banner", "Owned by xlcrm")))
+
+
+def banner(ws: Worksheet, schema: Schema, f: Formats, title: str, note: str,
+           key: str = "") -> None:
+    """Write the owned-sheet banner (row 1), the sheet's title and its note (rows 2 and 3);
+    ``key`` is the sheet's, whose banner names the command that rewrites it."""
+    ws.write_string(0, 0, owned_banner(schema, key), f.banner)
     for c in range(1, 12):
         ws.write_blank(0, c, None, f.banner)
     ws.write_string(1, 0, title, f.title)

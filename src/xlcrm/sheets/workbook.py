@@ -18,6 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .._version import __version__
 from ..schema import Column, Schema, SettingsList, Sheet
+from .style import owned_banner
 
 __all__ = ["ColumnData", "write_new_workbook"]
 
@@ -223,6 +224,29 @@ def _write_data_sheet(ws: Worksheet, schema: Schema, sheet: Sheet,
                 write(ws, r, c, value)
 
 
+def _write_kept_columns(ws: Worksheet, left: int,
+                        columns: Mapping[str, Sequence[Any]] | None, formats: _Formats) -> None:
+    """Write columns kept from an old sheet beside the table: text, numbers and dates as they
+    were, dates in the workbook's date format (with the time when one has it)."""
+    for j, (header, values) in enumerate((columns or {}).items()):
+        c = left + j
+        ws.write_string(0, c, header, formats.header)
+        ws.set_column(c, c, max(12.0, min(len(header) * 1.1 + 4, 40)))
+        for r, value in enumerate(values, 1):
+            if value is None or value == "" or (isinstance(value, float) and value != value):
+                continue
+            if isinstance(value, (dt.datetime, dt.date)):
+                timed = isinstance(value, dt.datetime) and value.time() != dt.time()
+                ws.write_datetime(r, c, value,
+                                  formats.by_type["datetime" if timed else "date"])
+            elif isinstance(value, bool):
+                ws.write_boolean(r, c, value)
+            elif isinstance(value, (int, float)):
+                ws.write_number(r, c, value)
+            else:
+                ws.write_string(r, c, str(value))
+
+
 def _write_table_block(ws: Worksheet, top: int, left: int, title: str, table: str,
                        columns: Sequence[Column], rows: Sequence[Sequence[Any]],
                        formats: _Formats, yes: str, no: str,
@@ -387,7 +411,7 @@ def _print_setup(ws: Worksheet) -> None:
 def _write_owned(ws: Worksheet, schema: Schema, sheet: Sheet, formats: _Formats) -> None:
     text = schema.locale.sections.get("text", {})
     ws.set_column(0, 0, 90)
-    ws.write_string(0, 0, text.get("owned_banner", "Owned by xlcrm"), formats.banner)
+    ws.write_string(0, 0, owned_banner(schema, sheet.key), formats.banner)
     placeholder = text.get(f"owned_placeholder_{sheet.key}", text.get("owned_placeholder", ""))
     ws.write_string(2, 0, placeholder, formats.help)
     ws.set_tab_color(_TAB_COLORS["owned"])
@@ -400,6 +424,8 @@ def write_new_workbook(
     *,
     options: Mapping[str, Any] | None = None,
     settings_rows: Mapping[str, Sequence[tuple[Any, ...]]] | None = None,
+    active: str | None = None,
+    extras: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
 ) -> Path:
     """Write a complete CRM workbook for ``schema`` at ``path`` (which is overwritten).
 
@@ -409,6 +435,10 @@ def write_new_workbook(
         data: records per data sheet key, column by column (``{"leads": {"id": [...]}}``).
         options: Options values that replace the preset's defaults (``baseline_from`` ...).
         settings_rows: Settings list rows that replace the preset's (``{"reps": [...]}``).
+        active: the key of the sheet the workbook opens on (default: the first).
+        extras: per data sheet key, columns to keep beside its table under their own
+            headers (an adopted sheet's columns that match none of xlcrm's): header ->
+            values, dates written as dates.
 
     Returns:
         The path written.
@@ -432,9 +462,13 @@ def write_new_workbook(
         formats = _Formats(book, schema, currency)
         for sheet in schema.sheets:
             ws = book.add_worksheet(sheet.name)
+            if sheet.key == active:
+                ws.activate()
             if sheet.kind == "data":
                 _write_data_sheet(ws, schema, sheet, (data or {}).get(sheet.key),
                                   formats, rows)
+                _write_kept_columns(ws, len(sheet.columns), (extras or {}).get(sheet.key),
+                                    formats)
             elif sheet.kind == "owned":
                 _write_owned(ws, schema, sheet, formats)
             else:

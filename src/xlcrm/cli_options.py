@@ -1,0 +1,101 @@
+"""What every command of the command line shares: the exit codes, the common options, the
+consoles, and the one way a refusal becomes a line on stderr.
+
+Below :mod:`xlcrm.cli` and the modules that register more commands on its app
+(:mod:`xlcrm.cli_privacy`, :mod:`xlcrm.cli_copies`), so each of them says things the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import os
+from collections.abc import Iterator
+from enum import Enum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+import xlcrm
+
+from .errors import XlcrmError
+
+__all__ = ["DONE", "EXIT_CODES", "PROBLEMS", "REFUSED", "ForceOpt", "FormatOpt", "LocaleOpt",
+           "OutputFormat", "PresetOpt", "as_exit", "console", "err", "fail", "flag",
+           "not_future"]
+
+console = Console(highlight=False, soft_wrap=True)  # long paths stay on one line
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+#: A boolean option is a flag: --help shows it bare, never as "--force <bool>"
+flag = functools.partial(typer.Option, metavar="")
+PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="dealer or b2b.")]
+LocaleOpt = Annotated[str, typer.Option(
+    "--locale", "-l", help=f"Language of labels: {', '.join(xlcrm.available_locales())}.")]
+ForceOpt = Annotated[bool, flag(
+    "--force", help="Write even though Excel or LibreOffice has it open.")]
+
+
+class OutputFormat(str, Enum):
+    """How a command prints what it found."""
+
+    text = "text"
+    json = "json"
+
+
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f",
+                                                 help="text for people, json for programs.")]
+
+
+#: The exit codes, the same for every command (README "Exit codes" repeats this table).
+DONE, PROBLEMS, REFUSED = 0, 1, 2
+EXIT_CODES = {
+    DONE: "done",
+    PROBLEMS: "problems found: check found errors, export's validation report lists errors, "
+              "diff found differences, merge settled conflicts (listed on the Conflicts sheet)",
+    REFUSED: "refused, one line on stderr: a file that can't be read or isn't a workbook, a "
+             "team's own workbook given to a command that writes (attach or adopt it first), a "
+             "workbook open in Excel or LibreOffice or being written by another run, a file "
+             "that exists, an unknown preset, language, target, week or rep, a bad argument",
+}
+def fail(message: object, code: int = REFUSED) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def as_exit() -> Iterator[None]:
+    """Turn anything that stops a command into one line on stderr and exit code 2.
+
+    What xlcrm refuses on purpose is an :class:`~xlcrm.errors.XlcrmError` whose message says
+    where and how to fix it; the operating system's refusals (a folder that can't be written,
+    a full disk) name the file. Anything else is a bug in xlcrm: still one line, never a
+    traceback, unless ``XLCRM_DEBUG`` is set.
+    """
+    try:
+        yield
+    except (typer.Exit, typer.Abort, typer.BadParameter):
+        raise
+    except XlcrmError as exc:
+        raise fail(escape(str(exc))) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise fail(escape(f"{where}{exc.strerror or exc}")) from None
+    except Exception as exc:
+        if os.environ.get("XLCRM_DEBUG"):
+            raise
+        raise fail(escape(f"{type(exc).__name__}: {exc}. This is a bug in xlcrm; please "
+                           "report it with the output of the same command run with "
+                           "XLCRM_DEBUG=1")) from None
+
+
+def not_future(day: dt.datetime | None, option: str) -> dt.date | None:
+    """Return ``day`` as a date; warn in one line when it is after today (a typo of the year
+    counts weeks that have not happened, and every figure of them is empty)."""
+    if day is not None and day.date() > dt.date.today():
+        err.print(f"[bold yellow]warning:[/] {option} {day:%Y-%m-%d} is in the future (today "
+                  f"is {dt.date.today():%Y-%m-%d}); counting as if it were that day")
+    return day.date() if day is not None else None
