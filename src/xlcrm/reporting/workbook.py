@@ -345,7 +345,10 @@ def _quality(book: xlsxwriter.Workbook, report: WeeklyReport, f: _Formats) -> No
 def write_report_workbook(report: WeeklyReport, path: str | Path) -> Path:
     """Write the report workbook to ``path`` (overwriting it) and return the path."""
     target = Path(path)
-    book = xlsxwriter.Workbook(str(target), {"nan_inf_to_errors": True})
+    book = xlsxwriter.Workbook(str(target), {"nan_inf_to_errors": True,
+                                              # a rep or source named "=..." stays text
+                                              "strings_to_formulas": False,
+                                              "strings_to_urls": False})
     book.set_properties({"title": report.title, "subject": report.workbook,
                          "comments": "Made by xlcrm"})
     try:

@@ -348,7 +348,10 @@ def write_new_workbook(
     rows = {lst.key: list(lst.rows) for lst in schema.lists}
     rows.update({k: list(v) for k, v in (settings_rows or {}).items()})
     currency = str(options.get("currency", schema.option("currency")))
-    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    # data stays data: an adopted cell "=..." is text (the options of xlsx.writer.SAFE_OPTIONS)
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False,
+                                           "strings_to_formulas": False,
+                                           "strings_to_urls": False})
     try:
         book.set_properties({
             "title": f"CRM ({schema.preset})",

@@ -27,8 +27,25 @@ from .patch import patch_cells
 from .save import SaveResult, safe_save
 from .transplant import RowRenderer, transplant_sheets
 
-__all__ = ["CellChange", "SheetBuilder", "patch_sheet",
+__all__ = ["SAFE_OPTIONS", "CellChange", "SheetBuilder", "new_book", "patch_sheet",
            "preview_owned_sheets", "write_changes", "write_owned_sheets"]
+
+#: XlsxWriter options of every workbook xlcrm fills: ``write()`` keeps a text a text. By
+#: default XlsxWriter turns a string starting with ``=`` into a live formula and one that looks
+#: like a URL (``external:``, ``http:``) into a link, so a lead named ``=WEBSERVICE(...)`` would
+#: run in Excel on open. A formula xlcrm means is written with ``write_formula``, on purpose.
+SAFE_OPTIONS: dict[str, bool] = {"strings_to_formulas": False, "strings_to_urls": False,
+                                 "strings_to_numbers": False}
+
+
+def new_book(path: str | Path, **options: Any) -> xlsxwriter.Workbook:
+    """Start an XlsxWriter workbook that writes data as data (see :data:`SAFE_OPTIONS`).
+
+    Args:
+        path: where the workbook is written when it is closed.
+        **options: more XlsxWriter options (``nan_inf_to_errors`` ...); the safe ones stay.
+    """
+    return xlsxwriter.Workbook(str(path), {**options, **SAFE_OPTIONS})
 
 #: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``. It may return
 #: a :data:`~xlcrm.xlsx.transplant.RowRenderer` for bulk rows appended below what it wrote.
@@ -110,7 +127,7 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
 def _build_scratch(scratch_path: Path, builders: Mapping[str, SheetBuilder]
                    ) -> dict[str, RowRenderer]:
     """Fill a scratch workbook with the builders' sheets; return their bulk-row renderers."""
-    book = xlsxwriter.Workbook(str(scratch_path))
+    book = new_book(scratch_path)
     extra: dict[str, RowRenderer] = {}
     try:
         for name, build in builders.items():
