@@ -20,6 +20,7 @@ from ..read import bulk_work, load
 from ..reporting.html import render_agenda
 from ..sheets.agenda import agenda_builder
 from ..week import tally_input
+from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import write_owned_sheets
 
@@ -60,6 +61,7 @@ class AgendaResult:
         return table.reindex(columns=list(SECTIONS), fill_value=0).reindex(self.reps)
 
 
+@locked_command(lambda kw: kw.get("write_sheet", True))
 def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = None,
            now: dt.datetime | None = None, out: str | Path | None = None,
            write_sheet: bool = True, templates: str | Path | None = None,

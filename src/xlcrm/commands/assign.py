@@ -20,6 +20,7 @@ from ..metrics.scoring import Rule, condition_names
 from ..metrics.territories import Rep, TerritoryRule, assign_owners, territory_for
 from ..read import Crm, bulk_work, load
 from ..schema import available_locales, load_schema, normalize_header
+from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import write_changes
 
@@ -112,6 +113,7 @@ def _blank(v: Any) -> bool:
     return not (isinstance(v, str) and v.strip())
 
 
+@locked_command(lambda kw: bool(kw.get("apply")))
 def assign(path: str | Path, *, apply: bool = False, force: bool = False,
            backups: int = 5) -> AssignResult:
     """Propose an owner for every lead, contact and account without one; write with ``apply``.

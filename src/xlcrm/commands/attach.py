@@ -9,6 +9,7 @@ from .._version import __version__
 from ..errors import TransplantError
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
+from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
 from ..xlsx.save import SaveResult, safe_save
@@ -17,6 +18,7 @@ from ..xlsx.transplant import transplant_sheets
 __all__ = ["attach"]
 
 
+@locked_command(lambda kw: True)
 def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
            force: bool = False, backups: int = 5) -> SaveResult:
     """Add xlcrm's Settings, data sheets and owned sheets to an existing workbook.

@@ -41,6 +41,7 @@ from ..metrics.quality import (
 from ..read import Crm, bulk_work, load
 from ..sheets.merge_log import LOG_HEADER, merge_log_builder
 from ..sheets.quality import DUPLICATE_HEADER, quality_builder
+from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.save import BACKUP_FOLDER, SaveResult, safe_save
 from ..xlsx.writer import SheetBuilder, write_changes, write_owned_sheets
@@ -153,6 +154,8 @@ def _undo(path: Path, *, force: bool, backups: int) -> CleanResult:
 
 
 # ----- the command ---------------------------------------------------------------------------
+@locked_command(lambda kw: bool(kw.get("apply") or kw.get("undo"))
+                and not kw.get("dry_run"))
 def clean(path: str | Path, *, apply: bool = False, undo: bool = False,
           today: dt.date | None = None, dry_run: bool = False, force: bool = False,
           backups: int = 5) -> CleanResult:

@@ -26,6 +26,7 @@ from ..read import bulk_work, load
 from ..schema import normalize_header
 from ..sheets.rfm import rfm_builder
 from ..sheets.scores import scores_builder
+from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import SheetBuilder, write_owned_sheets
 
@@ -56,6 +57,7 @@ class ScoreResult:
 
 
 # ----- the command -------------------------------------------------------------------------
+@locked_command(lambda kw: not kw.get("dry_run"))
 def score(path: str | Path, *, today: dt.date | None = None, dry_run: bool = False,
           force: bool = False, backups: int = 5) -> ScoreResult:
     """Score the leads and rank the customers; write the Lead scores and RFM sheets.

@@ -26,6 +26,7 @@ from ..sheets.funnel import funnel_sheet
 from ..sheets.history import history_sheet
 from ..sheets.tally import tally_sheet
 from ..week import OWNED_READ, STEPS_OF_WEEK, WeekResult, columns_used, compute_week, tally_input
+from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import CellChange, SheetBuilder, preview_owned_sheets, write_owned_sheets
 
@@ -120,6 +121,7 @@ STEPS_OF_UPDATE = ("Reading the workbook", *STEPS_OF_WEEK, "Comparing with the w
                    "Writing the owned sheets")
 
 
+@locked_command(lambda kw: not kw.get("dry_run"))
 def update(path: str | Path, *, today: dt.date | None = None, force: bool = False,
            dry_run: bool = False, backups: int = 5, preview: bool = True,
            progress: Callable[[str], None] | None = None) -> UpdateResult:
@@ -178,6 +180,7 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     return result
 
 
+@locked_command(lambda kw: True)
 def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
                  today: dt.date | None = None, force: bool = False,
                  backups: int = 5) -> UpdateResult:

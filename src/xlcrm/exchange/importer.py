@@ -35,6 +35,7 @@ from ..errors import ImportFileError
 from ..metrics.identity import email_key, phone_key, stored_email, stored_phone
 from ..read import Coercer, Crm, load, sheet_header_names
 from ..schema import Column, item_labels, normalize_header
+from ..xlsx.lock import locked_command
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
 from .roundtrip import exported_files, import_export_folder
@@ -46,6 +47,7 @@ __all__ = ["ColumnMatch", "ImportResult", "ImportRow", "import_leads", "put_full
 
 
 # ----- the public function ---------------------------------------------------------------------
+@locked_command(lambda kw: not kw.get("dry_run"))
 def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | None = None,
                  source: str | None = None, dry_run: bool = False,
                  now: dt.datetime | None = None, force: bool = False,
