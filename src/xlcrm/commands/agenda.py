@@ -95,10 +95,9 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
         target.write_text(render_agenda(result, crm, now=now, templates=templates),
                           encoding="utf-8")
         result.html = target
-    name = crm.sheet_names.get("agenda") or next(
-        (s.name for s in crm.schema.owned_sheets if s.key == "agenda"), "Agenda")
+    name = crm.claim_sheet("agenda")
     if write_sheet:
         result.saved = write_owned_sheets(
             path, {name: agenda_builder(crm, result.items, day=day, now=now)},
-            force=force, backups=backups)
+            force=force, backups=backups, identities=crm.sheet_names)
     return result

@@ -189,6 +189,7 @@ def assign(path: str | Path, *, apply: bool = False, force: bool = False,
                     cells[(int(row) - 1, crm.columns[key]["territory"])] = t
         result = AssignResult(Path(path), pd.DataFrame(rows, columns=_COLUMNS), unknown)
         if apply and rows:
-            result.saved = write_changes(path, {}, patches, force=force, backups=backups)
+            result.saved = write_changes(path, {}, patches, force=force, backups=backups,
+                                         identities=crm.sheet_names)
             result.applied = True
         return result

@@ -58,6 +58,7 @@ def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
         def write(out: Path) -> None:
             with Package(target) as pkg, Package(scratch) as src:
                 transplant_sheets(pkg, src, [s.name for s in schema.sheets], replace=False)
+                pkg.record_sheet_identities({s.key: s.name for s in schema.sheets})
                 pkg.set_custom_properties({
                     "xlcrm_preset": schema.preset, "xlcrm_schema_version": schema.version,
                     "xlcrm_locale": schema.locale.code, "xlcrm_version": __version__})

@@ -91,13 +91,13 @@ def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
     scores.insert(0, "id", leads["id"])
     result = ScoreResult(path, scores, customers, rules, (mql, sql), unknown)
     builders: dict[str, SheetBuilder] = {}
-    names = {k: crm.sheet_names.get(k, crm.schema.locale.label("sheets", k))
-             for k in ("lead_scores", "rfm")}
+    names = {k: crm.claim_sheet(k) for k in ("lead_scores", "rfm")}
     builders[names["lead_scores"]] = scores_builder(
         crm, call_order(crm, scores), thresholds=result.thresholds, counts=result.counts(),
         unknown_fields=unknown, today=today)
     builders[names["rfm"]] = rfm_builder(crm, customers, customer_key, today)
     result.sheets = list(builders)
     if not dry_run:
-        result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
+        result.saved = write_owned_sheets(path, builders, force=force, backups=backups,
+                                          identities=crm.sheet_names)
     return result

@@ -158,7 +158,7 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     # are laid out
     crm.owned_cells.pop("stage_history", None)
     result = UpdateResult(Path(path), week)
-    names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
+    names = {s.key: crm.claim_sheet(s.key) for s in crm.schema.owned_sheets}
     builders: dict[str, SheetBuilder] = {}
     if "tally" in names:
         builders[names["tally"]] = tally_sheet(week, crm)
@@ -176,7 +176,8 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     if dry_run and preview and builders:
         result.changes = preview_owned_sheets(path, builders)
     elif not dry_run and builders:
-        result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
+        result.saved = write_owned_sheets(path, builders, force=force, backups=backups,
+                                          identities=crm.sheet_names)
     return result
 
 
@@ -214,5 +215,5 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     if len(cells) != 2 or name is None:
         raise TransplantError(f"{Path(path).name}: Settings has no Options rows baseline_from "
                               "and baseline_to; add them (key, setting, value) and try again")
-    patch_sheet(path, name, cells, force=force, backups=backups)
+    patch_sheet(path, name, cells, force=force, backups=backups, identities=crm.sheet_names)
     return update(path, today=today, force=force, backups=backups)

@@ -88,7 +88,7 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
         for state in result.pending:
             if state.cells:
                 saved = patch_sheet(crm.path, state.name, state.cells, force=force,
-                                    backups=backups)
+                                    backups=backups, identities=crm.sheet_names)
                 if saved.backup:
                     result.backups.append(saved.backup)
     return result

@@ -372,6 +372,10 @@ def write_new_workbook(
                 _write_owned(ws, schema, sheet, formats)
             else:
                 _write_settings(book, ws, schema, formats, options, rows)
+        for sheet in schema.sheets:  # which sheets are xlcrm's, by identity (xlsx.identity)
+            book.define_name(f"_xlcrm_sheet_{sheet.key}",
+                             "='" + sheet.name.replace("'", "''") + "'!$A$1")
+            book.defined_names[-1][3] = True  # hidden from the Name box, as Excel's own are
     finally:
         book.close()
     return path

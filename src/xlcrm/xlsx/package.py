@@ -22,6 +22,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import TransplantError, UnreadableWorkbookError
+from .identity import record_identities
 from .parts import (
     NS_CUSTOM,
     NS_MAIN,
@@ -276,6 +277,11 @@ class Package:
                 position = i + 1
         book.insert(position, el)
         return el
+
+    def record_sheet_identities(self, identities: Mapping[str, str]) -> None:
+        """Record which sheets are xlcrm's (key -> sheet name), see :mod:`.identity`."""
+        if identities:
+            record_identities(self.workbook_child("definedNames"), identities)
 
     def request_full_recalculation(self) -> None:
         """Drop calcChain and ask Excel (and LibreOffice) to recalculate on load."""

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import posixpath
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lxml import etree
+
+from .identity import read_identities
 
 __all__ = ["NS_CUSTOM", "NS_MAIN", "NS_PKG_REL", "NS_R", "NS_VT", "REL_CUSTOM", "WORKBOOK",
            "Outline", "is_date1904", "read_outline", "rels_name", "resolve_target"]
@@ -60,6 +62,8 @@ class Outline:
     date1904: bool
     properties: dict[str, str]  # custom document properties, as text
     sizes: dict[str, int]  # part -> uncompressed bytes
+    #: key -> sheet name, of the sheets the workbook records as xlcrm's (see :mod:`.identity`)
+    identities: dict[str, str] = field(default_factory=dict)
 
 
 def read_outline(path: str | Path) -> Outline:
@@ -95,4 +99,4 @@ def read_outline(path: str | Path) -> Outline:
             rid = sheet.get(f"{{{NS_R}}}id")
             if rid in targets:
                 parts[sheet.get("name", "")] = targets[rid]
-    return Outline(parts, is_date1904(book), properties, sizes)
+    return Outline(parts, is_date1904(book), properties, sizes, read_identities(book, parts))

@@ -21,6 +21,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
+from ..errors import TransplantError
 from .opening import safe_open
 from .package import Package
 from .patch import patch_cells
@@ -53,7 +54,8 @@ SheetBuilder = Callable[[xlsxwriter.Workbook, Worksheet], "RowRenderer | None"]
 
 
 def write_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder], *,
-                       force: bool = False, backups: int = 5) -> SaveResult:
+                       force: bool = False, backups: int = 5,
+                       identities: Mapping[str, str] | None = None) -> SaveResult:
     """Replace (or add) owned sheets of ``path``, each filled by its builder.
 
     Args:
@@ -62,12 +64,16 @@ def write_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder], *
             formulas with cached values, formats, tables, charts, frozen panes).
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside it.
+        identities: key -> sheet name of every sheet that is xlcrm's (see
+            :func:`write_changes`).
     """
-    return write_changes(path, builders, {}, force=force, backups=backups)
+    return write_changes(path, builders, {}, force=force, backups=backups,
+                         identities=identities)
 
 
 def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], Any], *,
-                force: bool = False, backups: int = 5) -> SaveResult:
+                force: bool = False, backups: int = 5,
+                identities: Mapping[str, str] | None = None) -> SaveResult:
     """Set cells of one sheet (``(row, column)``, 0-based -> value) and nothing else.
 
     Used to append records (import) and to fix values (clean-up): the sheet's other XML stays
@@ -80,11 +86,14 @@ def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], An
         cells: the values to write; None empties a cell.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside it.
+        identities: key -> sheet name of every sheet that is xlcrm's (see
+            :func:`write_changes`).
     """
     target, _ = safe_open(path, for_writing=True, force=force)
 
     def write(out: Path) -> None:
         with Package(target) as pkg:
+            _claim(pkg, target, [sheet], identities)
             patch_cells(pkg, sheet, cells)
             pkg.save(out)
 
@@ -93,7 +102,8 @@ def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], An
 
 def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
                   patches: Mapping[str, Mapping[tuple[int, int], Any]], *,
-                  force: bool = False, backups: int = 5) -> SaveResult:
+                  force: bool = False, backups: int = 5,
+                  identities: Mapping[str, str] | None = None) -> SaveResult:
     """Patch cells of data sheets and replace owned sheets in one save (one backup).
 
     A clean-up that merges records changes the data sheets and rewrites its report sheets
@@ -105,6 +115,13 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
         patches: data sheet name -> cells to set, as for :func:`patch_sheet`.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside it.
+        identities: key -> sheet name of every sheet that is xlcrm's. When given, a sheet
+            to write that exists but is not among them is refused (it is a team's own sheet
+            that only shares a name), and the identities are recorded in the same save
+            (:mod:`.identity`), so an older workbook matched by names is migrated.
+
+    Raises:
+        TransplantError: a sheet to write exists and is not xlcrm's; nothing was written.
     """
     target, _ = safe_open(path, for_writing=True, force=force)
     with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp:
@@ -113,6 +130,7 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
 
         def write(out: Path) -> None:
             with Package(target) as pkg, Package(scratch_path) as src:
+                _claim(pkg, target, [*builders, *patches], identities)
                 for sheet, cells in patches.items():
                     if cells:
                         patch_cells(pkg, sheet, cells)
@@ -122,6 +140,22 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
                 pkg.save(out)
 
         return safe_save(target, write, force=force, backups=backups)
+
+
+def _claim(pkg: Package, target: Path, sheets: list[str],
+           identities: Mapping[str, str] | None) -> None:
+    """Refuse to write a sheet that is not xlcrm's; record the identities of those that are."""
+    if identities is None:
+        return
+    ours = {v.lower() for v in identities.values()}
+    present = {name.lower() for name, _, _ in pkg.sheets()}  # Excel's names ignore case
+    foreign = [s for s in sheets if s.lower() in present and s.lower() not in ours]
+    if foreign:
+        raise TransplantError(f'{target.name}: sheet "{foreign[0]}" is not one of xlcrm\'s '
+                              "sheets (a sheet of the same name that xlcrm did not make); "
+                              "nothing was written")
+    pkg.record_sheet_identities({k: v for k, v in identities.items()
+                                 if v.lower() in present or v in sheets})
 
 
 def _build_scratch(scratch_path: Path, builders: Mapping[str, SheetBuilder]
