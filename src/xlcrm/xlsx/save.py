@@ -50,7 +50,7 @@ from ..errors import WorkbookError, WorkbookExistsError, WorkbookLockedError
 from .lock import carry_lock, workbook_lock
 from .opening import lock_files
 
-__all__ = ["SaveResult", "prepare_target", "safe_save"]
+__all__ = ["SaveResult", "prepare_target", "remove_durably", "safe_save", "write_durably"]
 
 BACKUP_FOLDER = ".xlcrm-backups"
 _STAMP = "%Y%m%d-%H%M%S-%f"
@@ -261,6 +261,38 @@ def _fsync_folder(folder: Path) -> None:
             _fsync(fd)
         finally:
             os.close(fd)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` all or nothing, as the workbook is saved: a temporary file in
+    the same folder, flushed to disk, renamed over ``path``, the folder flushed. A crash leaves
+    the old file or the complete new one.
+
+    Raises:
+        OSError: the file could not be written (``path`` is then unchanged).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with partial.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            _fsync(fh.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    _fsync_folder(path.parent)
+
+
+def remove_durably(*paths: Path) -> None:
+    """Remove files (those missing are skipped) and flush their folders, so the removal
+    survives a crash."""
+    folders = set()
+    for path in paths:
+        path.unlink(missing_ok=True)
+        folders.add(path.parent)
+    for folder in folders:
+        _fsync_folder(folder)
 
 
 # ----- backups ----------------------------------------------------------------------------
