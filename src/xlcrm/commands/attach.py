@@ -6,9 +6,10 @@ import tempfile
 from pathlib import Path
 
 from .._version import __version__
-from ..errors import TransplantError
+from ..errors import TransplantError, UnreadableWorkbookError
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
+from ..xlsx.cells import workbook_reader
 from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
@@ -16,6 +17,26 @@ from ..xlsx.save import SaveResult, safe_save
 from ..xlsx.transplant import transplant_sheets
 
 __all__ = ["attach"]
+
+
+def _refuse_unreadable(target: Path) -> None:
+    """Refuse a workbook the cell reader can't open: every command after attach would fail
+    on it, so nothing is written (a macro sheet of Excel 4, a relationship that is missing)."""
+    reader, errors = workbook_reader()
+    caught: tuple[type[BaseException], ...] = (*errors, ValueError, KeyError)
+    try:
+        book = reader.from_path(str(target))
+        try:
+            for name in book.sheet_names:  # a sheet of a kind the reader doesn't know
+                book.get_sheet_by_name(name).to_python(nrows=1)
+        finally:
+            book.close()
+    except caught as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UnreadableWorkbookError(
+            f"{target.name}: xlcrm could not read this workbook after attaching ({first}); "
+            "nothing was written. Open it in Excel and save it again, or copy its records "
+            "into a new CRM workbook with `xlcrm adopt`") from None
 
 
 @locked_command(lambda kw: True)
@@ -40,6 +61,7 @@ def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
     """
     schema = load_schema(preset, locale)
     target, _ = safe_open(path, for_writing=True, force=force)
+    _refuse_unreadable(target)
     with Package(target) as pkg:
         taken = {name.lower(): name for name, _, _ in pkg.sheets()}
         custom = pkg.peek("docProps/custom.xml") if pkg.has("docProps/custom.xml") else None

@@ -87,14 +87,11 @@ class CleanResult:
 # ----- reading back the owned sheets -------------------------------------------------------
 def _sheet_grids(path: Path, names: list[str]) -> dict[str, list[list[Any]]]:
     """The cells of the named sheets that exist (one opening of the workbook)."""
-    from python_calamine import CalamineWorkbook
+    from ..xlsx.bounds import bounded_reader
 
-    book = CalamineWorkbook.from_path(str(path))
-    try:
+    with bounded_reader(path) as book:
         return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
                 for n in names if n in book.sheet_names}
-    finally:
-        book.close()
 
 
 def _read_marks(rows: list[list[Any]]) -> dict[tuple[str, str], str]:

@@ -192,9 +192,8 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
         ArgumentError: ``start`` is after ``end``.
         TransplantError: the workbook's Settings have no Options table with the baseline rows.
     """
-    from python_calamine import CalamineWorkbook
-
     from ..errors import TransplantError
+    from ..xlsx.bounds import bounded_reader
     from ..xlsx.writer import patch_sheet
 
     if start > end:
@@ -202,11 +201,8 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     crm = load(path)
     crm.require_xlcrm()
     name = crm.sheet_names.get("settings")
-    book = CalamineWorkbook.from_path(str(path))
-    try:
+    with bounded_reader(Path(path)) as book:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False) if name else []
-    finally:
-        book.close()
     cells: dict[tuple[int, int], Any] = {}
     for r, row in enumerate(grid):
         for c, value in enumerate(row[:-2] if len(row) > 2 else []):

@@ -11,16 +11,20 @@ is named. A sheet whose values really fill more than that is refused with one li
 
 from __future__ import annotations
 
+import contextlib
 import re
+import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..errors import UnreadableWorkbookError
 from ..issues import column_index, column_letter
 
-__all__ = ["MAX_CELLS", "FarCell", "bounded_copy", "grid_size"]
+__all__ = ["MAX_CELLS", "FarCell", "bounded_copy", "bounded_reader", "grid_size"]
 
 #: the largest grid (rows x columns) a sheet is read as: about 320 MB in the reader
 MAX_CELLS = 10_000_000
@@ -136,3 +140,23 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
             for info in zf.infolist():
                 out.writestr(info.filename, replaced.get(info.filename) or zf.read(info))
     return copy, far
+
+
+@contextlib.contextmanager
+def bounded_reader(path: Path) -> Iterator[Any]:
+    """Open ``path`` with the cell reader, bounded as :func:`bounded_copy` says (every sheet);
+    for a caller that needs some sheets' cells as they are, not the typed tables."""
+    from .cells import workbook_reader
+    from .parts import read_outline
+
+    ooxml = path.suffix.lower() in (".xlsx", ".xlsm")  # .xls and .ods are read as they are
+    source, _ = bounded_copy(path, read_outline(path).sheet_parts) if ooxml else (path, [])
+    try:
+        book = workbook_reader()[0].from_path(str(source))
+        try:
+            yield book
+        finally:
+            book.close()
+    finally:
+        if source != path:
+            shutil.rmtree(source.parent, ignore_errors=True)

@@ -204,6 +204,7 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
     is all new. Rows a builder renders in bulk (the stage history's appended table) are not
     compared here: the caller knows which of them are new.
     """
+    from .bounds import bounded_reader
     from .cells import workbook_reader
 
     reader = workbook_reader()[0]
@@ -212,20 +213,20 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
     with tempfile.TemporaryDirectory(prefix="xlcrm-preview-") as tmp:
         scratch_path = Path(tmp) / "owned.xlsx"
         bulk = _build_scratch(scratch_path, builders)
-        new_book, old_book = reader.from_path(str(scratch_path)), reader.from_path(str(target))
+        new_book = reader.from_path(str(scratch_path))
         try:
-            present = set(old_book.sheet_names)
-            for name in builders:
-                after = new_book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                before: list[list[Any]] = []
-                if name in present:
-                    rows = len(after) if name in bulk else None
-                    before = old_book.get_sheet_by_name(name).to_python(
-                        skip_empty_area=False, **({"nrows": rows} if rows else {}))
-                changes += _changed_cells(name, before, after)
+            with bounded_reader(target) as old_book:  # a far stray cell costs nothing
+                present = set(old_book.sheet_names)
+                for name in builders:
+                    after = new_book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                    before: list[list[Any]] = []
+                    if name in present:
+                        rows = len(after) if name in bulk else None
+                        before = old_book.get_sheet_by_name(name).to_python(
+                            skip_empty_area=False, **({"nrows": rows} if rows else {}))
+                    changes += _changed_cells(name, before, after)
         finally:
             new_book.close()
-            old_book.close()
     return changes
 
 
