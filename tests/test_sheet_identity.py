@@ -98,8 +98,8 @@ def test_older_workbook_without_identities_is_migrated(tmp_path: Path,
                                                       demo_book: Callable[..., Path]) -> None:
     book = copy_of(demo_book("dealer", 60, 4, updated=False), tmp_path, "crm.xlsx")
     assert read_outline(book).identities["leads"] == "Leads"  # a new workbook records them
-    _edit_workbook_xml(book, lambda x: re.sub(r'<definedName name="_xlcrm_sheet_[^<]*</definedName>',
-                                              "", x))
+    _edit_workbook_xml(book, lambda x: re.sub(
+        r'<definedName name="_xlcrm_sheet_[^<]*</definedName>', "", x))
     assert read_outline(book).identities == {}
     before = xlcrm.load(book)
     assert before.sheet_names["leads"] == "Leads"  # found by its recorded locale's name

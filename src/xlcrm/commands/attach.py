@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from .._version import __version__
@@ -14,6 +13,7 @@ from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
 from ..xlsx.save import SaveResult, safe_save
+from ..xlsx.scratch import scratch_dir
 from ..xlsx.transplant import transplant_sheets
 
 __all__ = ["attach"]
@@ -74,7 +74,7 @@ def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
             f"{target.name}: already has sheet{'s' * (len(clashes) > 1)} named "
             + ", ".join(f'"{c}"' for c in clashes)
             + "; rename them (or attach with another --locale) so xlcrm can add its own")
-    with tempfile.TemporaryDirectory(prefix="xlcrm-attach-") as tmp:
+    with scratch_dir("attach") as tmp:
         scratch = write_new_workbook(Path(tmp) / "scratch.xlsx", schema)
 
         def write(out: Path) -> None:

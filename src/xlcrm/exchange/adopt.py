@@ -24,6 +24,7 @@ from ..read import sheet_header_names
 from ..schema import Schema, load_schema, normalize_header
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.bounds import bounded_reader
+from ..xlsx.parts import read_outline
 from ..xlsx.save import prepare_target, safe_save
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
@@ -59,6 +60,11 @@ def _read_grids(path: Path) -> dict[str, list[list[Any]]]:
     from python_calamine import CalamineError
 
     check_sheet_file(path)  # the zip and XML limits every file xlcrm opens is held to
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        outline = read_outline(path)
+        if outline.identities or "xlcrm_preset" in outline.properties:
+            raise ImportFileError(f"{path.name}: is already an xlcrm workbook; use it as it "
+                                  "is (xlcrm check, xlcrm update), nothing to adopt")
     try:
         with bounded_reader(path) as book:
             return {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False)

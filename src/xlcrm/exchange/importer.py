@@ -73,6 +73,10 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
     crm = load(path)
     if not dry_run:
         crm.require_xlcrm()
+    if crm.schema.lead_sheet not in crm.sheet_names:
+        lead_sheet = crm.schema.sheet(crm.schema.lead_sheet).name
+        raise ImportFileError(f"{crm.path.name}: has no {lead_sheet} sheet to import into "
+                              "(renamed or deleted?); nothing was imported")
     now = now or dt.datetime.now().replace(microsecond=0)
     manifest = file / "manifest.json" if file.is_dir() else file
     beside = file.parent / "manifest.json"

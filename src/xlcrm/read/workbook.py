@@ -78,6 +78,10 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
           owned: Collection[str], columns: Columns) -> Crm:
     target, issues = safe_open(path)
     outline = read_outline(target)
+    if not any(part.endswith("styles.xml") for part in outline.sizes):
+        raise UnreadableWorkbookError(
+            f"{target.name}: is damaged: it has no styles part (xl/styles.xml), so its dates "
+            "can't be told from numbers; open it in Excel or LibreOffice and save it again")
     names = list(outline.sheet_parts)  # the sheets, in order, as the reader will name them
     preset = preset or outline.properties.get("xlcrm_preset") or detect_preset(names)
     locale = locale or outline.properties.get("xlcrm_locale") or detect_locale(preset, names)

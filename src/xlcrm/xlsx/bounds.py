@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 
 from ..errors import UnreadableWorkbookError
 from ..issues import column_index, column_letter
+from .scratch import new_scratch_folder
 
 __all__ = ["MAX_CELLS", "FarCell", "bounded_copy", "bounded_reader", "grid_size"]
 
@@ -135,7 +135,7 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
             far += [FarCell(name, cell) for cell in dropped]
         if not replaced:
             return path, []
-        copy = Path(tempfile.mkdtemp(prefix="xlcrm-read-")) / path.name
+        copy = new_scratch_folder("read") / path.name  # the caller removes it
         with zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
             for info in zf.infolist():
                 out.writestr(info.filename, replaced.get(info.filename) or zf.read(info))

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,7 @@ from .opening import safe_open
 from .package import Package
 from .patch import patch_cells
 from .save import SaveResult, safe_save
+from .scratch import scratch_dir
 from .transplant import RowRenderer, transplant_sheets
 
 __all__ = ["SAFE_OPTIONS", "CellChange", "SheetBuilder", "new_book", "patch_sheet",
@@ -124,7 +124,7 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
         TransplantError: a sheet to write exists and is not xlcrm's; nothing was written.
     """
     target, _ = safe_open(path, for_writing=True, force=force)
-    with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp:
+    with scratch_dir("changes") as tmp:
         scratch_path = Path(tmp) / "owned.xlsx"
         extra = _build_scratch(scratch_path, builders)
 
@@ -210,7 +210,7 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
     reader = workbook_reader()[0]
     target, _ = safe_open(path)
     changes: list[CellChange] = []
-    with tempfile.TemporaryDirectory(prefix="xlcrm-preview-") as tmp:
+    with scratch_dir("preview") as tmp:
         scratch_path = Path(tmp) / "owned.xlsx"
         bulk = _build_scratch(scratch_path, builders)
         new_book = reader.from_path(str(scratch_path))
