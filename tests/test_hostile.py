@@ -74,6 +74,7 @@ WORKBOOKS: dict[str, Edit] = {
     "strict-ooxml": _replace("xl/workbook.xml",
                              b"http://schemas.openxmlformats.org/spreadsheetml/2006/main",
                              b"http://purl.oclc.org/ooxml/spreadsheetml/main"),
+    "two-sheets-one-name": _replace("xl/workbook.xml", b'name="Plans"', b'name="LEADS"'),
     "settings-renamed": _replace("xl/workbook.xml", b'name="Settings"', b'name="Setup"'),
     "leads-renamed": _replace("xl/workbook.xml", b'name="Leads"', b'name="Prospects"'),
     "created-column-deleted": _in_sheet("Leads", rb"<t>Created</t>|>Created<", b"><"),
@@ -200,3 +201,19 @@ def test_hostile_lead_file_through_import_and_adopt(name: str, good: Path,
         if code == 2:
             assert book.read_bytes() == before, (name, args, text)
         assert lead.read_bytes() == original
+
+
+def test_damaged_sheet_and_twin_names_are_named(good: Path, tmp_path: Path) -> None:
+    book = _hostile(good, "sheet-stream-damaged", tmp_path)
+    code, text = _one_line_outcome(["check", str(book)])
+    assert code == 2 and "crm.xlsx: sheet Leads is damaged" in text
+    book = _hostile(good, "two-sheets-one-name", tmp_path)
+    code, text = _one_line_outcome(["check", str(book)])
+    assert code == 2 and 'two sheets are named "LEADS"' in text
+
+
+def test_smtp_port_that_is_no_number_is_one_line(good: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["report", str(good), "--out", str(tmp_path), "--eml",
+                                      "--smtp", "host:notaport", "--mail-to", "a@example.com"])
+    assert result.exit_code == 2 and "is not a port number" in result.output
+    assert "Traceback" not in result.output

@@ -118,7 +118,14 @@ def _read_outline(path: str | Path) -> Outline:
         targets = {rel.get("Id"): resolve_target(WORKBOOK, rel.get("Target", ""))
                    for rel in relationships(WORKBOOK)}
         parts: dict[str, str] = {}
+        seen: set[str] = set()
         for sheet in book.iterfind(f"{_M}sheets/{_M}sheet"):
+            title = sheet.get("name", "")
+            if title.lower() in seen:  # Excel forbids it; a reader would take either
+                raise UnreadableWorkbookError(
+                    f"{Path(path).name}: is damaged: two sheets are named \"{title}\"; open "
+                    "it in Excel or LibreOffice and save it again")
+            seen.add(title.lower())
             rid = sheet.get(f"{{{NS_R}}}id")
             if rid in targets:
                 parts[sheet.get("name", "")] = targets[rid]
