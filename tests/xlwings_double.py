@@ -3,7 +3,8 @@ documents it: a range's value is a scalar for one cell, a list for one row or co
 list of lists otherwise (``options(ndim=2)`` always gives lists of lists); empty cells are
 None; numbers are floats; dates are datetimes (a time-only cell is a datetime on
 1899-12-30); assigning a list of lists fills the block from the range's top-left cell; a string
-starting with "=" is stored as a formula."""
+starting with "=" is stored as a formula (its cell listed in ``Sheet.formulas``), one starting
+with a quote as the text after the quote."""
 
 from __future__ import annotations
 
@@ -83,6 +84,11 @@ class Range:
             for j, v in enumerate(row):
                 v = _normalise(v)
                 key = (self.row + i, self.column + j)
+                self.sheet.formulas.discard(key)
+                if isinstance(v, str) and v.startswith("'"):
+                    v = v[1:] or None  # Excel's prefix character: the rest is text
+                elif isinstance(v, str) and v.startswith("="):
+                    self.sheet.formulas.add(key)
                 if v is None:
                     self.sheet.cells.pop(key, None)
                 else:
@@ -110,6 +116,7 @@ class Sheet:
         self.book, self.name = book, name
         self.cells: dict[tuple[int, int], Any] = {}
         self.formats: dict[tuple[int, int], str] = {}
+        self.formulas: set[tuple[int, int]] = set()  # cells Excel would calculate
         self.writes = 0
 
     def range(self, first: Any, second: Any = None) -> Range:
@@ -130,6 +137,7 @@ class Sheet:
 
     def clear_contents(self) -> None:
         self.cells.clear()
+        self.formulas.clear()
 
     def grid(self) -> list[list[Any]]:
         """Test helper: the sheet from A1 as rows, None for empty cells."""

@@ -278,6 +278,9 @@ def report(
     settings = None
     if smtp:
         host, _, port = smtp.partition(":")
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise typer.BadParameter(f'"{port}" is not a port number; give HOST or HOST:PORT, '
+                                     "for example smtp.example.com:587", param_hint="--smtp")
         settings = xlcrm.SmtpSettings(host, int(port) if port else (587 if starttls else 25),
                                 starttls=starttls, user=smtp_user)
     with _as_exit(), console.status("Counting the week and writing the report..."):

@@ -83,6 +83,28 @@ class Crm:
     date1904: bool = False
     owned_cells: dict[str, list[list[Any]]] = field(default_factory=dict)
     recorded_preset: str | None = None  # the preset the document properties record
+    all_sheets: list[str] = field(default_factory=list)  # every sheet's name, in tab order
+    identified: bool = False  # the workbook records which sheets are xlcrm's
+
+    def claim_sheet(self, key: str) -> str:
+        """Return the name of xlcrm's sheet ``key`` to write, claiming a new one if missing.
+
+        The sheet xlcrm recorded (or, in an older workbook, found) as ``key`` keeps its name.
+        A missing one gets the schema's name, or, when a sheet of the team's already has it,
+        a distinct one (``Dashboard (xlcrm)``): a sheet xlcrm did not make is never written.
+        The claim is kept in :attr:`sheet_names`, so the save records its identity.
+        """
+        name = self.sheet_names.get(key)
+        if name:
+            return name
+        base = self.schema.sheet(key).name
+        taken = {n.lower() for n in [*self.all_sheets, *self.sheet_names.values()]}
+        name, n = base, 1
+        while name.lower() in taken:
+            suffix = " (xlcrm)" if n == 1 else f" (xlcrm {n})"
+            name, n = base[:31 - len(suffix)] + suffix, n + 1
+        self.sheet_names[key] = name
+        return name
 
     def __getitem__(self, key: str) -> pd.DataFrame:
         return self.tables[key]

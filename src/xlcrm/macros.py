@@ -207,6 +207,11 @@ def _copy_to_file(sheets: Sheets, path: Path) -> Path:
     return path
 
 
+#: first characters that make Excel read a value assigned to a range as a formula (or, with
+#: a leading quote, as text with the quote dropped)
+_TEXT_TRIGGERS = ("=", "+", "-", "@", "'", "\t", "\r", "\n")
+
+
 def owned_sheet_cells(path: str | Path, sheet: str) -> tuple[Grid, dict[tuple[int, int], str]]:
     """A sheet's cells as a back end writes them: values, formulas as ``=...`` text, and the
     number format of every cell that has one."""
@@ -221,6 +226,11 @@ def owned_sheet_cells(path: str | Path, sheet: str) -> tuple[Grid, dict[tuple[in
             out = []
             for c, cell in enumerate(row):
                 value = getattr(cell, "value", None)
+                if isinstance(value, str) and getattr(cell, "data_type", "s") != "f" and \
+                        value.startswith(_TEXT_TRIGGERS):
+                    # Excel runs a text "=..." assigned to a range: the leading quote keeps
+                    # it text (Excel's prefix character), as a lead named "=..." must stay
+                    value = "'" + value
                 out.append(value)
                 fmt = getattr(cell, "number_format", "General")
                 if value is not None and fmt and fmt != "General":

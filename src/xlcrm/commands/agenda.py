@@ -25,6 +25,7 @@ from ..reporting.html import render_agenda
 from ..sheets.agenda import agenda_builder
 from ..week import tally_input
 from ..xlsx.crypto import with_password
+from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import write_owned_sheets
 
@@ -68,6 +69,7 @@ class AgendaResult:
 
 
 @with_password
+@locked_command(lambda kw: kw.get("write_sheet", True))
 def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = None,
            now: dt.datetime | None = None, out: str | Path | None = None,
            write_sheet: bool = True, templates: str | Path | None = None,
@@ -105,12 +107,11 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
         target.write_text(render_agenda(result, crm, now=now, templates=templates),
                           encoding="utf-8")
         result.html = target
-    name = crm.sheet_names.get("agenda") or next(
-        (s.name for s in crm.schema.owned_sheets if s.key == "agenda"), "Agenda")
+    name = crm.claim_sheet("agenda")
     if write_sheet:
         result.saved = write_owned_sheets(
             path, {name: agenda_builder(crm, result.items, day=day, now=now)},
-            force=force, backups=backups)
+            force=force, backups=backups, identities=crm.sheet_names)
     return result
 
 

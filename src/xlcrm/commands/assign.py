@@ -21,6 +21,7 @@ from ..metrics.territories import Rep, TerritoryRule, assign_owners, territory_f
 from ..read import Crm, bulk_work, load
 from ..schema import available_locales, load_schema, normalize_header
 from ..xlsx.crypto import with_password
+from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import write_changes
 
@@ -114,6 +115,7 @@ def _blank(v: Any) -> bool:
 
 
 @with_password
+@locked_command(lambda kw: bool(kw.get("apply")))
 def assign(path: str | Path, *, apply: bool = False, force: bool = False,
            backups: int = 5, password: str | None = None) -> AssignResult:
     """Propose an owner for every lead, contact and account without one; write with ``apply``.
@@ -190,6 +192,7 @@ def assign(path: str | Path, *, apply: bool = False, force: bool = False,
                     cells[(int(row) - 1, crm.columns[key]["territory"])] = t
         result = AssignResult(Path(path), pd.DataFrame(rows, columns=_COLUMNS), unknown)
         if apply and rows:
-            result.saved = write_changes(path, {}, patches, force=force, backups=backups)
+            result.saved = write_changes(path, {}, patches, force=force, backups=backups,
+                                         identities=crm.sheet_names)
             result.applied = True
         return result

@@ -2,23 +2,46 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 from .._version import __version__
-from ..errors import TransplantError
+from ..errors import TransplantError, UnreadableWorkbookError
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
-from ..xlsx.crypto import with_password
+from ..xlsx.cells import workbook_reader
+from ..xlsx.crypto import source, with_password
+from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
 from ..xlsx.save import SaveResult, safe_save
+from ..xlsx.scratch import scratch_dir
 from ..xlsx.transplant import transplant_sheets
 
 __all__ = ["attach"]
 
 
+def _refuse_unreadable(target: Path) -> None:
+    """Refuse a workbook the cell reader can't open: every command after attach would fail
+    on it, so nothing is written (a macro sheet of Excel 4, a relationship that is missing)."""
+    reader, errors = workbook_reader()
+    caught: tuple[type[BaseException], ...] = (*errors, ValueError, KeyError)
+    try:
+        book = reader.from_path(source(target))
+        try:
+            for name in book.sheet_names:  # a sheet of a kind the reader doesn't know
+                book.get_sheet_by_name(name).to_python(nrows=1)
+        finally:
+            book.close()
+    except caught as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UnreadableWorkbookError(
+            f"{target.name}: xlcrm could not read this workbook after attaching ({first}); "
+            "nothing was written. Open it in Excel and save it again, or copy its records "
+            "into a new CRM workbook with `xlcrm adopt`") from None
+
+
 @with_password
+@locked_command(lambda kw: True)
 def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
            force: bool = False, backups: int = 5, password: str | None = None) -> SaveResult:
     """Add xlcrm's Settings, data sheets and owned sheets to an existing workbook.
@@ -42,6 +65,7 @@ def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
     """
     schema = load_schema(preset, locale)
     target, _ = safe_open(path, for_writing=True, force=force)
+    _refuse_unreadable(target)
     with Package(target) as pkg:
         taken = {name.lower(): name for name, _, _ in pkg.sheets()}
         custom = pkg.peek("docProps/custom.xml") if pkg.has("docProps/custom.xml") else None
@@ -54,12 +78,13 @@ def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
             f"{target.name}: already has sheet{'s' * (len(clashes) > 1)} named "
             + ", ".join(f'"{c}"' for c in clashes)
             + "; rename them (or attach with another --locale) so xlcrm can add its own")
-    with tempfile.TemporaryDirectory(prefix="xlcrm-attach-") as tmp:
+    with scratch_dir("attach") as tmp:
         scratch = write_new_workbook(Path(tmp) / "scratch.xlsx", schema)
 
         def write(out: Path) -> None:
             with Package(target) as pkg, Package(scratch) as src:
                 transplant_sheets(pkg, src, [s.name for s in schema.sheets], replace=False)
+                pkg.record_sheet_identities({s.key: s.name for s in schema.sheets})
                 pkg.set_custom_properties({
                     "xlcrm_preset": schema.preset, "xlcrm_schema_version": schema.version,
                     "xlcrm_locale": schema.locale.code, "xlcrm_version": __version__})

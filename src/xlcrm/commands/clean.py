@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,9 +46,10 @@ from ..read import Crm, bulk_work, load
 from ..sheets.merge_log import LOG_HEADER, merge_log_builder
 from ..sheets.quality import DUPLICATE_HEADER, quality_builder
 from ..xlsx.crypto import with_password
+from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.rows import RowShift
-from ..xlsx.save import BACKUP_FOLDER, SaveResult, safe_save
+from ..xlsx.save import BACKUP_FOLDER, SaveResult, remove_durably, safe_save, write_durably
 from ..xlsx.writer import SheetBuilder, write_changes, write_owned_sheets
 
 __all__ = ["CleanResult", "clean"]
@@ -92,16 +94,11 @@ class CleanResult:
 # ----- reading back the owned sheets -------------------------------------------------------
 def _sheet_grids(path: Path, names: list[str]) -> dict[str, list[list[Any]]]:
     """The cells of the named sheets that exist (one opening of the workbook)."""
-    from python_calamine import CalamineWorkbook
+    from ..xlsx.bounds import bounded_reader
 
-    from ..xlsx.crypto import source
-
-    book = CalamineWorkbook.from_path(source(path))
-    try:
+    with bounded_reader(path) as book:
         return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
                 for n in names if n in book.sheet_names}
-    finally:
-        book.close()
 
 
 def _read_marks(rows: list[list[Any]]) -> dict[tuple[str, str], str]:
@@ -144,25 +141,73 @@ def _sha256(path: Path) -> str:
 
 
 def _undo(path: Path, *, force: bool, backups: int) -> CleanResult:
+    """Put the workbook back as it was before the last merge, or refuse (see :func:`clean`).
+
+    The merge wrote, in this order, each step durable before the next: the copy of the
+    workbook before the merge, a record naming its checksum, the merged workbook, then the
+    merged workbook's checksum in the record. Whatever moment a crash stopped it at, the files
+    say what happened, and nothing is restored that is not exactly the workbook before it.
+    """
     target, _ = safe_open(path, for_writing=True, force=force)
     before, record = _undo_files(target)
-    if not (before.is_file() and record.is_file()):
+    if not record.is_file():
         raise WorkbookError(f"{target.name}: there is no merge to undo (no "
-                            f"{before.name} in {before.parent})")
-    info = json.loads(record.read_text(encoding="utf-8"))
-    if _sha256(target) != info.get("after_sha256") and not force:
-        raise WorkbookError(f"{target.name}: changed since the merge of {info.get('merged_on')};"
-                            " undoing would lose those edits. The workbook as it was before the"
-                            f" merge is {before}; use --force to restore it anyway")
-    data = before.read_bytes()
+                            f"{record.name} in {record.parent})")
+    info = _read_record(target, record)
+    merged_on = info.get("merged_on", "?")
+    data = before.read_bytes() if before.is_file() else None
+    if data is None or hashlib.sha256(data).hexdigest() != info.get("before_sha256"):
+        raise WorkbookError(f"{target.name}: the copy from before the merge of {merged_on} "
+                            f"({before}) is missing or damaged; nothing was undone. Earlier "
+                            f"versions of the workbook are in {before.parent}")
+    now = _sha256(target)
+    if now == info["before_sha256"]:  # the merge never landed, or was undone already
+        remove_durably(record, before)
+        raise WorkbookError(f"{target.name}: is already as it was before the merge of "
+                            f"{merged_on}; nothing to undo")
+    if now != info.get("after_sha256") and not force:
+        changed = ("changed since the merge" if info.get("after_sha256") else
+                   "may have changed since the merge (the merge was interrupted before it "
+                   "was recorded whole)")
+        raise WorkbookError(f"{target.name}: {changed} of {merged_on}; undoing would lose "
+                            f"those edits. The workbook as it was before the merge is {before};"
+                            " use --force to restore it anyway")
     saved = safe_save(target, lambda tmp: tmp.write_bytes(data), force=force, backups=backups)
-    record.unlink()
-    before.unlink()
+    remove_durably(record, before)
     return CleanResult(target, [], [], undone=True, saved=saved)
+
+
+def _read_record(target: Path, record: Path) -> dict[str, Any]:
+    """The merge record, or one line saying it is damaged."""
+    try:
+        info = json.loads(record.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        info = None
+    if not isinstance(info, dict) or not isinstance(info.get("before_sha256"), str):
+        raise WorkbookError(f"{target.name}: the merge record {record} is damaged; nothing was "
+                            f"undone. Earlier versions of the workbook are in {record.parent}")
+    return info
+
+
+def _apply_merge(target: Path, write: Callable[[], SaveResult], today: dt.date) -> SaveResult:
+    """Save a merge so that :func:`_undo` can always tell what to restore (see there)."""
+    before, record = _undo_files(target)
+    remove_durably(record)  # an older record must never point at the new copy
+    data = target.read_bytes()
+    info: dict[str, Any] = {"merged_on": today.isoformat(),
+                            "before_sha256": hashlib.sha256(data).hexdigest()}
+    write_durably(before, data)
+    write_durably(record, json.dumps(info).encode("utf-8"))
+    saved = write()
+    info["after_sha256"] = _sha256(target)
+    write_durably(record, json.dumps(info).encode("utf-8"))
+    return saved
 
 
 # ----- the command ---------------------------------------------------------------------------
 @with_password
+@locked_command(lambda kw: bool(kw.get("apply") or kw.get("undo"))
+                and not kw.get("dry_run"))
 def clean(path: str | Path, *, apply: bool = False, undo: bool = False,
           today: dt.date | None = None, dry_run: bool = False, force: bool = False,
           backups: int = 5, password: str | None = None) -> CleanResult:
@@ -196,8 +241,7 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
            backups: int) -> CleanResult:
     crm = load(path)
     crm.require_xlcrm()
-    dq_name = crm.sheet_names.get("data_quality", _sheet_label(crm, "data_quality"))
-    log_name = crm.sheet_names.get("merge_log", _sheet_label(crm, "merge_log"))
+    dq_name, log_name = crm.claim_sheet("data_quality"), crm.claim_sheet("merge_log")
     grids = _sheet_grids(path, [dq_name, log_name])
     marks = _read_marks(grids.get(dq_name, []))
     result = CleanResult(path, [], [])
@@ -229,16 +273,12 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
         return result
     if apply and result.merged_groups:
         target, _ = safe_open(path, for_writing=True, force=force)
-        before_bytes = target.read_bytes()
-        result.saved = write_changes(target, builders, patches, force=force, backups=backups,
-                                     deletions=removed)
-        before, record = _undo_files(target)
-        before.parent.mkdir(parents=True, exist_ok=True)
-        before.write_bytes(before_bytes)
-        record.write_text(json.dumps({"merged_on": today.isoformat(),
-                                      "after_sha256": _sha256(target)}), encoding="utf-8")
+        result.saved = _apply_merge(target, lambda: write_changes(
+            target, builders, patches, force=force, backups=backups, deletions=removed,
+            identities=crm.sheet_names), today)
     else:
-        result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
+        result.saved = write_owned_sheets(path, builders, force=force, backups=backups,
+                                          identities=crm.sheet_names)
     return result
 
 
@@ -253,10 +293,6 @@ def _renumber(crm: Crm, removed: dict[str, list[int]]) -> None:
             frame = crm.tables[key]
             frame.index = pd.Index([shift.row(int(r)) or 0 for r in frame.index],
                                    name=frame.index.name)
-
-
-def _sheet_label(crm: Crm, key: str) -> str:
-    return crm.schema.locale.label("sheets", key)
 
 
 def _marked_grids(crm: Crm, path: Path, marks: dict[tuple[str, str], str]

@@ -27,6 +27,7 @@ from ..schema import normalize_header
 from ..sheets.rfm import rfm_builder
 from ..sheets.scores import scores_builder
 from ..xlsx.crypto import with_password
+from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import SheetBuilder, write_owned_sheets
 
@@ -60,6 +61,7 @@ class ScoreResult:
 
 # ----- the command -------------------------------------------------------------------------
 @with_password
+@locked_command(lambda kw: not kw.get("dry_run"))
 def score(path: str | Path, *, today: dt.date | None = None, dry_run: bool = False,
           force: bool = False, backups: int = 5, password: str | None = None) -> ScoreResult:
     """Score the leads and rank the customers; write the Lead scores and RFM sheets.
@@ -95,13 +97,13 @@ def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
     result = ScoreResult(path, scores, customers, rules, (mql, sql), unknown)
     result.missing = crm.missing_records(("lead", "deals"))
     builders: dict[str, SheetBuilder] = {}
-    names = {k: crm.sheet_names.get(k, crm.schema.locale.label("sheets", k))
-             for k in ("lead_scores", "rfm")}
+    names = {k: crm.claim_sheet(k) for k in ("lead_scores", "rfm")}
     builders[names["lead_scores"]] = scores_builder(
         crm, call_order(crm, scores), thresholds=result.thresholds, counts=result.counts(),
         unknown_fields=unknown, today=today)
     builders[names["rfm"]] = rfm_builder(crm, customers, customer_key, today)
     result.sheets = list(builders)
     if not dry_run:
-        result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
+        result.saved = write_owned_sheets(path, builders, force=force, backups=backups,
+                                          identities=crm.sheet_names)
     return result

@@ -27,6 +27,7 @@ from ..sheets.history import history_sheet
 from ..sheets.tally import tally_sheet
 from ..week import OWNED_READ, STEPS_OF_WEEK, WeekResult, columns_used, compute_week, tally_input
 from ..xlsx.crypto import with_password
+from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
 from ..xlsx.writer import CellChange, SheetBuilder, preview_owned_sheets, write_owned_sheets
 
@@ -124,6 +125,7 @@ STEPS_OF_UPDATE = ("Reading the workbook", *STEPS_OF_WEEK, "Comparing with the w
 
 
 @with_password
+@locked_command(lambda kw: not kw.get("dry_run"))
 def update(path: str | Path, *, today: dt.date | None = None, force: bool = False,
            dry_run: bool = False, backups: int = 5, preview: bool = True,
            progress: Callable[[str], None] | None = None,
@@ -164,7 +166,7 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     crm.owned_cells.pop("stage_history", None)
     result = UpdateResult(Path(path), week)
     result.missing = crm.missing_records(("lead", "activities", "deals"))
-    names = {s.key: crm.sheet_names.get(s.key, s.name) for s in crm.schema.owned_sheets}
+    names = {s.key: crm.claim_sheet(s.key) for s in crm.schema.owned_sheets}
     builders: dict[str, SheetBuilder] = {}
     if "tally" in names:
         builders[names["tally"]] = tally_sheet(week, crm)
@@ -182,11 +184,13 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     if dry_run and preview and builders:
         result.changes = preview_owned_sheets(path, builders)
     elif not dry_run and builders:
-        result.saved = write_owned_sheets(path, builders, force=force, backups=backups)
+        result.saved = write_owned_sheets(path, builders, force=force, backups=backups,
+                                          identities=crm.sheet_names)
     return result
 
 
 @with_password
+@locked_command(lambda kw: True)
 def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
                  today: dt.date | None = None, force: bool = False,
                  backups: int = 5, password: str | None = None) -> UpdateResult:
@@ -201,10 +205,8 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
         password: the workbook's password when it is encrypted; it is decrypted in
             memory only and every workbook written is encrypted with it.
     """
-    from python_calamine import CalamineWorkbook
-
     from ..errors import TransplantError
-    from ..xlsx.crypto import source
+    from ..xlsx.bounds import bounded_reader
     from ..xlsx.writer import patch_sheet
 
     if start > end:
@@ -212,11 +214,8 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     crm = load(path)
     crm.require_xlcrm()
     name = crm.sheet_names.get("settings")
-    book = CalamineWorkbook.from_path(source(path))
-    try:
+    with bounded_reader(Path(path)) as book:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False) if name else []
-    finally:
-        book.close()
     cells: dict[tuple[int, int], Any] = {}
     for r, row in enumerate(grid):
         for c, value in enumerate(row[:-2] if len(row) > 2 else []):
@@ -225,5 +224,5 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     if len(cells) != 2 or name is None:
         raise TransplantError(f"{Path(path).name}: Settings has no Options rows baseline_from "
                               "and baseline_to; add them (key, setting, value) and try again")
-    patch_sheet(path, name, cells, force=force, backups=backups)
+    patch_sheet(path, name, cells, force=force, backups=backups, identities=crm.sheet_names)
     return update(path, today=today, force=force, backups=backups)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from ..metrics.identity import phone_key, stored_email, stored_phone
 from ..read import sheet_header_names
 from ..schema import Schema, load_schema, normalize_header
 from ..sheets.workbook import write_new_workbook
+from ..xlsx.bounds import bounded_reader
 from ..xlsx.crypto import with_password
+from ..xlsx.parts import read_outline
 from ..xlsx.save import prepare_target, safe_save
 from .matching import ColumnMatch, match_columns, put_full_name
 from .oldsheets import (
@@ -37,7 +40,7 @@ from .oldsheets import (
     won_stage,
     yes_no_dates,
 )
-from .sources import HEADER_SCAN_ROWS, detect_date_order
+from .sources import HEADER_SCAN_ROWS, check_sheet_file, detect_date_order
 
 __all__ = ["AdoptResult", "AdoptedSheet", "adopt"]
 
@@ -69,19 +72,21 @@ class AdoptResult:
 
 
 def _read_grids(path: Path) -> dict[str, list[list[Any]]]:
-    from python_calamine import CalamineError, CalamineWorkbook
+    from python_calamine import CalamineError
 
-    from ..xlsx.crypto import source
-
+    check_sheet_file(path)  # the zip and XML limits every file xlcrm opens is held to
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        outline = read_outline(path)
+        if outline.identities or "xlcrm_preset" in outline.properties:
+            raise ImportFileError(f"{path.name}: is already an xlcrm workbook; use it as it "
+                                  "is (xlcrm check, xlcrm update), nothing to adopt")
     try:
-        book = CalamineWorkbook.from_path(source(path))
-    except (CalamineError, OSError, ValueError) as exc:
-        raise ImportFileError(f"{path.name}: can't be read as a workbook ({exc})") from None
-    try:
-        return {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                for name in book.sheet_names}
-    finally:
-        book.close()
+        with bounded_reader(path) as book:
+            return {name: book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                    for name in book.sheet_names}
+    except (CalamineError, OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ImportFileError(f"{path.name}: can't be read as a workbook ({first})") from None
 
 
 def _best_header(grid: list[list[Any]], schema: Schema, saved: dict[str, Any] | None = None

@@ -36,6 +36,7 @@ from ..metrics.identity import email_key, phone_key, stored_email, stored_phone
 from ..read import Coercer, Crm, load, sheet_header_names
 from ..schema import Column, item_labels, normalize_header
 from ..xlsx.crypto import with_password
+from ..xlsx.lock import locked_command
 from ..xlsx.writer import patch_sheet
 from .matching import ColumnMatch, match_columns, put_full_name
 from .oldsheets import YES, date_yes_marks, won_stage, yes_no_dates
@@ -49,6 +50,7 @@ __all__ = ["ColumnMatch", "ImportResult", "ImportRow", "import_leads", "put_full
 
 # ----- the public function ---------------------------------------------------------------------
 @with_password
+@locked_command(lambda kw: not kw.get("dry_run"))
 def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | None = None,
                  source: str | None = None, dry_run: bool = False,
                  now: dt.datetime | None = None, force: bool = False,
@@ -75,6 +77,10 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
         raise ImportFileError(f"{file}: no such file")
     crm = load(path)
     crm.require_xlcrm()
+    if crm.schema.lead_sheet not in crm.sheet_names:
+        lead_sheet = crm.schema.sheet(crm.schema.lead_sheet).name
+        raise ImportFileError(f"{crm.path.name}: has no {lead_sheet} sheet to import into "
+                              "(renamed or deleted?); nothing was imported")
     now = now or dt.datetime.now().replace(microsecond=0)
     manifest = file / "manifest.json" if file.is_dir() else file
     beside = file.parent / "manifest.json"
@@ -90,7 +96,7 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
         for state in result.pending:
             if state.cells:
                 saved = patch_sheet(crm.path, state.name, state.cells, force=force,
-                                    backups=backups)
+                                    backups=backups, identities=crm.sheet_names)
                 if saved.backup:
                     result.backups.append(saved.backup)
     return result

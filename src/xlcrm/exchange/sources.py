@@ -13,15 +13,26 @@ import codecs
 import csv
 import io
 import re
+import shutil
+import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..errors import ImportFileError
 from ..schema import normalize_header
+from ..xlsx.bounds import bounded_copy
+from ..xlsx.opening import check_package, check_zip
+from ..xlsx.parts import read_outline
 
-__all__ = ["RawTable", "detect_date_order", "read_table"]
+__all__ = ["RawTable", "check_sheet_file", "detect_date_order", "read_table"]
 
 HEADER_SCAN_ROWS = 20
+MAX_TEXT_BYTES = 512 * 2**20  # a CSV beyond this is no lead file
+# characters XML 1.0 (so no spreadsheet cell) can hold
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+csv.field_size_limit(32 * 2**20)  # a long note is no error (Excel itself keeps 32,767 chars)
 
 
 @dataclass
@@ -62,6 +73,10 @@ def read_table(path: str | Path, names: dict[str, str] | None = None) -> RawTabl
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls", ".ods"):
         return _read_sheet(path, names or {})
+    if path.stat().st_size > MAX_TEXT_BYTES:
+        raise ImportFileError(f"{path.name}: is {path.stat().st_size / 2**20:,.0f} MB, more "
+                              f"than a lead file xlcrm reads ({MAX_TEXT_BYTES // 2**20} MB); "
+                              "split it")
     raw = path.read_bytes()
     encoding = _encoding(raw)
     text = raw.decode(encoding, errors="replace")
@@ -71,7 +86,7 @@ def read_table(path: str | Path, names: dict[str, str] | None = None) -> RawTabl
     rows: list[tuple[int, list[Any]]] = []
     header: list[str] = []
     line = 1
-    for record in reader:
+    for record in _records(reader, path):
         start, line = line, reader.line_num + 1
         if not header:
             header = [h.strip() for h in record]
@@ -84,11 +99,62 @@ def read_table(path: str | Path, names: dict[str, str] | None = None) -> RawTabl
     return RawTable(path, header, rows, encoding, delimiter, header_line)
 
 
+def _records(reader: Any, path: Path) -> Iterator[list[str]]:
+    """The CSV's records, with XML-illegal control characters (NUL, U+FFFE ...) dropped: no
+    spreadsheet cell can hold them. A record the csv module refuses is one line."""
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise ImportFileError(f"{path.name}: line {reader.line_num}: can't be read as CSV "
+                                  f"({exc}); nothing was imported") from None
+        yield [_ILLEGAL.sub("", v) if _ILLEGAL.search(v) else v for v in record]
+
+
 def _read_sheet(path: Path, names: dict[str, str]) -> RawTable:
     from ..xlsx.cells import workbook_reader  # calamine, or openpyxl where it can't be installed
 
-    workbook, _ = workbook_reader()
-    book = workbook.from_path(str(path))
+    workbook, errors = workbook_reader()
+    check_sheet_file(path)
+    ooxml = path.suffix.lower() in (".xlsx", ".xlsm")
+    source, _ = bounded_copy(path, _sheet_parts(path)) if ooxml else (path, [])
+    try:
+        return _grid_table(path, source, workbook, names)
+    except errors as exc:
+        raise ImportFileError(f"{path.name}: can't be read as a spreadsheet "
+                              f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                              "); open it in Excel or LibreOffice and save it again") from None
+    finally:
+        if source != path:
+            shutil.rmtree(source.parent, ignore_errors=True)
+
+
+def check_sheet_file(path: Path) -> None:
+    """The limits every file xlcrm opens is held to (zip bombs, DOCTYPEs, renamed files)."""
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        check_package(path)
+    elif suffix == ".ods":
+        if not zipfile.is_zipfile(path):
+            raise ImportFileError(f"{path.name}: is not an OpenDocument spreadsheet (damaged, "
+                                  "or another file renamed)")
+        check_zip(path, what="OpenDocument spreadsheet")
+    elif path.stat().st_size > MAX_TEXT_BYTES:
+        raise ImportFileError(f"{path.name}: is larger than a lead file xlcrm reads")
+
+
+def _sheet_parts(path: Path) -> dict[str, str]:
+    try:
+        return read_outline(path).sheet_parts
+    except (KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ImportFileError(f"{path.name}: is damaged ({exc}); open it in Excel or "
+                              "LibreOffice and save it again") from None
+
+
+def _grid_table(path: Path, source: Path, workbook: Any, names: dict[str, str]) -> RawTable:
+    book = workbook.from_path(str(source))
     try:
         best: tuple[int, str, list[list[Any]], int] | None = None
         for name in book.sheet_names:

@@ -224,16 +224,12 @@ def _same(a: Any, b: Any, region: str) -> bool:
 
 def header_row(crm: Crm, key: str) -> int:
     """The 1-based sheet row of a data sheet's header (new records go below it)."""
-    from python_calamine import CalamineWorkbook
-
-    from ..xlsx.crypto import source
+    from ..xlsx.bounds import bounded_reader
 
     names = sheet_header_names(crm.schema.preset, key)
-    book = CalamineWorkbook.from_path(source(crm.path))
-    try:
-        grid = book.get_sheet_by_name(crm.sheet_names[key]).to_python(skip_empty_area=False)
-    finally:
-        book.close()
+    with bounded_reader(crm.path) as book:  # a stray far cell must not cost a huge grid
+        grid = book.get_sheet_by_name(crm.sheet_names[key]).to_python(skip_empty_area=False,
+                                                                       nrows=20)
     for r, row in enumerate(grid[:20]):
         if sum(isinstance(v, str) and normalize_header(v) in names for v in row) >= 2:
             return r + 1

@@ -17,6 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UnreadableWorkbookError
 from ..xlsx.cells import error_cells, workbook_reader
 from ..xlsx.crypto import source
 from .grid import Plan, Projected, project
@@ -77,7 +78,7 @@ def fetch_sheet(books: Books, name: str, part: str | None, key: str, plan: Plan
                 ) -> tuple[list[list[Any]] | Projected, Merged, dict[tuple[int, int], str]]:
     """Parse one data sheet with the calling thread's workbook handle: the columns the plan
     wants of it once Settings is read, or the whole grid."""
-    with books.book() as book:
+    with books.book() as book, _naming(books.path, name):
         sheet = book.get_sheet_by_name(name)
         merged = list(sheet.merged_cell_ranges or [])
         taken = project(sheet, key, plan, merged)
@@ -94,7 +95,8 @@ def fetch_settings(books: Books, name: str | None, wanted: Collection[str]
     with books.book() as book:
         if name is None:
             return [], {}
-        grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+        with _naming(books.path, name):
+            grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         spans: dict[str, TableSpan] = {}
         for table in set(book.table_names or []) & set(wanted):
             # calamine reads the table's whole sheet to find it: ask only for Settings' own
@@ -106,8 +108,21 @@ def fetch_settings(books: Books, name: str | None, wanted: Collection[str]
 
 def fetch_cells(books: Books, name: str) -> list[list[Any]]:
     """Parse one sheet's cells as they are (an owned sheet read back, not typed)."""
-    with books.book() as book:
+    with books.book() as book, _naming(books.path, name):
         return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+
+
+@contextlib.contextmanager
+def _naming(path: Path, sheet: str) -> Iterator[None]:
+    """Name the sheet in the one line a damaged sheet's reading error becomes."""
+    errors = workbook_reader()[1]
+    try:
+        yield
+    except errors as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise UnreadableWorkbookError(f"{path.name}: sheet {sheet} is damaged and can't be "
+                                      f"read ({first}); open the workbook in Excel and save it "
+                                      "again") from None
 
 
 @contextlib.contextmanager

@@ -9,6 +9,7 @@ biggest first. Every problem becomes an issue; only a file that can't be read at
 from __future__ import annotations
 
 import difflib
+import shutil
 from collections.abc import Collection, Iterable
 from concurrent.futures import Future
 from pathlib import Path
@@ -20,10 +21,11 @@ import pandas as pd
 from ..crm import Columns, Crm, Settings
 from ..errors import UnreadableWorkbookError
 from ..issues import Issue, column_letter, sort_issues
-from ..schema import Sheet, available_locales, load_schema, normalize_header
+from ..schema import Schema, Sheet, available_locales, load_schema, normalize_header
+from ..xlsx.bounds import FarCell, bounded_copy
 from ..xlsx.cells import workbook_reader
 from ..xlsx.opening import safe_open
-from ..xlsx.parts import read_outline
+from ..xlsx.parts import Outline, read_outline
 from .backends import (
     Books,
     InlineExecutor,
@@ -74,21 +76,44 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
 
 def _load(path: str | Path, *, preset: str | None, locale: str | None,
           owned: Collection[str], columns: Columns) -> Crm:
-    CalamineError = workbook_reader()[1]  # noqa: N806 - the reader's errors
     target, issues = safe_open(path)
     outline = read_outline(target)
+    if not any(part.endswith("styles.xml") for part in outline.sizes):
+        raise UnreadableWorkbookError(
+            f"{target.name}: is damaged: it has no styles part (xl/styles.xml), so its dates "
+            "can't be told from numbers; open it in Excel or LibreOffice and save it again")
     names = list(outline.sheet_parts)  # the sheets, in order, as the reader will name them
     preset = preset or outline.properties.get("xlcrm_preset") or detect_preset(names)
     locale = locale or outline.properties.get("xlcrm_locale") or detect_locale(preset, names)
     if locale not in available_locales():
         locale = "en"
     schema = load_schema(preset, locale)
-    by_key: dict[str, str] = {}
-    for name in names:
-        key = sheet_name_keys(preset).get(normalize_header(name))
-        if key and key not in by_key:
-            by_key[key] = name
+    by_key = _sheets_by_key(schema, outline.identities, names,
+                            recorded="xlcrm_locale" in outline.properties)
 
+    # a stray value far from the table would make the reader's grid enormous: read a copy
+    # without it (and say so) instead; the usual workbook is read as it is
+    wanted_parts = {by_key[k]: outline.sheet_parts[by_key[k]] for k in by_key
+                    if k == "settings" or k in owned
+                    or any(s.key == k for s in schema.data_sheets)}
+    source, far = bounded_copy(target, wanted_parts)
+    try:
+        return _read(target, source, outline, schema, preset, by_key, owned, columns, issues,
+                     far)
+    finally:
+        if source != target:
+            shutil.rmtree(source.parent, ignore_errors=True)
+
+
+def _read(target: Path, source: Path, outline: Outline, schema: Schema, preset: str,
+          by_key: dict[str, str], owned: Collection[str], columns: Columns,
+          issues: list[Issue], far: list[FarCell]) -> Crm:
+    CalamineError = workbook_reader()[1]  # noqa: N806 - the reader's errors
+    names = list(outline.sheet_parts)
+    for stray in far:
+        issues.append(Issue(stray.sheet, stray.cell, "warning", "far-cell",
+                            "a value far outside the table was not read; move it next to "
+                            "the table or delete it"))
     # Every sheet is parsed on one of two worker threads, each with its own workbook handle
     # (calamine releases the GIL while it parses, so on two cores one sheet is parsed while
     # this thread types the last one), each data sheet with its error cells, which calamine
@@ -99,7 +124,7 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
                          key=lambda s: -outline.sizes.get(
                              outline.sheet_parts.get(by_key[s.key], ""), 0))
     read_back_keys = [key for key in owned if key in by_key]
-    books = Books(target, len(data_sheets) + len(read_back_keys) + 1)
+    books = Books(source, len(data_sheets) + len(read_back_keys) + 1)
     settings_name = by_key.get("settings")
     fetched: dict[str, Future[Any]] = {}
     plan = Plan(preset, schema)
@@ -175,7 +200,35 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
         books.close()
     return Crm(target, schema, settings, tables, sort_issues(issues, names), by_key,
                found_columns, extras, outline.date1904, owned_cells,
-               recorded_preset=outline.properties.get("xlcrm_preset") or None)
+               recorded_preset=outline.properties.get("xlcrm_preset") or None,
+               all_sheets=names, identified=bool(outline.identities))
+
+
+def _sheets_by_key(schema: Schema, identities: dict[str, str], names: list[str], *,
+                   recorded: bool) -> dict[str, str]:
+    """Which sheet of the workbook is which of xlcrm's (key -> sheet name).
+
+    By identity when the workbook records it (:mod:`xlcrm.xlsx.identity`): a sheet xlcrm did
+    not make is never one of its sheets, whatever its name. A workbook made before identities
+    were recorded is matched by name, the migration: when it records the locale it was made
+    or attached in, only that language's sheet names count (a team's "Dashboard" beside an
+    Italian xlcrm's "Cruscotto" stays the team's); a workbook that records nothing (a copy
+    made by the Excel buttons, a team's file given to ``check``) is matched in any language.
+    The first command that writes records the identities of the sheets so matched.
+    """
+    known = {s.key for s in schema.sheets}
+    if identities:
+        return {key: name for key, name in identities.items() if key in known}
+    if recorded:
+        spelled = {normalize_header(s.name): s.key for s in schema.sheets}
+    else:
+        spelled = sheet_name_keys(schema.preset)
+    by_key: dict[str, str] = {}
+    for name in names:
+        key = spelled.get(normalize_header(name))
+        if key and key not in by_key:
+            by_key[key] = name
+    return by_key
 
 
 def _fuzzy(word: str, choices: Iterable[str]) -> str | None:

@@ -16,6 +16,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from ..xlsx.crypto import sealed_output
+from ..xlsx.writer import new_book
 from .data import WeeklyReport
 from .html import section_titles
 from .words import ReportText, report_text
@@ -355,7 +356,7 @@ def write_report_workbook(report: WeeklyReport, path: str | Path) -> Path:
     """Write the report workbook to ``path`` (overwriting it) and return the path."""
     target = Path(path)
     with sealed_output(target) as out:  # encrypted when the CRM workbook's password is given
-        book = xlsxwriter.Workbook(str(out), {"nan_inf_to_errors": True})
+        book = new_book(out, nan_inf_to_errors=True)  # a rep named "=..." stays text
         book.set_properties({"title": report.title, "subject": report.workbook,
                              "comments": "Made by xlcrm"})
         try:

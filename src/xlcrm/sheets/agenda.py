@@ -63,8 +63,10 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
                     if isinstance(value, dt.datetime):
                         fmt = day_fmt if (c == 2 and _is_day(value)) else when
                         ws.write_datetime(r, c, value, fmt)
-                    else:
-                        ws.write(r, c, value)
+                    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                        ws.write_number(r, c, value)
+                    else:  # a subject "=WEBSERVICE(...)" is text, never a formula
+                        ws.write_string(r, c, str(value))
         else:
             ws.write_string(top, 0, "Nothing on the agenda.")
         ws.freeze_panes(top + 1, 0)

@@ -448,7 +448,10 @@ def write_new_workbook(
     rows = {lst.key: list(lst.rows) for lst in schema.lists}
     rows.update({k: list(v) for k, v in (settings_rows or {}).items()})
     currency = str(options.get("currency", schema.option("currency")))
-    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
+    # data stays data: an adopted cell "=..." is text (the options of xlsx.writer.SAFE_OPTIONS)
+    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False,
+                                           "strings_to_formulas": False,
+                                           "strings_to_urls": False})
     try:
         book.set_properties({
             "title": f"CRM ({schema.preset})",
@@ -473,6 +476,10 @@ def write_new_workbook(
                 _write_owned(ws, schema, sheet, formats)
             else:
                 _write_settings(book, ws, schema, formats, options, rows)
+        for sheet in schema.sheets:  # which sheets are xlcrm's, by identity (xlsx.identity)
+            book.define_name(f"_xlcrm_sheet_{sheet.key}",
+                             "='" + sheet.name.replace("'", "''") + "'!$A$1")
+            book.defined_names[-1][3] = True  # hidden from the Name box, as Excel's own are
     finally:
         book.close()
     return path

@@ -15,12 +15,13 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from ..errors import UnreadableWorkbookError, WorkbookLockedError
 from ..issues import Issue
 from .crypto import unlock
 
-__all__ = ["Limits", "check_package", "lock_files", "safe_open"]
+__all__ = ["Limits", "check_package", "check_zip", "lock_files", "safe_open"]
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -66,6 +67,71 @@ def _sniff(path: Path) -> str | None:
     return None
 
 
+_COMMENT = re.compile(rb"<!--.*?-->", re.DOTALL)
+_ROOT = re.compile(rb"<[A-Za-z_]")
+
+
+def _prolog(part: IO[bytes], chunk: int) -> bytes:
+    """What comes before a part's root element (where a DOCTYPE would be), comments dropped:
+    read chunk by chunk, however long the comments or blanks before the root are."""
+    buf = b""
+    while True:
+        data = part.read(chunk)
+        buf += data
+        text = _COMMENT.sub(b"", buf)
+        root = _ROOT.search(text)
+        if root or not data:
+            return text[:root.start()] if root else text
+
+
+def check_zip(path: Path, limits: Limits = Limits(), *, what: str = "workbook") -> None:
+    """Refuse a zip file (a lead file, an OpenDocument sheet) that would unpack to absurd
+    sizes or holds an XML part declaring a DOCTYPE: the limits of :func:`check_package`.
+
+    Raises:
+        UnreadableWorkbookError: with the reason.
+    """
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as zf:
+            _check_entries(name, zf, limits)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
+        if isinstance(exc, UnreadableWorkbookError):
+            raise
+        raise UnreadableWorkbookError(f"{name}: is a damaged {what}: {exc}") from exc
+
+
+def _check_entries(name: str, zf: zipfile.ZipFile, limits: Limits) -> None:
+    infos = zf.infolist()
+    if len(infos) > limits.max_entries:
+        raise UnreadableWorkbookError(
+            f"{name}: refused: {len(infos):,} parts in the package (a zip bomb?)")
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_total_bytes:
+        raise UnreadableWorkbookError(
+            f"{name}: refused: it would unpack to {total / 2**30:.1f} GiB (a zip bomb?)")
+    for info in infos:
+        if info.file_size > limits.ratio_floor and \
+                info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise UnreadableWorkbookError(
+                f"{name}: refused: part {info.filename} is compressed "
+                f"{info.file_size / max(info.compress_size, 1):,.0f} to 1 (a zip bomb?)")
+    seen: set[str] = set()
+    for info in infos:
+        if info.filename in seen:
+            raise UnreadableWorkbookError(
+                f"{name}: is damaged: part {info.filename} appears twice in the package")
+        seen.add(info.filename)
+        if not info.filename.endswith((".xml", ".rels", ".vml")):
+            continue
+        with zf.open(info) as part:
+            head = _prolog(part, limits.xml_head_bytes)
+        if _DTD.search(head):
+            raise UnreadableWorkbookError(
+                f"{name}: refused: part {info.filename} declares a DOCTYPE or entities, "
+                "which workbooks never need (an XML bomb?)")
+
+
 def check_package(path: Path, limits: Limits = Limits()) -> None:
     """Refuse a file that is not a workbook package a reader can safely open.
 
@@ -85,35 +151,17 @@ def check_package(path: Path, limits: Limits = Limits()) -> None:
         raise UnreadableWorkbookError(f"{name}: {what}")
     try:
         with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if len(infos) > limits.max_entries:
-                raise UnreadableWorkbookError(
-                    f"{name}: refused: {len(infos):,} parts in the package (a zip bomb?)")
-            total = sum(i.file_size for i in infos)
-            if total > limits.max_total_bytes:
-                raise UnreadableWorkbookError(
-                    f"{name}: refused: it would unpack to {total / 2**30:.1f} GiB (a zip bomb?)")
-            for info in infos:
-                if info.file_size > limits.ratio_floor and \
-                        info.file_size > limits.max_ratio * max(info.compress_size, 1):
-                    raise UnreadableWorkbookError(
-                        f"{name}: refused: part {info.filename} is compressed "
-                        f"{info.file_size / max(info.compress_size, 1):,.0f} to 1 (a zip bomb?)")
-            names = {i.filename for i in infos}
+            _check_entries(name, zf, limits)
+            names = set(zf.namelist())
             if "[Content_Types].xml" not in names or not any(
                     n in names for n in ("xl/workbook.xml", "xl/workbook.bin")):
                 raise UnreadableWorkbookError(
                     f"{name}: is a zip file but not a workbook (no xl/workbook.xml)")
-            for info in infos:
-                if not info.filename.endswith((".xml", ".rels", ".vml")):
-                    continue
-                with zf.open(info) as part:
-                    head = part.read(limits.xml_head_bytes)
-                if _DTD.search(head):
-                    raise UnreadableWorkbookError(
-                        f"{name}: refused: part {info.filename} declares a DOCTYPE or entities, "
-                        "which workbooks never need (an XML bomb?)")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
+            if "xl/workbook.bin" in names:
+                raise UnreadableWorkbookError(
+                    f"{name}: is a binary workbook (.xlsb) renamed; open it in Excel and save "
+                    "it as Excel Workbook (.xlsx)")
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as exc:
         if isinstance(exc, UnreadableWorkbookError):
             raise
         raise UnreadableWorkbookError(f"{name}: is damaged: {exc}") from exc

@@ -23,11 +23,13 @@ from lxml import etree
 
 from ..errors import TransplantError, UnreadableWorkbookError
 from .crypto import source
+from .identity import record_identities
 from .parts import (
     NS_CUSTOM,
     NS_MAIN,
     NS_PKG_REL,
     NS_R,
+    NS_STRICT,
     NS_VT,
     REL_CUSTOM,
     rels_name,
@@ -36,7 +38,6 @@ from .parts import (
 
 __all__ = ["CT_SHEET", "REL_SHEET", "Package", "Rel", "parse_xml", "relative_target", "to_xml"]
 
-NS_STRICT = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 REL_SHEET = NS_R + "/worksheet"
 REL_CALC_CHAIN = NS_R + "/calcChain"
@@ -120,19 +121,34 @@ class Package:
             return to_xml(self._trees[name])
         if name in self._changed:
             return self._changed[name]
-        return self._zip.read(name)
+        try:
+            return self._zip.read(name)
+        except KeyError:
+            raise UnreadableWorkbookError(f"{self.path.name}: is damaged: part {name} is "
+                                          "missing; open it in Excel and save it again") from None
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise UnreadableWorkbookError(f"{self.path.name}: is damaged: part {name} can't be "
+                                          f"unpacked ({exc})") from None
 
     def peek(self, name: str) -> etree._Element:
         """Return a part parsed for reading only (it stays byte for byte as it was)."""
         if name in self._trees:
             return self._trees[name]
-        return parse_xml(self.read(name))
+        return self._parsed(name)
 
     def tree(self, name: str) -> etree._Element:
         """Return a part parsed for editing; edits to it are saved."""
         if name not in self._trees:
-            self._trees[name] = parse_xml(self.read(name))
+            self._trees[name] = self._parsed(name)
         return self._trees[name]
+
+    def _parsed(self, name: str) -> etree._Element:
+        try:
+            return parse_xml(self.read(name))
+        except etree.XMLSyntaxError as exc:
+            raise UnreadableWorkbookError(f"{self.path.name}: is damaged: part {name} is not "
+                                          f"well-formed XML ({exc}); open it in Excel and save "
+                                          "it again") from None
 
     def write(self, name: str, data: bytes) -> None:
         """Replace or add a part."""
@@ -277,6 +293,11 @@ class Package:
                 position = i + 1
         book.insert(position, el)
         return el
+
+    def record_sheet_identities(self, identities: Mapping[str, str]) -> None:
+        """Record which sheets are xlcrm's (key -> sheet name), see :mod:`.identity`."""
+        if identities:
+            record_identities(self.workbook_child("definedNames"), identities)
 
     def request_full_recalculation(self) -> None:
         """Drop calcChain and ask Excel (and LibreOffice) to recalculate on load."""

@@ -36,6 +36,9 @@ def _cells_by_column(row: etree._Element) -> dict[int, etree._Element]:
     return out
 
 
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _excel_serial(value: dt.date, date1904: bool) -> float:
     epoch = dt.datetime(1904, 1, 1) if date1904 else dt.datetime(1899, 12, 30)
     stamp = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
@@ -60,7 +63,8 @@ def _set_cell(c: etree._Element, value: Any, date1904: bool) -> None:
     else:
         c.set("t", "inlineStr")
         t = etree.SubElement(etree.SubElement(c, _M + "is"), _M + "t")
-        t.text = str(value)
+        # a character XML can't hold (NUL, a control, U+FFFE) can't be in a cell: dropped
+        t.text = _XML_ILLEGAL.sub("", str(value))
         if t.text != t.text.strip():
             t.set("{http://www.w3.org/XML/1998/namespace}space", "preserve")
 

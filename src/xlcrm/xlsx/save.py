@@ -2,10 +2,12 @@
 
 :func:`safe_save` guarantees, for a workbook such as ``crm.xlsx``:
 
-- **One xlcrm writer at a time.** A write lock (``.crm.xlsx.xlcrm-lock`` beside the workbook,
-  held with ``flock`` or ``msvcrt.locking``) serialises xlcrm runs on the same file, whichever
-  process or thread they come from. The operating system drops the lock when its holder exits
-  or is killed, so a crashed run never leaves the workbook locked; the empty lock file stays.
+- **One xlcrm writer at a time.** The write lock of :mod:`.lock` (the workbook itself, held
+  with ``flock``; a lock file on Windows) serialises xlcrm runs on the same file, whichever
+  process or thread they come from; a command that reads, changes and writes holds it around
+  all three. The operating system drops the lock when its holder exits or is killed, so a
+  crashed run never leaves the workbook locked, and no lock file is left beside it.
+- **Never a read-only file.** A workbook without write permission is refused, not replaced.
 - **Never under someone's feet.** While Excel or LibreOffice has the workbook open (their lock
   files ``~$crm.xlsx`` and ``.~lock.crm.xlsx#`` beside it) nothing is written, unless ``force``
   is given. This is checked before the new version is written and again just before it
@@ -40,20 +42,20 @@ import secrets
 import shutil
 import stat
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import WorkbookBusyError, WorkbookError, WorkbookExistsError, WorkbookLockedError
+from ..errors import WorkbookError, WorkbookExistsError, WorkbookLockedError
 from .crypto import sealed_copy, write_sealed
+from .lock import carry_lock, workbook_lock
 from .opening import lock_files
 
-__all__ = ["SaveResult", "backups_of", "prepare_target", "safe_save"]
+__all__ = ["SaveResult", "backups_of", "prepare_target", "remove_durably", "safe_save",
+           "write_durably"]
 
 BACKUP_FOLDER = ".xlcrm-backups"
 _STAMP = "%Y%m%d-%H%M%S-%f"
-_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,7 @@ def safe_save(target: str | Path, write: Callable[[Path], object], *, backups: i
 
     Raises:
         WorkbookBusyError: another xlcrm run held the write lock for ``lock_timeout`` seconds.
+        WorkbookError: the workbook is read-only (no write permission).
         WorkbookLockedError: Excel or LibreOffice has the workbook open and ``force`` is false.
         WorkbookError: the folder is missing or not writable, ``write`` produced no file or an
             empty one, or the backup or the replacement failed. The workbook is unchanged.
@@ -115,8 +118,9 @@ def safe_save(target: str | Path, write: Callable[[Path], object], *, backups: i
     folder = Path(backup_dir).expanduser() if backup_dir is not None else \
         path.parent / BACKUP_FOLDER
 
-    with _write_lock(path, name, lock_timeout):
+    with workbook_lock(path, timeout=lock_timeout):
         _refuse_if_open(given, path, force)
+        _remove_old_lock_file(path)
         _remove_stale_temps(path)
         with _os_step(name, "creating a temporary file beside it"):
             tmp, new_file_mode = _new_temp(path)
@@ -132,7 +136,7 @@ def safe_save(target: str | Path, write: Callable[[Path], object], *, backups: i
             if existing is not None and backups > 0:
                 with _os_step(name, f"keeping a backup of the previous version in {folder}"):
                     backup = _make_backup(path, folder)
-            with _os_step(name, "replacing it with the new version"):
+            with _os_step(name, "replacing it with the new version"), carry_lock(path, tmp):
                 os.replace(tmp, path)
             if remember is not None:
                 remember(path)
@@ -148,71 +152,6 @@ def safe_save(target: str | Path, write: Callable[[Path], object], *, backups: i
         if backup is not None:
             _prune(backup.parent, path, keep=backups)
     return SaveResult(path=path, backup=backup)
-
-
-# ----- the write lock ---------------------------------------------------------------------
-@contextlib.contextmanager
-def _write_lock(path: Path, name: str, timeout: float) -> Iterator[None]:
-    """Hold the inter-process write lock of ``path`` for the body, waiting up to ``timeout``.
-
-    The lock file is never removed: removing it would let a waiting process lock a file that no
-    longer has a name while a third one locks a new file of the same name.
-    """
-    lock_path = path.with_name(f".{path.name}.xlcrm-lock")
-    with _os_step(name, f"creating its lock file {lock_path.name}"):
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-        except PermissionError:  # made by another user: reading is enough to lock it
-            fd = os.open(lock_path, os.O_RDONLY)
-    try:
-        deadline = time.monotonic() + timeout
-        while not _try_lock(fd):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise WorkbookBusyError(f"{name}: another xlcrm run is updating it; "
-                                        "try again when it has finished")
-            time.sleep(min(_POLL_SECONDS, remaining))
-        try:
-            yield
-        finally:
-            _unlock(fd)
-    finally:
-        os.close(fd)
-
-
-def _try_lock(fd: int) -> bool:
-    """Try once to take the exclusive lock on ``fd``; say whether it was taken."""
-    if sys.platform == "win32":
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)  # locks the first byte, even of an empty file
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    else:
-        import fcntl
-
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        return True
-
-
-def _unlock(fd: int) -> None:
-    """Release the lock taken by :func:`_try_lock` (closing ``fd`` releases it too)."""
-    with contextlib.suppress(OSError):
-        if sys.platform == "win32":
-            import msvcrt
-
-            os.lseek(fd, 0, os.SEEK_SET)
-            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 # ----- the steps of a save ----------------------------------------------------------------
@@ -238,6 +177,16 @@ def _refuse_if_open(given: Path, path: Path, force: bool) -> None:
         raise WorkbookLockedError(
             f"{given.name}: is open in Excel or LibreOffice (lock file {found[0].name}); "
             "save and close it there first, or use --force")
+
+
+def _remove_old_lock_file(path: Path) -> None:
+    """Remove the empty lock file earlier versions kept beside the workbook (not on Windows,
+    where it is still the lock)."""
+    if sys.platform != "win32":
+        old = path.with_name(f".{path.name}.xlcrm-lock")
+        with contextlib.suppress(OSError):
+            if os.lstat(old).st_size == 0:
+                old.unlink()
 
 
 def _temp_pattern(path: Path) -> re.Pattern[str]:
@@ -317,6 +266,38 @@ def _fsync_folder(folder: Path) -> None:
             _fsync(fd)
         finally:
             os.close(fd)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` all or nothing, as the workbook is saved: a temporary file in
+    the same folder, flushed to disk, renamed over ``path``, the folder flushed. A crash leaves
+    the old file or the complete new one.
+
+    Raises:
+        OSError: the file could not be written (``path`` is then unchanged).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with partial.open("wb") as fh:
+            fh.write(data)
+            fh.flush()
+            _fsync(fh.fileno())
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    _fsync_folder(path.parent)
+
+
+def remove_durably(*paths: Path) -> None:
+    """Remove files (those missing are skipped) and flush their folders, so the removal
+    survives a crash."""
+    folders = set()
+    for path in paths:
+        path.unlink(missing_ok=True)
+        folders.add(path.parent)
+    for folder in folders:
+        _fsync_folder(folder)
 
 
 # ----- backups ----------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tempfile
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +20,35 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from .crypto import scratch_path, source
+from ..errors import TransplantError
+from .crypto import scratch_path
 from .opening import safe_open
 from .package import Package
 from .patch import patch_cells
 from .rows import delete_rows, drop_unused_strings
 from .save import SaveResult, safe_save
+from .scratch import scratch_dir
 from .transplant import RowRenderer, transplant_sheets
 
-__all__ = ["CellChange", "SheetBuilder", "patch_sheet",
+__all__ = ["SAFE_OPTIONS", "CellChange", "SheetBuilder", "new_book", "patch_sheet",
            "preview_owned_sheets", "write_changes", "write_owned_sheets"]
+
+#: XlsxWriter options of every workbook xlcrm fills: ``write()`` keeps a text a text. By
+#: default XlsxWriter turns a string starting with ``=`` into a live formula and one that looks
+#: like a URL (``external:``, ``http:``) into a link, so a lead named ``=WEBSERVICE(...)`` would
+#: run in Excel on open. A formula xlcrm means is written with ``write_formula``, on purpose.
+SAFE_OPTIONS: dict[str, bool] = {"strings_to_formulas": False, "strings_to_urls": False,
+                                 "strings_to_numbers": False}
+
+
+def new_book(path: str | Path, **options: Any) -> xlsxwriter.Workbook:
+    """Start an XlsxWriter workbook that writes data as data (see :data:`SAFE_OPTIONS`).
+
+    Args:
+        path: where the workbook is written when it is closed.
+        **options: more XlsxWriter options (``nan_inf_to_errors`` ...); the safe ones stay.
+    """
+    return xlsxwriter.Workbook(str(path), {**options, **SAFE_OPTIONS})
 
 #: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``. It may return
 #: a :data:`~xlcrm.xlsx.transplant.RowRenderer` for bulk rows appended below what it wrote.
@@ -38,7 +56,8 @@ SheetBuilder = Callable[[xlsxwriter.Workbook, Worksheet], "RowRenderer | None"]
 
 
 def write_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder], *,
-                       force: bool = False, backups: int = 5) -> SaveResult:
+                       force: bool = False, backups: int = 5,
+                       identities: Mapping[str, str] | None = None) -> SaveResult:
     """Replace (or add) owned sheets of ``path``, each filled by its builder.
 
     Args:
@@ -47,12 +66,16 @@ def write_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder], *
             formulas with cached values, formats, tables, charts, frozen panes).
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside it.
+        identities: key -> sheet name of every sheet that is xlcrm's (see
+            :func:`write_changes`).
     """
-    return write_changes(path, builders, {}, force=force, backups=backups)
+    return write_changes(path, builders, {}, force=force, backups=backups,
+                         identities=identities)
 
 
 def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], Any], *,
-                force: bool = False, backups: int = 5) -> SaveResult:
+                force: bool = False, backups: int = 5,
+                identities: Mapping[str, str] | None = None) -> SaveResult:
     """Set cells of one sheet (``(row, column)``, 0-based -> value) and nothing else.
 
     Used to append records (import) and to fix values (clean-up): the sheet's other XML stays
@@ -65,11 +88,14 @@ def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], An
         cells: the values to write; None empties a cell.
         force: write even though Excel or LibreOffice has the workbook open.
         backups: how many earlier versions to keep beside it.
+        identities: key -> sheet name of every sheet that is xlcrm's (see
+            :func:`write_changes`).
     """
     target, _ = safe_open(path, for_writing=True, force=force)
 
     def write(out: Path) -> None:
         with Package(target) as pkg:
+            _claim(pkg, target, [sheet], identities)
             patch_cells(pkg, sheet, cells)
             pkg.save(out)
 
@@ -81,7 +107,8 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
                   force: bool = False, backups: int = 5,
                   deletions: Mapping[str, Collection[int]] | None = None,
                   forget_strings: bool = False,
-                  source: str | Path | None = None) -> SaveResult:
+                  source: str | Path | None = None,
+                  identities: Mapping[str, str] | None = None) -> SaveResult:
     """Patch cells of data sheets and replace owned sheets in one save (one backup).
 
     A clean-up that merges records changes the data sheets and rewrites its report sheets
@@ -99,6 +126,13 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
             values leave no trace in the package.
         source: build the new version from this workbook's package instead of ``path``'s
             (a merge writes its result beside the copies it read); ``path`` may not exist.
+        identities: key -> sheet name of every sheet that is xlcrm's. When given, a sheet
+            to write that exists but is not among them is refused (it is a team's own sheet
+            that only shares a name), and the identities are recorded in the same save
+            (:mod:`.identity`), so an older workbook matched by names is migrated.
+
+    Raises:
+        TransplantError: a sheet to write exists and is not xlcrm's; nothing was written.
     """
     if source is None:
         target, _ = safe_open(path, for_writing=True, force=force)
@@ -108,12 +142,12 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
         target = Path(path).expanduser()
         if target.exists():
             safe_open(target, for_writing=True, force=force)
-    with tempfile.TemporaryDirectory(prefix="xlcrm-changes-") as tmp, \
-            scratch_path(Path(tmp), "owned.xlsx") as scratch:
+    with scratch_dir("changes") as tmp, scratch_path(Path(tmp), "owned.xlsx") as scratch:
         extra = _build_scratch(scratch, builders)
 
         def write(out: Path) -> None:
             with Package(origin) as pkg, Package(scratch) as src:
+                _claim(pkg, target, [*builders, *patches], identities)
                 for sheet, cells in patches.items():
                     if cells:
                         patch_cells(pkg, sheet, cells)
@@ -130,10 +164,26 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
         return safe_save(target, write, force=force, backups=backups)
 
 
+def _claim(pkg: Package, target: Path, sheets: list[str],
+           identities: Mapping[str, str] | None) -> None:
+    """Refuse to write a sheet that is not xlcrm's; record the identities of those that are."""
+    if identities is None:
+        return
+    ours = {v.lower() for v in identities.values()}
+    present = {name.lower() for name, _, _ in pkg.sheets()}  # Excel's names ignore case
+    foreign = [s for s in sheets if s.lower() in present and s.lower() not in ours]
+    if foreign:
+        raise TransplantError(f'{target.name}: sheet "{foreign[0]}" is not one of xlcrm\'s '
+                              "sheets (a sheet of the same name that xlcrm did not make); "
+                              "nothing was written")
+    pkg.record_sheet_identities({k: v for k, v in identities.items()
+                                 if v.lower() in present or v in sheets})
+
+
 def _build_scratch(scratch_path: Path, builders: Mapping[str, SheetBuilder]
                    ) -> dict[str, RowRenderer]:
     """Fill a scratch workbook with the builders' sheets; return their bulk-row renderers."""
-    book = xlsxwriter.Workbook(str(scratch_path))
+    book = new_book(scratch_path)
     extra: dict[str, RowRenderer] = {}
     try:
         for name, build in builders.items():
@@ -176,28 +226,28 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
     is all new. Rows a builder renders in bulk (the stage history's appended table) are not
     compared here: the caller knows which of them are new.
     """
+    from .bounds import bounded_reader
     from .cells import workbook_reader
 
     reader = workbook_reader()[0]
     target, _ = safe_open(path)
     changes: list[CellChange] = []
-    with tempfile.TemporaryDirectory(prefix="xlcrm-preview-") as tmp, \
-            scratch_path(Path(tmp), "owned.xlsx") as scratch:
+    with scratch_dir("preview") as tmp, scratch_path(Path(tmp), "owned.xlsx") as scratch:
         bulk = _build_scratch(scratch, builders)
-        new_book, old_book = reader.from_path(str(scratch)), reader.from_path(source(target))
+        new_book = reader.from_path(str(scratch))
         try:
-            present = set(old_book.sheet_names)
-            for name in builders:
-                after = new_book.get_sheet_by_name(name).to_python(skip_empty_area=False)
-                before: list[list[Any]] = []
-                if name in present:
-                    rows = len(after) if name in bulk else None
-                    before = old_book.get_sheet_by_name(name).to_python(
-                        skip_empty_area=False, **({"nrows": rows} if rows else {}))
-                changes += _changed_cells(name, before, after)
+            with bounded_reader(target) as old_book:  # a far stray cell costs nothing
+                present = set(old_book.sheet_names)
+                for name in builders:
+                    after = new_book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                    before: list[list[Any]] = []
+                    if name in present:
+                        rows = len(after) if name in bulk else None
+                        before = old_book.get_sheet_by_name(name).to_python(
+                            skip_empty_area=False, **({"nrows": rows} if rows else {}))
+                    changes += _changed_cells(name, before, after)
         finally:
             new_book.close()
-            old_book.close()
     return changes
 
 
