@@ -221,7 +221,10 @@ _FOREIGN_RUNS = [
     ("agenda", []), ("agenda", ["--no-sheet"]), ("assign", []), ("assign", ["--apply"]),
     ("import", ["LEADS"]), ("import", ["LEADS", "--dry-run"]), ("check", []),
     ("report", ["--out", "OUT"]), ("export", ["--to", "hubspot", "--out", "OUT"]),
-    ("macros", []),
+    ("macros", []), ("person", ["--id", "L-000001"]), ("forget", ["--id", "L-000001"]),
+    ("protect", ["--password-env", "XLCRM_TEST_PASSWORD"]),
+    ("unprotect", ["--password-env", "XLCRM_TEST_PASSWORD"]), ("diff", ["SELF"]),
+    ("merge", ["SELF", "--out", "OUTX"]),
 ]
 
 
@@ -235,7 +238,8 @@ def test_a_teams_own_workbook_is_never_written(command: str, args: list[str],
     leads = tmp_path / "leads.csv"
     leads.write_text("First name,Last name\nAnna,Bianchi\n", encoding="utf-8")
     before = team.read_bytes()
-    args = [str(leads) if a == "LEADS" else str(tmp_path / "out") if a == "OUT" else a
+    args = [str(leads) if a == "LEADS" else str(tmp_path / "out") if a == "OUT" else
+            str(tmp_path / "out.xlsx") if a == "OUTX" else str(team) if a == "SELF" else a
             for a in args]
     result = runner.invoke(app, [command, str(team), *args])
     assert result.exit_code == REFUSED, (command, result.output)

@@ -160,6 +160,8 @@ def load_same_kind(*paths: Path) -> list[Crm]:
         WorkbookError: two of them record different presets or schema versions.
     """
     crms = [load(p) for p in paths]
+    for crm in crms:
+        crm.require_xlcrm()  # two versions of a team's own workbook: attach or adopt it first
     kinds = [_recorded(c.path) for c in crms]
     for crm, (preset, version) in zip(crms, kinds):
         first, (p0, v0) = crms[0], kinds[0]

@@ -129,6 +129,7 @@ def person(path: str | Path, *, email: str | None = None, phone: str | None = No
             raise WorkbookExistsError(f"{target} already exists; nothing was written. "
                                       "Choose another name or overwrite it with --force")
     crm = load(path)
+    crm.require_xlcrm()  # a team's own workbook: attach or adopt it first
     found = find_person(crm, read_all_sheets(crm), email=email, phone=phone,
                         record_id=record_id)
     result = PersonResult(crm.path, asked, found)

@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 from ..errors import ArgumentError, UnreadableWorkbookError
+from ..read import require_xlcrm_file
 from ..xlsx.crypto import decrypt_bytes, encrypt_bytes, is_encrypted, unlocked
 from ..xlsx.opening import safe_open
 from ..xlsx.save import SaveResult, backups_of, safe_save
@@ -51,6 +52,7 @@ def protect(path: str | Path, *, password: str | None = None, force: bool = Fals
         raise UnreadableWorkbookError(f"{target.name}: is already encrypted; unprotect it "
                                       "first to change its password")
     target, _ = safe_open(target, for_writing=True, force=force)
+    require_xlcrm_file(target)  # a team's own workbook is never written: attach or adopt it
     with unlocked(secret):
         data = target.read_bytes()
         saved = safe_save(target, lambda tmp: tmp.write_bytes(data), force=force,
@@ -78,10 +80,11 @@ def unprotect(path: str | Path, *, password: str | None = None, force: bool = Fa
     target = Path(path).expanduser()
     secret = _required(password, target.name)
     if not (target.is_file() and is_encrypted(target)):
-        safe_open(target)  # no such file, not a workbook: that reason first
+        require_xlcrm_file(target)  # no such file, not a workbook, not xlcrm's: that first
         raise UnreadableWorkbookError(f"{target.name}: is not encrypted; nothing to remove")
     with unlocked(secret):
         target, _ = safe_open(target, for_writing=True, force=force)  # checks the password
+        require_xlcrm_file(target)
     plain = decrypt_bytes(target.read_bytes(), secret, target.name)
     return safe_save(target, lambda tmp: tmp.write_bytes(plain), force=force, backups=backups)
 
