@@ -163,13 +163,17 @@ def test_summary_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
     assert _values(grid, "Appointment set", cols) == [1, 1, 0.0, 0.5, None]
     assert _values(grid, "Appointment shown", cols) == [1, 0, None, 0.0, None]
     assert _values(grid, "Sold", cols) == [1, 0, None, 0.0, None]
-    # rates divide the same week's counts: contact 3/3, appointment 1/3 (of leads),
-    # show 1/1 (of appointments), close 1/1 (of shows), sales per lead 1/3;
-    # last week: 1/1, 1/1, 0/1, none (no show), 0/1;
-    # baseline: 1/3, 1/3, 0/1, none, 0/3; against it in points: +66.7, 0, +100, -, +33.3
+    # rates are shares of a week's new leads, as they stood 2 days after the week ended
+    # (today, 25 Nov, is 2 days after 23 Nov); last week and the baseline at the same age.
+    # This week's leads L-1, L-2, L-3: contacted L-1, L-2 (2/3), booked L-1 (1/3), it showed
+    # (1/1) and bought (1/1): sales per lead 1/3.
+    # Last week's lead L-4 by 17 Nov: contacted and booked (1/1, 1/1), no show (0/1).
+    # Baseline weeks' leads L-5, L-7 (by 10 Nov) and L-4 (by 17 Nov): only L-4 contacted and
+    # booked (L-5 answered on 16 Nov, later than its age allows): 1/3, 1/3, show 0/1, no
+    # close rate, sales per lead 0/3. Against it in points: +33.3, 0, +100, -, +33.3
     third = pytest.approx(1 / 3)
-    assert _values(grid, "Contact rate", cols) == [1.0, 1.0, None, third,
-                                                    pytest.approx(200 / 3)]
+    assert _values(grid, "Contact rate", cols) == [pytest.approx(2 / 3), 1.0, None, third,
+                                                    pytest.approx(100 / 3)]
     assert _values(grid, "Appointment rate", cols) == [third, 1.0, None, third,
                                                         pytest.approx(0.0)]
     assert _values(grid, "Show rate", cols) == [1.0, 0.0, None, 0.0, 100.0]
@@ -249,7 +253,8 @@ def test_html_shows_the_hand_counted_numbers(tiny_made: xlcrm.ReportResult) -> N
                                       ("1.0", "1"), ("3.0", "3"), (str(2 / 3), "66.7%"),
                                       ("0.0", "0")]
     kpis = {d.get("data-key"): d.get("data-value") for d in page.xpath("//div[@data-key]")}
-    assert kpis == {"leads": "3.0", "contacts": "3.0", "sales": "1.0", "contact_rate": "1.0",
+    assert kpis == {"leads": "3.0", "contacts": "3.0", "sales": "1.0",
+                    "contact_rate": str(2 / 3),  # 2 of the week's 3 new leads
                     "close_rate": "1.0", "open_count": "5.0"}
 
 

@@ -15,6 +15,7 @@ from python_calamine import CalamineWorkbook
 import xlcrm
 from xlcrm.commands.update import tally_input, update
 from xlcrm.metrics.baseline import two_proportion_test
+from xlcrm.metrics.tally import TallyInput, cohort_weeks, maturity_days
 from xlcrm.sheets.workbook import write_new_workbook
 
 from ._helpers import PRESETS, TODAY, Office, copy_of, xlsx_parts
@@ -64,31 +65,69 @@ def _row(frame, week):  # type: ignore[no-untyped-def]
 
 
 def test_activity_weeks_counted_by_hand(book: Path) -> None:
+    """Counts are what happened in each week; the rates beside them are the rates of the
+    week's own new leads (worked out by hand in the cohort test below), never one week's
+    shows divided by another week's appointments."""
     result = update(book, today=NOW, dry_run=True)
     weeks = result.weeks
     assert list(weeks.index) == [W0, W1, W2]
     assert _row(weeks, W0) == {
         "leads": 2, "contacts": 1, "appointments": 1, "shows": 0, "sales": 0,
-        "contact_rate": 0.5, "appointment_rate": 0.5, "show_rate": 0.0, "close_rate": None,
-        "sales_per_lead": 0.0}
+        "contact_rate": 1.0, "appointment_rate": 0.5, "show_rate": 1.0, "close_rate": 1.0,
+        "sales_per_lead": 0.5}
+    # one show and one sale this week, but no appointment: the old rate was 1 show over
+    # 0 appointments; now: the week's leads L-3 and L-4, one booked, neither showed yet
     assert _row(weeks, W1) == {
         "leads": 2, "contacts": 1, "appointments": 0, "shows": 1, "sales": 1,
-        "contact_rate": 0.5, "appointment_rate": 0.0, "show_rate": None, "close_rate": 1.0,
-        "sales_per_lead": 0.5}
+        "contact_rate": 0.5, "appointment_rate": 0.5, "show_rate": 0.0, "close_rate": None,
+        "sales_per_lead": 0.0}
     assert _row(weeks, W2) == {
         "leads": 1, "contacts": 1, "appointments": 1, "shows": 0, "sales": 0,
-        "contact_rate": 1.0, "appointment_rate": 1.0, "show_rate": 0.0, "close_rate": None,
+        "contact_rate": 0.0, "appointment_rate": 0.0, "show_rate": None, "close_rate": None,
         "sales_per_lead": 0.0}
 
 
 def test_cohort_weeks_counted_by_hand(book: Path) -> None:
     cohorts = update(book, today=NOW, dry_run=True).cohorts
     counts = cohorts[["leads", "contacts", "appointments", "shows", "sales"]]
+    # W0: L-1 went all the way, L-2 answered by e-mail; W1: L-4 booked; W2: L-5 only called
     assert counts.loc[W0].tolist() == [2, 2, 1, 1, 1]
     assert counts.loc[W1].tolist() == [2, 1, 1, 0, 0]
     assert counts.loc[W2].tolist() == [1, 0, 0, 0, 0]
     assert cohorts.loc[W1, "contact_rate"] == 0.5
     assert math.isnan(cohorts.loc[W1, "close_rate"])  # no shows yet: no rate, no error
+
+
+def test_cohort_counts_nest_so_rates_stay_shares() -> None:
+    """A show whose appointment was never recorded, and a sale without a show, do not count
+    in the cohort's shows and sales: every rate's successes are in its denominator."""
+    steps = pd.DataFrame({
+        "lead": [T(2027, 1, 4)] * 3,
+        "contact": [T(2027, 1, 4), pd.NaT, pd.NaT],
+        "appointment": [T(2027, 1, 5), pd.NaT, pd.NaT],
+        "show": [T(2027, 1, 6), T(2027, 1, 6), pd.NaT],  # the 2nd showed without a booking
+        "sale": [pd.NaT, T(2027, 1, 7), T(2027, 1, 7)],  # two sales, neither after a show
+        "source": ["a"] * 3, "rep": ["r"] * 3})
+    cohort = cohort_weeks(TallyInput(steps), today=dt.date(2027, 1, 8)).loc[W2]
+    assert cohort[["leads", "contacts", "appointments", "shows", "sales"]].tolist() == [
+        3, 1, 1, 1, 0]
+    assert (cohort["show_rate"], cohort["close_rate"], cohort["sales_per_lead"]) == (1.0, 0.0,
+                                                                                     0.0)
+    # counted as of a given age: only steps before week start + 7 + age days count; the week
+    # is 4-10 Jan, so age -5 means before 6 Jan: the contact and the booking, not the show
+    young = cohort_weeks(TallyInput(steps), today=dt.date(2027, 1, 8), age_days=-5).loc[W2]
+    assert young[["contacts", "appointments", "shows"]].tolist() == [1, 1, 0]
+
+
+def test_maturity_is_measured_from_the_workbooks_sales() -> None:
+    """Ten sales, 1 to 10 weeks after their lead: nine in ten came within 63 days
+    (the 90th percentile of 7, 14, ..., 70 is 63.7 days, rounded up to 64)."""
+    n = 10
+    lead = [T(2026, 1, 5)] * n
+    steps = pd.DataFrame({"lead": lead, "contact": lead, "appointment": lead, "show": lead,
+                          "sale": [T(2026, 1, 5) + dt.timedelta(weeks=k + 1) for k in range(n)],
+                          "source": ["a"] * n, "rep": ["r"] * n})
+    assert maturity_days(TallyInput(steps)) == 64
 
 
 def test_contact_is_the_earlier_of_reply_and_hand_filled_date(book: Path) -> None:
@@ -104,8 +143,11 @@ def test_baseline_and_sources_counted_by_hand(book: Path) -> None:
     base = result.baseline
     assert [base[k] for k in ("leads", "contacts", "appointments", "shows", "sales")] == [
         4, 2, 1, 1, 1]
+    # the rates: of the baseline weeks' 4 new leads (L-1 to L-4), 3 were contacted, 2 booked,
+    # 1 of those 2 showed and that one bought
     assert (base["contact_rate"], base["appointment_rate"], base["show_rate"],
-            base["close_rate"], base["weeks"]) == (0.5, 0.25, 1.0, 1.0, 2)
+            base["close_rate"], base["sales_per_lead"], base["weeks"]) == (
+        0.75, 0.5, 0.5, 1.0, 0.25, 2)
     source = result.by_source
     assert source.loc["Dealer website", ["leads", "contacts", "appointments", "sales"]
                       ].tolist() == [3, 1, 1, 1]

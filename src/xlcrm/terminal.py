@@ -16,6 +16,7 @@ from .commands.agenda import AgendaResult
 from .commands.clean import CleanResult
 from .commands.update import UpdateResult
 from .metrics.agenda import SECTION_TITLES
+from .sheets.style import figure_text
 
 __all__ = ["print_agenda", "print_clean", "print_update_changes", "print_update_summary",
            "update_json"]
@@ -28,13 +29,9 @@ def print_update_summary(console: Console, result: UpdateResult) -> None:
     for column in ("", "This week", "Last week", "Baseline"):
         table.add_column(column, justify="right" if column else "left")
     for name, now, before, base in result.summary():
-        rate = name.endswith("rate") or name == "sales_per_lead"
-
-        def show(v: object, rate: bool = rate) -> str:
-            if v is None or v != v:  # None or NaN
-                return "-"
-            return f"{float(v):.1%}" if rate else f"{float(v):,.0f}"  # type: ignore[arg-type]
-        table.add_row(name.replace("_", " "), show(now), show(before), show(base))
+        kind = "rate" if name.endswith("rate") or name == "sales_per_lead" else "count"
+        table.add_row(name.replace("_", " "), figure_text(now, kind), figure_text(before, kind),
+                      figure_text(base, "per_week" if kind == "count" else kind))
     console.print(table)
 
 

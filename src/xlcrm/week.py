@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .crm import Crm, Settings
-from .metrics.baseline import against_baseline, baseline, plan_effects
+from .metrics.baseline import against_baseline, baseline, baseline_weeks, plan_effects
 from .metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
 from .metrics.history import (
     HISTORY_COLUMNS,
@@ -37,6 +37,7 @@ from .metrics.tally import (
     by_dimension,
     cohort_weeks,
     contact_dates,
+    maturity_days,
     week_start,
 )
 from .schema import Schema, Sheet, item_labels
@@ -74,7 +75,8 @@ class WeekResult:
         cohorts: the tally by lead cohort (:func:`~xlcrm.metrics.tally.cohort_weeks`).
         baseline: the baseline's counts and rates (:func:`~xlcrm.metrics.baseline.baseline`).
         baseline_period: the Settings' ``baseline_from`` and ``baseline_to`` (None when unset).
-        versus_baseline: each week's rates minus the baseline's, by activity week.
+        versus_baseline: each cohort's rates minus the baseline's (meaningful once the cohort
+            is grown: see :meth:`is_young`).
         by_source: totals of all leads by source, with costs and return where Settings has
             them.
         by_rep: totals of all leads by rep.
@@ -85,6 +87,8 @@ class WeekResult:
             history sheet).
         stage_changes: how many rows ``history`` gained today.
         funnel: the funnel of the staged records (None without stages).
+        mature_days: days after its week ended by which a cohort is grown
+            (:func:`~xlcrm.metrics.tally.maturity_days`); younger cohorts are marked.
     """
 
     today: dt.date
@@ -106,6 +110,16 @@ class WeekResult:
     history: pd.DataFrame | None = None
     stage_changes: int = 0
     funnel: FunnelResult | None = None
+    mature_days: int = 28
+
+    def age(self, week: pd.Timestamp) -> int:
+        """Days since ``week`` ended on ``today`` (negative for the current week, so far)."""
+        return int((pd.Timestamp(self.today) - (week + pd.Timedelta(days=7))).days)
+
+    def is_young(self, week: pd.Timestamp) -> bool:
+        """Whether the cohort of ``week`` is still growing: fewer than :attr:`mature_days`
+        days since its week ended."""
+        return self.age(week) < self.mature_days
 
     def new_history(self) -> pd.DataFrame:
         """The stage changes this run adds to the Stage history (record, from, to, day)."""
@@ -114,17 +128,39 @@ class WeekResult:
         return self.history.iloc[len(self.history) - self.stage_changes:]
 
     def summary(self) -> list[tuple[str, Any, Any, Any]]:
-        """(measure, this week, last week, baseline) for the one-screen summary."""
+        """(measure, this week, last week, baseline) for the one-screen summary of the last
+        full week (see :meth:`summary_of`)."""
+        return self.summary_of(self.this_week)
+
+    def summary_of(self, shown: pd.Timestamp | None) -> list[tuple[str, Any, Any, Any]]:
+        """(measure, the week, the week before, baseline) for the week starting ``shown``.
+
+        Counts are what happened in the week; the baseline's are per week. Rates are those of
+        the week's new leads as they stood by the day the summary is made, and those of the
+        week before and of the baseline's weeks by the same number of days after their week
+        ended, so a young week is never compared with grown ones.
+        """
         rows: list[tuple[str, Any, Any, Any]] = []
-        if self.this_week is None or self.weeks.empty:
+        if shown is None or shown not in self.weeks.index:
             return rows
-        now = self.weeks.loc[self.this_week]
-        before = self.weeks.loc[self.this_week - pd.Timedelta(days=7)] \
-            if self.this_week - pd.Timedelta(days=7) in self.weeks.index else None
+        age = max(self.age(shown), 0)
+        same_age = cohort_weeks(self.tally, today=self.today, age_days=age)
+        prior = shown - pd.Timedelta(days=7)
+        chosen = baseline_weeks(self.weeks, *self.baseline_period)
+        base_cohort = same_age.reindex(chosen)[list(STEPS)].fillna(0).sum()
         weeks = max(float(self.baseline.get("weeks", 1) or 1), 1.0)
-        for name in (*STEPS, *RATES):
-            base = self.baseline[name] / weeks if name in STEPS else self.baseline[name]
-            rows.append((name, now[name], None if before is None else before[name], base))
+        for name in STEPS:
+            rows.append((name, self.weeks.at[shown, name],
+                         self.weeks.at[prior, name] if prior in self.weeks.index else None,
+                         self.baseline[name] / weeks if self.baseline.get("weeks") else None))
+        for name, (num, den) in RATES.items():
+            def share(hits: Any, n: Any) -> float:
+                return float(hits) / float(n) if n else math.nan
+            now = share(same_age.at[shown, num], same_age.at[shown, den]) \
+                if shown in same_age.index else math.nan
+            before = share(same_age.at[prior, num], same_age.at[prior, den]) \
+                if prior in same_age.index else None
+            rows.append((name, now, before, share(base_cohort[num], base_cohort[den])))
         return rows
 
 
@@ -148,7 +184,7 @@ def compute_week(crm: Crm, *, today: dt.date,
     cohorts = cohort_weeks(data, today=today)
     start, end = crm.settings.options.get("baseline_from"), crm.settings.options.get(
         "baseline_to")
-    base = baseline(weeks, start, end)
+    base = baseline(weeks, start, end, cohorts)
     lead_table = crm.tables.get(crm.schema.sheet(crm.settings.milestones[0].sheet).key,
                                 pd.DataFrame())
     source = by_dimension(data, "source", costs=_costs(crm), revenue=lead_table.get("amount"))
@@ -165,7 +201,7 @@ def compute_week(crm: Crm, *, today: dt.date,
         history = advance_history(before, crm.tables[staged.key], today=today)
         changes = len(history) - len(before)
     plans = crm.tables.get("plans")
-    effects = plan_effects(weeks, base, plans, today=today) \
+    effects = plan_effects(cohorts, base, plans, today=today) \
         if plans is not None and not plans.empty else pd.DataFrame()
     baselines = _advance_baselines(_read_baselines(crm.owned_cells.get("baseline", [])), base,
                                    start, end, today) if "baseline" in owned else pd.DataFrame()
@@ -179,9 +215,9 @@ def compute_week(crm: Crm, *, today: dt.date,
         today=today, first_day=data.week_start, current_week=current,
         last_full_week=last_full, this_week=last_full if last_full in weeks.index else None,
         period=period, tally=data, weeks=weeks, cohorts=cohorts, baseline=base,
-        baseline_period=(start, end), versus_baseline=against_baseline(weeks, base),
+        baseline_period=(start, end), versus_baseline=against_baseline(cohorts, base),
         by_source=source, by_rep=rep, plans=effects, baselines=baselines, history=history,
-        stage_changes=changes, funnel=fun)
+        stage_changes=changes, funnel=fun, mature_days=maturity_days(data))
 
 
 def tally_input(crm: Crm) -> TallyInput:

@@ -289,20 +289,16 @@ def _labels(crm: Crm) -> dict[str, str]:
 
 
 def _summary(result: WeekResult, start: pd.Timestamp, labels: dict[str, str]) -> pd.DataFrame:
-    weeks = result.weeks
-    before = start - pd.Timedelta(days=7)
-    base = result.baseline
-    per_week = max(float(base.get("weeks", 1) or 1), 1.0)
+    """The week's summary, from the same figures as the Dashboard and the terminal
+    (:meth:`~xlcrm.week.WeekResult.summary_of`): counts of the week, rates of its new leads
+    with the week before and the baseline at the same age."""
     rows = []
+    figures = {name: (now, last, ref) for name, now, last, ref in result.summary_of(start)}
     for key in (*STEPS, *RATES):
-        now = float(weeks.at[start, key]) if start in weeks.index else np.nan
-        last = float(weeks.at[before, key]) if before in weeks.index else np.nan
-        ref = float(base.get(key, np.nan))
-        if key in STEPS:
-            ref = ref / per_week
-            change = (now - last) / last if last else np.nan
-        else:
-            change = now - ref
+        now, last, ref = (float(np.nan if v is None else v) for v in
+                          figures.get(key, (np.nan, np.nan, np.nan)))
+        # counts change against last week, rates against the baseline at the same age
+        change = ((now - last) / last if last else np.nan) if key in STEPS else now - ref
         rows.append(SummaryRow(key=key, label=labels[key],
                                kind="count" if key in STEPS else "rate", this_week=now,
                                last_week=last, baseline=ref, change=change))

@@ -14,7 +14,7 @@ from ..metrics.tally import RATES, STEPS
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value, measure_headers
-from .tally import first_source_row
+from .tally import cohort_rows, first_source_row
 
 __all__ = ["dashboard_sheet"]
 
@@ -27,7 +27,14 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
         shown = week.this_week
         banner(ws, crm.schema, f, "Dashboard",
                f"Last full week ({shown:%Y-%m-%d}) against the week before and the baseline. "
-               f"Updated {week.today:%Y-%m-%d}." if shown is not None else "No leads yet.")
+               f"Updated {week.today:%Y-%m-%d}; the current week is not over and is not "
+               "compared." if shown is not None else "No leads yet.")
+        if shown is not None:
+            age = max(week.age(shown), 0)
+            ws.write_string(3, 0, "Counts: what happened in the week (the baseline's per "
+                            "week). Rates: shares of the week's new leads, as they stood "
+                            f"{age} day{'s' * (age != 1)} after the week ended; the week "
+                            "before and the baseline at the same age.", f.note)
         ws.set_column(0, 0, 24)
         ws.set_column(1, 4, 14)
         ws.set_landscape()
@@ -42,16 +49,16 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
                 value = cell_value(v)
                 if value != "":
                     ws.write_number(r, c, float(value), f.big_pct if is_rate and c == 1
-                                    else f.pct if is_rate else f.big if c == 1 else f.int)
+                                    else f.pct if is_rate else f.big if c == 1
+                                    else f.per_week if c == 3 else f.int)
             if is_rate and pd.notna(now) and pd.notna(base):
                 ws.write_number(r, 4, (float(now) - float(base)) * 100, f.pts)
         if shown is not None:
             quoted = tally_name.replace("'", "''")
-            # up to the last full week: the current one has barely begun
-            first, last = 6, 6 + int(week.weeks.index.get_loc(shown))
+            # the cohorts up to the last full week: the current one has barely begun
+            first = cohort_rows(week)
+            last = first + int(week.cohorts.index.get_loc(shown))
             trend = book.add_chart({"type": "line"})
-            # the rates over the week's leads: a show or close rate over the same week's
-            # appointments swings past 100% whenever last week's appointments show up
             for name in ("contact_rate", "appointment_rate", "sales_per_lead"):
                 col = 1 + len(STEPS) + list(RATES).index(name)
                 trend.add_series({
@@ -60,7 +67,7 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
                     "values": f"='{quoted}'!${xlsxwriter.utility.xl_col_to_name(col)}${first}:"
                               f"${xlsxwriter.utility.xl_col_to_name(col)}${last}",
                 })
-            trend.set_title({"name": "Rates by week, per lead"})
+            trend.set_title({"name": "Rates by week of arrival (the last weeks still grow)"})
             trend.set_y_axis({"num_format": "0%"})
             trend.set_x_axis({"date_axis": True, "num_format": "d mmm", "num_font": {
                 "rotation": -45}})

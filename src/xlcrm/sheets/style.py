@@ -16,10 +16,29 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Settings
 from ..schema import Schema
 
-__all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "Formats", "banner", "cell_value",
-           "measure_headers", "record_name", "write_cells"]
+__all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "PER_WEEK_FORMAT", "RATE_FORMAT", "Formats",
+           "banner", "cell_value", "figure_text", "measure_headers", "record_name",
+           "write_cells"]
 
 GREEN, GREY = "#548235", "#595959"
+
+#: how every output shows a count per week (a baseline's), a rate and a change in points: the
+#: sheets' number formats and :func:`figure_text` agree, so the Dashboard, the report and the
+#: terminal round alike
+PER_WEEK_FORMAT, RATE_FORMAT = "#,##0.0", "0.0%"
+
+
+def figure_text(value: Any, kind: str) -> str:
+    """A figure as every text output writes it: ``kind`` "count" (12), "per_week" (16.5),
+    "rate" (23.4%) or "pts" (+5.2 pts); "-" for nothing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    v = float(value)
+    if kind == "rate":
+        return f"{v:.1%}"
+    if kind == "pts":
+        return f"{v * 100:+.1f} pts"
+    return f"{v:,.1f}" if kind == "per_week" else f"{v:,.0f}"
 
 
 #: the column headers of the tally's measures (the milestones' names in Settings replace the
@@ -58,7 +77,8 @@ class Formats:
                                      "border_color": "#A9D08E"})
         self.date = book.add_format({"num_format": loc.formats["date"]})
         self.int = book.add_format({"num_format": "#,##0"})
-        self.pct = book.add_format({"num_format": "0.0%"})
+        self.per_week = book.add_format({"num_format": PER_WEEK_FORMAT})
+        self.pct = book.add_format({"num_format": RATE_FORMAT})
         self.pts = book.add_format({"num_format": '+0.0" pts";-0.0" pts";0.0" pts"',
                                     "font_color": GREY})
         self.money = book.add_format({"num_format": loc.money_format("EUR")})
