@@ -314,16 +314,44 @@ def test_rebaseline_keeps_the_history(book: Path, tmp_path: Path) -> None:
     work.write_bytes(book.read_bytes())
     update(work, today=NOW, backups=0)
     result = CliRunner().invoke(app, ["baseline", str(work), "--from", "2026-12-28",
-                                      "--to", "2027-01-04"])
+                                      "--to", "2027-01-04", "--today", "2027-01-12"])
     assert result.exit_code == 0, result.output
     assert "2 baselines in the history" in result.output
+    # weeks W1 and W2: 3 leads (1.5 a week), L-4 contacted: 1/3 = 33.3 %, Wilson's 95 %
+    # range for 1 of 3: (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n) = 6.1 % to 79.2 %
+    assert "3 leads over 2 weeks (1.5 per week), contact rate 33.3% (likely 6.1% to 79.2%)" \
+        in result.output
     crm = xlcrm.load(work)
     assert crm.settings.options["baseline_from"] == dt.date(2026, 12, 28)
     again = update(work, today=NOW, backups=0)
     assert again.baselines["from"].map(lambda d: pd.Timestamp(d).date()).tolist() == [
         dt.date(2026, 12, 21), dt.date(2026, 12, 28)]
-    base = again.baseline  # weeks W1 and W2: 3 leads, 2 contacts, 1 appointment, 1 sale
-    assert [base[k] for k in ("leads", "contacts", "appointments", "sales")] == [3, 2, 1, 1]
+    # on NOW (6 Jan) the week W2 is not over, so the baseline is W1 alone: 2 leads (L-3, L-4),
+    # 1 contact (L-2 on 28 Dec), no appointment, 1 sale (L-1 on 2 Jan)
+    base = again.baseline
+    assert [base[k] for k in ("leads", "contacts", "appointments", "sales", "weeks")] == [
+        2, 1, 0, 1, 1]
+
+
+@pytest.mark.parametrize(("start", "end", "why"), [
+    (dt.date(2027, 2, 1), dt.date(2027, 2, 28), "is in the future"),
+    (dt.date(2026, 11, 2), dt.date(2026, 11, 30), "no lead arrived"),
+    (dt.date(2027, 1, 4), dt.date(2027, 1, 10), "no lead arrived"),  # only the unfinished week
+])
+def test_baseline_over_nothing_is_refused_with_one_line(book: Path, tmp_path: Path,
+                                                        start: dt.date, end: dt.date,
+                                                        why: str) -> None:
+    from typer.testing import CliRunner
+
+    from xlcrm.cli import app
+
+    work = copy_of(book, tmp_path)
+    before = work.read_bytes()
+    result = CliRunner().invoke(app, ["baseline", str(work), "--from", f"{start}", "--to",
+                                      f"{end}", "--today", f"{NOW}"])
+    assert result.exit_code == 2
+    assert why in result.output and len(result.output.strip().splitlines()) == 1
+    assert work.read_bytes() == before
 
 
 def test_demo_tally_matches_an_independent_count(tmp_path: Path) -> None:

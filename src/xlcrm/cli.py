@@ -229,15 +229,17 @@ def baseline(
     end: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"],
                                              help="Last day of the baseline period.")],
     force: ForceOpt = False,
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Run as if today were this day (YYYY-MM-DD).")] = None,
 ) -> None:
-    """Re-baseline: measure every week against a new period; the old baselines are kept."""
+    """Re-baseline: measure every week against a new period; the old baselines are kept.
+
+    A period in the future, or with no lead in its full weeks, is refused.
+    """
     with _as_exit():
-        result = xlcrm.set_baseline(path, start.date(), end.date(), force=force)
-    base = result.baseline
-    console.print(f"Baseline {start:%Y-%m-%d} to {end:%Y-%m-%d}: {int(base['leads']):,} leads, "
-                  f"contact rate {base['contact_rate']:.1%}, appointment rate "
-                  f"{base['appointment_rate']:.1%}, sales per lead {base['sales_per_lead']:.1%}; "
-                  f"{len(result.baselines)} baselines in the history")
+        result = xlcrm.set_baseline(path, start.date(), end.date(), force=force,
+                                    today=today.date() if today else None)
+    console.print(terminal.baseline_line(result, start.date(), end.date()), highlight=False)
 
 
 @app.command()

@@ -16,10 +16,29 @@ from .commands.agenda import AgendaResult
 from .commands.clean import CleanResult
 from .commands.update import UpdateResult
 from .metrics.agenda import SECTION_TITLES
+from .metrics.baseline import rate_interval
+from .metrics.tally import RATES
 from .sheets.style import figure_text
 
-__all__ = ["print_agenda", "print_clean", "print_update_changes", "print_update_summary",
-           "update_json"]
+__all__ = ["baseline_line", "print_agenda", "print_clean", "print_update_changes",
+           "print_update_summary", "update_json"]
+
+
+def baseline_line(result: UpdateResult, start: dt.date, end: dt.date) -> str:
+    """One line on a new baseline: its leads per week and rates, each rate with the range it
+    likely lies in (95 %), so a small baseline shows it is small."""
+    base = result.baseline
+    weeks = max(int(base["weeks"]), 1)
+
+    def rate(key: str) -> str:
+        num, den = RATES[key]
+        low, high = rate_interval(float(base[f"cohort_{num}"]), float(base[f"cohort_{den}"]))
+        return (f"{key.replace('_', ' ')} {figure_text(base[key], 'rate')} (likely "
+                f"{figure_text(low, 'rate')} to {figure_text(high, 'rate')})")
+    return (f"Baseline {start:%Y-%m-%d} to {end:%Y-%m-%d}: {int(base['leads']):,} leads over "
+            f"{weeks} weeks ({figure_text(base['leads'] / weeks, 'per_week')} per week), "
+            f"{rate('contact_rate')}, {rate('appointment_rate')}, {rate('sales_per_lead')}; "
+            f"{len(result.baselines)} baselines in the history")
 
 
 def print_update_summary(console: Console, result: UpdateResult) -> None:

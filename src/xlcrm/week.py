@@ -146,7 +146,7 @@ class WeekResult:
         age = max(self.age(shown), 0)
         same_age = cohort_weeks(self.tally, today=self.today, age_days=age)
         prior = shown - pd.Timedelta(days=7)
-        chosen = baseline_weeks(self.weeks, *self.baseline_period)
+        chosen = baseline_weeks(self.weeks, *self.baseline_period, before=self.current_week)
         base_cohort = same_age.reindex(chosen)[list(STEPS)].fillna(0).sum()
         weeks = max(float(self.baseline.get("weeks", 1) or 1), 1.0)
         for name in STEPS:
@@ -184,12 +184,12 @@ def compute_week(crm: Crm, *, today: dt.date,
     cohorts = cohort_weeks(data, today=today)
     start, end = crm.settings.options.get("baseline_from"), crm.settings.options.get(
         "baseline_to")
-    base = baseline(weeks, start, end, cohorts)
+    current = pd.Timestamp(week_start(today, data.week_start))  # this (partial) week
+    base = baseline(weeks, start, end, cohorts, before=current)
     lead_table = crm.tables.get(crm.schema.sheet(crm.settings.milestones[0].sheet).key,
                                 pd.DataFrame())
     source = by_dimension(data, "source", costs=_costs(crm), revenue=lead_table.get("amount"))
     rep = by_dimension(data, "rep")
-    current = pd.Timestamp(week_start(today, data.week_start))  # this (partial) week
     last_full = current - pd.Timedelta(days=7)
     owned = {s.key for s in crm.schema.owned_sheets}
     step(STEPS_OF_WEEK[1])

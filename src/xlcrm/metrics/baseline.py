@@ -16,18 +16,20 @@ __all__ = ["PLAN_RATES", "against_baseline", "baseline", "baseline_weeks", "plan
 PLAN_RATES = ("contact_rate", "appointment_rate", "sales_per_lead")
 
 
-def baseline_weeks(weeks: pd.DataFrame, start: dt.date | None,
-                   end: dt.date | None) -> pd.DatetimeIndex:
+def baseline_weeks(weeks: pd.DataFrame, start: dt.date | None, end: dt.date | None, *,
+                   before: pd.Timestamp | None = None) -> pd.DatetimeIndex:
     """The weeks of the baseline: those that start between ``start`` and ``end`` (inclusive),
-    the first four when no period is set."""
+    the first four when no period is set; only full weeks, those starting before ``before``
+    (the current week's first day)."""
+    index = weeks.index if before is None else weeks.index[weeks.index < before]
     if start is None or end is None:
-        return pd.DatetimeIndex(weeks.index[:4])
-    return pd.DatetimeIndex(weeks.index[(weeks.index >= pd.Timestamp(start))
-                                        & (weeks.index <= pd.Timestamp(end))])
+        return pd.DatetimeIndex(index[:4])
+    return pd.DatetimeIndex(index[(index >= pd.Timestamp(start)) & (index <= pd.Timestamp(end))])
 
 
 def baseline(weeks: pd.DataFrame, start: dt.date | None, end: dt.date | None,
-             cohorts: pd.DataFrame | None = None) -> pd.Series:
+             cohorts: pd.DataFrame | None = None, *,
+             before: pd.Timestamp | None = None) -> pd.Series:
     """The baseline: the sum of the weekly counts over the baseline weeks
     (:func:`baseline_weeks`) and the rates of the sums of those weeks' cohorts (``cohorts``;
     of ``weeks`` itself when None), so each rate is a share. ``weeks`` in the result says how
@@ -35,7 +37,7 @@ def baseline(weeks: pd.DataFrame, start: dt.date | None, end: dt.date | None,
     if weeks.empty:
         return pd.Series({step: 0 for step in STEPS} | {r: math.nan for r in RATES}
                          | {f"cohort_{s}": 0 for s in STEPS} | {"weeks": 0})
-    chosen = baseline_weeks(weeks, start, end)
+    chosen = baseline_weeks(weeks, start, end, before=before)
     totals = weeks.loc[chosen, list(STEPS)].sum()
     source = weeks if cohorts is None else cohorts
     cohort_totals = source.reindex(chosen)[list(STEPS)].fillna(0).sum().to_frame().T
