@@ -15,7 +15,7 @@ from python_calamine import CalamineWorkbook
 import xlcrm
 from xlcrm.commands.update import tally_input, update
 from xlcrm.metrics.baseline import two_proportion_test
-from xlcrm.metrics.tally import TallyInput, cohort_weeks, maturity_days
+from xlcrm.metrics.tally import TallyInput, by_dimension, cohort_weeks, maturity_days
 from xlcrm.sheets.workbook import write_new_workbook
 
 from ._helpers import PRESETS, TODAY, Office, copy_of, xlsx_parts
@@ -119,6 +119,30 @@ def test_cohort_counts_nest_so_rates_stay_shares() -> None:
     assert young[["contacts", "appointments", "shows"]].tolist() == [1, 1, 0]
 
 
+def test_return_on_spend_comes_from_margin_not_price() -> None:
+    """Two sources: "ads" paid 10 per lead for 4 leads (cost 40) and sold 2 cars of 20,000;
+    "walk-in" has no cost set. With a 10 % margin the ads kept 4,000: (4,000 - 40) / 40 = 99;
+    with 300 gross profit per sale instead: (600 - 40) / 40 = 14."""
+    day = T(2027, 1, 4)
+    steps = pd.DataFrame({
+        "lead": [day] * 5, "contact": [day] * 5, "appointment": [day] * 5,
+        "show": [day] * 5, "sale": [day, day, pd.NaT, pd.NaT, day],
+        "source": ["ads", "ads", "ads", "ads", "walk-in"], "rep": ["r"] * 5})
+    amounts = pd.Series([20_000.0, 20_000.0, None, None, 30_000.0])
+    by_margin = by_dimension(TallyInput(steps), "source", costs={"ads": 10.0},
+                             revenue=amounts, margin=0.10)
+    assert by_margin.loc["ads", "cost"] == 40.0
+    assert by_margin.loc["ads", "gross_profit"] == pytest.approx(4_000.0)
+    assert by_margin.loc["ads", "return_on_spend"] == pytest.approx(99.0)
+    assert math.isnan(by_margin.loc["walk-in", "cost"])
+    assert math.isnan(by_margin.loc["walk-in", "return_on_spend"])
+    by_sale = by_dimension(TallyInput(steps), "source", costs={"ads": 10.0},
+                           revenue=amounts, profit_per_sale=300.0)
+    assert by_sale.loc["ads", "return_on_spend"] == pytest.approx(14.0)
+    no_profit = by_dimension(TallyInput(steps), "source", costs={"ads": 10.0}, revenue=amounts)
+    assert math.isnan(no_profit.loc["ads", "return_on_spend"])  # no margin set: no claim
+
+
 def test_maturity_is_measured_from_the_workbooks_sales() -> None:
     """Ten sales, 1 to 10 weeks after their lead: nine in ten came within 63 days
     (the 90th percentile of 7, 14, ..., 70 is 63.7 days, rounded up to 64)."""
@@ -154,6 +178,12 @@ def test_baseline_and_sources_counted_by_hand(book: Path) -> None:
     assert source.loc["Listing portal", "cost"] == 18.0  # 1 lead at 18 per lead
     assert source.loc["Listing portal", "cost_per_contact"] == 18.0
     assert source.loc["Dealer website", "revenue"] == 25_000.0
+    # the dealer preset's Settings: no cost set for the dealer website (not a free source),
+    # 1,500 gross profit per sale: L-1's sale is worth 1,500, not the car's 25,000
+    assert math.isnan(source.loc["Dealer website", "cost"])
+    assert source.loc["Dealer website", "gross_profit"] == 1_500.0
+    assert math.isnan(source.loc["Dealer website", "return_on_spend"])
+    assert source.loc["Listing portal", "return_on_spend"] == -1.0  # (0 - 18) / 18
     assert result.by_rep.loc["Marco", "contacts"] == 2
 
 

@@ -43,7 +43,7 @@ from .metrics.tally import (
 from .schema import Schema, Sheet, item_labels
 
 __all__ = ["BASELINES_HEADER", "HISTORY_HEADER", "OWNED_READ", "STEPS_OF_WEEK", "WeekResult",
-           "columns_used", "compute_week", "tally_input"]
+           "columns_used", "compute_week", "source_money", "tally_input"]
 
 #: What :func:`compute_week` does, in order; it tells its ``progress`` callback as each starts.
 STEPS_OF_WEEK = ("Counting the weeks, sources and reps", "Stage history, baseline and funnel")
@@ -188,7 +188,7 @@ def compute_week(crm: Crm, *, today: dt.date,
     base = baseline(weeks, start, end, cohorts, before=current)
     lead_table = crm.tables.get(crm.schema.sheet(crm.settings.milestones[0].sheet).key,
                                 pd.DataFrame())
-    source = by_dimension(data, "source", costs=_costs(crm), revenue=lead_table.get("amount"))
+    source = by_dimension(data, "source", **source_money(crm, lead_table))
     rep = by_dimension(data, "rep")
     last_full = current - pd.Timedelta(days=7)
     owned = {s.key for s in crm.schema.owned_sheets}
@@ -282,12 +282,29 @@ def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:
     return wanted
 
 
-def _costs(crm: Crm) -> dict[str, float]:
+def source_money(crm: Crm, leads: pd.DataFrame) -> dict[str, Any]:
+    """What :func:`~xlcrm.metrics.tally.by_dimension` needs to put money on the sources, from
+    Settings: the cost per lead of each source that has one set (a blank cost is no cost set,
+    not a free source), the sold leads' amounts, and the gross profit per sale or, failing it,
+    the margin share (``margin_percent``) the return on spend is computed from."""
     frame = crm.settings.lists.get("sources")
-    if frame is None or "cost_per_lead" not in frame:
-        return {}
-    return {str(s): float(c) for s, c in zip(frame["source"], frame["cost_per_lead"])
-            if isinstance(s, str) and pd.notna(c)}
+    costs: dict[str, float] = {}
+    if frame is not None and "cost_per_lead" in frame:
+        costs = {str(s): float(c) for s, c in zip(frame["source"], frame["cost_per_lead"])
+                 if isinstance(s, str) and pd.notna(c) and c != ""}
+    options = crm.settings.options
+
+    def number(key: str) -> float | None:
+        value = options.get(key)
+        try:
+            out = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return None if math.isnan(out) else out
+    margin = number("margin_percent")
+    return {"costs": costs, "revenue": leads.get("amount"),
+            "profit_per_sale": number("gross_profit_per_sale"),
+            "margin": None if margin is None else margin / 100}
 
 
 # ----- what earlier runs wrote, read back ------------------------------------------------------

@@ -236,11 +236,18 @@ def maturity_days(data: TallyInput, *, share: float = 0.9, floor: int = 7) -> in
 
 def by_dimension(data: TallyInput, dimension: str, *,
                  since: dt.date | None = None, costs: Mapping[str, float] | None = None,
-                 revenue: pd.Series | None = None) -> pd.DataFrame:
+                 revenue: pd.Series | None = None, profit_per_sale: float | None = None,
+                 margin: float | None = None) -> pd.DataFrame:
     """Totals per source (or rep) of the leads that arrived since ``since`` (all when None):
-    steps reached so far and their rates; with ``costs`` (cost per lead by source), the cost,
-    cost per lead, contact, appointment and sale, and return on spend when ``revenue``
-    (each lead's sale amount) is given."""
+    steps reached so far (nested as in :func:`cohort_weeks`) and their rates.
+
+    With ``costs`` (cost per lead by source; a source missing from it has no cost set and
+    gets NaN, never 0): the cost and the cost per lead, contact, appointment and sale; the
+    revenue (the sold leads' amounts, when ``revenue`` is given); the gross profit, from
+    ``profit_per_sale`` (Settings' gross profit per sale) or else ``margin`` (the share of
+    the revenue kept); and the return on spend, (gross profit - cost) / cost, NaN without a
+    profit figure or a cost above zero.
+    """
     steps = data.steps
     if since is not None:
         steps = steps[steps["lead"] >= pd.Timestamp(since)]
@@ -251,15 +258,25 @@ def by_dimension(data: TallyInput, dimension: str, *,
     frame = pd.DataFrame(grouped).fillna(0).astype("int64")
     frame.index.name = dimension
     frame = rates(frame.sort_values(["leads"], ascending=False, kind="stable"))
-    if costs is not None:
-        per_lead = frame.index.map(lambda s: costs.get(s, np.nan)).astype("float64")
-        frame["cost"] = frame["leads"] * per_lead
-        for step in ("leads", "contacts", "appointments", "sales"):
-            frame[f"cost_per_{step[:-1]}"] = frame["cost"] / frame[step].replace(0, np.nan)
-        if revenue is not None:
-            sold = revenue.loc[steps.index][steps["sale"].notna()].groupby(
-                key[steps["sale"].notna()]).sum()
-            frame["revenue"] = sold.reindex(frame.index).fillna(0.0)
-            frame["return_on_spend"] = (frame["revenue"] - frame["cost"]) / frame["cost"].replace(
-                0, np.nan)
+    if costs is None:
+        return frame
+    per_lead = frame.index.map(lambda s: costs.get(s, np.nan)).astype("float64")
+    frame["cost"] = frame["leads"] * per_lead
+    for step in ("leads", "contacts", "appointments", "sales"):
+        frame[f"cost_per_{step[:-1]}"] = frame["cost"] / frame[step].replace(0, np.nan)
+    sold = steps["sale"].notna()
+    if revenue is not None:
+        amounts = revenue.loc[steps.index][sold].groupby(key[sold]).sum()
+        frame["revenue"] = amounts.reindex(frame.index).fillna(0.0)
+    else:
+        frame["revenue"] = np.nan
+    sales = key[sold].value_counts().reindex(frame.index).fillna(0)
+    if profit_per_sale is not None:
+        frame["gross_profit"] = sales.astype("float64") * profit_per_sale
+    elif margin is not None:
+        frame["gross_profit"] = frame["revenue"] * margin
+    else:
+        frame["gross_profit"] = np.nan
+    frame["return_on_spend"] = (frame["gross_profit"] - frame["cost"]) / frame["cost"].where(
+        frame["cost"] > 0)
     return frame

@@ -24,7 +24,7 @@ from ..metrics.funnel import FunnelResult, columns
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
 from ..metrics.tally import week_start as start_of_week
-from ..week import WeekResult
+from ..week import WeekResult, source_money
 
 __all__ = ["MEASURE_LABELS", "CleanProblem", "DuplicateSet", "QualityInput", "QualityRow",
            "RepRow", "SourceRow", "SummaryRow", "WeeklyReport", "WorstRow", "parse_week",
@@ -92,7 +92,9 @@ class SourceRow:
     cost_per_sale: float
     #: the sold leads' amounts
     revenue: float
-    #: (revenue - cost) / cost
+    #: Settings' gross profit per sale times the sales, or its margin share of the revenue
+    gross_profit: float
+    #: (gross profit - cost) / cost
     return_on_spend: float
 
 
@@ -427,12 +429,8 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
     end = start + pd.Timedelta(days=7)
     period_start = end - pd.Timedelta(weeks=_PERIOD_WEEKS)
     period = _period_input(data, period_start, end)
-    costs = {str(s): float(c) for s, c in zip(
-        crm.settings.lists["sources"]["source"], crm.settings.lists["sources"]["cost_per_lead"])
-        if isinstance(s, str) and pd.notna(c)} if "sources" in crm.settings.lists and \
-        "cost_per_lead" in crm.settings.lists["sources"] else None
     leads = crm.tables.get(lead_sheet(crm).key, pd.DataFrame())
-    sources = by_dimension(period, "source", costs=costs, revenue=leads.get("amount")) \
+    sources = by_dimension(period, "source", **source_money(crm, leads)) \
         if not period.steps.empty else pd.DataFrame()
     if not sources.empty:  # every column always there, empty where Settings has no costs
         sources = sources.reindex(columns=[*sources.columns, *(

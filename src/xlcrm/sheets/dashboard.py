@@ -42,8 +42,13 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
         ws.write_row(4, 0, ["", "This week", "Last week", "Baseline (per week)",
                             "Change vs baseline"], f.head)
         for i, (name, now, before, base) in enumerate(week.summary()):
-            r = 5 + i
             is_rate = name in RATES
+            r = 5 + i + is_rate  # a heading row between the counts and the rates
+            if name == next(iter(RATES)):
+                age = max(week.age(week.this_week), 0) if week.this_week is not None else 0
+                ws.write_row(r - 1, 0, [f"Shares of the week's new leads, {age} day"
+                                        f"{'s' * (age != 1)} after the week ended", "", "",
+                                        "Baseline (same age)", ""], f.head)
             ws.write_string(r, 0, labels[name])
             for c, v in enumerate((now, before, base), 1):
                 value = cell_value(v)

@@ -78,6 +78,8 @@ class Formats:
         self.date = book.add_format({"num_format": loc.formats["date"]})
         self.int = book.add_format({"num_format": "#,##0"})
         self.per_week = book.add_format({"num_format": PER_WEEK_FORMAT})
+        # a return on spend is no share (it passes 100 %): shown as a multiple of the cost
+        self.times = book.add_format({"num_format": '+0.00"x";-0.00"x"'})
         self.pct = book.add_format({"num_format": RATE_FORMAT})
         self.pts = book.add_format({"num_format": '+0.0" pts";-0.0" pts";0.0" pts"',
                                     "font_color": GREY})

@@ -79,6 +79,11 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         for i, (name, text) in enumerate(RATE_DEFINITIONS.items(), row + 1):
             ws.write_string(i, 0, labels[name])
             ws.write_string(i, 1, text.capitalize() + ".")
+        ws.write_string(row + 1 + len(RATE_DEFINITIONS), 0, "Return on spend (x cost)")
+        ws.write_string(row + 1 + len(RATE_DEFINITIONS), 1,
+                        "(Gross profit - cost) / cost: gross profit is Settings' gross profit "
+                        "per sale times the sales, or its margin (%) of the sale amounts; "
+                        "blank where a source has no cost set.")
         ws.freeze_panes(_TOP + 1, 1)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
@@ -122,7 +127,7 @@ def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, st
     rates = list(RATES) if cohort else []
     header = [labels[h] for h in ("week", *STEPS, *rates)]
     header += ["Days since week ended", "Cohort", *(f"{labels[r]} vs baseline" for r in RATES)] \
-        if cohort else ["Week"]
+        if cohort else ["Note"]
     ws.write_row(top, 0, header, f.head)
     created = refs.columns.get("leads") if refs else None
     for i, (start, row) in enumerate(weeks.iterrows()):
@@ -151,7 +156,8 @@ def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, st
             continue
         for c, (name, (num, den)) in enumerate(RATES.items(), 1 + len(STEPS)):
             _rate_formula(ws, r, c, 1 + STEPS.index(num), 1 + STEPS.index(den), row[name], f.pct)
-        ws.write_number(r, status - 1, max(age, 0), f.int)
+        if age >= 0:
+            ws.write_number(r, status - 1, age, f.int)
         young = week.is_young(start)
         ws.write_string(r, status, "so far" if age < 0 else "young" if young else "grown")
         if not young:
@@ -179,7 +185,9 @@ def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: F
         for c, name in enumerate(extra, 1 + len(STEPS) + len(RATES)):
             value = cell_value(row[name])
             if value == "":
+                if name == "cost":  # a blank cost per lead in Settings: unknown, not free
+                    ws.write_string(r, c, "no cost set", f.note)
                 continue
-            fmt = f.pct if name == "return_on_spend" else f.money if money else f.int
+            fmt = f.times if name == "return_on_spend" else f.money if money else f.int
             ws.write_number(r, c, float(value), fmt)
     return top + 3 + len(frame)
