@@ -255,7 +255,8 @@ def _sources(book: xlsxwriter.Workbook, report: WeeklyReport, f: _Formats) -> No
         ("cost", "Cost", f.money), ("cost_per_lead", "Cost per lead", f.money),
         ("cost_per_contact", "Cost per contact", f.money),
         ("cost_per_sale", "Cost per sale", f.money), ("revenue", "Revenue", f.money),
-        ("gross_profit", "Gross profit", f.money), ("return_on_spend", "Return on spend (x cost)", f.dec)]
+        ("gross_profit", "Gross profit", f.money),
+        ("return_on_spend", "Return on spend (x cost)", f.dec)]
     end = _table(ws, 4, report.sources, [c for c in cols if c[0] in report.sources], f,
                  first=("source", "Source"))
     ws.insert_chart(end + 1, 0, _bar(book, "Leads by source", ws.name, 0, 5,
