@@ -185,7 +185,11 @@ def test_summary_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
     pipeline = {label: _values(grid, label, 1)[0] for label in (
         "Open records", "Open value", "Weighted forecast", "Won, last four weeks",
         "Won value, last four weeks", "Lost, last four weeks", "Win rate, last four weeks")}
-    assert pipeline == {"Open records": 5, "Open value": 0, "Weighted forecast": 0,
+    # no lead names a vehicle, so each open lead is worth its source's average sale, or the
+    # average of all (only L-1 sold: 20,000 either way): 5 x 20,000; weighted by the stages'
+    # probabilities: L-2 and L-5 contacted (15 %) 3,000 each, L-3 and L-7 new (5 %) 1,000
+    # each, L-4 appointment set (30 %) 6,000: 14,000
+    assert pipeline == {"Open records": 5, "Open value": 100_000, "Weighted forecast": 14_000,
                         "Won, last four weeks": 1, "Won value, last four weeks": 20_000,
                         "Lost, last four weeks": 0, "Win rate, last four weeks": 1.0}
 
@@ -198,13 +202,15 @@ def test_funnel_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
     #   Contacted: L-2 (6 days, T-2 done), L-5 (20 days, T-3 open): avg 13, oldest 20, 1
     #   Appointment set: L-4 (13 days, T-4 done): 13, 13, 1
     #   Sold: L-1, 20,000 (7 days); Lost: L-6 (49 days)
+    # value: every unsold lead is worth the one sale's 20,000 (see the summary test), the
+    # weighted value that times the stage's probability; the lost L-6 too, weighted 0
     cols = 7
-    assert _values(grid, "New", cols) == [2, 0, 0, 0.05, 12, 19, 1]
-    assert _values(grid, "Contacted", cols) == [2, 0, 0, 0.15, 13, 20, 1]
-    assert _values(grid, "Appointment set", cols) == [1, 0, 0, 0.3, 13, 13, 1]
+    assert _values(grid, "New", cols) == [2, 40_000, 2_000, 0.05, 12, 19, 1]
+    assert _values(grid, "Contacted", cols) == [2, 40_000, 6_000, 0.15, 13, 20, 1]
+    assert _values(grid, "Appointment set", cols) == [1, 20_000, 6_000, 0.3, 13, 13, 1]
     assert _values(grid, "Shown", cols) == [0, 0, 0, 0.45, None, None, 0]
     assert _values(grid, "Sold", cols) == [1, 20_000, 20_000, 1.0, 7, 7, 0]
-    assert _values(grid, "Lost", cols) == [1, 0, 0, 0.0, 49, 49, 0]
+    assert _values(grid, "Lost", cols) == [1, 20_000, 0, 0.0, 49, 49, 0]
     assert _row(grid, "Won in the last four weeks: 1; lost: 0; win rate 100.0%")
 
 
@@ -255,7 +261,8 @@ def test_html_shows_the_hand_counted_numbers(tiny_made: xlcrm.ReportResult) -> N
     kpis = {d.get("data-key"): d.get("data-value") for d in page.xpath("//div[@data-key]")}
     assert kpis == {"leads": "3.0", "contacts": "3.0", "sales": "1.0",
                     "contact_rate": str(2 / 3),  # 2 of the week's 3 new leads
-                    "close_rate": "1.0", "open_count": "5.0"}
+                    "close_rate": "1.0",
+                    "weighted_value": "14000.0"}  # the pipeline has value now: 14,000
 
 
 def test_data_quality_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:

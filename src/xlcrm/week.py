@@ -20,6 +20,7 @@ import pandas as pd
 
 from .crm import Crm, Settings
 from .metrics.baseline import against_baseline, baseline, baseline_weeks, plan_effects
+from .metrics.expected import expected_close, expected_values
 from .metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
 from .metrics.history import (
     HISTORY_COLUMNS,
@@ -27,6 +28,7 @@ from .metrics.history import (
     entered_dates,
     lost_from,
     moved_dates,
+    stages_seen,
 )
 from .metrics.records import outcome_labels, rep_column, stage_sheet
 from .metrics.tally import (
@@ -271,7 +273,8 @@ def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:
     staged = stage_sheet(schema)
     if staged is not None:
         wanted[staged.key] |= {"id", "stage", "amount", "created", "close_date", "sold",
-                               "lost_reason", "competitor"}
+                               "lost_reason", "competitor", "source", "vehicle",
+                               "vehicle_condition"}
         wanted[staged.key] |= {c.key for c in staged.columns
                                if c.type in ("date", "datetime") and c.past}
     if "activities" in wanted:
@@ -366,11 +369,66 @@ def _funnel(crm: Crm, history: pd.DataFrame, today: dt.date,
         open_tasks = {str(r) for r in tasks.loc[undone.to_numpy(), "record"].dropna()}
     close = "close_date"
     if not sheet.has_column("close_date"):  # the dealer's leads: no close date column
-        records = records.assign(close_date=_closed_on(crm, sheet, records, rules,
-                                                       moved_dates(history)))
+        closed = _closed_on(crm, sheet, records, rules, moved_dates(history))
+        expected = _expected_close(crm, sheet, records, today)
+        records = records.assign(
+            close_date=closed.where(closed.notna() | expected.isna(), expected),
+            amount=expected_values(records, price_list(crm)))
     return funnel(records, rules, today=today, period=period, open_tasks=open_tasks,
                   stage_entered=entered_dates(history), lost_from=lost_from(history),
-                  close_col=close)
+                  ever_in=_ever_in(crm, sheet, records, history), close_col=close)
+
+
+#: the stage (a Settings stages item) each tally milestone shows a record reached, where the
+#: staged records carry the milestones (the dealer's leads)
+MILESTONE_STAGES = {"contact": "contacted", "appointment": "appointment_set", "show": "shown",
+                    "sale": "sold"}
+
+
+def _ever_in(crm: Crm, sheet: Sheet, records: pd.DataFrame,
+             history: pd.DataFrame) -> pd.Series:
+    """The stages each record is known to have reached: every stage the history saw it in,
+    and the stage each of its milestone dates implies (an appointment date means it reached
+    "Appointment set", even when it was lost later)."""
+    parts = [stages_seen(history)]
+    if "id" in records:
+        ids = records["id"].astype(str)
+        for m in crm.settings.milestones:
+            stage = MILESTONE_STAGES.get(m.key)
+            if stage is None or m.sheet != sheet.key or m.column not in records:
+                continue
+            hit = ids[records[m.column].notna().to_numpy()]
+            for label in dict.fromkeys(item_labels("stages", stage)):
+                parts.append(pd.Series(label, index=hit.to_numpy(), dtype=object))
+    return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def price_list(crm: Crm) -> dict[str, float]:
+    """The Settings price list, item (a model's words, or a condition: new, used) -> price;
+    empty when the workbook has none."""
+    frame = crm.settings.lists.get("price_list")
+    if frame is None or "item" not in frame or "price" not in frame:
+        return {}
+    return {str(i): float(p) for i, p in zip(frame["item"], pd.to_numeric(
+        frame["price"], errors="coerce")) if isinstance(i, str) and pd.notna(p)}
+
+
+def _expected_close(crm: Crm, sheet: Sheet, records: pd.DataFrame,
+                    today: dt.date) -> pd.Series:
+    """When each open lead without a close date column is expected to close: from its
+    furthest milestone and the workbook's measured days from there to a sale
+    (:func:`~xlcrm.metrics.expected.expected_close`)."""
+    dated = []
+    sale = pd.Series(pd.NaT, index=records.index, dtype="datetime64[ns]")
+    for m in crm.settings.milestones:
+        if m.sheet != sheet.key or m.column not in records:
+            continue
+        dates = pd.to_datetime(records[m.column], errors="coerce").astype("datetime64[ns]")
+        if m.key == "sale":
+            sale = dates
+        else:
+            dated.append((m.key, dates))
+    return expected_close(dated, sale, today=today) if dated else sale
 
 
 def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame, rules: list[StageRule],
