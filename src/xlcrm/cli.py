@@ -501,7 +501,9 @@ def score(
     with _as_exit(), console.status("Scoring leads and customers..."):
         result = xlcrm.score(path, today=today.date() if today else None, dry_run=dry_run,
                              force=force)
-    top = result.scores.sort_values("score", ascending=False, kind="stable")
+    # the open leads only: a lead already sold or lost is nobody's next call
+    top = result.scores[result.scores["open"]].sort_values("score", ascending=False,
+                                                          kind="stable")
     if output is OutputFormat.json:
         print(json.dumps({"file": str(result.path), "counts": result.counts(),
                           "unknown_rules": result.unknown_fields,
@@ -510,7 +512,8 @@ def score(
                          ensure_ascii=False, indent=2, default=str))
         return
     for rec in top.head(10).itertuples():
-        console.print(f"{rec.id:<12} {rec.score:>5g} {rec.grade:<3} {rec.why}")
+        console.print(f"{rec.id:<12} {rec.name[:24]:<24} {rec.score:>5g} {rec.grade:<3} "
+                      f"{rec.why}", markup=False, highlight=False)
     for line in result.unknown_fields:
         console.print(f"[yellow]rule not understood:[/] {line}; fix it in Settings")
     console.print(", ".join(f"{n:,} {name.replace('_', ' ')}"
