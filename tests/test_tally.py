@@ -195,7 +195,9 @@ def recalculated(office: Office, book: Path, demo_book: Callable[..., Path],
     folder = tmp_path_factory.mktemp("recalc")
     work = copy_of(book, folder)
     update(work, today=NOW, backups=0)
-    books = {"hand": work, "demo": demo_book("dealer", 300, 9)}
+    text = _text_dates_book(folder / "text.xlsx")
+    update(text, today=NOW, backups=0)
+    books = {"hand": work, "demo": demo_book("dealer", 300, 9), "text": text}
     theirs = office.convert_many(list(books.values()), "xlsx", folder / "lo")
     return {key: (ours, converted) for (key, ours), converted in zip(books.items(), theirs)}
 
@@ -210,6 +212,39 @@ def test_update_writes_formulas_that_libreoffice_agrees_with(
     assert len(ours) == len(theirs)
     for mine, recalc in zip(ours, theirs):
         assert recalc == [pytest.approx(v) if isinstance(v, float) else v for v in mine]
+
+
+def _text_dates_book(path: Path) -> Path:
+    """Three leads of the week of 4 Jan 2027: T-1's appointment and T-2's arrival are dates
+    typed as text, which Excel's COUNTIFS does not see."""
+    write_new_workbook(path, xlcrm.load_schema("dealer"), {"leads": {
+        "id": ["T-1", "T-2", "T-3"],
+        "created": [T(2027, 1, 4, 9), "05/01/2027", T(2027, 1, 5, 9)],
+        "last_name": ["Rossi", "Bianchi", "Verdi"],
+        "source": ["Walk-in"] * 3,
+        "appointment_set": ["05/01/2027", None, T(2027, 1, 5, 10)],
+        "appointment_shown": [None, None, dt.date(2027, 1, 6)],
+    }})
+    return path
+
+
+@pytest.mark.libreoffice
+def test_text_dates_are_left_out_of_cache_and_formula_alike(
+        recalculated: dict[str, tuple[Path, Path]]) -> None:
+    """By hand: the week of 4 Jan counts T-1 and T-3 as leads (T-2 arrived as text), one
+    appointment and one show (T-3's; T-1's appointment is text); LibreOffice, recalculating
+    every COUNTIFS, finds the same; the Dashboard names the two cells left out."""
+    work, converted = recalculated["text"]
+    ours = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Tally").to_python()
+    theirs = CalamineWorkbook.from_path(str(converted)).get_sheet_by_name("Tally").to_python()
+    week = next(r for r in ours[5:] if r[0] == W2.date())
+    assert week[:6] == [W2.date(), 2.0, 0.0, 1.0, 1.0, 0.0]
+    for mine, recalc in zip(ours, theirs):
+        assert recalc == [pytest.approx(v) if isinstance(v, float) else v for v in mine]
+    result = update(work, today=NOW, dry_run=True)
+    assert result.week.text_dates == ["Leads!O2", "Leads!B3"]
+    dashboard = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Dashboard")
+    assert any("Leads!O2, Leads!B3" in str(v) for row in dashboard.to_python() for v in row)
 
 
 @pytest.mark.libreoffice

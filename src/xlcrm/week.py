@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .crm import Crm, Settings
+from .issues import TEXT_DATE
 from .metrics.baseline import against_baseline, baseline, baseline_weeks, plan_effects
 from .metrics.expected import expected_close, expected_values
 from .metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
@@ -45,7 +46,8 @@ from .metrics.tally import (
 from .schema import Schema, Sheet, item_labels
 
 __all__ = ["BASELINES_HEADER", "HISTORY_HEADER", "OWNED_READ", "STEPS_OF_WEEK", "WeekResult",
-           "columns_used", "compute_week", "source_money", "tally_input"]
+           "columns_used", "compute_week", "source_money", "tally_input", "text_date_cells",
+           "text_date_rows"]
 
 #: What :func:`compute_week` does, in order; it tells its ``progress`` callback as each starts.
 STEPS_OF_WEEK = ("Counting the weeks, sources and reps", "Stage history, baseline and funnel")
@@ -91,6 +93,8 @@ class WeekResult:
         funnel: the funnel of the staged records (None without stages).
         mature_days: days after its week ended by which a cohort is grown
             (:func:`~xlcrm.metrics.tally.maturity_days`); younger cohorts are marked.
+        text_dates: the milestone cells left out of the tally because they hold a date typed
+            as text (``Leads!F12``), which Excel's own formulas would not count either.
     """
 
     today: dt.date
@@ -113,6 +117,7 @@ class WeekResult:
     stage_changes: int = 0
     funnel: FunnelResult | None = None
     mature_days: int = 28
+    text_dates: list[str] = field(default_factory=list)
 
     def age(self, week: pd.Timestamp) -> int:
         """Days since ``week`` ended on ``today`` (negative for the current week, so far)."""
@@ -219,7 +224,8 @@ def compute_week(crm: Crm, *, today: dt.date,
         period=period, tally=data, weeks=weeks, cohorts=cohorts, baseline=base,
         baseline_period=(start, end), versus_baseline=against_baseline(cohorts, base),
         by_source=source, by_rep=rep, plans=effects, baselines=baselines, history=history,
-        stage_changes=changes, funnel=fun, mature_days=maturity_days(data))
+        stage_changes=changes, funnel=fun, mature_days=maturity_days(data),
+        text_dates=text_date_cells(crm))
 
 
 def tally_input(crm: Crm) -> TallyInput:
@@ -233,11 +239,18 @@ def tally_input(crm: Crm) -> TallyInput:
     leads = crm.tables.get(lead_key, pd.DataFrame())
     sheet = crm.schema.sheet(lead_key)
     steps = pd.DataFrame(index=leads.index)
+    typed_as_text = text_date_rows(crm, lead_key)
     for key in ("lead", "contact", "appointment", "show", "sale"):
         m = milestones[key]
         column = crm.tables[m.sheet][m.column] if m.sheet == lead_key and \
             m.column in crm.tables[m.sheet] else pd.Series(pd.NaT, index=leads.index)
-        steps[key] = pd.to_datetime(column).astype("datetime64[ns]")
+        column = pd.to_datetime(column).astype("datetime64[ns]")
+        # Excel's COUNTIFS can't see a date typed as text: left out here too, so the cached
+        # value is what Excel recalculates (the Dashboard names these cells)
+        text_rows = typed_as_text.get(m.column, [])
+        if text_rows:
+            column = column.mask(column.index.isin(text_rows))
+        steps[key] = column
     activities = crm.tables.get("activities", pd.DataFrame())
     link = next((c.key for c in crm.schema.sheet("activities").columns
                  if c.type == "link" and lead_key in c.ref), None) \
@@ -252,6 +265,30 @@ def tally_input(crm: Crm) -> TallyInput:
     steps["id"] = leads.get("id")
     steps = steps[steps["lead"].notna()]
     return TallyInput(steps, str(crm.settings.options.get("week_start", "monday")))
+
+
+def text_date_rows(crm: Crm, key: str) -> dict[str, list[int]]:
+    """The rows of each column of data sheet ``key`` holding a date typed as text (the
+    reader's ``text-date`` warnings), by column key."""
+    name = crm.sheet_names.get(key)
+    where = {c: k for k, c in crm.columns.get(key, {}).items()}
+    out: dict[str, list[int]] = {}
+    for issue in crm.issues:
+        if issue.code == TEXT_DATE and issue.sheet == name and issue.column in where:
+            out.setdefault(where[issue.column], []).append(issue.row)
+    return out
+
+
+def text_date_cells(crm: Crm) -> list[str]:
+    """The tally's milestone cells left out because they hold a date typed as text, as
+    ``Sheet!F12``, in sheet order."""
+    columns = {m.column for m in crm.settings.milestones}
+    lead_key = crm.settings.milestones[0].sheet if crm.settings.milestones else ""
+    found = [i for i in crm.issues if i.code == TEXT_DATE
+             and i.sheet == crm.sheet_names.get(lead_key)
+             and {k for k, c in crm.columns.get(lead_key, {}).items() if c == i.column}
+             & columns]
+    return [str(i.where) for i in sorted(found, key=lambda i: (i.row, i.column))]
 
 
 def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:

@@ -14,7 +14,7 @@ from ..metrics.tally import RATES, STEPS
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value, measure_headers
-from .tally import cohort_rows, first_source_row
+from .tally import cohort_rows, first_source_row, text_dates_note
 
 __all__ = ["dashboard_sheet"]
 
@@ -28,13 +28,14 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
         banner(ws, crm.schema, f, "Dashboard",
                f"Last full week ({shown:%Y-%m-%d}) against the week before and the baseline. "
                f"Updated {week.today:%Y-%m-%d}; the current week is not over and is not "
-               "compared." if shown is not None else "No leads yet.")
-        if shown is not None:
-            age = max(week.age(shown), 0)
-            ws.write_string(3, 0, "Counts: what happened in the week (the baseline's per "
-                            "week). Rates: shares of the week's new leads, as they stood "
-                            f"{age} day{'s' * (age != 1)} after the week ended; the week "
-                            "before and the baseline at the same age.", f.note)
+               "compared." if shown is not None else "No full week yet.")
+        age = max(week.age(shown), 0) if shown is not None else 0
+        note = ("Counts: what happened in the week (the baseline's per week). Rates: shares "
+                f"of the week's new leads, as they stood {age} day{'s' * (age != 1)} after the "
+                "week ended; the week before and the baseline at the same age."
+                if shown is not None else "") + text_dates_note(week)
+        if note:
+            ws.write_string(3, 0, note.strip(), f.note)
         ws.set_column(0, 0, 24)
         ws.set_column(1, 4, 14)
         ws.set_landscape()

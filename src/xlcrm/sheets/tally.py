@@ -24,7 +24,7 @@ from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value, measure_headers
 from .workbook import structured_ref
 
-__all__ = ["cohort_rows", "first_source_row", "tally_sheet"]
+__all__ = ["cohort_rows", "first_source_row", "tally_sheet", "text_dates_note"]
 
 _STEP_MILESTONE = dict(zip(("lead", "contact", "appointment", "show", "sale"), STEPS))
 _TOP = 4  # the row of the first table's header
@@ -35,6 +35,17 @@ def first_source_row(week: WeekResult) -> int:
     dashboard charts the leads by source from there)."""
     cohorts_top = _TOP + 2 + len(week.weeks) + 1
     return cohorts_top + 2 + len(week.cohorts) + 3
+
+
+def text_dates_note(week: WeekResult, shown: int = 5) -> str:
+    """A sentence naming the milestone cells left out because they hold dates typed as text
+    (empty when there are none)."""
+    cells = week.text_dates
+    if not cells:
+        return ""
+    more = f" and {len(cells) - shown} more" if len(cells) > shown else ""
+    return (f" Left out: {len(cells)} date{'s' * (len(cells) != 1)} typed as text "
+            f"({', '.join(cells[:shown])}{more}); `xlcrm clean --apply` converts them.")
 
 
 def cohort_rows(week: WeekResult) -> int:
@@ -56,7 +67,8 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
                "A contact counts when the prospect answered (an inbound activity or the "
                "two-way contact date). The current week is counted so far.")
         ws.write_string(3, 0, "Rates are in the cohort table below: each is a share of the "
-                        "leads that arrived in its week, so none passes 100%.", f.note)
+                        "leads that arrived in its week, so none passes 100%."
+                        + text_dates_note(week), f.note)
         ws.set_column(0, 0, 14)
         ws.set_column(1, 5, 11)
         ws.set_column(6, 15, 11)
@@ -143,7 +155,9 @@ def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, st
                 ws.write_formula(r, c, f'=COUNTIFS({ref},">="&{cell},{ref},"<"&{cell}+7)',
                                  f.int, value)
             elif created and cohort and needed and all(needed):
-                pairs = "".join(f',{n},"<>"' for n in needed)
+                # ">0", not "<>": a date typed as text is no number, so Excel leaves it out,
+                # as the cached count does
+                pairs = "".join(f',{n},">0"' for n in needed)
                 ws.write_formula(r, c, f'=COUNTIFS({created},">="&{cell},{created},"<"&{cell}+7'
                                        f'{pairs})', f.int, value)
             else:
