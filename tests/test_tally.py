@@ -571,3 +571,24 @@ def test_dealer_lead_lost_when_the_history_saw_it_move(tmp_path: Path) -> None:
     # L-1 was lost before the history began: last worked on 2 Dec, before the period
     assert dict(zip(fun.won_lost["outcome"], fun.won_lost["count"])) == {"won": 0, "lost": 1}
     assert fun.lost_reasons["reason"].tolist() == ["No response"]
+
+
+def test_clean_apply_makes_text_dates_real_logged_and_undoable(tmp_path: Path) -> None:
+    """`clean --apply` turns T-1's appointment "05/01/2027" and T-2's arrival into real dates
+    (day first, the preset's date order), logs both on the Merge log, and undo puts the file
+    back byte for byte; the tally then counts them: 3 leads and 2 appointments that week."""
+    work = _text_dates_book(tmp_path / "crm.xlsx")
+    before = work.read_bytes()
+    result = xlcrm.clean(work, apply=True, today=NOW)
+    assert sorted(result.dates_converted) == ["Leads!B3", "Leads!O2"]
+    crm = xlcrm.load(work)
+    leads = crm.tables["leads"].set_index("id")
+    assert leads.loc["T-2", "created"] == T(2027, 1, 5)
+    assert leads.loc["T-1", "appointment_set"] == T(2027, 1, 5)
+    assert not [i for i in crm.issues if i.code == "text-date"]
+    log = CalamineWorkbook.from_path(str(work)).get_sheet_by_name("Merge log").to_python()
+    assert sum("date typed as text made a real date: 2027-01-05" in row for row in log) == 2
+    week = update(work, today=NOW, dry_run=True).weeks.loc[W2]
+    assert (week["leads"], week["appointments"]) == (3, 2)
+    xlcrm.clean(work, undo=True)
+    assert work.read_bytes() == before

@@ -149,6 +149,12 @@ def print_clean(console: Console, result: CleanResult, *, apply: bool, dry_run: 
     console.print(", ".join(f"{n:,} {name.lower()}" for name, n in result.counts().items()))
     for line in result.skipped:
         console.print(f"[yellow]not merged:[/] {line}")
+    if result.dates_converted:
+        n = len(result.dates_converted)
+        console.print(f"Made {n:,} date{'s' * (n != 1)} typed as text real dates "
+                      f"({', '.join(result.dates_converted[:5])}{' ...' if n > 5 else ''}); "
+                      "each is on the Merge log sheet; `xlcrm clean --undo` puts the file back",
+                      markup=False, highlight=False)
     if result.merged_groups:
         console.print(f"Merged {result.merged_groups:,} group"
                       f"{'s' * (result.merged_groups != 1)}; every merged value is on the "
