@@ -139,6 +139,15 @@ class WeekResult:
         full week (see :meth:`summary_of`)."""
         return self.summary_of(self.this_week)
 
+    def rate_counts(self, shown: pd.Timestamp) -> dict[str, tuple[int, int]]:
+        """Each rate of the week starting ``shown`` as :meth:`summary_of` gives it, as the
+        counts it divides: (successes, out of)."""
+        same_age = cohort_weeks(self.tally, today=self.today, age_days=max(self.age(shown), 0))
+        if shown not in same_age.index:
+            return {}
+        row = same_age.loc[shown]
+        return {name: (int(row[num]), int(row[den])) for name, (num, den) in RATES.items()}
+
     def summary_of(self, shown: pd.Timestamp | None) -> list[tuple[str, Any, Any, Any]]:
         """(measure, the week, the week before, baseline) for the week starting ``shown``.
 

@@ -41,7 +41,10 @@ def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         base = week.baseline
         n_weeks = int(base.get("weeks", 0) or 0)
         ws.write_row(3, 0, ["", f"Over {n_weeks} week{'s' * (n_weeks != 1)}", "Per week",
-                            "Likely from (95%)", "to"], f.head)
+                            "Likely from (95%)", "to", "Of these weeks' new leads, so far"],
+                     f.head)
+        ws.set_row(3, 30)
+        ws.set_column(5, 5, 16)
         widest = 0.0
         for i, name in enumerate((*STEPS, *RATES)):
             ws.write_string(4 + i, 0, labels[name], f.head)
@@ -50,6 +53,8 @@ def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
                 continue
             if name in STEPS:
                 ws.write_number(4 + i, 1, float(value), f.int)
+                # the counts the rates divide: what became of the baseline weeks' leads
+                ws.write_number(4 + i, 5, float(base[f"cohort_{name}"]), f.int)
                 if n_weeks:
                     ws.write_number(4 + i, 2, float(value) / n_weeks, f.per_week)
                 continue

@@ -41,7 +41,10 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
         ws.set_landscape()
         ws.fit_to_pages(1, 1)  # the dashboard prints on one page
         ws.write_row(4, 0, ["", "This week", "Last week", "Baseline (per week)",
-                            "Change vs baseline"], f.head)
+                            "Change vs baseline", "This week counted"], f.head)
+        ws.set_row(4, 30)
+        ws.set_column(5, 5, 14)
+        counted = week.rate_counts(shown) if shown is not None else {}
         for i, (name, now, before, base) in enumerate(week.summary()):
             is_rate = name in RATES
             r = 5 + i + is_rate  # a heading row between the counts and the rates
@@ -49,7 +52,11 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
                 age = max(week.age(week.this_week), 0) if week.this_week is not None else 0
                 ws.write_row(r - 1, 0, [f"Shares of the week's new leads, {age} day"
                                         f"{'s' * (age != 1)} after the week ended", "", "",
-                                        "Baseline (same age)", ""], f.head)
+                                        "Baseline (same age)", "", ""], f.head)
+                ws.set_row(r - 1, 30)
+            if is_rate and name in counted:
+                hits, of = counted[name]
+                ws.write_string(r, 5, f"{hits:,} of {of:,}", f.note)
             ws.write_string(r, 0, labels[name])
             for c, v in enumerate((now, before, base), 1):
                 value = cell_value(v)

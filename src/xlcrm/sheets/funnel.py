@@ -50,7 +50,7 @@ def funnel_sheet(week: WeekResult, fun: FunnelResult, crm: Crm) -> SheetBuilder:
                             "stage now, or the stage history), lost ones included; conversion "
                             "is the share of those that got to the next.", f.note)
         ws.set_column(0, 0, 24)
-        ws.set_column(1, 11, 12)
+        ws.set_column(1, 11, 14)  # a lost pipeline's value runs to eight digits
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         row = 4

@@ -141,6 +141,7 @@ def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, st
     header += ["Days since week ended", "Cohort", *(f"{labels[r]} vs baseline" for r in RATES)] \
         if cohort else ["Note"]
     ws.write_row(top, 0, header, f.head)
+    ws.set_row(top, 32)
     created = refs.columns.get("leads") if refs else None
     for i, (start, row) in enumerate(weeks.iterrows()):
         r = top + 1 + i
