@@ -290,6 +290,17 @@ def test_report_of_a_chosen_week(tiny: Path, tmp_path: Path) -> None:
         xlcrm.report(tiny, tmp_path, week="2026-W50", today=TINY_TODAY)
 
 
+def test_report_of_the_current_week_is_so_far_and_compares_nothing(tiny: Path,
+                                                                    tmp_path: Path) -> None:
+    """On Wednesday 25 Nov the week of 23 Nov has begun: no lead yet, nothing beside it."""
+    made = xlcrm.report(tiny, tmp_path, week="2026-W48", today=TINY_TODAY)
+    grid = _grid(made.workbook, "Summary")
+    # this week, last week, change, baseline: only this week's count, 0 leads so far
+    assert _values(grid, "Leads", 4) == [0, None, None, None]
+    assert _values(grid, "Contact rate", 5) == [None, None, None, None, None]
+    assert any("so far, and are not compared" in str(v) for row in grid for v in row)
+
+
 def test_b2b_deal_values_counted_by_hand(tmp_path: Path) -> None:
     # five deals, their stage's win probability from Settings, owner:
     #   D-1 Request sent 50 %, 10,000 (Anna)     D-2 Agreed and invoiced 80 %, 20,000 (Marco)

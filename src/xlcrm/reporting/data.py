@@ -290,7 +290,8 @@ def _labels(crm: Crm) -> dict[str, str]:
     return labels
 
 
-def _summary(result: WeekResult, start: pd.Timestamp, labels: dict[str, str]) -> pd.DataFrame:
+def _summary(result: WeekResult, start: pd.Timestamp, labels: dict[str, str], *,
+             partial: bool = False) -> pd.DataFrame:
     """The week's summary, from the same figures as the Dashboard and the terminal
     (:meth:`~xlcrm.week.WeekResult.summary_of`): counts of the week, rates of its new leads
     with the week before and the baseline at the same age."""
@@ -299,8 +300,11 @@ def _summary(result: WeekResult, start: pd.Timestamp, labels: dict[str, str]) ->
     for key in (*STEPS, *RATES):
         now, last, ref = (float(np.nan if v is None else v) for v in
                           figures.get(key, (np.nan, np.nan, np.nan)))
+        if partial:  # a week not over yet is shown so far, beside nothing
+            last = ref = np.nan
         # counts change against last week, rates against the baseline at the same age
-        change = ((now - last) / last if last else np.nan) if key in STEPS else now - ref
+        change = ((now - last) / last if last == last and last else np.nan) \
+            if key in STEPS else now - ref
         rows.append(SummaryRow(key=key, label=labels[key],
                                kind="count" if key in STEPS else "rate", this_week=now,
                                last_week=last, baseline=ref, change=change))
@@ -442,15 +446,16 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
     iso = report_week(week)
     year, number = iso.split("-W")
     notes = []
-    if generated < (end - pd.Timedelta(days=1)).date():
+    partial = generated < (end - pd.Timedelta(days=1)).date()
+    if partial:
         notes.append(f"The week is not over yet: the numbers cover {week:%d %b} to "
-                     f"{generated:%d %b %Y}.")
+                     f"{generated:%d %b %Y}, so far, and are not compared with full weeks.")
     return WeeklyReport(
         title=f"Weekly report, week {int(number)} {year}",
         workbook=Path(crm.path).name, week_label=iso, week_start=week,
         week_end=(end - pd.Timedelta(days=1)).date(), period_start=period_start.date(),
         generated=generated, currency=str(crm.settings.options.get("currency", "EUR")),
-        labels=labels, summary=_summary(result, start, labels),
+        labels=labels, summary=_summary(result, start, labels, partial=partial),
         pipeline=dict(cast("Mapping[str, float]", fun.totals)) if fun is not None else {},
         trend=trend, stages=fun.stages if fun is not None else empty,
         forecast=fun.forecast if fun is not None else empty,
