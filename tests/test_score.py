@@ -34,14 +34,14 @@ def test_rfm_quintiles_and_segments() -> None:
     ], columns=["customer", "date", "amount"])
     out = rfm(purchases, today=TODAY)
     # R by recency (3, 10, 22, 175, 365 days: one per fifth); F: B, D and E tie at 1 purchase
-    # (ranks 1-3, average 2 -> ceil(5 * 2 / 5) = 2); M by value, one per fifth.
-    # B, D and E bought once: their segment goes by R alone, never "loyal" or "often".
+    # (ranks 1-3, the lowest 1 -> ceil(5 * 1 / 5) = 1, not an average 2); M by value, one per
+    # fifth. B, D and E bought once: their segment goes by R alone, never "loyal" or "often".
     expected = {  # recency days, frequency, monetary, R, F, M, RFM, segment
         "A": (3, 2, 400.0, 5, 4, 3, "543", "champions"),  # FM = 3.5 -> 4
-        "B": (175, 1, 50.0, 2, 2, 2, "222", "one_time_lapsed"),
+        "B": (175, 1, 50.0, 2, 1, 2, "212", "one_time_lapsed"),
         "C": (22, 3, 2500.0, 3, 5, 4, "354", "loyal"),  # FM 4.5 -> 5, but R only 3
-        "D": (365, 1, 5000.0, 1, 2, 5, "125", "one_time_lapsed"),  # big, but bought once
-        "E": (10, 1, 20.0, 4, 2, 1, "421", "one_time_recent"),
+        "D": (365, 1, 5000.0, 1, 1, 5, "115", "one_time_lapsed"),  # big, but bought once
+        "E": (10, 1, 20.0, 4, 1, 1, "411", "one_time_recent"),
     }
     for cid, (days, freq, money, r, f, m, code, seg) in expected.items():
         row = out.loc[cid]

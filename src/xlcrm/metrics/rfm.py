@@ -3,8 +3,9 @@
 *Recency* is the days since a customer's last purchase (or, when Settings says so, their last
 activity of any kind); *frequency* the number of purchases; *monetary* their total value. Each
 is scored 1-5 by quintile among the customers: a customer's score is ``ceil(5 * rank / n)``
-where the rank counts from the worst (the longest ago, the fewest, the least; ties share
-their average rank), so the best fifth scores 5. A measure on which every customer is the same
+where the rank counts from the worst (the longest ago, the fewest, the least; tied values
+share the lowest rank of their group, so the many who bought once score 1 on frequency, not
+an average 3), so the best fifth scores 5. A measure on which every customer is the same
 (every one bought once) is not scored: quintiles of equal values would call them all average.
 
 A customer who bought once gets a one-time segment, by recency alone, since once says nothing
@@ -49,13 +50,14 @@ SEGMENTS = ("champions", "loyal", "promising", "cant_lose", "at_risk", "need_att
 
 
 def quintile_scores(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
-    """Score values 1-5 by quintile: ``ceil(5 * rank / n)``, rank 1 the worst, ties averaged;
-    None for every value when they are all equal (nothing to tell apart)."""
+    """Score values 1-5 by quintile: ``ceil(5 * rank / n)``, rank 1 the worst, tied values at
+    the lowest rank of their group; None for every value when they are all equal (nothing to
+    tell apart)."""
     if values.empty:
         return pd.Series(dtype=object)
     if values.nunique(dropna=True) < 2:
         return pd.Series([None] * len(values), index=values.index, dtype=object)
-    ranks = values.rank(method="average", ascending=higher_is_better)
+    ranks = values.rank(method="min", ascending=higher_is_better)
     n = len(values)
     return ranks.map(lambda r: max(1, min(5, math.ceil(5 * r / n - 1e-9)))).astype(object)
 
