@@ -592,3 +592,21 @@ def test_clean_apply_makes_text_dates_real_logged_and_undoable(tmp_path: Path) -
     assert (week["leads"], week["appointments"]) == (3, 2)
     xlcrm.clean(work, undo=True)
     assert work.read_bytes() == before
+
+
+def test_b2b_contact_sales_are_worth_their_won_deals(tmp_path: Path) -> None:
+    """A b2b contact has no amount: its source earns the won deals it is the contact of.
+    C-1 (Trade show, won) has D-1 delivered, 10,000, and D-2 lost, 5,000: revenue 10,000; the
+    preset's 30 % margin keeps 3,000; 2 trade-show contacts at 45 = 90 of cost:
+    (3,000 - 90) / 90 = 32.33."""
+    path = tmp_path / "b2b.xlsx"
+    write_new_workbook(path, xlcrm.load_schema("b2b"), {
+        "contacts": {"id": ["C-1", "C-2"], "created": [T(2027, 1, 4, 9), T(2027, 1, 4, 10)],
+                     "last_name": ["Rossi", "Bianchi"], "source": ["Trade show"] * 2,
+                     "sold": [dt.date(2027, 1, 5), None]},
+        "deals": {"id": ["D-1", "D-2"], "name": ["Pumps", "Valves"], "contact": ["C-1", "C-1"],
+                  "stage": ["Delivery", "Lost"], "amount": [10_000.0, 5_000.0],
+                  "created": [T(2027, 1, 4, 12), T(2027, 1, 4, 12)]}})
+    row = update(path, today=NOW, dry_run=True).by_source.loc["Trade show"]
+    assert (row["cost"], row["revenue"], row["gross_profit"]) == (90.0, 10_000.0, 3_000.0)
+    assert row["return_on_spend"] == pytest.approx(2_910 / 90)

@@ -319,7 +319,7 @@ def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:
     staged = stage_sheet(schema)
     if staged is not None:
         wanted[staged.key] |= {"id", "stage", "amount", "created", "close_date", "sold",
-                               "lost_reason", "competitor", "source", "vehicle",
+                               "lost_reason", "competitor", "source", "vehicle", "contact",
                                "vehicle_condition"}
         wanted[staged.key] |= {c.key for c in staged.columns
                                if c.type in ("date", "datetime") and c.past}
@@ -335,7 +335,8 @@ def source_money(crm: Crm, leads: pd.DataFrame) -> dict[str, Any]:
     """What :func:`~xlcrm.metrics.tally.by_dimension` needs to put money on the sources, from
     Settings: the cost per lead of each source that has one set (a blank cost is no cost set,
     not a free source), the sold leads' amounts, and the gross profit per sale or, failing it,
-    the margin share (``margin_percent``) the return on spend is computed from."""
+    the margin share (``margin_percent``) the return on spend is computed from. Leads
+    without an amount column (b2b contacts) are worth the won deals they are the contact of."""
     frame = crm.settings.lists.get("sources")
     costs: dict[str, float] = {}
     if frame is not None and "cost_per_lead" in frame:
@@ -351,7 +352,18 @@ def source_money(crm: Crm, leads: pd.DataFrame) -> dict[str, Any]:
             return None
         return None if math.isnan(out) else out
     margin = number("margin_percent")
-    return {"costs": costs, "revenue": leads.get("amount"),
+    revenue = leads.get("amount")
+    deals = crm.tables.get("deals")
+    if revenue is None and deals is not None and {"contact", "amount", "stage"} <= set(deals) \
+            and "id" in leads and "stages" in crm.settings.lists:
+        # b2b: a contact's sale is worth the won deals it is the contact of
+        won = {r.name.casefold().strip() for r in stage_rules(
+            crm.settings.lists["stages"], outcome_labels()) if r.outcome == "won"}
+        is_won = deals["stage"].map(lambda v: isinstance(v, str) and v.casefold().strip() in won)
+        amounts = pd.to_numeric(deals["amount"], errors="coerce")[is_won.to_numpy(dtype=bool)]
+        by_contact = amounts.groupby(deals["contact"][is_won.to_numpy(dtype=bool)]).sum()
+        revenue = leads["id"].map(by_contact).astype(float)
+    return {"costs": costs, "revenue": revenue,
             "profit_per_sale": number("gross_profit_per_sale"),
             "margin": None if margin is None else margin / 100}
 
