@@ -172,7 +172,8 @@ def _summary(book: xlsxwriter.Workbook, report: WeeklyReport, f: _Formats) -> No
             _put(ws, i, 1, value, fmt)
         row += len(items) + 2
     trend = report.trend
-    ws.write_string(row, 0, "Last twelve weeks (by activity week)", f.h3)
+    ws.write_string(row, 0, "Last twelve weeks: counts by activity week, rates of each "
+                            "week's new leads", f.h3)
     cols = ["leads", "contacts", "sales", "contact_rate", "appointment_rate", "close_rate"]
     _header(ws, row + 1, ["Week starting", *[report.labels[c] for c in cols]], f)
     ws.set_row(row + 1, 30)
