@@ -197,7 +197,8 @@ def recalculated(office: Office, book: Path, demo_book: Callable[..., Path],
     update(work, today=NOW, backups=0)
     text = _text_dates_book(folder / "text.xlsx")
     update(text, today=NOW, backups=0)
-    books = {"hand": work, "demo": demo_book("dealer", 300, 9), "text": text}
+    books = {"hand": work, "demo": demo_book("dealer", 300, 9), "text": text,
+             "demo-b2b": demo_book("b2b", 300, 9)}
     theirs = office.convert_many(list(books.values()), "xlsx", folder / "lo")
     return {key: (ours, converted) for (key, ours), converted in zip(books.items(), theirs)}
 
@@ -248,9 +249,10 @@ def test_text_dates_are_left_out_of_cache_and_formula_alike(
 
 
 @pytest.mark.libreoffice
+@pytest.mark.parametrize("demo", ["demo", "demo-b2b"])
 def test_demo_update_recalculates_to_cached_values(
-        recalculated: dict[str, tuple[Path, Path]]) -> None:
-    work, converted = recalculated["demo"]
+        recalculated: dict[str, tuple[Path, Path]], demo: str) -> None:
+    work, converted = recalculated[demo]
     theirs = CalamineWorkbook.from_path(str(converted))
     ours = CalamineWorkbook.from_path(str(work))
     checked = 0
