@@ -118,6 +118,15 @@ class WeekResult:
     funnel: FunnelResult | None = None
     mature_days: int = 28
     text_dates: list[str] = field(default_factory=list)
+    #: the cohorts counted at an age, by age: the summary, the dashboard and the report ask
+    _at_age: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    def cohorts_at_age(self, age: int) -> pd.DataFrame:
+        """The cohorts as they stood ``age`` days after each one's week ended
+        (:func:`~xlcrm.metrics.tally.cohort_weeks` with ``age_days``), counted once."""
+        if age not in self._at_age:
+            self._at_age[age] = cohort_weeks(self.tally, today=self.today, age_days=age)
+        return self._at_age[age]
 
     def age(self, week: pd.Timestamp) -> int:
         """Days since ``week`` ended on ``today`` (negative for the current week, so far)."""
@@ -142,7 +151,7 @@ class WeekResult:
     def rate_counts(self, shown: pd.Timestamp) -> dict[str, tuple[int, int]]:
         """Each rate of the week starting ``shown`` as :meth:`summary_of` gives it, as the
         counts it divides: (successes, out of)."""
-        same_age = cohort_weeks(self.tally, today=self.today, age_days=max(self.age(shown), 0))
+        same_age = self.cohorts_at_age(max(self.age(shown), 0))
         if shown not in same_age.index:
             return {}
         row = same_age.loc[shown]
@@ -160,7 +169,7 @@ class WeekResult:
         if shown is None or shown not in self.weeks.index:
             return rows
         age = max(self.age(shown), 0)
-        same_age = cohort_weeks(self.tally, today=self.today, age_days=age)
+        same_age = self.cohorts_at_age(age)
         prior = shown - pd.Timedelta(days=7)
         chosen = baseline_weeks(self.weeks, *self.baseline_period, before=self.current_week)
         base_cohort = same_age.reindex(chosen)[list(STEPS)].fillna(0).sum()
