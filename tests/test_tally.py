@@ -580,6 +580,9 @@ def test_clean_apply_makes_text_dates_real_logged_and_undoable(tmp_path: Path) -
     (day first, the preset's date order), logs both on the Merge log, and undo puts the file
     back byte for byte; the tally then counts them: 3 leads and 2 appointments that week."""
     work = _text_dates_book(tmp_path / "crm.xlsx")
+    checked = xlcrm.check(work)  # check names both cells, as warnings
+    assert sorted(i.where for i in checked.issues if i.code == "text-date") == [
+        "Leads!B3", "Leads!O2"]
     before = work.read_bytes()
     result = xlcrm.clean(work, apply=True, today=NOW)
     assert sorted(result.dates_converted) == ["Leads!B3", "Leads!O2"]
