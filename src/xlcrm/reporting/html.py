@@ -20,6 +20,7 @@ from markupsafe import Markup
 from .._resources import templates_dir
 from ..errors import TemplateError
 from ..metrics.agenda import SECTION_TITLES as AGENDA_TITLES
+from ..sheets.style import figure_text
 from .data import WeeklyReport, as_records
 from .svg import PALETTE, bar_chart, line_chart
 
@@ -42,17 +43,22 @@ def _missing(value: Any) -> bool:
 
 def fmt_count(value: Any) -> str:
     """1234 -> "1,234"; missing -> "–"."""
-    return "\u2013" if _missing(value) else f"{float(value):,.0f}"
+    return "\u2013" if _missing(value) else figure_text(value, "count")
+
+
+def fmt_per_week(value: Any) -> str:
+    """A count per week: 5.25 -> "5.3", as the Dashboard shows it."""
+    return "\u2013" if _missing(value) else figure_text(value, "per_week")
 
 
 def fmt_pct(value: Any) -> str:
     """0.4737 -> "47.4%"."""
-    return "\u2013" if _missing(value) else f"{float(value):.1%}"
+    return "\u2013" if _missing(value) else figure_text(value, "rate")
 
 
 def fmt_points(value: Any) -> str:
     """A change of a rate in percentage points: 0.021 -> "+2.1 pts"."""
-    return "\u2013" if _missing(value) else f"{float(value) * 100:+.1f} pts"
+    return "\u2013" if _missing(value) else figure_text(value, "pts")
 
 
 def fmt_change(value: Any) -> str:
@@ -109,6 +115,7 @@ def environment(templates: str | Path | None = None) -> jinja2.Environment:
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters.update(count=fmt_count, pct=fmt_pct, points=fmt_points, change=fmt_change,
+                       per_week=fmt_per_week,
                        date=fmt_date, raw=fmt_raw)
     return env
 
@@ -145,9 +152,9 @@ def report_charts(report: WeeklyReport) -> dict[str, Markup]:
     summary = report.summary
     steps = summary[summary["kind"] == "count"]
     counts = [float(v) if not _missing(v) else 0.0 for v in steps["this_week"]]
-    notes = [""] + [f"({b / a:.0%})" if a else "" for a, b in zip(counts, counts[1:])]
-    charts = {"funnel": bar_chart(list(steps["label"]), counts, notes=notes,
-                                  title="Where leads are lost this week")}
+    # counts of the week's events, no ratios: this week's shows may be last week's bookings
+    charts = {"funnel": bar_chart(list(steps["label"]), counts,
+                                  title="What happened this week")}
     trend = report.trend
     if not trend.empty:
         charts["trend"] = line_chart(

@@ -182,7 +182,7 @@ def _summary(book: xlsxwriter.Workbook, report: WeeklyReport, f: _Formats) -> No
         for c, name in enumerate(cols, 1):
             _put(ws, i, c, rec[name], f.pct if name.endswith("rate") else f.int)
     last_row = row + 1 + len(trend)
-    ws.insert_chart(top, 8, _bar(book, "Where leads are lost this week", ws.name, 0, top + 1,
+    ws.insert_chart(top, 8, _bar(book, "What happened this week", ws.name, 0, top + 1,
                                  top + steps, 1, _BLUE), {"x_offset": 8})
     if len(trend):
         chart = book.add_chart({"type": "line"})

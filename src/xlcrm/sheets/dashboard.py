@@ -1,5 +1,5 @@
 """The Dashboard sheet: the last full week against the week before and the baseline, with
-charts of the rates by week, where leads are lost and where they come from."""
+charts of the rates by week of arrival, what happened in the week and where leads come from."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
             trend.set_size({"width": 620, "height": 300})
             ws.insert_chart("G5", trend)
             ws.insert_chart("G21", _bar_chart(
-                book, "Where leads are lost (last full week)", "Last full week",
+                book, "What happened in the last full week", "Last full week",
                 f"='{ws.name}'!$A$6:$A$10", f"='{ws.name}'!$B$6:$B$10"))
             sources = len(week.by_source)
             if sources:

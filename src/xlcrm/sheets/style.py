@@ -28,17 +28,31 @@ GREEN, GREY = "#548235", "#595959"
 PER_WEEK_FORMAT, RATE_FORMAT = "#,##0.0", "0.0%"
 
 
-def figure_text(value: Any, kind: str) -> str:
-    """A figure as every text output writes it: ``kind`` "count" (12), "per_week" (16.5),
-    "rate" (23.4%) or "pts" (+5.2 pts); "-" for nothing."""
+def figure_text(value: Any, kind: str, missing: str = "-") -> str:
+    """A figure as every text output writes it, rounded half away from zero as Excel's
+    number formats round (5.25 per week reads 5.3 on the Dashboard and here alike):
+    ``kind`` "count" (12), "per_week" (16.5), "rate" (23.4%) or "pts" (+5.2 pts);
+    ``missing`` for nothing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
+        return missing
     v = float(value)
     if kind == "rate":
-        return f"{v:.1%}"
+        return f"{_excel_round(v * 100, 1):.1f}%"
     if kind == "pts":
-        return f"{v * 100:+.1f} pts"
-    return f"{v:,.1f}" if kind == "per_week" else f"{v:,.0f}"
+        return f"{_excel_round(v * 100, 1):+.1f} pts"
+    digits = 1 if kind == "per_week" else 0
+    return f"{_excel_round(v, digits):,.{digits}f}"
+
+
+def _excel_round(value: float, digits: int) -> float:
+    """Round as Excel shows a number: to 15 significant digits first, then half away from
+    zero on the decimal digits shown (Python's own formatting sees 0.5625 * 100 as a little
+    under 56.25 and rounds to even)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    exact = Decimal(format(value, ".15g")).quantize(Decimal(1).scaleb(-digits),
+                                                    rounding=ROUND_HALF_UP)
+    return float(exact)
 
 
 #: the column headers of the tally's measures (the milestones' names in Settings replace the
