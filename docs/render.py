@@ -64,7 +64,7 @@ def render(today: dt.date = dt.date(2026, 11, 23)) -> list[Path]:
                             str(pdf), str(png)], check=True)
             _trim(png.with_suffix(".png"))
             written.append(png.with_suffix(".png"))
-        written.append(_render_page(book, Path(tmp), "Where leads are lost", "dashboard"))
+        written.append(_render_page(book, Path(tmp), "What happened in the last full week", "dashboard"))
         written += _render_report(book, Path(tmp), today)
     return written
 

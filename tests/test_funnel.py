@@ -131,6 +131,57 @@ def test_reached_counts_lost_deals_up_to_the_stage_they_were_lost_from() -> None
     assert same(column(result, "conversion"), [7 / 11, 5 / 7, 0.4, NAN, NAN, NAN])
 
 
+def test_reached_counts_every_stage_a_record_was_ever_in() -> None:
+    """D11 was lost but the history saw it in Proposal; D1 (now New) was once in Qualified
+    (moved back); D3 (Qualified) had a milestone that means Proposal. Reached then:
+    New 11 (every ladder record and the 4 lost), Qualified 5 + D1 + D11 = 7,
+    Proposal 4 + D3 + D11 = 6 (D1 never got that far), Won 2."""
+    ever_in = pd.Series(["Qualified", "proposal ", "Proposal", "Lost"],
+                        index=["D1", "D3", "D11", "D11"])
+    result = funnel(deals(), RULES, today=TODAY, ever_in=ever_in)
+    assert same(column(result, "reached"), [11, 7, 6, 2, NAN, NAN])
+    assert same(column(result, "conversion"), [7 / 11, 6 / 7, 2 / 6, NAN, NAN, NAN])
+
+
+def test_expected_value_from_price_list_then_source_average() -> None:
+    """L1 names a model in the list (the longer "compact suv" wins over "suv"); L2 only its
+    condition; L3 neither, so its source's average sale (20,000 and 30,000: 25,000); L4 an
+    unlisted source, so the average of all sales (20,000, 30,000, 40,000: 30,000); the sold
+    leads keep their own amounts."""
+    from xlcrm.metrics.expected import expected_values
+
+    leads = pd.DataFrame({
+        "vehicle": ["Compact SUV 1.5 hybrid", "Saloon 2.0 diesel", "Pickup", "Van",
+                    "Saloon", "Saloon", "Coupé"],
+        "vehicle_condition": ["New", "used", None, None, "New", "New", "New"],
+        "source": ["Web", "Web", "Web", "Radio", "Web", "Web", "Walk-in"],
+        "amount": [None, None, None, None, 20_000.0, 30_000.0, 40_000.0]})
+    prices = {"SUV": 30_000.0, "compact suv": 26_000.0, "Used": 15_000.0, "New": 35_000.0}
+    values = expected_values(leads, prices)
+    assert values.tolist()[:4] == [26_000.0, 15_000.0, 25_000.0, 30_000.0]
+    assert values.tolist()[4:] == [20_000.0, 30_000.0, 40_000.0]
+
+
+def test_expected_close_from_measured_days_to_sale() -> None:
+    """Sold leads S1-S3 took 10, 20 and 30 days from arrival (median 20) and 4, 6 and 8 days
+    from their appointment (median 6). On 1 March: O1 arrived 20 Feb, no appointment: 20 Feb
+    + 20 = 12 March; O2 booked 27 Feb: + 6 = 5 March; O3 arrived 1 Jan: 21 Jan has passed,
+    so 1 March + 20 = 21 March; the sold keep their sale day."""
+    from xlcrm.metrics.expected import expected_close
+
+    ts = pd.Timestamp
+    arrived = pd.Series([ts(2027, 1, 1), ts(2027, 1, 1), ts(2027, 1, 1), ts(2027, 2, 20),
+                         ts(2027, 2, 20), ts(2027, 1, 1)])
+    booked = pd.Series([ts(2027, 1, 7), ts(2027, 1, 15), ts(2027, 1, 23), pd.NaT,
+                        ts(2027, 2, 27), pd.NaT])
+    sale = pd.Series([ts(2027, 1, 11), ts(2027, 1, 21), ts(2027, 1, 31), pd.NaT, pd.NaT,
+                      pd.NaT])
+    close = expected_close([("lead", arrived), ("appointment", booked)], sale,
+                           today=dt.date(2027, 3, 1))
+    assert close.tolist() == [ts(2027, 1, 11), ts(2027, 1, 21), ts(2027, 1, 31),
+                              ts(2027, 3, 12), ts(2027, 3, 5), ts(2027, 3, 21)]
+
+
 def test_stage_renamed_in_settings_shows_old_name_as_unknown_outside_weighted() -> None:
     renamed = [RULES[0], RULES[1], StageRule("Offer sent", 0.6, "open"), RULES[3], RULES[4]]
     result = funnel(deals(), renamed, today=TODAY)

@@ -163,13 +163,17 @@ def test_summary_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
     assert _values(grid, "Appointment set", cols) == [1, 1, 0.0, 0.5, None]
     assert _values(grid, "Appointment shown", cols) == [1, 0, None, 0.0, None]
     assert _values(grid, "Sold", cols) == [1, 0, None, 0.0, None]
-    # rates divide the same week's counts: contact 3/3, appointment 1/3 (of leads),
-    # show 1/1 (of appointments), close 1/1 (of shows), sales per lead 1/3;
-    # last week: 1/1, 1/1, 0/1, none (no show), 0/1;
-    # baseline: 1/3, 1/3, 0/1, none, 0/3; against it in points: +66.7, 0, +100, -, +33.3
+    # rates are shares of a week's new leads, as they stood 2 days after the week ended
+    # (today, 25 Nov, is 2 days after 23 Nov); last week and the baseline at the same age.
+    # This week's leads L-1, L-2, L-3: contacted L-1, L-2 (2/3), booked L-1 (1/3), it showed
+    # (1/1) and bought (1/1): sales per lead 1/3.
+    # Last week's lead L-4 by 17 Nov: contacted and booked (1/1, 1/1), no show (0/1).
+    # Baseline weeks' leads L-5, L-7 (by 10 Nov) and L-4 (by 17 Nov): only L-4 contacted and
+    # booked (L-5 answered on 16 Nov, later than its age allows): 1/3, 1/3, show 0/1, no
+    # close rate, sales per lead 0/3. Against it in points: +33.3, 0, +100, -, +33.3
     third = pytest.approx(1 / 3)
-    assert _values(grid, "Contact rate", cols) == [1.0, 1.0, None, third,
-                                                    pytest.approx(200 / 3)]
+    assert _values(grid, "Contact rate", cols) == [pytest.approx(2 / 3), 1.0, None, third,
+                                                    pytest.approx(100 / 3)]
     assert _values(grid, "Appointment rate", cols) == [third, 1.0, None, third,
                                                         pytest.approx(0.0)]
     assert _values(grid, "Show rate", cols) == [1.0, 0.0, None, 0.0, 100.0]
@@ -181,7 +185,11 @@ def test_summary_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
     pipeline = {label: _values(grid, label, 1)[0] for label in (
         "Open records", "Open value", "Weighted forecast", "Won, last four weeks",
         "Won value, last four weeks", "Lost, last four weeks", "Win rate, last four weeks")}
-    assert pipeline == {"Open records": 5, "Open value": 0, "Weighted forecast": 0,
+    # no lead names a vehicle, so each open lead is worth its source's average sale, or the
+    # average of all (only L-1 sold: 20,000 either way): 5 x 20,000; weighted by the stages'
+    # probabilities: L-2 and L-5 contacted (15 %) 3,000 each, L-3 and L-7 new (5 %) 1,000
+    # each, L-4 appointment set (30 %) 6,000: 14,000
+    assert pipeline == {"Open records": 5, "Open value": 100_000, "Weighted forecast": 14_000,
                         "Won, last four weeks": 1, "Won value, last four weeks": 20_000,
                         "Lost, last four weeks": 0, "Win rate, last four weeks": 1.0}
 
@@ -194,13 +202,15 @@ def test_funnel_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
     #   Contacted: L-2 (6 days, T-2 done), L-5 (20 days, T-3 open): avg 13, oldest 20, 1
     #   Appointment set: L-4 (13 days, T-4 done): 13, 13, 1
     #   Sold: L-1, 20,000 (7 days); Lost: L-6 (49 days)
+    # value: every unsold lead is worth the one sale's 20,000 (see the summary test), the
+    # weighted value that times the stage's probability; the lost L-6 too, weighted 0
     cols = 7
-    assert _values(grid, "New", cols) == [2, 0, 0, 0.05, 12, 19, 1]
-    assert _values(grid, "Contacted", cols) == [2, 0, 0, 0.15, 13, 20, 1]
-    assert _values(grid, "Appointment set", cols) == [1, 0, 0, 0.3, 13, 13, 1]
+    assert _values(grid, "New", cols) == [2, 40_000, 2_000, 0.05, 12, 19, 1]
+    assert _values(grid, "Contacted", cols) == [2, 40_000, 6_000, 0.15, 13, 20, 1]
+    assert _values(grid, "Appointment set", cols) == [1, 20_000, 6_000, 0.3, 13, 13, 1]
     assert _values(grid, "Shown", cols) == [0, 0, 0, 0.45, None, None, 0]
     assert _values(grid, "Sold", cols) == [1, 20_000, 20_000, 1.0, 7, 7, 0]
-    assert _values(grid, "Lost", cols) == [1, 0, 0, 0.0, 49, 49, 0]
+    assert _values(grid, "Lost", cols) == [1, 20_000, 0, 0.0, 49, 49, 0]
     assert _row(grid, "Won in the last four weeks: 1 (€20,000); lost: 0; win rate 100.0%.")
 
 
@@ -249,8 +259,10 @@ def test_html_shows_the_hand_counted_numbers(tiny_made: xlcrm.ReportResult) -> N
                                       ("1.0", "1"), ("3.0", "3"), (str(2 / 3), "66.7%"),
                                       ("0.0", "0")]
     kpis = {d.get("data-key"): d.get("data-value") for d in page.xpath("//div[@data-key]")}
-    assert kpis == {"leads": "3.0", "contacts": "3.0", "sales": "1.0", "contact_rate": "1.0",
-                    "close_rate": "1.0", "open_count": "5.0"}
+    assert kpis == {"leads": "3.0", "contacts": "3.0", "sales": "1.0",
+                    "contact_rate": str(2 / 3),  # 2 of the week's 3 new leads
+                    "close_rate": "1.0",
+                    "weighted_value": "14000.0"}  # the pipeline has value now: 14,000
 
 
 def test_data_quality_counted_by_hand(tiny_made: xlcrm.ReportResult) -> None:
@@ -276,6 +288,17 @@ def test_report_of_a_chosen_week(tiny: Path, tmp_path: Path) -> None:
     assert _values(grid, "Appointment set", 2) == [1, 0]
     with pytest.raises(xlcrm.ReportError, match="has not begun"):
         xlcrm.report(tiny, tmp_path, week="2026-W50", today=TINY_TODAY)
+
+
+def test_report_of_the_current_week_is_so_far_and_compares_nothing(tiny: Path,
+                                                                    tmp_path: Path) -> None:
+    """On Wednesday 25 Nov the week of 23 Nov has begun: no lead yet, nothing beside it."""
+    made = xlcrm.report(tiny, tmp_path, week="2026-W48", today=TINY_TODAY)
+    grid = _grid(made.workbook, "Summary")
+    # this week, last week, change, baseline: only this week's count, 0 leads so far
+    assert _values(grid, "Leads", 4) == [0, None, None, None]
+    assert _values(grid, "Contact rate", 5) == [None, None, None, None, None]
+    assert any("so far, and are not compared" in str(v) for row in grid for v in row)
 
 
 def test_b2b_deal_values_counted_by_hand(tmp_path: Path) -> None:

@@ -195,17 +195,19 @@ def baseline(
     end: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"],
                                              help="Last day of the baseline period.")],
     force: ForceOpt = False,
+    today: Annotated[Optional[dt.datetime], typer.Option(  # noqa: UP045
+        formats=["%Y-%m-%d"], help="Run as if today were this day (YYYY-MM-DD).")] = None,
     pw_env: PasswordOpt = None,
 ) -> None:
-    """Re-baseline: measure every week against a new period; the old baselines are kept."""
+    """Re-baseline: measure every week against a new period; the old baselines are kept.
+
+    A period in the future, or with no lead in its full weeks, is refused.
+    """
     with _as_exit():
         result = xlcrm.set_baseline(path, start.date(), end.date(), force=force,
+                                    today=today.date() if today else None,
                                     password=_secret(pw_env))
-    base = result.baseline
-    console.print(f"Baseline {start:%Y-%m-%d} to {end:%Y-%m-%d}: {int(base['leads']):,} leads, "
-                  f"contact rate {base['contact_rate']:.1%}, appointment rate "
-                  f"{base['appointment_rate']:.1%}, sales per lead {base['sales_per_lead']:.1%}; "
-                  f"{len(result.baselines)} baselines in the history")
+    console.print(terminal.baseline_line(result, start.date(), end.date()), highlight=False)
 
 
 @app.command()
@@ -489,7 +491,9 @@ def score(
     with _as_exit(), console.status("Scoring leads and customers..."):
         result = xlcrm.score(path, today=_not_future(today, "--today"), dry_run=dry_run,
                              force=force, password=_secret(pw_env))
-    top = result.scores.sort_values("score", ascending=False, kind="stable")
+    # the open leads only: a lead already sold or lost is nobody's next call
+    top = result.scores[result.scores["open"]].sort_values("score", ascending=False,
+                                                          kind="stable")
     if output is OutputFormat.json:
         print(json.dumps({"file": str(result.path), "counts": result.counts(),
                           "unknown_rules": result.unknown_fields,
@@ -499,7 +503,8 @@ def score(
         return
     terminal.print_missing(console, result.missing)
     for rec in top.head(10).itertuples():
-        console.print(f"{rec.id:<12} {rec.score:>5g} {rec.grade:<3} {rec.why}")
+        console.print(f"{rec.id:<12} {rec.name[:24]:<24} {rec.score:>5g} {rec.grade:<3} "
+                      f"{rec.why}", markup=False, highlight=False)
     for line in result.unknown_fields:
         console.print(f"[yellow]rule not understood:[/] {line}; fix it in Settings")
     console.print(", ".join(f"{n:,} {name.replace('_', ' ')}"

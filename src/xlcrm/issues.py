@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-__all__ = ["Issue", "Severity", "column_index", "column_letter", "sort_issues"]
+__all__ = ["Issue", "Severity", "TEXT_DATE", "column_index", "column_letter", "sort_issues"]
+
+#: the code of the warning on a date typed as text: read, but left out of the tally (Excel's
+#: COUNTIFS does not see it) until `xlcrm clean --apply` makes it a real date
+TEXT_DATE = "text-date"
 
 Severity = Literal["error", "warning"]
 

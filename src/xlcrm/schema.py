@@ -71,6 +71,8 @@ _OPTION_DEFAULTS: tuple[tuple[str, OptionType, Any], ...] = (
     ("mql_threshold", "integer", 40),
     ("sql_threshold", "integer", 70),
     ("rfm_recency", "text", "purchase"),
+    ("gross_profit_per_sale", "integer", None),
+    ("margin_percent", "integer", None),
 )
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 MILESTONE_KEYS = ("lead", "contact", "appointment", "show", "sale")

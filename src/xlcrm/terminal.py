@@ -21,9 +21,30 @@ from .commands.merge import MergeResult
 from .commands.update import UpdateResult
 from .errors import ArgumentError
 from .metrics.agenda import SECTION_TITLES
+from .metrics.baseline import rate_interval
+from .metrics.tally import RATES
+from .sheets.style import figure_text
 
-__all__ = ["print_agenda", "print_assign", "print_clean", "print_diff", "print_merge",
-           "print_missing", "print_update_changes", "print_update_summary", "update_json"]
+__all__ = ["baseline_line", "print_agenda", "print_assign", "print_clean", "print_diff",
+           "print_merge", "print_missing", "print_update_changes", "print_update_summary",
+           "update_json"]
+
+
+def baseline_line(result: UpdateResult, start: dt.date, end: dt.date) -> str:
+    """One line on a new baseline: its leads per week and rates, each rate with the range it
+    likely lies in (95 %), so a small baseline shows it is small."""
+    base = result.baseline
+    weeks = max(int(base["weeks"]), 1)
+
+    def rate(key: str) -> str:
+        num, den = RATES[key]
+        low, high = rate_interval(float(base[f"cohort_{num}"]), float(base[f"cohort_{den}"]))
+        return (f"{key.replace('_', ' ')} {figure_text(base[key], 'rate')} (likely "
+                f"{figure_text(low, 'rate')} to {figure_text(high, 'rate')})")
+    return (f"Baseline {start:%Y-%m-%d} to {end:%Y-%m-%d}: {int(base['leads']):,} leads over "
+            f"{weeks} weeks ({figure_text(base['leads'] / weeks, 'per_week')} per week), "
+            f"{rate('contact_rate')}, {rate('appointment_rate')}, {rate('sales_per_lead')}; "
+            f"{len(result.baselines)} baselines in the history")
 
 
 def print_update_summary(console: Console, result: UpdateResult) -> None:
@@ -38,13 +59,9 @@ def print_update_summary(console: Console, result: UpdateResult) -> None:
     for column in ("", "This week", "Last week", "Baseline"):
         table.add_column(column, justify="right" if column else "left")
     for name, now, before, base in result.summary():
-        rate = name.endswith("rate") or name == "sales_per_lead"
-
-        def show(v: object, rate: bool = rate) -> str:
-            if v is None or v != v:  # None or NaN
-                return "-"
-            return f"{float(v):.1%}" if rate else f"{float(v):,.0f}"  # type: ignore[arg-type]
-        table.add_row(name.replace("_", " "), show(now), show(before), show(base))
+        kind = "rate" if name.endswith("rate") or name == "sales_per_lead" else "count"
+        table.add_row(name.replace("_", " "), figure_text(now, kind), figure_text(before, kind),
+                      figure_text(base, "per_week" if kind == "count" else kind))
     console.print(table)
 
 
@@ -151,6 +168,12 @@ def print_clean(console: Console, result: CleanResult, *, apply: bool, dry_run: 
     console.print(", ".join(f"{n:,} {name.lower()}" for name, n in result.counts().items()))
     for line in result.skipped:
         console.print(f"[yellow]not merged:[/] {line}")
+    if result.dates_converted:
+        n = len(result.dates_converted)
+        console.print(f"Made {n:,} date{'s' * (n != 1)} typed as text real dates "
+                      f"({', '.join(result.dates_converted[:5])}{' ...' if n > 5 else ''}); "
+                      "each is on the Merge log sheet; `xlcrm clean --undo` puts the file back",
+                      markup=False, highlight=False)
     if result.merged_groups:
         console.print(f"Merged {result.merged_groups:,} group"
                       f"{'s' * (result.merged_groups != 1)}; every merged value is on the "

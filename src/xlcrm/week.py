@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from .crm import Crm, Settings
-from .metrics.baseline import against_baseline, baseline, plan_effects
+from .issues import TEXT_DATE
+from .metrics.baseline import against_baseline, baseline, baseline_weeks, plan_effects
+from .metrics.expected import expected_close, expected_values
 from .metrics.funnel import FunnelResult, StageRule, funnel, stage_rules
 from .metrics.history import (
     HISTORY_COLUMNS,
@@ -27,6 +29,7 @@ from .metrics.history import (
     entered_dates,
     lost_from,
     moved_dates,
+    stages_seen,
 )
 from .metrics.records import outcome_labels, rep_column, stage_sheet
 from .metrics.tally import (
@@ -37,12 +40,14 @@ from .metrics.tally import (
     by_dimension,
     cohort_weeks,
     contact_dates,
+    maturity_days,
     week_start,
 )
 from .schema import Schema, Sheet, item_labels
 
 __all__ = ["BASELINES_HEADER", "HISTORY_HEADER", "OWNED_READ", "STEPS_OF_WEEK", "WeekResult",
-           "columns_used", "compute_week", "tally_input"]
+           "columns_used", "compute_week", "source_money", "tally_input", "text_date_cells",
+           "text_date_rows"]
 
 #: What :func:`compute_week` does, in order; it tells its ``progress`` callback as each starts.
 STEPS_OF_WEEK = ("Counting the weeks, sources and reps", "Stage history, baseline and funnel")
@@ -74,7 +79,8 @@ class WeekResult:
         cohorts: the tally by lead cohort (:func:`~xlcrm.metrics.tally.cohort_weeks`).
         baseline: the baseline's counts and rates (:func:`~xlcrm.metrics.baseline.baseline`).
         baseline_period: the Settings' ``baseline_from`` and ``baseline_to`` (None when unset).
-        versus_baseline: each week's rates minus the baseline's, by activity week.
+        versus_baseline: each cohort's rates minus the baseline's (meaningful once the cohort
+            is grown: see :meth:`is_young`).
         by_source: totals of all leads by source, with costs and return where Settings has
             them.
         by_rep: totals of all leads by rep.
@@ -85,6 +91,10 @@ class WeekResult:
             history sheet).
         stage_changes: how many rows ``history`` gained today.
         funnel: the funnel of the staged records (None without stages).
+        mature_days: days after its week ended by which a cohort is grown
+            (:func:`~xlcrm.metrics.tally.maturity_days`); younger cohorts are marked.
+        text_dates: the milestone cells left out of the tally because they hold a date typed
+            as text (``Leads!F12``), which Excel's own formulas would not count either.
     """
 
     today: dt.date
@@ -106,6 +116,26 @@ class WeekResult:
     history: pd.DataFrame | None = None
     stage_changes: int = 0
     funnel: FunnelResult | None = None
+    mature_days: int = 28
+    text_dates: list[str] = field(default_factory=list)
+    #: the cohorts counted at an age, by age: the summary, the dashboard and the report ask
+    _at_age: dict[int, pd.DataFrame] = field(default_factory=dict, repr=False, compare=False)
+
+    def cohorts_at_age(self, age: int) -> pd.DataFrame:
+        """The cohorts as they stood ``age`` days after each one's week ended
+        (:func:`~xlcrm.metrics.tally.cohort_weeks` with ``age_days``), counted once."""
+        if age not in self._at_age:
+            self._at_age[age] = cohort_weeks(self.tally, today=self.today, age_days=age)
+        return self._at_age[age]
+
+    def age(self, week: pd.Timestamp) -> int:
+        """Days since ``week`` ended on ``today`` (negative for the current week, so far)."""
+        return int((pd.Timestamp(self.today) - (week + pd.Timedelta(days=7))).days)
+
+    def is_young(self, week: pd.Timestamp) -> bool:
+        """Whether the cohort of ``week`` is still growing: fewer than :attr:`mature_days`
+        days since its week ended."""
+        return self.age(week) < self.mature_days
 
     def new_history(self) -> pd.DataFrame:
         """The stage changes this run adds to the Stage history (record, from, to, day)."""
@@ -114,17 +144,48 @@ class WeekResult:
         return self.history.iloc[len(self.history) - self.stage_changes:]
 
     def summary(self) -> list[tuple[str, Any, Any, Any]]:
-        """(measure, this week, last week, baseline) for the one-screen summary."""
+        """(measure, this week, last week, baseline) for the one-screen summary of the last
+        full week (see :meth:`summary_of`)."""
+        return self.summary_of(self.this_week)
+
+    def rate_counts(self, shown: pd.Timestamp) -> dict[str, tuple[int, int]]:
+        """Each rate of the week starting ``shown`` as :meth:`summary_of` gives it, as the
+        counts it divides: (successes, out of)."""
+        same_age = self.cohorts_at_age(max(self.age(shown), 0))
+        if shown not in same_age.index:
+            return {}
+        row = same_age.loc[shown]
+        return {name: (int(row[num]), int(row[den])) for name, (num, den) in RATES.items()}
+
+    def summary_of(self, shown: pd.Timestamp | None) -> list[tuple[str, Any, Any, Any]]:
+        """(measure, the week, the week before, baseline) for the week starting ``shown``.
+
+        Counts are what happened in the week; the baseline's are per week. Rates are those of
+        the week's new leads as they stood by the day the summary is made, and those of the
+        week before and of the baseline's weeks by the same number of days after their week
+        ended, so a young week is never compared with grown ones.
+        """
         rows: list[tuple[str, Any, Any, Any]] = []
-        if self.this_week is None or self.weeks.empty:
+        if shown is None or shown not in self.weeks.index:
             return rows
-        now = self.weeks.loc[self.this_week]
-        before = self.weeks.loc[self.this_week - pd.Timedelta(days=7)] \
-            if self.this_week - pd.Timedelta(days=7) in self.weeks.index else None
+        age = max(self.age(shown), 0)
+        same_age = self.cohorts_at_age(age)
+        prior = shown - pd.Timedelta(days=7)
+        chosen = baseline_weeks(self.weeks, *self.baseline_period, before=self.current_week)
+        base_cohort = same_age.reindex(chosen)[list(STEPS)].fillna(0).sum()
         weeks = max(float(self.baseline.get("weeks", 1) or 1), 1.0)
-        for name in (*STEPS, *RATES):
-            base = self.baseline[name] / weeks if name in STEPS else self.baseline[name]
-            rows.append((name, now[name], None if before is None else before[name], base))
+        for name in STEPS:
+            rows.append((name, self.weeks.at[shown, name],
+                         self.weeks.at[prior, name] if prior in self.weeks.index else None,
+                         self.baseline[name] / weeks if self.baseline.get("weeks") else None))
+        for name, (num, den) in RATES.items():
+            def share(hits: Any, n: Any) -> float:
+                return float(hits) / float(n) if n else math.nan
+            now = share(same_age.at[shown, num], same_age.at[shown, den]) \
+                if shown in same_age.index else math.nan
+            before = share(same_age.at[prior, num], same_age.at[prior, den]) \
+                if prior in same_age.index else None
+            rows.append((name, now, before, share(base_cohort[num], base_cohort[den])))
         return rows
 
 
@@ -148,12 +209,12 @@ def compute_week(crm: Crm, *, today: dt.date,
     cohorts = cohort_weeks(data, today=today)
     start, end = crm.settings.options.get("baseline_from"), crm.settings.options.get(
         "baseline_to")
-    base = baseline(weeks, start, end)
+    current = pd.Timestamp(week_start(today, data.week_start))  # this (partial) week
+    base = baseline(weeks, start, end, cohorts, before=current)
     lead_table = crm.tables.get(crm.schema.sheet(crm.settings.milestones[0].sheet).key,
                                 pd.DataFrame())
-    source = by_dimension(data, "source", costs=_costs(crm), revenue=lead_table.get("amount"))
+    source = by_dimension(data, "source", **source_money(crm, lead_table))
     rep = by_dimension(data, "rep")
-    current = pd.Timestamp(week_start(today, data.week_start))  # this (partial) week
     last_full = current - pd.Timedelta(days=7)
     owned = {s.key for s in crm.schema.owned_sheets}
     step(STEPS_OF_WEEK[1])
@@ -165,7 +226,7 @@ def compute_week(crm: Crm, *, today: dt.date,
         history = advance_history(before, crm.tables[staged.key], today=today)
         changes = len(history) - len(before)
     plans = crm.tables.get("plans")
-    effects = plan_effects(weeks, base, plans, today=today) \
+    effects = plan_effects(cohorts, base, plans, today=today) \
         if plans is not None and not plans.empty else pd.DataFrame()
     baselines = _advance_baselines(_read_baselines(crm.owned_cells.get("baseline", [])), base,
                                    start, end, today) if "baseline" in owned else pd.DataFrame()
@@ -179,9 +240,10 @@ def compute_week(crm: Crm, *, today: dt.date,
         today=today, first_day=data.week_start, current_week=current,
         last_full_week=last_full, this_week=last_full if last_full in weeks.index else None,
         period=period, tally=data, weeks=weeks, cohorts=cohorts, baseline=base,
-        baseline_period=(start, end), versus_baseline=against_baseline(weeks, base),
+        baseline_period=(start, end), versus_baseline=against_baseline(cohorts, base),
         by_source=source, by_rep=rep, plans=effects, baselines=baselines, history=history,
-        stage_changes=changes, funnel=fun)
+        stage_changes=changes, funnel=fun, mature_days=maturity_days(data),
+        text_dates=text_date_cells(crm))
 
 
 def tally_input(crm: Crm) -> TallyInput:
@@ -195,11 +257,18 @@ def tally_input(crm: Crm) -> TallyInput:
     leads = crm.tables.get(lead_key, pd.DataFrame())
     sheet = crm.schema.sheet(lead_key)
     steps = pd.DataFrame(index=leads.index)
+    typed_as_text = text_date_rows(crm, lead_key)
     for key in ("lead", "contact", "appointment", "show", "sale"):
         m = milestones[key]
         column = crm.tables[m.sheet][m.column] if m.sheet == lead_key and \
             m.column in crm.tables[m.sheet] else pd.Series(pd.NaT, index=leads.index)
-        steps[key] = pd.to_datetime(column).astype("datetime64[ns]")
+        column = pd.to_datetime(column).astype("datetime64[ns]")
+        # Excel's COUNTIFS can't see a date typed as text: left out here too, so the cached
+        # value is what Excel recalculates (the Dashboard names these cells)
+        text_rows = typed_as_text.get(m.column, [])
+        if text_rows:
+            column = column.mask(column.index.isin(text_rows))
+        steps[key] = column
     activities = crm.tables.get("activities", pd.DataFrame())
     link = next((c.key for c in crm.schema.sheet("activities").columns
                  if c.type == "link" and lead_key in c.ref), None) \
@@ -214,6 +283,30 @@ def tally_input(crm: Crm) -> TallyInput:
     steps["id"] = leads.get("id")
     steps = steps[steps["lead"].notna()]
     return TallyInput(steps, str(crm.settings.options.get("week_start", "monday")))
+
+
+def text_date_rows(crm: Crm, key: str) -> dict[str, list[int]]:
+    """The rows of each column of data sheet ``key`` holding a date typed as text (the
+    reader's ``text-date`` warnings), by column key."""
+    name = crm.sheet_names.get(key)
+    where = {c: k for k, c in crm.columns.get(key, {}).items()}
+    out: dict[str, list[int]] = {}
+    for issue in crm.issues:
+        if issue.code == TEXT_DATE and issue.sheet == name and issue.column in where:
+            out.setdefault(where[issue.column], []).append(issue.row)
+    return out
+
+
+def text_date_cells(crm: Crm) -> list[str]:
+    """The tally's milestone cells left out because they hold a date typed as text, as
+    ``Sheet!F12``, in sheet order."""
+    columns = {m.column for m in crm.settings.milestones}
+    lead_key = crm.settings.milestones[0].sheet if crm.settings.milestones else ""
+    found = [i for i in crm.issues if i.code == TEXT_DATE
+             and i.sheet == crm.sheet_names.get(lead_key)
+             and {k for k, c in crm.columns.get(lead_key, {}).items() if c == i.column}
+             & columns]
+    return [str(i.where) for i in sorted(found, key=lambda i: (i.row, i.column))]
 
 
 def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:
@@ -235,7 +328,8 @@ def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:
     staged = stage_sheet(schema)
     if staged is not None:
         wanted[staged.key] |= {"id", "stage", "amount", "created", "close_date", "sold",
-                               "lost_reason", "competitor"}
+                               "lost_reason", "competitor", "source", "vehicle", "contact",
+                               "vehicle_condition"}
         wanted[staged.key] |= {c.key for c in staged.columns
                                if c.type in ("date", "datetime") and c.past}
     if "activities" in wanted:
@@ -246,12 +340,41 @@ def columns_used(schema: Schema, settings: Settings) -> dict[str, set[str]]:
     return wanted
 
 
-def _costs(crm: Crm) -> dict[str, float]:
+def source_money(crm: Crm, leads: pd.DataFrame) -> dict[str, Any]:
+    """What :func:`~xlcrm.metrics.tally.by_dimension` needs to put money on the sources, from
+    Settings: the cost per lead of each source that has one set (a blank cost is no cost set,
+    not a free source), the sold leads' amounts, and the gross profit per sale or, failing it,
+    the margin share (``margin_percent``) the return on spend is computed from. Leads
+    without an amount column (b2b contacts) are worth the won deals they are the contact of."""
     frame = crm.settings.lists.get("sources")
-    if frame is None or "cost_per_lead" not in frame:
-        return {}
-    return {str(s): float(c) for s, c in zip(frame["source"], frame["cost_per_lead"])
-            if isinstance(s, str) and pd.notna(c)}
+    costs: dict[str, float] = {}
+    if frame is not None and "cost_per_lead" in frame:
+        costs = {str(s): float(c) for s, c in zip(frame["source"], frame["cost_per_lead"])
+                 if isinstance(s, str) and pd.notna(c) and c != ""}
+    options = crm.settings.options
+
+    def number(key: str) -> float | None:
+        value = options.get(key)
+        try:
+            out = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return None if math.isnan(out) else out
+    margin = number("margin_percent")
+    revenue = leads.get("amount")
+    deals = crm.tables.get("deals")
+    if revenue is None and deals is not None and {"contact", "amount", "stage"} <= set(deals) \
+            and "id" in leads and "stages" in crm.settings.lists:
+        # b2b: a contact's sale is worth the won deals it is the contact of
+        won = {r.name.casefold().strip() for r in stage_rules(
+            crm.settings.lists["stages"], outcome_labels()) if r.outcome == "won"}
+        is_won = deals["stage"].map(lambda v: isinstance(v, str) and v.casefold().strip() in won)
+        amounts = pd.to_numeric(deals["amount"], errors="coerce")[is_won.to_numpy(dtype=bool)]
+        by_contact = amounts.groupby(deals["contact"][is_won.to_numpy(dtype=bool)]).sum()
+        revenue = leads["id"].map(by_contact).astype(float)
+    return {"costs": costs, "revenue": revenue,
+            "profit_per_sale": number("gross_profit_per_sale"),
+            "margin": None if margin is None else margin / 100}
 
 
 # ----- what earlier runs wrote, read back ------------------------------------------------------
@@ -313,11 +436,66 @@ def _funnel(crm: Crm, history: pd.DataFrame, today: dt.date,
         open_tasks = {str(r) for r in tasks.loc[undone.to_numpy(), "record"].dropna()}
     close = "close_date"
     if not sheet.has_column("close_date"):  # the dealer's leads: no close date column
-        records = records.assign(close_date=_closed_on(crm, sheet, records, rules,
-                                                       moved_dates(history)))
+        closed = _closed_on(crm, sheet, records, rules, moved_dates(history))
+        expected = _expected_close(crm, sheet, records, today)
+        records = records.assign(
+            close_date=closed.where(closed.notna() | expected.isna(), expected),
+            amount=expected_values(records, price_list(crm)))
     return funnel(records, rules, today=today, period=period, open_tasks=open_tasks,
                   stage_entered=entered_dates(history), lost_from=lost_from(history),
-                  close_col=close)
+                  ever_in=_ever_in(crm, sheet, records, history), close_col=close)
+
+
+#: the stage (a Settings stages item) each tally milestone shows a record reached, where the
+#: staged records carry the milestones (the dealer's leads)
+MILESTONE_STAGES = {"contact": "contacted", "appointment": "appointment_set", "show": "shown",
+                    "sale": "sold"}
+
+
+def _ever_in(crm: Crm, sheet: Sheet, records: pd.DataFrame,
+             history: pd.DataFrame) -> pd.Series:
+    """The stages each record is known to have reached: every stage the history saw it in,
+    and the stage each of its milestone dates implies (an appointment date means it reached
+    "Appointment set", even when it was lost later)."""
+    parts = [stages_seen(history)]
+    if "id" in records:
+        ids = records["id"].astype(str)
+        for m in crm.settings.milestones:
+            stage = MILESTONE_STAGES.get(m.key)
+            if stage is None or m.sheet != sheet.key or m.column not in records:
+                continue
+            hit = ids[records[m.column].notna().to_numpy()]
+            for label in dict.fromkeys(item_labels("stages", stage)):
+                parts.append(pd.Series(label, index=hit.to_numpy(), dtype=object))
+    return pd.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def price_list(crm: Crm) -> dict[str, float]:
+    """The Settings price list, item (a model's words, or a condition: new, used) -> price;
+    empty when the workbook has none."""
+    frame = crm.settings.lists.get("price_list")
+    if frame is None or "item" not in frame or "price" not in frame:
+        return {}
+    return {str(i): float(p) for i, p in zip(frame["item"], pd.to_numeric(
+        frame["price"], errors="coerce")) if isinstance(i, str) and pd.notna(p)}
+
+
+def _expected_close(crm: Crm, sheet: Sheet, records: pd.DataFrame,
+                    today: dt.date) -> pd.Series:
+    """When each open lead without a close date column is expected to close: from its
+    furthest milestone and the workbook's measured days from there to a sale
+    (:func:`~xlcrm.metrics.expected.expected_close`)."""
+    dated = []
+    sale = pd.Series(pd.NaT, index=records.index, dtype="datetime64[ns]")
+    for m in crm.settings.milestones:
+        if m.sheet != sheet.key or m.column not in records:
+            continue
+        dates = pd.to_datetime(records[m.column], errors="coerce").astype("datetime64[ns]")
+        if m.key == "sale":
+            sale = dates
+        else:
+            dated.append((m.key, dates))
+    return expected_close(dated, sale, today=today) if dated else sale
 
 
 def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame, rules: list[StageRule],

@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import WorkbookError
+from ..issues import TEXT_DATE
 from ..metrics.merge import MergeRecord, Patches, plan_merge
 from ..metrics.quality import (
     DUPLICATE_SHEETS,
@@ -74,6 +75,8 @@ class CleanResult:
     #: the data sheets with no records yet, and what they would feed (one line each)
     missing: list[str] = field(default_factory=list)
     saved: SaveResult | None = None
+    #: the dates typed as text that ``apply`` made real dates, as ``Sheet!F12``
+    dates_converted: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """How many findings of each check, duplicates first."""
@@ -257,6 +260,7 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
         result.merged, result.merged_groups, result.skipped = (plan.merged, plan.merged_groups,
                                                                plan.skipped)
         marks = {}
+        result.dates_converted = _convert_text_dates(crm, patches, new_log, today)
     result.groups, result.compared = find_groups(crm)
     result.findings = find_problems(crm, today=today)
     marked = set(marks)
@@ -271,7 +275,7 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
     result.sheets = list(builders)
     if dry_run:
         return result
-    if apply and result.merged_groups:
+    if apply and (result.merged_groups or result.dates_converted):
         target, _ = safe_open(path, for_writing=True, force=force)
         result.saved = _apply_merge(target, lambda: write_changes(
             target, builders, patches, force=force, backups=backups, deletions=removed,
@@ -293,6 +297,37 @@ def _renumber(crm: Crm, removed: dict[str, list[int]]) -> None:
             frame = crm.tables[key]
             frame.index = pd.Index([shift.row(int(r)) or 0 for r in frame.index],
                                    name=frame.index.name)
+
+
+def _convert_text_dates(crm: Crm, patches: Patches, log: list[list[Any]],
+                        today: dt.date) -> list[str]:
+    """Add to ``patches`` every date typed as text the reader could read (its ``text-date``
+    warnings), as the real date, and a Merge log line for each (the text it was); return the
+    cells, as ``Sheet!F12``. A cell a merge already changes is left to the merge."""
+    by_name = {name: key for key, name in crm.sheet_names.items()}
+    done = []
+    for issue in crm.issues:
+        key = by_name.get(issue.sheet)
+        if issue.code != TEXT_DATE or key is None or key not in crm.tables:
+            continue
+        column = next((k for k, c in crm.columns.get(key, {}).items() if c == issue.column),
+                      None)
+        table = crm.tables[key]
+        if column is None or column not in table or issue.row not in table.index:
+            continue
+        value = table.at[issue.row, column]
+        cells = patches.setdefault(issue.sheet, {})
+        if pd.isna(value) or (issue.row - 1, issue.column) in cells:
+            continue
+        cells[(issue.row - 1, issue.column)] = pd.Timestamp(value).to_pydatetime()
+        record = table.at[issue.row, "id"] if "id" in table else ""
+        text = issue.message.split('"')[1] if '"' in issue.message else ""
+        header = crm.schema.sheet(key).column(column).header
+        log.append([dt.datetime.combine(today, dt.time()), issue.sheet, record, "", header,
+                    text, f"date typed as text made a real date: {pd.Timestamp(value):%Y-%m-%d}"])
+        done.append(str(issue.where))
+    return done
+
 
 
 def _marked_grids(crm: Crm, path: Path, marks: dict[tuple[str, str], str]

@@ -19,13 +19,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..metrics.lead_fields import call_order, customer_touch, lead_fields, purchases, scoring_rules
+from ..crm import Crm
+from ..metrics.lead_fields import (
+    call_order,
+    closed_leads,
+    customer_touch,
+    lead_fields,
+    purchases,
+    scoring_rules,
+)
 from ..metrics.rfm import rfm
 from ..metrics.scoring import Rule, score_leads
 from ..read import bulk_work, load
 from ..schema import normalize_header
 from ..sheets.rfm import rfm_builder
 from ..sheets.scores import scores_builder
+from ..sheets.style import record_name
 from ..xlsx.crypto import with_password
 from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
@@ -50,9 +59,11 @@ class ScoreResult:
     saved: SaveResult | None = None
 
     def counts(self) -> dict[str, int]:
-        """How many leads are SQL and MQL, and how many customers in each RFM segment."""
-        out = {"SQL": int((self.scores["grade"] == "SQL").sum()) if len(self.scores) else 0,
-               "MQL": int((self.scores["grade"] == "MQL").sum()) if len(self.scores) else 0}
+        """How many open leads there are and how many of them are SQL and MQL, and how many
+        customers in each RFM segment."""
+        grades = self.scores["grade"] if len(self.scores) else pd.Series(dtype=object)
+        out = {"SQL": int((grades == "SQL").sum()), "MQL": int((grades == "MQL").sum()),
+               "open leads": int(self.scores["open"].sum()) if len(self.scores) else 0}
         if len(self.rfm):
             for seg, n in self.rfm["segment"].value_counts().items():
                 out[str(seg)] = int(n)
@@ -80,6 +91,13 @@ def score(path: str | Path, *, today: dt.date | None = None, dry_run: bool = Fal
                       force=force, backups=backups)
 
 
+def _names(crm: Crm, index: pd.Index) -> list[str]:
+    """The name a person reads for each lead of ``index`` (the lead sheet's rows)."""
+    leads = crm.tables[crm.schema.lead_sheet].reindex(index)
+    named = [c for c in ("name", "first_name", "last_name") if c in leads]
+    return [record_name(rec) for rec in leads[named].to_dict("records")]
+
+
 def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
            backups: int) -> ScoreResult:
     crm = load(path)
@@ -94,6 +112,11 @@ def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
     sql = float(crm.settings.options.get("sql_threshold") or 70)
     scores = score_leads(leads, rules, mql=mql, sql=sql)
     scores.insert(0, "id", leads["id"])
+    # a closed lead (sold, won or lost) is nobody's next call: scored, but never graded
+    is_open = ~closed_leads(crm).reindex(scores.index).fillna(False).astype(bool)
+    scores["open"] = is_open
+    scores.loc[~is_open, "grade"] = "closed"
+    scores.insert(1, "name", _names(crm, scores.index))
     result = ScoreResult(path, scores, customers, rules, (mql, sql), unknown)
     result.missing = crm.missing_records(("lead", "deals"))
     builders: dict[str, SheetBuilder] = {}

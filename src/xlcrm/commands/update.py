@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..errors import ArgumentError
 from ..metrics.funnel import FunnelResult
+from ..metrics.tally import week_start
 from ..read import bulk_work, load
 from ..sheets.baseline import baseline_sheet
 from ..sheets.dashboard import dashboard_sheet
@@ -198,7 +199,8 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
     new baseline to the history kept on the Baseline sheet.
 
     Raises:
-        ArgumentError: ``start`` is after ``end``.
+        ArgumentError: ``start`` is after ``end``, the period starts after today, or no lead
+            arrived in the full weeks it spans (nothing to measure).
         TransplantError: the workbook's Settings have no Options table with the baseline rows.
 
     Args:
@@ -213,6 +215,19 @@ def set_baseline(path: str | Path, start: dt.date, end: dt.date, *,
         raise ArgumentError(f"the baseline can't start ({start}) after it ends ({end})")
     crm = load(path)
     crm.require_xlcrm()
+    day = today or dt.date.today()
+    if start > day:
+        raise ArgumentError(f"the baseline period {start} to {end} is in the future (today is "
+                            f"{day}): it has nothing to measure yet; choose weeks that are over")
+    data = tally_input(crm)
+    first_day = str(crm.settings.options.get("week_start", "monday"))
+    weeks = week_start(data.steps["lead"], first_day)
+    current = pd.Timestamp(week_start(day, first_day))
+    chosen = weeks[(weeks >= pd.Timestamp(start)) & (weeks <= pd.Timestamp(end))
+                   & (weeks < current)]
+    if chosen.empty:
+        raise ArgumentError(f"no lead arrived in the full weeks starting {start} to {end}: a "
+                            "baseline over them would measure nothing; choose weeks with leads")
     name = crm.sheet_names.get("settings")
     with bounded_reader(Path(path)) as book:
         grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False) if name else []

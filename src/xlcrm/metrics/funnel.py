@@ -84,9 +84,10 @@ class StageRow:
     oldest_age_days: float
     #: open records with no open task linked to them (0 for won, lost and unknown stages)
     without_next_task: int
-    #: records now in this stage or a later open or won one, in Settings order; a lost record
-    #: reached the stage it was lost from and every one before (only the first when that is
-    #: not known). NaN for lost and unknown stages
+    #: records that ever reached this stage, lost ones included: those now in it or in a
+    #: later open or won one (Settings order), and those the stage history or a milestone
+    #: date shows got this far or further; a lost record reached at least the stage it was
+    #: lost from (the first when nothing tells). NaN for lost and unknown stages
     reached: float
     #: the share of the records that reached this stage which also reached the next open or
     #: won one; NaN for the last, and when nobody reached it
@@ -222,6 +223,7 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
            open_tasks: Collection[str] = (),
            stage_entered: Mapping[str, dt.date] | pd.Series | None = None,
            lost_from: Mapping[str, str] | pd.Series | None = None,
+           ever_in: pd.Series | None = None,
            stage_col: str = "stage", amount_col: str = "amount", created_col: str = "created",
            close_col: str = "close_date", reason_col: str = "lost_reason",
            competitor_col: str = "competitor", id_col: str = "id") -> FunnelResult:
@@ -244,6 +246,9 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
             Series indexed by id (as :func:`xlcrm.metrics.history.entered_dates` gives it).
         lost_from: id -> the stage a lost record was in when it was lost; a mapping or a
             Series indexed by id.
+        ever_in: stages each record is known to have been in, a Series of stage names
+            indexed by id (several rows per id allowed): the stage history's sightings and
+            the stages its milestone dates imply. A record reached the furthest of them.
         stage_col, amount_col, created_col, close_col, reason_col, competitor_col, id_col:
             the columns holding the stage, the value, the day the record was created, its
             (expected) close date, the lost reason, the competitor who won a lost deal, and
@@ -301,6 +306,12 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
             lost_rung = ids.map(stage_of).map(rungs).to_numpy(dtype=float, copy=True)
         lost_rung[np.isnan(lost_rung)] = 0.0 if ladder else np.nan
         position[is_lost] = lost_rung[is_lost]
+    if ever_in is not None and len(ever_in):
+        seen = _folded(_by_record(ever_in)).map(rungs).dropna()
+        furthest = seen.groupby(level=0).max()
+        prior = ids.map(furthest).to_numpy(dtype=float, copy=True)
+        # fmax: a record the history never saw keeps its own rung
+        position = np.fmax(position, prior)
     reached = {key: int((position >= i).sum()) for i, key in enumerate(ladder)}
 
     rows: list[StageRow] = []

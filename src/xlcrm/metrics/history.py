@@ -85,6 +85,19 @@ def lost_from(history: pd.DataFrame) -> pd.Series:
     return before.groupby(history["record"].astype(str)[moved], sort=False).last()
 
 
+def stages_seen(history: pd.DataFrame) -> pd.Series:
+    """Every stage the history saw each record in (moved from or into), as a Series of stage
+    names indexed by record id, one row per sighting: what the funnel's "reached" counts."""
+    if history.empty:
+        return pd.Series(dtype=object)
+    record = history["record"].astype(str)
+    both = pd.concat([pd.Series(history["from_stage"].to_numpy(dtype=object),
+                                index=record.to_numpy()),
+                      pd.Series(history["to_stage"].to_numpy(dtype=object),
+                                index=record.to_numpy())])
+    return both[_is_text(both)]
+
+
 def _is_text(values: pd.Series) -> np.ndarray:
     """Where the values are texts that aren't empty (each distinct value looked at once)."""
     codes, distinct = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)

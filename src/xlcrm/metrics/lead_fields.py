@@ -23,8 +23,8 @@ from .hygiene import last_touch
 from .records import outcome_labels
 from .scoring import Rule, condition_names
 
-__all__ = ["COMPUTED_FIELDS", "call_order", "customer_touch", "field_names", "lead_fields",
-           "purchases", "scoring_rules"]
+__all__ = ["CLOSED_STATUSES", "COMPUTED_FIELDS", "call_order", "closed_leads",
+           "customer_touch", "field_names", "lead_fields", "purchases", "scoring_rules"]
 
 #: computed fields counting a lead's activities in the last N days (inbound only, or all)
 COMPUTED_FIELDS = re.compile(r"(inbound_)?activities_(\d+)d")
@@ -168,10 +168,36 @@ def _sale_reached(crm: Crm, leads: pd.DataFrame) -> pd.Series:
     return leads[sale.column].notna()
 
 
+#: lead statuses (Settings > Lead statuses items) that close a lead: nobody calls it again
+CLOSED_STATUSES = ("customer", "unqualified")
+
+
+def closed_leads(crm: Crm) -> pd.Series:
+    """Which leads are closed, indexed like the lead sheet's table: sold (the sale milestone
+    reached), or in a won or lost stage of Settings, or in a closing lead status (customer,
+    unqualified). Closed leads are neither MQL nor SQL and never rank among the open ones."""
+    leads = crm.tables[crm.schema.lead_sheet]
+    closed = _sale_reached(crm, leads).astype(bool)
+    sheet = crm.schema.sheet(crm.schema.lead_sheet)
+    if "stage" not in leads or not sheet.has_column("stage"):
+        return closed
+    names: set[str] = set()
+    if sheet.column("stage").list == "stages" and "stages" in crm.settings.lists:
+        names = {normalize_header(r.name) for r in stage_rules(
+            crm.settings.lists["stages"], outcome_labels()) if r.outcome in ("won", "lost")}
+    elif sheet.column("stage").list == "lead_statuses":
+        names = {normalize_header(label) for key in CLOSED_STATUSES
+                 for label in item_labels("lead_statuses", key)}
+    codes, distinct = pd.factorize(leads["stage"].to_numpy(dtype=object))
+    shut = pd.Series([isinstance(v, str) and normalize_header(v) in names
+                      for v in distinct] + [False], dtype=bool).to_numpy()[codes]
+    return closed | pd.Series(shut, index=leads.index)
+
+
 def call_order(crm: Crm, scores: pd.DataFrame) -> pd.DataFrame:
     """The scores in the order a rep works them: open leads first (who to call), highest score
-    first, then the leads already won (a sold date, or the b2b won date)."""
-    leads = crm.tables[crm.schema.lead_sheet]
-    won = _sale_reached(crm, leads).reindex(scores.index).fillna(False)
-    return scores.assign(_won=won.astype(bool)).sort_values(
-        ["_won", "score"], ascending=[True, False], kind="stable").drop(columns="_won")
+    first, then the closed ones (sold, won or lost), highest first."""
+    closed = ~scores["open"].astype(bool) if "open" in scores else \
+        closed_leads(crm).reindex(scores.index).fillna(False).astype(bool)
+    return scores.assign(_closed=closed.to_numpy()).sort_values(
+        ["_closed", "score"], ascending=[True, False], kind="stable").drop(columns="_closed")

@@ -1,11 +1,26 @@
-"""RFM: who buys recently, often and for much, in five steps each, and the classic segments.
+"""RFM: who buys recently, often and for much, in five steps each, and the segments.
 
 *Recency* is the days since a customer's last purchase (or, when Settings says so, their last
 activity of any kind); *frequency* the number of purchases; *monetary* their total value. Each
 is scored 1-5 by quintile among the customers: a customer's score is ``ceil(5 * rank / n)``
-where the rank counts from the worst (the longest ago, the fewest, the least; ties share
-their average rank), so the best fifth scores 5. The segment follows from recency and the mean
-of frequency and monetary (FM, rounded half up):
+where the rank counts from the worst (the longest ago, the fewest, the least; tied values
+share the lowest rank of their group, so the many who bought once score 1 on frequency, not
+an average 3), so the best fifth scores 5. A measure on which every customer is the same
+(every one bought once) is not scored: quintiles of equal values would call them all average.
+
+A customer who bought once gets a one-time segment, by recency alone, since once says nothing
+of how often or how much they will buy:
+
+========================  ===========================
+segment                   R
+========================  ===========================
+new_customer              R = 5 (the most recent fifth)
+one_time_recent           R = 3 or 4
+one_time_lapsed           R ≤ 2
+========================  ===========================
+
+A repeat customer's segment follows from recency and the mean of frequency and monetary
+(FM, rounded half up; the one of them that is scored when the other is not, 3 when neither):
 
 ========================  ===========================
 segment                   R and FM
@@ -31,21 +46,31 @@ import pandas as pd
 __all__ = ["SEGMENTS", "quintile_scores", "rfm", "segment"]
 
 SEGMENTS = ("champions", "loyal", "promising", "cant_lose", "at_risk", "need_attention",
-            "hibernating", "lost")
+            "hibernating", "lost", "new_customer", "one_time_recent", "one_time_lapsed")
 
 
 def quintile_scores(values: pd.Series, *, higher_is_better: bool = True) -> pd.Series:
-    """Score values 1-5 by quintile: ``ceil(5 * rank / n)``, rank 1 the worst, ties averaged."""
+    """Score values 1-5 by quintile: ``ceil(5 * rank / n)``, rank 1 the worst, tied values at
+    the lowest rank of their group; None for every value when they are all equal (nothing to
+    tell apart)."""
     if values.empty:
-        return pd.Series(dtype="int64")
-    ranks = values.rank(method="average", ascending=higher_is_better)
+        return pd.Series(dtype=object)
+    if values.nunique(dropna=True) < 2:
+        return pd.Series([None] * len(values), index=values.index, dtype=object)
+    ranks = values.rank(method="min", ascending=higher_is_better)
     n = len(values)
-    return ranks.map(lambda r: max(1, min(5, math.ceil(5 * r / n - 1e-9)))).astype("int64")
+    return ranks.map(lambda r: max(1, min(5, math.ceil(5 * r / n - 1e-9)))).astype(object)
 
 
-def segment(r: int, f: int, m: int) -> str:
-    """The classic segment of an R, F, M score triple (see the module docstring)."""
-    fm = math.floor((f + m) / 2 + 0.5)
+def segment(r: int | None, f: int | None, m: int | None, *, purchases: int = 2) -> str:
+    """The segment of an R, F, M score triple (see the module docstring); None for a measure
+    not scored. ``purchases`` 1 gives a one-time segment."""
+    if purchases <= 1:
+        return "new_customer" if r == 5 else "one_time_recent" if (r or 3) >= 3 \
+            else "one_time_lapsed"
+    scored = [x for x in (f, m) if x is not None]
+    fm = math.floor(sum(scored) / len(scored) + 0.5) if scored else 3
+    r = 3 if r is None else r
     if r >= 4 and fm >= 4:
         return "champions"
     if r >= 3 and fm >= 3:
@@ -71,8 +96,9 @@ def rfm(purchases: pd.DataFrame, *, today: dt.date,
 
     Returns:
         One row per customer (index: the id), columns ``last``, ``recency_days``,
-        ``frequency``, ``monetary``, ``r``, ``f``, ``m``, ``rfm`` (such as ``"545"``) and
-        ``segment``; sorted by segment order, then monetary value, largest first.
+        ``frequency``, ``monetary``, ``r``, ``f``, ``m`` (None where not scored), ``rfm``
+        (such as ``"545"``, ``"5-3"``) and ``segment``; sorted by segment order, then
+        monetary value, largest first.
     """
     columns = ["last", "recency_days", "frequency", "monetary", "r", "f", "m", "rfm",
                "segment"]
@@ -90,8 +116,10 @@ def rfm(purchases: pd.DataFrame, *, today: dt.date,
     out["r"] = quintile_scores(out["recency_days"], higher_is_better=False)
     out["f"] = quintile_scores(out["frequency"].astype(float))
     out["m"] = quintile_scores(out["monetary"].astype(float))
-    out["rfm"] = [f"{r}{f}{m}" for r, f, m in zip(out["r"], out["f"], out["m"])]
-    out["segment"] = [segment(r, f, m) for r, f, m in zip(out["r"], out["f"], out["m"])]
+    out["rfm"] = ["".join("-" if x is None else str(x) for x in (r, f, m))
+                  for r, f, m in zip(out["r"], out["f"], out["m"])]
+    out["segment"] = [segment(r, f, m, purchases=n) for r, f, m, n in
+                      zip(out["r"], out["f"], out["m"], out["frequency"])]
     order = {s: i for i, s in enumerate(SEGMENTS)}
     out = out.assign(_o=out["segment"].map(order)).sort_values(
         ["_o", "monetary"], ascending=[True, False], kind="stable").drop(columns="_o")

@@ -7,6 +7,14 @@ Two views, both per week:
 - **lead cohort**: what became, so far, of the leads that arrived that week (it matures as the
   weeks pass).
 
+Every rate is a share of the leads that arrived in a week: its numerator counts only records
+that are also in its denominator, so no rate passes 100 %. Contact, appointment rate and sales
+per lead divide by the week's leads; the show rate divides the week's leads that showed by
+those of them that booked; the close rate divides those that bought by those that showed. The
+cohort counts nest to allow it: a show counts only when its appointment is recorded, a sale
+only when its show is. Counts by activity week stay as they happened; their rates are the
+cohort's rates of the same week, never counts of one week divided by counts of another.
+
 A lead is *contacted* when the prospect answered: an inbound activity from the lead, or the
 two-way contact date filled in by hand, whichever came first.
 """
@@ -14,6 +22,7 @@ two-way contact date filled in by hand, whichever came first.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import overload
@@ -24,17 +33,32 @@ import pandas as pd
 from ..schema import WEEKDAYS
 
 __all__ = [
+    "NESTED",
     "RATES",
+    "RATE_DEFINITIONS",
     "STEPS",
     "TallyInput",
     "by_dimension",
     "contact_dates",
     "first_replies",
     "cohort_weeks",
+    "maturity_days",
     "rates",
     "activity_weeks",
     "week_start",
 ]
+
+#: what each rate is a share of, in a sentence (the README and the sheets quote these)
+RATE_DEFINITIONS = {
+    "contact_rate": "of the week's new leads, the share contacted so far",
+    "appointment_rate": "of the week's new leads, the share that booked an appointment",
+    "show_rate": "of the week's new leads that booked, the share that showed",
+    "close_rate": "of the week's new leads that showed, the share that bought",
+    "sales_per_lead": "of the week's new leads, the share that bought after a show",
+}
+#: the chain each cohort count requires: a step counts only when the steps listed were reached
+NESTED = {"contacts": ("contact",), "appointments": ("appointment",),
+          "shows": ("show", "appointment"), "sales": ("sale", "show", "appointment")}
 
 #: the funnel steps, in order, as columns of every tally table
 STEPS = ("leads", "contacts", "appointments", "shows", "sales")
@@ -153,52 +177,106 @@ def rates(counts: pd.DataFrame) -> pd.DataFrame:
 
 
 def activity_weeks(data: TallyInput, *, today: dt.date | None = None) -> pd.DataFrame:
-    """Per week, how many leads arrived, were contacted, booked, showed and bought that week."""
+    """Per week, how many leads arrived, were contacted, booked, showed and bought that week;
+    the rates are those of the week's cohort (see :func:`cohort_weeks`), so each stays a
+    share."""
     weeks = _weeks(data.steps, data.week_start, today)
-    return rates(_count_by_week(data.steps, data.week_start, weeks))
+    counts = _count_by_week(data.steps, data.week_start, weeks)
+    cohort = cohort_weeks(data, today=today)
+    for name in RATES:
+        counts[name] = cohort[name].reindex(counts.index)
+    return counts
 
 
-def cohort_weeks(data: TallyInput, *, today: dt.date | None = None) -> pd.DataFrame:
+def _reached(steps: pd.DataFrame, step: str, until: pd.Series | None) -> pd.Series:
+    """Whether each lead reached ``step`` and every step it nests in (before ``until``)."""
+    hit = pd.Series(True, index=steps.index)
+    for column in NESTED[step]:
+        dates = steps[column]
+        hit &= dates.notna() if until is None else (dates < until)
+    return hit
+
+
+def cohort_weeks(data: TallyInput, *, today: dt.date | None = None,
+                 age_days: int | None = None) -> pd.DataFrame:
     """Per week of arrival, how many of those leads have so far been contacted, booked, shown
-    and sold (whenever that happened)."""
+    (with their appointment recorded) and sold (with their show recorded), and the rates of
+    these nested counts, each a share.
+
+    Args:
+        data: the tally input.
+        today: the day of the run (the last week is the one holding it).
+        age_days: count only the steps reached before this many days after each week ended,
+            so cohorts of different ages compare at the same age (None: whenever reached).
+    """
     steps = data.steps
     weeks = _weeks(steps, data.week_start, today)
     cohort = week_start(steps["lead"], data.week_start)
+    until = None if age_days is None else cohort + pd.Timedelta(days=7 + age_days)
     out = {"leads": cohort.value_counts()}
-    for step, column in zip(STEPS[1:], ("contact", "appointment", "show", "sale")):
-        out[step] = cohort[steps[column].notna()].value_counts()
+    for step in STEPS[1:]:
+        out[step] = cohort[_reached(steps, step, until)].value_counts()
     frame = pd.DataFrame({k: v.reindex(weeks, fill_value=0).astype("int64")
                           for k, v in out.items()}, index=weeks)
     frame.index.name = "week"
     return rates(frame)
 
 
+def maturity_days(data: TallyInput, *, share: float = 0.9, floor: int = 7) -> int:
+    """How many days after its week ended a cohort is grown: by then ``share`` (nine in ten)
+    of the sales measured in the workbook had come, counted from the lead's arrival; at least
+    ``floor`` days, and four weeks when nothing was sold yet."""
+    steps = data.steps
+    sold = steps[_reached(steps, "sales", None)]
+    if sold.empty:
+        return 28
+    days = (sold["sale"] - sold["lead"]).dt.days.clip(lower=0)
+    return max(int(math.ceil(float(days.quantile(share)))), floor)
+
+
 def by_dimension(data: TallyInput, dimension: str, *,
                  since: dt.date | None = None, costs: Mapping[str, float] | None = None,
-                 revenue: pd.Series | None = None) -> pd.DataFrame:
+                 revenue: pd.Series | None = None, profit_per_sale: float | None = None,
+                 margin: float | None = None) -> pd.DataFrame:
     """Totals per source (or rep) of the leads that arrived since ``since`` (all when None):
-    steps reached so far and their rates; with ``costs`` (cost per lead by source), the cost,
-    cost per lead, contact, appointment and sale, and return on spend when ``revenue``
-    (each lead's sale amount) is given."""
+    steps reached so far (nested as in :func:`cohort_weeks`) and their rates.
+
+    With ``costs`` (cost per lead by source; a source missing from it has no cost set and
+    gets NaN, never 0): the cost and the cost per lead, contact, appointment and sale; the
+    revenue (the sold leads' amounts, when ``revenue`` is given); the gross profit, from
+    ``profit_per_sale`` (Settings' gross profit per sale) or else ``margin`` (the share of
+    the revenue kept); and the return on spend, (gross profit - cost) / cost, NaN without a
+    profit figure or a cost above zero.
+    """
     steps = data.steps
     if since is not None:
         steps = steps[steps["lead"] >= pd.Timestamp(since)]
     key = steps[dimension].fillna("(none)").astype(str)
     grouped = {"leads": key.value_counts()}
-    for step, column in zip(STEPS[1:], ("contact", "appointment", "show", "sale")):
-        grouped[step] = key[steps[column].notna()].value_counts()
+    for step in STEPS[1:]:
+        grouped[step] = key[_reached(steps, step, None)].value_counts()
     frame = pd.DataFrame(grouped).fillna(0).astype("int64")
     frame.index.name = dimension
     frame = rates(frame.sort_values(["leads"], ascending=False, kind="stable"))
-    if costs is not None:
-        per_lead = frame.index.map(lambda s: costs.get(s, np.nan)).astype("float64")
-        frame["cost"] = frame["leads"] * per_lead
-        for step in ("leads", "contacts", "appointments", "sales"):
-            frame[f"cost_per_{step[:-1]}"] = frame["cost"] / frame[step].replace(0, np.nan)
-        if revenue is not None:
-            sold = revenue.loc[steps.index][steps["sale"].notna()].groupby(
-                key[steps["sale"].notna()]).sum()
-            frame["revenue"] = sold.reindex(frame.index).fillna(0.0)
-            frame["return_on_spend"] = (frame["revenue"] - frame["cost"]) / frame["cost"].replace(
-                0, np.nan)
+    if costs is None:
+        return frame
+    per_lead = frame.index.map(lambda s: costs.get(s, np.nan)).astype("float64")
+    frame["cost"] = frame["leads"] * per_lead
+    for step in ("leads", "contacts", "appointments", "sales"):
+        frame[f"cost_per_{step[:-1]}"] = frame["cost"] / frame[step].replace(0, np.nan)
+    sold = steps["sale"].notna()
+    if revenue is not None:
+        amounts = revenue.loc[steps.index][sold].groupby(key[sold]).sum()
+        frame["revenue"] = amounts.reindex(frame.index).fillna(0.0)
+    else:
+        frame["revenue"] = np.nan
+    sales = key[sold].value_counts().reindex(frame.index).fillna(0)
+    if profit_per_sale is not None:
+        frame["gross_profit"] = sales.astype("float64") * profit_per_sale
+    elif margin is not None:
+        frame["gross_profit"] = frame["revenue"] * margin
+    else:
+        frame["gross_profit"] = np.nan
+    frame["return_on_spend"] = (frame["gross_profit"] - frame["cost"]) / frame["cost"].where(
+        frame["cost"] > 0)
     return frame

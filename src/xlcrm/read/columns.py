@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..issues import Issue, column_letter
+from ..issues import TEXT_DATE, Issue, column_letter
 from ..schema import Column
 from .cells import PLAUSIBLE_YEARS, Coercer
 
@@ -105,6 +105,13 @@ def coerce_column(col: Column, raw: Sequence[Any], coercer: Coercer, sheet: str,
             value, problem = memo[v]
         else:
             value, problem = convert(v)
+        if ctype in ("date", "datetime") and type(v) is str and value is not None:
+            # read, but Excel's own formulas (COUNTIFS) see text here: the tally leaves it
+            # out and names it, and `clean --apply` makes it a real date
+            issues.append(Issue(sheet, f"{column_letter(c)}{r}", "warning", TEXT_DATE,
+                                f'{col.header.lower()} "{v.strip()}" is a date typed as '
+                                "text: the tally leaves it out until it is a real date; "
+                                "`xlcrm clean --apply` converts it", r, c))
         if problem:
             shown = v if isinstance(v, str) else str(v)
             hint = {"is not a date": "use a date cell or YYYY-MM-DD",

@@ -122,11 +122,10 @@ def report_charts(report: WeeklyReport) -> dict[str, ChartSpec]:
     summary = report.summary
     steps = summary[summary["kind"] == "count"]
     counts = [0.0 if is_missing(v) else as_number(v) for v in steps["this_week"]]
-    notes = [""] + [f"({text.whole_pct(b / a)})" if a else "" for a, b in zip(counts, counts[1:])]
+    # counts of the week's events, no ratios: this week's shows may be last week's bookings
     charts: dict[str, ChartSpec] = {
         "funnel": BarSpec("funnel", text["chart_funnel"],
-                          [str(label) for label in steps["label"]], counts, fmt=text.count,
-                          notes=notes)}
+                          [str(label) for label in steps["label"]], counts, fmt=text.count)}
     trend = report.trend
     if not trend.empty:
         charts["trend"] = LineSpec(

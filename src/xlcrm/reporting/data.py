@@ -25,7 +25,7 @@ from ..metrics.person import erased_ids
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
 from ..metrics.tally import week_start as start_of_week
-from ..week import WeekResult
+from ..week import WeekResult, source_money
 from .words import report_text
 
 __all__ = ["MEASURE_LABELS", "CleanProblem", "DuplicateSet", "QualityInput", "QualityRow",
@@ -96,7 +96,9 @@ class SourceRow:
     cost_per_sale: float
     #: the sold leads' amounts
     revenue: float
-    #: (revenue - cost) / cost
+    #: Settings' gross profit per sale times the sales, or its margin share of the revenue
+    gross_profit: float
+    #: (gross profit - cost) / cost
     return_on_spend: float
 
 
@@ -296,21 +298,21 @@ def _labels(crm: Crm) -> dict[str, str]:
     return labels
 
 
-def _summary(result: WeekResult, start: pd.Timestamp, labels: dict[str, str]) -> pd.DataFrame:
-    weeks = result.weeks
-    before = start - pd.Timedelta(days=7)
-    base = result.baseline
-    per_week = max(float(base.get("weeks", 1) or 1), 1.0)
+def _summary(result: WeekResult, start: pd.Timestamp, labels: dict[str, str], *,
+             partial: bool = False) -> pd.DataFrame:
+    """The week's summary, from the same figures as the Dashboard and the terminal
+    (:meth:`~xlcrm.week.WeekResult.summary_of`): counts of the week, rates of its new leads
+    with the week before and the baseline at the same age."""
     rows = []
+    figures = {name: (now, last, ref) for name, now, last, ref in result.summary_of(start)}
     for key in (*STEPS, *RATES):
-        now = float(weeks.at[start, key]) if start in weeks.index else np.nan
-        last = float(weeks.at[before, key]) if before in weeks.index else np.nan
-        ref = float(base.get(key, np.nan))
-        if key in STEPS:
-            ref = ref / per_week
-            change = (now - last) / last if last else np.nan
-        else:
-            change = now - ref
+        now, last, ref = (float(np.nan if v is None else v) for v in
+                          figures.get(key, (np.nan, np.nan, np.nan)))
+        if partial:  # a week not over yet is shown so far, beside nothing
+            last = ref = np.nan
+        # counts change against last week, rates against the baseline at the same age
+        change = ((now - last) / last if last == last and last else np.nan) \
+            if key in STEPS else now - ref
         rows.append(SummaryRow(key=key, label=labels[key],
                                kind="count" if key in STEPS else "rate", this_week=now,
                                last_week=last, baseline=ref, change=change))
@@ -449,12 +451,8 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
     end = start + pd.Timedelta(days=7)
     period_start = end - pd.Timedelta(weeks=_PERIOD_WEEKS)
     period = _period_input(data, period_start, end)
-    costs = {str(s): float(c) for s, c in zip(
-        crm.settings.lists["sources"]["source"], crm.settings.lists["sources"]["cost_per_lead"])
-        if isinstance(s, str) and pd.notna(c)} if "sources" in crm.settings.lists and \
-        "cost_per_lead" in crm.settings.lists["sources"] else None
     leads = crm.tables.get(lead_sheet(crm).key, pd.DataFrame())
-    sources = by_dimension(period, "source", costs=costs, revenue=leads.get("amount")) \
+    sources = by_dimension(period, "source", **source_money(crm, leads)) \
         if not period.steps.empty else pd.DataFrame()
     if not sources.empty:  # every column always there, empty where Settings has no costs
         sources = sources.reindex(columns=[*sources.columns, *(
@@ -468,7 +466,8 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
     code = crm.schema.locale.code
     text = report_text(code)
     notes = crm.missing_records(("lead", "activities", "deals"))  # why a figure is empty
-    if generated < (end - pd.Timedelta(days=1)).date():
+    partial = generated < (end - pd.Timedelta(days=1)).date()
+    if partial:
         notes.append(text.get("week_not_over", start=text.date(week, "d MMM"),
                               today=text.date(generated)))
     return WeeklyReport(
@@ -476,7 +475,7 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
         workbook=Path(crm.path).name, week_label=iso, week_start=week,
         week_end=(end - pd.Timedelta(days=1)).date(), period_start=period_start.date(),
         generated=generated, currency=str(crm.settings.options.get("currency", "EUR")),
-        labels=labels, summary=_summary(result, start, labels),
+        labels=labels, summary=_summary(result, start, labels, partial=partial),
         pipeline=dict(cast("Mapping[str, float]", fun.totals)) if fun is not None else {},
         trend=trend, stages=fun.stages if fun is not None else empty,
         forecast=fun.forecast if fun is not None else empty,

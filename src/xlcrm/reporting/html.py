@@ -87,7 +87,8 @@ def environment(templates: str | Path | None = None,
                              undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True)
     env.filters.update(count=text.count, pct=text.pct, points=text.points, change=text.change,
-                       decimal=text.decimal, date=_date_filter(text), raw=fmt_raw)
+                       decimal=text.decimal, per_week=text.decimal, multiple=text.multiple,
+                       date=_date_filter(text), raw=fmt_raw)
     env.globals.update(w=text.words, say=text.get, lang=text.code)
     return env
 

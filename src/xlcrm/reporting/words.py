@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from babel import Locale as BabelLocale
@@ -40,6 +41,14 @@ def is_missing(value: Any) -> bool:
 def as_number(value: Any) -> float:
     """A value as a float; missing -> NaN."""
     return math.nan if is_missing(value) else float(value)
+
+
+def _shown(value: Any, digits: int) -> Decimal:
+    """``value`` rounded as Excel shows it (15 significant digits, then half away from zero),
+    so the report writes 5.25 a week as 5.3, as the Dashboard does
+    (:func:`xlcrm.sheets.style.figure_text`)."""
+    exact = Decimal(format(float(value), ".15g"))
+    return exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
 @functools.lru_cache(maxsize=16)
@@ -77,17 +86,17 @@ class ReportText:
     def count(self, value: Any) -> str:
         """1234 -> "1,234" (en), "1.234" (it), "1 234" (ru); missing -> "–"."""
         return _DASH if is_missing(value) else format_decimal(
-            round(float(value)), format="#,##0", locale=self.babel)
+            _shown(value, 0), format="#,##0", locale=self.babel)
 
     def decimal(self, value: Any) -> str:
         """16.5 -> "16.5" (en), "16,5" (it): one decimal."""
         return _DASH if is_missing(value) else format_decimal(
-            float(value), format="#,##0.0", locale=self.babel)
+            _shown(value, 1), format="#,##0.0", locale=self.babel)
 
     def pct(self, value: Any) -> str:
         """0.4737 -> "47.4%" (en), "47,4%" (it), "47,4 %" (fr)."""
         return _DASH if is_missing(value) else format_percent(
-            float(value), format="#,##0.0%", locale=self.babel)
+            _shown(value, 3), format="#,##0.0%", locale=self.babel)
 
     def whole_pct(self, value: Any) -> str:
         """0.4737 -> "47%"."""
@@ -98,9 +107,14 @@ class ReportText:
         """A change of a rate in percentage points: 0.021 -> "+2.1 pts"."""
         if is_missing(value):
             return _DASH
-        number = format_decimal(float(value) * 100, format="+#,##0.0;-#,##0.0",
+        number = format_decimal(_shown(float(value) * 100, 1), format="+#,##0.0;-#,##0.0",
                                 locale=self.babel)
         return f"{number}\u00a0{self['points']}"
+
+    def multiple(self, value: Any) -> str:
+        """A return as a multiple of its cost: 1.05 -> "+1.05×"."""
+        return _DASH if is_missing(value) else format_decimal(
+            _shown(value, 2), format="+#,##0.00;-#,##0.00", locale=self.babel) + "\u00d7"
 
     def change(self, value: Any) -> str:
         """A relative change: 0.083 -> "+8%"."""

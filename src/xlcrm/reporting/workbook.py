@@ -265,7 +265,8 @@ def _sources(book: xlsxwriter.Workbook, report: WeeklyReport, f: _Formats) -> No
         ("cost", t["cost"], f.money), ("cost_per_lead", t["cost_per_lead"], f.money),
         ("cost_per_contact", t["cost_per_contact"], f.money),
         ("cost_per_sale", t["cost_per_sale"], f.money), ("revenue", t["revenue"], f.money),
-        ("return_on_spend", t["return_on_spend"], f.pct)]
+        ("gross_profit", t["gross_profit"], f.money),
+        ("return_on_spend", t["return_on_spend"], f.dec)]
     end = _table(ws, 4, report.sources, [c for c in cols if c[0] in report.sources], f,
                  first=("source", t["source"]))
     ws.insert_chart(end + 1, 0, _bar(book, t["chart_sources"], ws.name, 0, 5,

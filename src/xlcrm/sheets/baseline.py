@@ -8,13 +8,17 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
-from ..metrics.baseline import PLAN_RATES
+from ..metrics.baseline import PLAN_RATES, rate_interval
 from ..metrics.tally import RATES, STEPS
 from ..week import BASELINES_HEADER, WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value, measure_headers
 
-__all__ = ["baseline_sheet"]
+__all__ = ["SMALL_BASELINE_WIDTH", "baseline_sheet"]
+
+#: a baseline whose contact rate, appointment rate or sales per lead is uncertain over a range
+#: wider than this (20 points: about 100 leads at a 50 % rate) says it is small
+SMALL_BASELINE_WIDTH = 0.20
 
 
 def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
@@ -25,20 +29,49 @@ def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         start, end = week.baseline_period
         period = (f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" if start and end
                   else "the first four weeks (set Baseline from/to in Settings)")
-        banner(ws, crm.schema, f, "Baseline", f"The team's rates over {period}; every week is "
-               "compared with them. Updated " f"{week.today:%Y-%m-%d}.")
+        banner(ws, crm.schema, f, "Baseline", f"The team's counts and rates over {period}; "
+               "every grown week is compared with them. Rates are shares of the leads that "
+               f"arrived in those weeks. Updated {week.today:%Y-%m-%d}.")
         ws.set_column(0, 0, 30)
         verdict = 4 + 4 * len(PLAN_RATES)  # the plans' last column
         ws.set_column(1, verdict - 1, 13)
         ws.set_column(verdict, verdict, 16)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
+        base = week.baseline
+        n_weeks = int(base.get("weeks", 0) or 0)
+        ws.write_row(3, 0, ["", f"Over {n_weeks} week{'s' * (n_weeks != 1)}", "Per week",
+                            "Likely from (95%)", "to", "Of these weeks' new leads, so far"],
+                     f.head)
+        ws.set_row(3, 30)
+        ws.set_column(5, 5, 16)
+        widest = 0.0
         for i, name in enumerate((*STEPS, *RATES)):
             ws.write_string(4 + i, 0, labels[name], f.head)
-            value = cell_value(week.baseline[name])
+            value = cell_value(base[name])
             if value == "":
                 continue
-            ws.write_number(4 + i, 1, float(value), f.pct if name in RATES else f.int)
+            if name in STEPS:
+                ws.write_number(4 + i, 1, float(value), f.int)
+                # the counts the rates divide: what became of the baseline weeks' leads
+                ws.write_number(4 + i, 5, float(base[f"cohort_{name}"]), f.int)
+                if n_weeks:
+                    ws.write_number(4 + i, 2, float(value) / n_weeks, f.per_week)
+                continue
+            ws.write_number(4 + i, 1, float(value), f.pct)
+            num, den = RATES[name]
+            low, high = rate_interval(float(base[f"cohort_{num}"]), float(base[f"cohort_{den}"]))
+            if low == low:  # not NaN
+                ws.write_number(4 + i, 3, low, f.pct)
+                ws.write_number(4 + i, 4, high, f.pct)
+                if name in PLAN_RATES:
+                    widest = max(widest, high - low)
+        if widest > SMALL_BASELINE_WIDTH:
+            ws.write_string(4 + len(STEPS) + len(RATES), 0,
+                            f"A small baseline: {int(base['cohort_leads']):,} leads. Its rates "
+                            "could lie anywhere in the ranges shown (up to "
+                            f"{widest * 100:.0f} points wide); baseline over more weeks for a "
+                            "firmer reference.", f.note)
         row = 6 + len(STEPS) + len(RATES)
         ws.write_string(row, 0, "Plans against the baseline", f.title)
         ws.write_string(row + 1, 0, "A difference is larger than noise when a two-proportion "

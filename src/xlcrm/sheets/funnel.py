@@ -9,6 +9,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
 from ..metrics.funnel import FunnelResult
+from ..metrics.records import stage_sheet
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value
@@ -36,8 +37,20 @@ def funnel_sheet(week: WeekResult, fun: FunnelResult, crm: Crm) -> SheetBuilder:
                "the value weighted by the stage's win probability; won and lost over the last "
                f"four full weeks{f' (from {start:%Y-%m-%d})' if start is not None else ''}. "
                f"Updated {week.today:%Y-%m-%d}.")
+        staged = stage_sheet(crm)
+        if staged is not None and not staged.has_column("close_date"):
+            ws.write_string(3, 0, "Leads carry no amount until sold: an open or lost lead is "
+                            "worth its vehicle's price in Settings > Price list (by model, else "
+                            "new or used), else the average sale of its source. Expected close: "
+                            "its last milestone plus the median days from there to a sale in "
+                            "this workbook. Reached: every lead that ever got to the stage, "
+                            "lost ones included.", f.note)
+        else:
+            ws.write_string(3, 0, "Reached: every record that ever got to the stage (its "
+                            "stage now, or the stage history), lost ones included; conversion "
+                            "is the share of those that got to the next.", f.note)
         ws.set_column(0, 0, 24)
-        ws.set_column(1, 11, 12)
+        ws.set_column(1, 11, 14)  # a lost pipeline's value runs to eight digits
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         row = 4

@@ -27,6 +27,9 @@ _SEGMENT_TEXT = {
     "need_attention": "average, slipping: a reason to come back",
     "hibernating": "small and quiet for a while",
     "lost": "small, long gone: only cheap campaigns",
+    "new_customer": "bought once, lately: welcome them and ask how it went",
+    "one_time_recent": "bought once, some time ago: offer service, accessories, a referral",
+    "one_time_lapsed": "bought once, long ago: a service reminder or a trade-in offer",
 }
 
 
@@ -37,8 +40,9 @@ def rfm_builder(crm: Crm, customers: pd.DataFrame, key: str, today: dt.date) -> 
         f = Formats(book, crm.schema)
         banner(ws, crm.schema, f, "RFM: recency, frequency, monetary value",
                f"Customers on {today:%Y-%m-%d}: days since the last purchase, number of "
-               "purchases and their value, each scored 1-5 by quintile (5 the best fifth), "
-               "and the segment that follows.", key="rfm")
+               "purchases and their value, each scored 1-5 by quintile (5 the best fifth; "
+               "blank where every customer is the same), and the segment that follows: one-time "
+               "buyers by recency alone.", key="rfm")
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
                               "are overwritten.", f.banner)
         frame = customers

@@ -43,12 +43,14 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
         top = book.add_format({})
         banner(ws, crm.schema, f, "Lead scores",
                f"Scored on {today:%Y-%m-%d} with Settings > Scoring rules: SQL from {sql:g} "
-               f"points, MQL from {mql:g}. Open leads first, highest score first, then those "
-               "already won; the people's own columns are not touched.", key="lead_scores")
+               f"points, MQL from {mql:g}. Open leads first, highest score first, then the "
+               "closed ones (sold, won or lost: not graded); the people's own columns are not "
+               "touched.", key="lead_scores")
         ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
                               "are overwritten.", f.banner)
-        ws.write_string(3, 0, f"SQL: {counts['SQL']:,}   MQL: {counts['MQL']:,}   "
-                              f"scored: {len(ranked):,}", f.title)
+        ws.write_string(3, 0, f"Open leads: {counts['open leads']:,}   SQL: {counts['SQL']:,}"
+                              f"   MQL: {counts['MQL']:,}   closed: "
+                              f"{len(ranked) - counts['open leads']:,}", f.title)
         if unknown_fields:
             ws.write_string(3, 4, "Rules not understood (fix them in Settings): "
                             + "; ".join(unknown_fields), f.note)
@@ -71,7 +73,7 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
                 ids, names, *others, ranked["score"], ranked["grade"], ranked["why"]), 6):
             values = [record, name, *cells, score]
             write_cells(ws, i, values, f, {len(values) - 1: top})
-            ws.write_string(i, len(values), g, hot if g == "SQL" else warm if g else top)
+            ws.write_string(i, len(values), g, hot if g == "SQL" else warm if g == "MQL" else top)
             ws.write_string(i, len(values) + 1, why)
         n = len(header)
         ws.set_column(0, 0, 12)

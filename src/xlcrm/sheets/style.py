@@ -16,10 +16,43 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Settings
 from ..schema import Schema
 
-__all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "Formats", "banner", "cell_value", "owned_banner",
-           "measure_headers", "record_name", "write_cells"]
+__all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "PER_WEEK_FORMAT", "RATE_FORMAT", "Formats",
+           "banner", "cell_value", "figure_text", "measure_headers", "owned_banner",
+           "record_name", "write_cells"]
 
 GREEN, GREY = "#548235", "#595959"
+
+#: how every output shows a count per week (a baseline's), a rate and a change in points: the
+#: sheets' number formats and :func:`figure_text` agree, so the Dashboard, the report and the
+#: terminal round alike
+PER_WEEK_FORMAT, RATE_FORMAT = "#,##0.0", "0.0%"
+
+
+def figure_text(value: Any, kind: str, missing: str = "-") -> str:
+    """A figure as every text output writes it, rounded half away from zero as Excel's
+    number formats round (5.25 per week reads 5.3 on the Dashboard and here alike):
+    ``kind`` "count" (12), "per_week" (16.5), "rate" (23.4%) or "pts" (+5.2 pts);
+    ``missing`` for nothing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return missing
+    v = float(value)
+    if kind == "rate":
+        return f"{_excel_round(v * 100, 1):.1f}%"
+    if kind == "pts":
+        return f"{_excel_round(v * 100, 1):+.1f} pts"
+    digits = 1 if kind == "per_week" else 0
+    return f"{_excel_round(v, digits):,.{digits}f}"
+
+
+def _excel_round(value: float, digits: int) -> float:
+    """Round as Excel shows a number: to 15 significant digits first, then half away from
+    zero on the decimal digits shown (Python's own formatting sees 0.5625 * 100 as a little
+    under 56.25 and rounds to even)."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    exact = Decimal(format(value, ".15g")).quantize(Decimal(1).scaleb(-digits),
+                                                    rounding=ROUND_HALF_UP)
+    return float(exact)
 
 
 #: the column headers of the tally's measures (the milestones' names in Settings replace the
@@ -58,7 +91,10 @@ class Formats:
                                      "border_color": "#A9D08E"})
         self.date = book.add_format({"num_format": loc.formats["date"]})
         self.int = book.add_format({"num_format": "#,##0"})
-        self.pct = book.add_format({"num_format": "0.0%"})
+        self.per_week = book.add_format({"num_format": PER_WEEK_FORMAT})
+        # a return on spend is no share (it passes 100 %): shown as a multiple of the cost
+        self.times = book.add_format({"num_format": '+0.00"x";-0.00"x"'})
+        self.pct = book.add_format({"num_format": RATE_FORMAT})
         self.pts = book.add_format({"num_format": '+0.0" pts";-0.0" pts";0.0" pts"',
                                     "font_color": GREY})
         self.money = book.add_format({"num_format": loc.money_format("EUR")})

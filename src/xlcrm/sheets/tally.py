@@ -18,13 +18,13 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
-from ..metrics.tally import RATES, STEPS
+from ..metrics.tally import NESTED, RATE_DEFINITIONS, RATES, STEPS
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value, measure_headers
 from .workbook import structured_ref
 
-__all__ = ["first_source_row", "tally_sheet"]
+__all__ = ["cohort_rows", "first_source_row", "tally_sheet", "text_dates_note"]
 
 _STEP_MILESTONE = dict(zip(("lead", "contact", "appointment", "show", "sale"), STEPS))
 _TOP = 4  # the row of the first table's header
@@ -35,6 +35,23 @@ def first_source_row(week: WeekResult) -> int:
     dashboard charts the leads by source from there)."""
     cohorts_top = _TOP + 2 + len(week.weeks) + 1
     return cohorts_top + 2 + len(week.cohorts) + 3
+
+
+def text_dates_note(week: WeekResult, shown: int = 5) -> str:
+    """A sentence naming the milestone cells left out because they hold dates typed as text
+    (empty when there are none)."""
+    cells = week.text_dates
+    if not cells:
+        return ""
+    more = f" and {len(cells) - shown} more" if len(cells) > shown else ""
+    return (f" Left out: {len(cells)} date{'s' * (len(cells) != 1)} typed as text "
+            f"({', '.join(cells[:shown])}{more}); `xlcrm clean --apply` converts them.")
+
+
+def cohort_rows(week: WeekResult) -> int:
+    """The row, counted from 1, of the first week in the Tally's cohort table (the dashboard
+    charts the rates by week from there)."""
+    return _TOP + 2 + len(week.weeks) + 3
 
 
 def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
@@ -48,24 +65,37 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         banner(ws, crm.schema, f, "Weekly tally",
                f"By activity week: what happened each week. Updated {week.today:%Y-%m-%d}. "
                "A contact counts when the prospect answered (an inbound activity or the "
-               "two-way contact date).")
-        ws.write_string(3, 0, "Each rate divides counts of the same week, so a show or close "
-                        "rate passes 100% when earlier appointments show up; the cohort table "
-                        "below follows each week's own leads.", f.note)
+               "two-way contact date). The current week is counted so far.")
+        ws.write_string(3, 0, "Rates are in the cohort table below: each is a share of the "
+                        "leads that arrived in its week, so none passes 100%."
+                        + text_dates_note(week), f.note)
         ws.set_column(0, 0, 14)
         ws.set_column(1, 5, 11)
         ws.set_column(6, 15, 11)
         ws.set_column(16, 24, 13)  # cost, revenue and return by source
         ws.set_row(_TOP, 32)
-        row = _write_weeks(ws, _TOP, week.weeks, week.versus_baseline, labels, f, refs,
-                           cohort=False)
+        row = _write_weeks(ws, _TOP, week, labels, f, refs, cohort=False)
         ws.write_string(row, 0, "By lead cohort: what became, so far, of the leads that "
                                 "arrived each week", f.title)
-        row = _write_weeks(ws, row + 1, week.cohorts, None, labels, f, refs, cohort=True)
+        ws.write_string(row, 7, f"A cohort is young until {week.mature_days} days after its "
+                        "week ended (9 in 10 sales came within that time of the lead): its "
+                        "rates still grow and are not compared with the baseline. A show "
+                        "counts when its appointment is recorded, a sale when its show is.",
+                        f.note)
+        row = _write_weeks(ws, row + 1, week, labels, f, refs, cohort=True)
         row = _write_totals(ws, row, "By source (all leads so far)", week.by_source, f,
                             labels | {"source": "Source"}, money=True)
-        _write_totals(ws, row, "By rep (all leads so far)", week.by_rep, f,
-                      labels | {"rep": "Rep"})
+        row = _write_totals(ws, row, "By rep (all leads so far)", week.by_rep, f,
+                            labels | {"rep": "Rep"})
+        ws.write_string(row, 0, "What each rate is a share of", f.title)
+        for i, (name, text) in enumerate(RATE_DEFINITIONS.items(), row + 1):
+            ws.write_string(i, 0, labels[name])
+            ws.write_string(i, 1, text.capitalize() + ".")
+        ws.write_string(row + 1 + len(RATE_DEFINITIONS), 0, "Return on spend (x cost)")
+        ws.write_string(row + 1 + len(RATE_DEFINITIONS), 1,
+                        "(Gross profit - cost) / cost: gross profit is Settings' gross profit "
+                        "per sale times the sales, or its margin (%) of the sale amounts; "
+                        "blank where a source has no cost set.")
         ws.freeze_panes(_TOP + 1, 1)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
@@ -101,35 +131,53 @@ def _refs(crm: Crm) -> _Refs | None:
     return _Refs(sheet.table, columns) if "leads" in columns else None
 
 
-def _write_weeks(ws: Worksheet, top: int, weeks: pd.DataFrame, vs: pd.DataFrame | None,
-                 labels: dict[str, str], f: Formats, refs: _Refs | None, *,
-                 cohort: bool) -> int:
-    """Write one weekly table at ``top``; return the row after it."""
-    header = ["week", *STEPS, *RATES]
-    ws.write_row(top, 0, [labels[h] for h in header], f.head)
-    if vs is not None:
-        ws.write_row(top, len(header), [f"{labels[r]} vs baseline" for r in RATES], f.head)
+def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, str],
+                 f: Formats, refs: _Refs | None, *, cohort: bool) -> int:
+    """Write one weekly table at ``top`` (by activity week: counts only; by cohort: nested
+    counts, rates, age and the comparison with the baseline); return the row after it."""
+    weeks = week.cohorts if cohort else week.weeks
+    rates = list(RATES) if cohort else []
+    header = [labels[h] for h in ("week", *STEPS, *rates)]
+    header += ["Days since week ended", "Cohort", *(f"{labels[r]} vs baseline" for r in RATES)] \
+        if cohort else ["Note"]
+    ws.write_row(top, 0, header, f.head)
+    ws.set_row(top, 32)
     created = refs.columns.get("leads") if refs else None
-    for i, (week, row) in enumerate(weeks.iterrows()):
+    for i, (start, row) in enumerate(weeks.iterrows()):
         r = top + 1 + i
-        ws.write_datetime(r, 0, week.to_pydatetime(), f.date)
+        ws.write_datetime(r, 0, start.to_pydatetime(), f.date)
         cell = xlsxwriter.utility.xl_rowcol_to_cell(r, 0, col_abs=True)
         for c, step in enumerate(STEPS, 1):
-            ref = refs.columns.get(step) if refs else None
             value = int(row[step])
+            ref = refs.columns.get(step) if refs else None
+            needed = [refs.columns.get(_STEP_MILESTONE[m]) for m in NESTED.get(step, ())] \
+                if refs and cohort else []
             if ref and created and (not cohort or step == "leads"):
                 ws.write_formula(r, c, f'=COUNTIFS({ref},">="&{cell},{ref},"<"&{cell}+7)',
                                  f.int, value)
-            elif ref and created and cohort:
-                ws.write_formula(r, c, f'=COUNTIFS({created},">="&{cell},{created},"<"&{cell}+7,'
-                                       f'{ref},"<>")', f.int, value)
+            elif created and cohort and needed and all(needed):
+                # ">0", not "<>": a date typed as text is no number, so Excel leaves it out,
+                # as the cached count does
+                pairs = "".join(f',{n},">0"' for n in needed)
+                ws.write_formula(r, c, f'=COUNTIFS({created},">="&{cell},{created},"<"&{cell}+7'
+                                       f'{pairs})', f.int, value)
             else:
                 ws.write_number(r, c, value, f.int)
+        status = len(header) - (len(RATES) if cohort else 0) - 1
+        age = week.age(start)
+        if not cohort:
+            if age < 0:
+                ws.write_string(r, status, "so far")
+            continue
         for c, (name, (num, den)) in enumerate(RATES.items(), 1 + len(STEPS)):
             _rate_formula(ws, r, c, 1 + STEPS.index(num), 1 + STEPS.index(den), row[name], f.pct)
-        if vs is not None:
-            for c, name in enumerate(RATES, len(header)):
-                value = vs.loc[week, name]
+        if age >= 0:
+            ws.write_number(r, status - 1, age, f.int)
+        young = week.is_young(start)
+        ws.write_string(r, status, "so far" if age < 0 else "young" if young else "grown")
+        if not young:
+            for c, name in enumerate(RATES, status + 1):
+                value = week.versus_baseline.loc[start, name]
                 if pd.notna(value):
                     ws.write_number(r, c, float(value) * 100, f.pts)
     return top + 2 + len(weeks)
@@ -152,7 +200,9 @@ def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: F
         for c, name in enumerate(extra, 1 + len(STEPS) + len(RATES)):
             value = cell_value(row[name])
             if value == "":
+                if name == "cost":  # a blank cost per lead in Settings: unknown, not free
+                    ws.write_string(r, c, "no cost set", f.note)
                 continue
-            fmt = f.pct if name == "return_on_spend" else f.money if money else f.int
+            fmt = f.times if name == "return_on_spend" else f.money if money else f.int
             ws.write_number(r, c, float(value), fmt)
     return top + 3 + len(frame)
