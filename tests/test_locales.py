@@ -239,8 +239,12 @@ def test_a_demo_runs_its_weekly_update_in(code: str, tmp_path: Path, english_dem
     # the week was tallied in its words (the first step is headed by its count of new leads)
     assert {m.label for m in schema.milestones[1:]} <= cells
     # the same seed gives the same records in every language: the same numbers and problems
-    for key in ("tally", "baseline", "funnel", "dashboard"):
+    for key in ("tally", "baseline", "dashboard"):
         assert _numbers(path, code, key) == _numbers(english_demo, "en", key), key
+    # the Funnel lists rows with equal counts in the alphabetical order of their names (lost
+    # reasons, close months), which differs by language: the same numbers, maybe reordered
+    assert sorted(_numbers(path, code, "funnel")) == sorted(_numbers(english_demo, "en",
+                                                                     "funnel"))
     theirs, ours = xlcrm.check(path, today=TODAY), xlcrm.check(english_demo, today=TODAY)
     assert (theirs.errors, theirs.warnings) == (ours.errors, ours.warnings)
     assert list(theirs.records.values()) == list(ours.records.values())

@@ -79,11 +79,13 @@ def test_one_formatter_rounds_as_excel_shows() -> None:
     """The terminal, the HTML report and the Dashboard's number formats agree: 5.25 leads a
     week shows 5.3 (Excel rounds half away from zero), 0.5625 is 56.3 %, and a change of
     0.5625 - 0 in points +56.3 pts, even where binary floats fall a hair under the half."""
-    from xlcrm.reporting.html import fmt_per_week, fmt_points
+    from xlcrm.reporting.words import ReportText
     from xlcrm.sheets.style import figure_text
 
-    assert figure_text(5.25, "per_week") == fmt_per_week(5.25) == "5.3"
-    assert figure_text(0.5625, "rate") == "56.3%"
-    assert figure_text(0.6875 - 0.125, "pts") == fmt_points(0.6875 - 0.125) == "+56.3 pts"
+    report = ReportText("en")  # the HTML page, the e-mail and the report workbook's texts
+    assert figure_text(5.25, "per_week") == report.decimal(5.25) == "5.3"
+    assert figure_text(0.5625, "rate") == report.pct(0.5625) == "56.3%"
+    assert figure_text(0.6875 - 0.125, "pts") == \
+        report.points(0.6875 - 0.125).replace("\u00a0", " ") == "+56.3 pts"
     assert figure_text(0.1 * 3 * 100 / 100 - 0.0005, "rate") == "30.0%"
     assert figure_text(None, "rate") == "-"

@@ -83,7 +83,7 @@ def test_every_chart_is_a_png_in_the_message_with_its_numbers_in_words(
     assert set(images) == {s[4:] for s in sources}  # no image left unreferenced
     leads = int(made.report.summary.at["leads", "this_week"])
     funnel = page.xpath("//img[starts-with(@src, 'cid:funnel')]/@alt")[0]
-    assert funnel.startswith("Where leads are lost this week:")
+    assert funnel.startswith("What happened this week:")
     assert f"Leads {leads:,}" in funnel
     # the images are related to the HTML part, the workbook is the one attachment
     assert [a.get_filename() for a in message.iter_attachments()] == [made.workbook.name]

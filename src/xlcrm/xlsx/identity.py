@@ -15,7 +15,8 @@ from collections.abc import Iterable, Mapping
 
 from lxml import etree
 
-__all__ = ["IDENTITY_PREFIX", "identity_formula", "read_identities", "record_identities"]
+__all__ = ["IDENTITY_PREFIX", "identity_formula", "read_identities", "record_identities",
+           "sort_defined_names"]
 
 IDENTITY_PREFIX = "_xlcrm_sheet_"
 _M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -56,8 +57,14 @@ def record_identities(definitions: etree._Element, identities: Mapping[str, str]
     for name, sheet in sorted(wanted.items()):
         el = etree.SubElement(definitions, _M + "definedName", name=name, hidden="1")
         el.text = identity_formula(sheet)
-    # Excel wants defined names sorted (case-insensitively), or it repairs the file
-    ordered = sorted(definitions, key=lambda e: (e.get("name", "").lower(),
+    sort_defined_names(definitions)
+
+
+def sort_defined_names(definitions: etree._Element) -> None:
+    """Put a ``<definedNames>`` element's names in the order Excel keeps them: by name
+    (case-insensitively), then by sheet; Excel repairs a file whose names are out of order,
+    and the same names always give the same bytes."""
+    ordered = sorted(definitions, key=lambda e: (str(e.get("name", "")).lower(),
                                                  int(e.get("localSheetId", "-1"))))
     for el in ordered:
         definitions.append(el)

@@ -23,7 +23,7 @@ from lxml import etree
 
 from ..errors import TransplantError, UnreadableWorkbookError
 from .crypto import source
-from .identity import record_identities
+from .identity import record_identities, sort_defined_names
 from .parts import (
     NS_CUSTOM,
     NS_MAIN,
@@ -339,6 +339,10 @@ class Package:
 
         Untouched parts are copied as their raw compressed bytes, in their original order.
         """
+        book = self._trees.get("xl/workbook.xml")
+        names = book.find(_M + "definedNames") if book is not None else None
+        if names is not None:  # names added by several edits end in Excel's one order
+            sort_defined_names(names)
         for name, root in self._trees.items():
             self._changed[name] = to_xml(root)
         self._trees.clear()
