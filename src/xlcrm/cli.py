@@ -1,4 +1,11 @@
-"""The ``xlcrm`` command: each command parses its arguments and calls one public function."""
+"""The ``xlcrm`` command: each command parses its arguments and calls one public function.
+
+Start-up stays as quick as typer and rich alone: this module imports nothing of xlcrm's but
+the lazy facade (:mod:`xlcrm`, whose names import their module on first use), the errors and
+the version. A command imports what it needs inside its function (the facade's function, or
+``from . import terminal`` to print), so ``xlcrm --help`` never loads pandas. A new command
+follows the same rule: no module-level import of anything heavier than this module's own.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +23,6 @@ from rich.markup import escape
 
 import xlcrm
 
-from . import terminal
 from ._version import __version__
 from .errors import XlcrmError
 
@@ -207,6 +213,8 @@ def update(
 
         result = xlcrm.update(path, today=today.date() if today else None, force=force,
                               dry_run=dry_run, backups=backups, progress=progress)
+    from . import terminal
+
     if output is OutputFormat.json:
         print(terminal.update_json(result, dry_run))
         return
@@ -354,6 +362,8 @@ def agenda(
     with _as_exit():
         result = xlcrm.agenda(path, day=day, rep=rep, now=now, out=out, write_sheet=sheet,
                       templates=templates, force=force)
+    from . import terminal
+
     terminal.print_agenda(console, result, day)
     if result.html is not None:
         console.print(f"Wrote {result.html}")
@@ -480,6 +490,8 @@ def clean(
     if output is OutputFormat.json:
         print(result.to_json())
         return
+    from . import terminal
+
     terminal.print_clean(console, result, apply=apply, dry_run=dry_run)
 
 
