@@ -8,14 +8,12 @@ The implementation lives in modules that are not re-exported under these names, 
 Importing :mod:`xlcrm` is cheap: the errors and the version are defined at once, every other
 name is imported from its module the first time it is used (``xlcrm.check`` loads the check
 and what it needs, nothing else), so ``xlcrm --help`` does not wait for pandas. A new public
-name goes in ``__all__`` and in ``_WHERE`` (and in the ``TYPE_CHECKING`` block, for the type
+name goes in ``__all__`` and in ``_WHERE`` (and in the ``_typing.TYPE_CHECKING`` block, for the type
 checker); tests/test_exported_members.py checks each one resolves.
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import TYPE_CHECKING, Any
+import importlib as _importlib
+import typing as _typing
 
 from ._version import __version__
 from .errors import (
@@ -36,7 +34,7 @@ from .errors import (
     XlcrmError,
 )
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from .commands.agenda import AgendaResult, agenda
     from .commands.assign import AssignResult, assign
     from .commands.attach import attach
@@ -50,7 +48,7 @@ if TYPE_CHECKING:
     from .demodata import DemoData, generate_demo
     from .excel.macrobook import MacroResult, macro_workbook
     from .exchange.adopt import AdoptResult, adopt
-    from .exchange.export import ExportResult, ExportedFile, export
+    from .exchange.export import ExportedFile, ExportResult, export
     from .exchange.importer import ImportResult, import_leads
     from .exchange.mapping import available_targets
     from .issues import Issue
@@ -171,12 +169,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:  # noqa: ANN401 - any public name
+def __getattr__(name: str) -> _typing.Any:  # noqa: ANN401 - any public name
     """Import a public name from its module on first use, and keep it."""
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'xlcrm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
+    value = getattr(_importlib.import_module(module, __name__), name)
     globals()[name] = value
     return value
 

@@ -155,7 +155,7 @@ def _parse_plus_digits(text: str) -> phonenumbers.PhoneNumber | None:
         code, national = _pnu._extract_country_code(digits)
         if code == 0 or len(digits) > 17 + 3:
             return None
-        metadata = _pnu.PhoneMetadata.metadata_for_region_or_calling_code(
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
             code, _pnu.region_code_for_country_code(code))
         if metadata is None or len(national) < 2:
             return None
