@@ -320,7 +320,8 @@ def command_figures(leads: int, workdir: Path, names: list[str] | None = None,
         if with_demo:
             yield f"cmd_demo_{tag}", wall, "s"
             yield f"cmd_demo_peak_memory_{tag}", peak, "MiB"
-    chosen = names or [*COMMAND_SHEETS, *(f"export_{t}" for t in TARGETS), "import"]
+    chosen = names or [*(c for c in COMMAND_SHEETS if c != "export"),
+                       *(f"export_{t}" for t in TARGETS), "import"]
     for name in chosen:
         book = workdir / f"{name}.xlsx"
         shutil.copyfile(source, book)
@@ -330,7 +331,7 @@ def command_figures(leads: int, workdir: Path, names: list[str] | None = None,
             argv = [sys.executable, "-m", "xlcrm.cli", "import", str(book), str(csv_file),
                     "--force"]
         else:
-            ref = _calamine_fresh(book, COMMAND_SHEETS.get(name, _DATA))
+            ref = _calamine_fresh(book, COMMAND_SHEETS.get(name.partition("_")[0], _DATA))
             argv = _command_argv(name, book, workdir)
         wall, peak, _ = _run_measured(argv)
         yield f"ref_calamine_{name}_{tag}", ref, "s"
