@@ -214,6 +214,7 @@ def stored_phone(text: str | None, region: str = "US") -> str | None:
 
 
 # ----- names -----------------------------------------------------------------------------------
+@lru_cache(maxsize=1 << 18)  # names repeat: each folded once
 def fold_text(text: str) -> str:
     """Return ``text`` as lowercase ASCII words without accents or punctuation (``ß`` is ss)."""
     decomposed = unicodedata.normalize("NFKD", text)
