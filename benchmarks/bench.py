@@ -5,6 +5,9 @@ Run from the repository (after ``pip install -e .``):
     python benchmarks/bench.py                  # every figure at 1k, 10k and 100k leads
     python benchmarks/bench.py --leads 10000    # one size
     python benchmarks/bench.py --only init      # figures whose name starts with "init"
+    python benchmarks/bench.py --only cmd --leads 100000   # every command, as a user runs it
+    python benchmarks/bench.py --only startup   # xlcrm --help and --version
+    python benchmarks/bench.py --only growth --growth      # update, check, clean at 10k-300k
 
 Every timing comes with a reference measured in the same run on the same machine, and the
 ratio between them, so figures from different machines compare. Each size runs in its own
@@ -216,20 +219,188 @@ def init_figures(workdir: Path) -> Iterator[Figure]:
         yield f"init_file_size_{preset}", path.stat().st_size / 1024, "KiB"
 
 
-def _child(kind: str, leads: int, preset: str) -> None:
+# ----- every command, as a user runs it: a fresh ``xlcrm`` process each ---------------------
+#: The sheets each command reads (dealer preset); its reference is python-calamine reading
+#: exactly these into Python lists, in a fresh process, just before the command runs.
+_DATA = ["Leads", "Activities", "Tasks", "Settings"]
+COMMAND_SHEETS = {
+    "check": _DATA, "agenda": _DATA, "score": _DATA, "report": _DATA, "report_html": _DATA,
+    "export": _DATA, "clean": [*_DATA, "Data quality"],
+    "update": [*_DATA, "Plans", "Stage history", "Baseline"],
+}
+TARGETS = ["hubspot", "salesforce", "pipedrive", "zoho", "dynamics"]
+
+
+def _run_measured(argv: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
+    """Run ``argv`` in a fresh process: wall seconds, its own peak memory (MiB), exit code."""
+    import os
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    errors = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    if proc.returncode not in (0, 1):
+        raise RuntimeError(f"{' '.join(argv)} ended {proc.returncode}: {errors[-500:]}")
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+_CALAMINE_SNIPPET = (
+    "import sys\nfrom python_calamine import CalamineWorkbook\n"
+    "book = CalamineWorkbook.from_path(sys.argv[1])\n"
+    "names = sys.argv[2:] or book.sheet_names\n"
+    "print(sum(len(book.get_sheet_by_name(n).to_python(skip_empty_area=False)) "
+    "for n in names if n in book.sheet_names))\n")
+
+
+def _calamine_fresh(path: Path, names: list[str]) -> float:
+    """The reference: a fresh Python process in which python-calamine reads ``names``
+    (every sheet when empty) of ``path`` into lists; its wall time, start-up included, as the
+    commands' times include theirs."""
+    return _run_measured([sys.executable, "-c", _CALAMINE_SNIPPET, str(path), *names])[0]
+
+
+def _lead_csv(book: Path, out: Path, n: int) -> Path:
+    """A lead file of ``n`` rows for ``xlcrm import``: one in five matches an existing lead's
+    e-mail (an update), the rest are new people."""
+    import csv
+
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("Leads").to_python()
+    emails = [r[4] for r in rows[1:] if r[4]]
+    firsts = ["Anna", "Luca", "Marta", "Paolo", "Sara", "Giorgio", "Elena", "Marco"]
+    lasts = ["Rossi", "Bianchi", "Verdi", "Neri", "Gallo", "Costa", "Fabbri", "Ricci"]
+    with out.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["First name", "Last name", "Email", "Phone", "Source", "Lead date"])
+        for i in range(n):
+            mail = emails[i * 7 % len(emails)] if i % 5 == 0 else f"buyer{i}@example.net"
+            w.writerow([firsts[i % 8], lasts[i // 8 % 8], mail, f"+39 347 {i:07d}",
+                        "Web form", f"2026-11-{i % 20 + 1:02d}"])
+    return out
+
+
+def _command_argv(name: str, book: Path, workdir: Path) -> list[str]:
+    cli = [sys.executable, "-m", "xlcrm.cli"]
+    day = TODAY.isoformat()
+    if name.startswith("export_"):
+        return [*cli, "export", str(book), "--to", name[7:], "--out", str(workdir / name)]
+    return {
+        "check": [*cli, "check", str(book)],
+        "agenda": [*cli, "agenda", str(book), "--date", "2026-11-24", "--force"],
+        "score": [*cli, "score", str(book), "--today", day, "--force"],
+        "report": [*cli, "report", str(book), "--out", str(workdir / "rep"), "--today", day],
+        "report_html": [*cli, "report", str(book), "--out", str(workdir / "reph"), "--html",
+                        "--today", day],
+        "clean": [*cli, "clean", str(book), "--today", day, "--force"],
+        "update": [*cli, "update", str(book), "--today", "2026-11-30", "--backups", "0",
+                   "--force"],
+    }[name]
+
+
+def command_figures(leads: int, workdir: Path, names: list[str] | None = None,
+                    with_demo: bool = True, source: Path | None = None) -> Iterator[Figure]:
+    """Every command at ``leads`` leads, each a fresh ``xlcrm`` process on its own copy of
+    the demo workbook, beside python-calamine reading the sheets that command needs in a
+    fresh process just before it: time, peak memory and the ratio between the two times.
+    ``source``: a demo workbook made earlier (``xlcrm demo --seed 1 --today 2026-11-23``)
+    to use instead of making one, which is then not timed."""
+    import shutil
+
+    tag = f"{leads // 1000}k"
+    if source is None:
+        demo_dir = workdir / "demo"
+        wall, peak, _ = _run_measured([sys.executable, "-m", "xlcrm.cli", "demo",
+                                       str(demo_dir), "--leads", str(leads), "--seed", "1",
+                                       "--today", TODAY.isoformat()])
+        source = demo_dir / "demo-dealer.xlsx"
+        if with_demo:
+            yield f"cmd_demo_{tag}", wall, "s"
+            yield f"cmd_demo_peak_memory_{tag}", peak, "MiB"
+    chosen = names or [*(c for c in COMMAND_SHEETS if c != "export"),
+                       *(f"export_{t}" for t in TARGETS), "import"]
+    for name in chosen:
+        book = workdir / f"{name}.xlsx"
+        shutil.copyfile(source, book)
+        if name == "import":
+            csv_file = _lead_csv(source, workdir / "leads-10k.csv", 10_000)
+            ref = _calamine_fresh(book, [])
+            argv = [sys.executable, "-m", "xlcrm.cli", "import", str(book), str(csv_file),
+                    "--force"]
+        else:
+            ref = _calamine_fresh(book, COMMAND_SHEETS.get(name.partition("_")[0], _DATA))
+            argv = _command_argv(name, book, workdir)
+        wall, peak, _ = _run_measured(argv)
+        yield f"ref_calamine_{name}_{tag}", ref, "s"
+        yield f"cmd_{name}_{tag}", wall, "s"
+        yield f"cmd_{name}_vs_calamine_{tag}", wall / ref, "ratio"
+        yield f"cmd_{name}_peak_memory_{tag}", peak, "MiB"
+        book.unlink()
+
+
+def startup_figures() -> Iterator[Figure]:
+    """``xlcrm --version`` and ``--help`` against a Python that imports typer and rich alone
+    (best of five fresh processes each)."""
+    base = min(_run_measured([sys.executable, "-c", "import typer, rich.console"])[0]
+               for _ in range(5))
+    yield "ref_import_typer_rich", base * 1000, "ms"
+    for flag in ("--version", "--help"):
+        ours = min(_run_measured([sys.executable, "-m", "xlcrm.cli", flag])[0]
+                   for _ in range(5))
+        yield f"startup{flag[1:]}", ours * 1000, "ms"
+        yield f"startup{flag[1:]}_vs_typer_rich", ours / base, "ratio"
+
+
+def growth_figures(sizes: list[int], workdir: Path) -> Iterator[Figure]:
+    """update, check and clean at each size, and the ratio of each step's time to the
+    previous size's (a linear step grows by the ratio of the sizes)."""
+    previous: dict[str, tuple[int, float]] = {}
+    for leads in sizes:
+        figures = list(command_figures(leads, workdir / str(leads),
+                                       ["update", "check", "clean"], with_demo=False))
+        yield from figures
+        for name in ("update", "check", "clean"):
+            t = next(v for f, v, _ in figures if f == f"cmd_{name}_{leads // 1000}k")
+            if name in previous:
+                n0, t0 = previous[name]
+                yield (f"growth_{name}_{n0 // 1000}k_to_{leads // 1000}k", t / t0,
+                       f"x for {leads / n0:g}x leads")
+            previous[name] = (leads, t)
+
+
+def _child(kind: str, leads: int, preset: str, workbook: Path | None = None,
+           commands: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="xlcrm-bench-") as tmp:
         figures = (demo_figures(leads, preset, Path(tmp)) if kind == "demo"
                    else load_figures(leads, Path(tmp)) if kind == "load"
                    else update_figures(leads, Path(tmp)) if kind == "update"
                    else weekly_figures(leads, Path(tmp)) if kind == "weekly"
+                   else command_figures(leads, Path(tmp), commands, source=workbook)
+                   if kind == "cmd"
+                   else startup_figures() if kind == "startup"
+                   else growth_figures([10_000, 100_000, 300_000], Path(tmp))
+                   if kind == "growth"
                    else init_figures(Path(tmp)))
-        print(json.dumps(list(figures)))
+        for figure in figures:  # one line each, as soon as it is measured
+            print(json.dumps(figure), flush=True)
 
 
-def _run_child(kind: str, leads: int = 0, preset: str = "dealer") -> list[Figure]:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, "--leads", str(leads),
-                          "--preset", preset], capture_output=True, text=True, check=True)
-    return [tuple(f) for f in json.loads(out.stdout.strip().splitlines()[-1])]  # type: ignore[misc]
+def _run_child(kind: str, leads: int = 0, preset: str = "dealer",
+               extra: list[str] | None = None) -> Iterator[Figure]:
+    """Run one kind of figures in a fresh process, yielding each figure as it is printed."""
+    with subprocess.Popen([sys.executable, __file__, "--child", kind, "--leads", str(leads),
+                           "--preset", preset, *(extra or [])], stdout=subprocess.PIPE,
+                          text=True) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("["):
+                name, value, unit = json.loads(line)
+                yield name, value, unit
+    if proc.returncode:
+        raise SystemExit(f"the {kind} figures at {leads} leads failed ({proc.returncode})")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -239,10 +410,19 @@ def main(argv: list[str] | None = None) -> None:
                         help="lead counts to run (repeatable; default 1000, 10000, 100000)")
     parser.add_argument("--only", help="run only figures whose name starts with this")
     parser.add_argument("--preset", default=None, help="demo preset (default: both)")
+    parser.add_argument("--growth", action="store_true",
+                        help="also update, check and clean at 10k, 100k and 300k leads")
+    parser.add_argument("--workbook", type=Path,
+                        help="cmd figures: use this demo workbook of --leads leads (made with "
+                             "--seed 1 --today 2026-11-23) instead of making one")
+    parser.add_argument("--commands", help="cmd figures: only these, comma-separated "
+                                           "(check,agenda,score,report,report_html,export_zoho,"
+                                           "clean,update,import)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child, (args.leads or [0])[0], args.preset or "dealer")
+        _child(args.child, (args.leads or [0])[0], args.preset or "dealer", args.workbook,
+               args.commands.split(",") if args.commands else None)
         return
     sizes = args.leads or [1000, 10_000, 100_000]
     presets = [args.preset] if args.preset else ["dealer", "b2b"]
@@ -251,10 +431,16 @@ def main(argv: list[str] | None = None) -> None:
     jobs += [("load", n, "dealer") for n in sizes]
     jobs += [("update", n, "dealer") for n in sizes]
     jobs += [("weekly", n, "dealer") for n in sizes]
+    jobs += [("startup", 0, "dealer")]
+    jobs += [("cmd", n, "dealer") for n in sizes]
+    if args.growth:
+        jobs += [("growth", 0, "dealer")]
     for kind, leads, preset in jobs:
         if args.only and not (kind.startswith(args.only) or args.only.startswith(kind)):
             continue
-        for name, value, unit in _run_child(kind, leads, preset):
+        extra = [*(["--workbook", str(args.workbook)] if args.workbook else []),
+                 *(["--commands", args.commands] if args.commands else [])]
+        for name, value, unit in _run_child(kind, leads, preset, extra if kind == "cmd" else []):
             if args.only and not name.startswith(args.only) and not name.startswith("ref_"):
                 continue
             print(f"{name}\t{value:.4g}\t{unit}", flush=True)

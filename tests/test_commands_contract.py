@@ -73,7 +73,10 @@ def test_readme_exit_code_table_matches_the_command_line() -> None:
 
 
 def test_all_lists_exactly_the_public_names() -> None:
-    """As httpx does: ``__all__`` is sorted and is every public name of the package."""
+    """As httpx does: ``__all__`` is sorted and is every public name of the package (once
+    each lazily imported name has been asked for)."""
+    for name in xlcrm.__all__:
+        getattr(xlcrm, name)
     public = sorted(
         name for name, value in vars(xlcrm).items()
         if (not name.startswith("_") or name == "__version__")

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pandas as pd
+import phonenumbers
 import pytest
 
 from xlcrm import import_leads, init, load
@@ -138,3 +139,47 @@ def test_company_key_sets_the_legal_form_aside() -> None:
         == "rossi meccanica"
     assert company_key("Müller & Söhne GmbH") == "muller sohne"
     assert company_key(None) == ""
+
+
+@pytest.mark.parametrize(("typed", "key"), [
+    ("+44 020 7946 0958", "+442079460958"),  # the UK trunk 0 after the country code goes
+    ("+39 06 1234 5678", "+390612345678"),   # an Italian landline keeps its leading 0
+    ("+1 212 555 0199", "+12125550199"),
+    ("+49 151 630 04672", "+4915163004672"),
+    ("+999 1234 5678", None),                # 999 is no country's code
+    ("+39 3", None),
+])
+def test_plus_and_digits_take_the_short_way_to_the_same_key(typed: str, key: str | None) -> None:
+    assert phone_key(typed, "US") == key
+    try:  # the full parse of the phone library agrees, whatever the region
+        parsed = phonenumbers.parse(typed, "IT")
+        full = (phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                if phonenumbers.is_possible_number(parsed) else None)
+    except phonenumbers.NumberParseException:
+        full = None
+    assert phone_key(typed, "IT") == full == key
+
+
+def test_short_way_and_full_parse_agree_on_random_numbers() -> None:
+    import random
+
+    rnd = random.Random(19)
+    codes = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+    for _ in range(3000):
+        digits = str(rnd.choice(codes)) + rnd.choice(["", "0", "00", "1", "3"]) + "".join(
+            rnd.choice("0123456789") for _ in range(rnd.randint(1, 14)))
+        typed = "+" + (" ".join(digits[i:i + 3] for i in range(0, len(digits), 3))
+                       if rnd.random() < 0.5 else digits)
+        try:
+            parsed = phonenumbers.parse(typed, "US")
+            full = (phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                    if phonenumbers.is_possible_number(parsed)
+                    and len(set(str(parsed.national_number))) > 1 else None)
+        except phonenumbers.NumberParseException:
+            full = None
+        runs = ("1234567890", "0123456789", "9876543210")  # placeholders, no key
+        national = str(parsed.national_number) if full else ""
+        if len(national) >= 5 and any(r.startswith(national) for r in runs) \
+                or len(digits) < 5:  # fewer than five digits: no phone number at all
+            full = None
+        assert phone_key(typed, "US") == full, typed

@@ -1,4 +1,11 @@
-"""The ``xlcrm`` command: each command parses its arguments and calls one public function."""
+"""The ``xlcrm`` command: each command parses its arguments and calls one public function.
+
+Start-up stays as quick as typer and rich alone: this module imports nothing of xlcrm's but
+the lazy facade (:mod:`xlcrm`, whose names import their module on first use), the errors and
+the version. A command imports what it needs inside its function (the facade's function, or
+``from . import terminal`` to print), so ``xlcrm --help`` never loads pandas. A new command
+follows the same rule: no module-level import of anything heavier than this module's own.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +17,6 @@ import typer
 
 import xlcrm
 
-from . import terminal
 from ._version import __version__
 from .cli_copies import register_copies_commands
 from .cli_options import (
@@ -173,6 +179,8 @@ def update(
         result = xlcrm.update(path, today=_not_future(today, "--today"), force=force,
                               dry_run=dry_run, backups=backups, progress=progress,
                               password=_secret(pw_env))
+    from . import terminal
+
     if output is OutputFormat.json:
         print(terminal.update_json(result, dry_run))
         return
@@ -207,6 +215,8 @@ def baseline(
         result = xlcrm.set_baseline(path, start.date(), end.date(), force=force,
                                     today=today.date() if today else None,
                                     password=_secret(pw_env))
+    from . import terminal
+
     console.print(terminal.baseline_line(result, start.date(), end.date()), highlight=False)
 
 
@@ -290,6 +300,8 @@ def report(
                       sender=mail_from, to=mail_to or [], templates=templates,
                       today=_not_future(today, "--today"), password=_secret(pw_env))
     data = result.report
+    from . import terminal
+
     terminal.print_missing(console, data.notes)  # a sheet with no records, a week not over
     console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
     for rec in data.summary.itertuples(index=False):
@@ -332,6 +344,8 @@ def agenda(
     with _as_exit():
         result = xlcrm.agenda(path, day=day, rep=rep, now=now, out=out, write_sheet=sheet,
                       templates=templates, force=force, password=_secret(pw_env))
+    from . import terminal
+
     terminal.print_agenda(console, result, day)
     if result.html is not None:
         console.print(f"Wrote {result.html}")
@@ -471,6 +485,8 @@ def clean(
     if output is OutputFormat.json:
         print(result.to_json())
         return
+    from . import terminal
+
     terminal.print_clean(console, result, apply=apply, dry_run=dry_run)
 
 
@@ -501,6 +517,8 @@ def score(
                           "rfm": result.rfm.reset_index().to_dict("records")},
                          ensure_ascii=False, indent=2, default=str))
         return
+    from . import terminal
+
     terminal.print_missing(console, result.missing)
     for rec in top.head(10).itertuples():
         console.print(f"{rec.id:<12} {rec.name[:24]:<24} {rec.score:>5g} {rec.grade:<3} "
@@ -529,6 +547,8 @@ def assign(
     if output is OutputFormat.json:
         print(result.to_json())
         return
+    from . import terminal
+
     terminal.print_assign(console, result)
 
 

@@ -16,7 +16,6 @@ from rich.console import Console
 
 import xlcrm
 
-from . import terminal
 from .cli_options import DONE, PROBLEMS, ForceOpt
 
 __all__ = ["register_copies_commands"]
@@ -40,6 +39,8 @@ def register_copies_commands(app: typer.Typer,
             help="Compare the workbook with its N-th newest backup (1: newest).")] = None,
     ) -> None:
         """Show the records and Settings items added, removed and changed from OLD to NEW."""
+        from . import terminal  # (imported when used: start-up stays quick)
+
         with as_exit():
             result = xlcrm.diff(old, new, since_backup=since_backup)
             terminal.print_diff(console, result, output)
@@ -62,5 +63,7 @@ def register_copies_commands(app: typer.Typer,
         with as_exit():
             result = xlcrm.merge(mine, theirs, out=out, base=base, prefer=prefer,  # type: ignore[arg-type]
                                  dry_run=dry_run, force=force)
+        from . import terminal
+
         terminal.print_merge(console, result, output)
         raise typer.Exit(PROBLEMS if result.conflicts else DONE)

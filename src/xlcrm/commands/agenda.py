@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..crm import Crm
+from ..crm import Crm, Settings
 from ..errors import ArgumentError
 from ..metrics.agenda import SECTIONS, build_agenda
 from ..metrics.records import rep_column
 from ..read import bulk_work, load
 from ..reporting.html import render_agenda
+from ..schema import Schema
 from ..sheets.agenda import agenda_builder
-from ..week import tally_input
+from ..week import columns_used, tally_input
 from ..xlsx.crypto import with_password
 from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
@@ -68,6 +69,27 @@ class AgendaResult:
         return table.reindex(columns=list(SECTIONS), fill_value=0).reindex(self.reps)
 
 
+def _columns_read(schema: Schema, settings: Settings) -> dict[str, set[str]]:
+    """The columns the agenda reads, by data sheet: the only ones ``load`` types.
+
+    The weekly run's (milestones, for who is still waiting for a first contact, and the
+    activities' dates and links), plus each record's id, name, owner, stage and sale, the
+    tasks' due day, time, subject and state, and the activities' kind and subject (the last
+    interaction). E-mails, phones, notes and the rest are never read: typing them was a third
+    of an agenda of 100k leads.
+    """
+    wanted = columns_used(schema, settings)
+    own = ("id", "first_name", "last_name", "name", "rep", "owner", "stage", "sold",
+           "marketing_consent")
+    extra = {"tasks": ("due_date", "due_time", "subject", "record", "done"),
+             "activities": ("date", "type", "direction", "subject")}
+    for sheet in schema.data_sheets:
+        if sheet.key in wanted:
+            wanted[sheet.key] |= {key for key in (*own, *extra.get(sheet.key, ()))
+                                  if sheet.has_column(key)}
+    return wanted
+
+
 @with_password
 @locked_command(lambda kw: kw.get("write_sheet", True))
 def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = None,
@@ -92,7 +114,7 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
     now = now or dt.datetime.now().replace(microsecond=0)
     day = day or (now.date() + dt.timedelta(days=1))
     with bulk_work():
-        crm = load(path)
+        crm = load(path, columns=_columns_read)
     crm.require_xlcrm()
     if rep is not None:
         _require_rep(crm, rep)

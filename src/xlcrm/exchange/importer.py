@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,23 @@ def _coerce(col: Column, raw: Any, coercer: Coercer, crm: Crm, region: str
     return value, None
 
 
+#: The workbook whose list spellings :func:`_choice` remembers, and what it found: a file's
+#: rows repeat a few sources and statuses, each worked out once instead of once per row.
+_spelled: list[Any] = [None, {}]
+
+
 def _choice(crm: Crm, list_key: str, value: str) -> str:
     """Spell a list value as Settings does, when it is one of its items (any language)."""
+    if _spelled[0] is None or _spelled[0]() is not crm:
+        _spelled[:] = [weakref.ref(crm), {}]
+    memo: dict[tuple[str, str], str] = _spelled[1]
+    key = (list_key, value)
+    if key not in memo:
+        memo[key] = _spell(crm, list_key, value)
+    return memo[key]
+
+
+def _spell(crm: Crm, list_key: str, value: str) -> str:
     wanted = normalize_header(value)
     items = crm.settings.items(list_key)
     for item in items:

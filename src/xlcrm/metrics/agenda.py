@@ -7,7 +7,8 @@ the HTML page and the Agenda sheet all show the same rows.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -88,31 +89,39 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
     day_ts = pd.Timestamp(day)
     rows: list[dict[str, object]] = []
 
+    # looked up in plain dicts: a .loc per agenda line took seconds at 100k records
+    touches = dict(zip(last_touch.index, zip(last_touch["date"], last_touch["what"])))
+
     def client(record: object) -> tuple[object, object, object]:
         key = str(record) if record is not None and not pd.isna(record) else ""
         name = names.get(key, "") if key else ""
-        if key and key in last_touch.index:
-            touch = last_touch.loc[key]
-            return name, touch["date"], touch["what"]
+        if key and key in touches:
+            last, what = touches[key]
+            return name, last, what
         return name, pd.NaT, ""
 
     todo = tasks[~_is_done(tasks["done"])] if not tasks.empty else tasks
     if not todo.empty:
         due = pd.to_datetime(todo["due_date"]).dt.normalize()
         reps = _rep_key(todo["rep"])
-        for i in todo.index[due == day_ts]:
-            name, last, what = client(todo.at[i, "record"])
-            rows.append({"rep": reps[i], "section": "due",
-                         "when": _at(day_ts, todo.at[i, "due_time"]),
-                         "record": todo.at[i, "record"], "client": name,
-                         "what": todo.at[i, "subject"], "last_date": last, "last_what": what,
-                         "_order": 0 if isinstance(todo.at[i, "due_time"], dt.time) else 1})
-        for i in todo.index[due < day_ts]:
-            name, last, what = client(todo.at[i, "record"])
-            late = (day_ts - due[i]).days
-            subject = todo.at[i, "subject"]
-            rows.append({"rep": reps[i], "section": "overdue", "when": due[i],
-                         "record": todo.at[i, "record"], "client": name,
+        # each column read once as a list: a .at per cell took seconds at 100k tasks
+        def picked(mask: pd.Series) -> Iterator[tuple[Any, ...]]:
+            part = todo[mask]
+            return zip(reps[mask].tolist(), due[mask].tolist(), part["record"].tolist(),
+                       part["due_time"].tolist(), part["subject"].tolist())
+
+        for rep_name, _, record, due_time, subject in picked(due == day_ts):
+            name, last, what = client(record)
+            rows.append({"rep": rep_name, "section": "due",
+                         "when": _at(day_ts, due_time),
+                         "record": record, "client": name,
+                         "what": subject, "last_date": last, "last_what": what,
+                         "_order": 0 if isinstance(due_time, dt.time) else 1})
+        for rep_name, due_day, record, _, subject in picked(due < day_ts):
+            name, last, what = client(record)
+            late = (day_ts - due_day).days
+            rows.append({"rep": rep_name, "section": "overdue", "when": due_day,
+                         "record": record, "client": name,
                          "what": f"{subject or 'Task'} ({late} day{'s' * (late != 1)} late)",
                          "last_date": last, "last_what": what, "_order": 0})
     planned = set(todo["record"].dropna().astype(str)) if not todo.empty else set()

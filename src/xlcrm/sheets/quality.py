@@ -68,10 +68,13 @@ def quality_builder(crm: Crm, groups: list[DuplicateGroup], findings: list[Findi
         ws.write_row(row + 1, 0, list(DUPLICATE_HEADER), f.head)
         ws.freeze_panes(0, 0)
         row += 2
+        row_of: dict[str, dict[Any, Any]] = {}  # per sheet, built once: id -> row
         for g_no, group in enumerate(groups, 1):
             sheet_name = crm.sheet_names[group.sheet]
             frame = crm.tables[group.sheet]
-            by_id = {v: r for r, v in frame["id"].items()}
+            if group.sheet not in row_of:
+                row_of[group.sheet] = {v: r for r, v in frame["id"].items()}
+            by_id = row_of[group.sheet]
             for k, rid in enumerate(group.ids):
                 rec = frame.loc[by_id[rid]]
                 fmt = first if k == 0 else None

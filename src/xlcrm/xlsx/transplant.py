@@ -230,17 +230,26 @@ def _remap_sheet_bytes(data: bytes, styles: StyleMerger, strings: list[str]) -> 
     Works on the bytes of a sheet XlsxWriter wrote (a regular, known layout): a 100k-row
     owned sheet is rewritten in a fraction of a second, where walking it as a tree would not.
     """
+    # each style number and each string is worked out once, however many cells use it
+    xf: dict[bytes, bytes] = {}
+    texts: dict[bytes, bytes] = {}
+
     def style(m: re.Match[bytes]) -> bytes:
-        if m.group(1):
-            return m.group(1) + str(styles.xf(int(m.group(2)))).encode() + m.group(3)
-        return m.group(4) + str(styles.xf(int(m.group(5)))).encode() + m.group(6)
+        head, number, tail = m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6)
+        new = xf.get(number)
+        if new is None:
+            new = xf[number] = str(styles.xf(int(number))).encode()
+        return head + new + tail
 
     def inline(m: re.Match[bytes]) -> bytes:
-        text = strings[int(m.group(3))]
-        space = b' xml:space="preserve"' if text != text.strip() else b""
-        escaped = xml_escape(text).encode("utf-8")
-        return (b"<c " + m.group(1) + b't="inlineStr"' + m.group(2) + b"><is><t" + space
-                + b">" + escaped + b"</t></is></c>")
+        index = m.group(3)
+        body = texts.get(index)
+        if body is None:
+            text = strings[int(index)]
+            space = b' xml:space="preserve"' if text != text.strip() else b""
+            body = texts[index] = (b"><is><t" + space + b">" + xml_escape(text).encode("utf-8")
+                                   + b"</t></is></c>")
+        return b"<c " + m.group(1) + b't="inlineStr"' + m.group(2) + body
 
     data = _STYLE_ATTR.sub(style, data)
     data = _SHARED_CELL.sub(inline, data)
