@@ -32,6 +32,7 @@ from ..read import load
 from ..sheets.erasure_log import erasure_log_builder, read_erasure_log
 from ..xlsx.crypto import OLE_MAGIC, decrypt_bytes, with_password
 from ..xlsx.crypto import password as active_password
+from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult, backups_of
 from ..xlsx.writer import CellChange, write_changes
 from .person import read_all_sheets, require_one_key
@@ -127,6 +128,7 @@ def _holds_person(data: bytes, found: PersonRows) -> bool:
 
 
 @with_password
+@locked_command(lambda kw: not kw.get("dry_run"))
 def forget(path: str | Path, *, email: str | None = None, phone: str | None = None,
            record_id: str | None = None, dry_run: bool = False, delete: bool = False,
            force: bool = False, today: dt.date | None = None,

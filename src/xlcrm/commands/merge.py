@@ -39,6 +39,7 @@ from ..metrics.compare import Records, compare_records, compare_settings
 from ..metrics.threeway import Conflict, MergeStep, Prefer, ThreeWayPlan, plan_three_way
 from ..read import bulk_work, load
 from ..sheets.conflicts import CONFLICTS_SHEET, OWNED_MARK, conflicts_builder
+from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
 from ..xlsx.save import BACKUP_FOLDER, SaveResult
@@ -233,6 +234,7 @@ def _conflicts_name(mine: Crm) -> str:
 
 
 # ----- the command ----------------------------------------------------------------------------
+@locked_command(lambda kw: not kw.get("dry_run"))  # MINE read, then written or copied
 def merge(mine: str | Path, theirs: str | Path, *, out: str | Path,
           base: str | Path | None = None, prefer: Prefer = "mine", dry_run: bool = False,
           force: bool = False, backups: int = 5) -> MergeResult:
