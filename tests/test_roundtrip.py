@@ -88,6 +88,8 @@ def test_round_trip_through_target(demo_books: dict[str, Path], tmp_path: Path, 
             compared[key] = compared.get(key, 0) + 1
     # the promise covers ids, names, e-mails, phones, amounts, stages, dates and links
     assert {"last_name", "email", "phone", "stage"} <= set(compared)
+    # the marketing consent's date and source come back from their own columns
+    assert {"marketing_consent", "consent_source"} <= set(compared)
     if preset == "b2b":
         assert {"name", "account", "amount"} <= set(compared)
     # a second-step file (records to close) only repeats what the first step carried for the

@@ -20,7 +20,7 @@ import json
 import math
 import re
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -33,6 +33,7 @@ from .._version import __version__
 from ..errors import ExportError
 from ..issues import Issue
 from ..metrics.identity import is_email, phone_key, stored_email
+from ..metrics.person import ERASED
 from ..read import Crm, load
 from ..schema import Column, item_labels, load_schema, normalize_header
 from ..xlsx.crypto import with_password
@@ -239,8 +240,16 @@ def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
         if wanted is not None and normalize_header(str(record.get(fs.where))) not in wanted:
             continue
         out: list[str] = []
+        erased = str(record.get("last_name") or "") == ERASED
         for i, col in enumerate(fs.columns):
-            raw, ctype, src = _resolve(crm, sheet.key, col, record, find)
+            if col.kind == "consent":
+                raw, ctype, src = (_consent_state(record, spec.values[col.table or "consent"]),
+                                   "text", "marketing_consent")
+            elif erased and col.value in _CONSENT_KEYS:
+                # the consent went with the person: an erased record is exported opted out
+                raw, ctype, src = None, "text", str(col.value)
+            else:
+                raw, ctype, src = _resolve(crm, sheet.key, col, record, find)
             key = (i, raw, ctype)
             try:
                 text, problem = memo[key]
@@ -265,6 +274,24 @@ def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
         rows.append(out)
         origins.append((title, int(row_no)))
     return header, rows, origins
+
+
+#: the workbook's consent columns: what they say of a person is void once the person is erased
+_CONSENT_KEYS = frozenset({"marketing_consent", "consent_source"})
+
+
+def _consent_state(record: dict[str, Any], values: Mapping[str, str]) -> str:
+    """The key of ``[values.consent]`` for one person.
+
+    ``erased`` (``xlcrm forget`` anonymised them), ``no_email`` (only when the vendor's field
+    belongs to an e-mail address and the mapping lists that key), ``given`` (a consent date)
+    or ``none``: no date means no consent, never a subscription.
+    """
+    if "no_email" in values and not stored_email(str(record.get("email") or "")):
+        return "no_email"  # first: an erased person has no e-mail left either
+    if str(record.get("last_name") or "") == ERASED:
+        return "erased"
+    return "none" if _empty(record.get("marketing_consent")) else "given"
 
 
 def _wanted(crm: Crm, fs: FileSpec) -> set[str] | None:
@@ -339,6 +366,8 @@ def _format(raw: Any, col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[st
     kind = col.kind or {"date": "date", "datetime": "datetime", "flag": "flag", "phone": "phone",
                         "email": "email"}.get(ctype, "number" if ctype in _NUMBER_TYPES
                                                       else "text")
+    if kind == "consent":  # raw is a key of [values.consent], checked when the mapping loads
+        return neutralize(spec.values[col.table or "consent"][str(raw)])
     if col.map == "reps":
         users = spec.values.get(col.table or "", {})
         user = next((u for r, u in users.items() if normalize_header(r) == normalize_header(

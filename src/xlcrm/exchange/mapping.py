@@ -16,9 +16,12 @@ Column specs (one inline table per column)::
 - ``map``: ``stages`` / ``lead_statuses`` (the Settings list, translated through the mapping's
   ``[values.<list>]`` table, or ``[values.<table>]`` when ``table`` is given) or ``reps`` (a
   rep's name becomes the rep's e-mail from Settings);
-- ``as``: ``date``, ``datetime``, ``number``, ``text``, ``phone``, ``email``, ``domain`` or
-  ``flag``
-  (default: from the workbook column's type);
+- ``as``: ``date``, ``datetime``, ``number``, ``text``, ``phone``, ``email``, ``domain``,
+  ``flag`` or ``consent`` (default: from the workbook column's type); a ``consent`` column
+  (``value = "marketing_consent"``) writes the vendor's marketing-consent value from
+  ``[values.consent]``: ``given`` (a consent date), ``none`` (no date: never subscribed),
+  ``erased`` (``xlcrm forget``) and optionally ``no_email`` (a vendor whose consent belongs to
+  an e-mail address);
 - ``required``, ``max_length``, ``choices``, ``unique``: checked per record in the validation
   report (a duplicate that a link uses is an error: the target can't tell which is meant);
 - ``ref``: ``Object`` or ``Object:Header``: the value must be found in that column of that
@@ -231,6 +234,12 @@ def _build(raw: Mapping[str, Any], path: Path) -> Mapping_:
                               where_in=tuple(f.get("where_in", ())), step=int(f.get("step", 1)),
                               group=str(f.get("group", "")), steps=dict(f.get("steps", {}))))
     rules = tuple(_rule(r) for r in raw.get("rules", []))
+    for f in files:
+        for c in f.columns:
+            table = raw.get("values", {}).get(c.table or "consent", {})
+            if c.kind == "consent" and not {"given", "none", "erased"} <= set(table):
+                raise ValueError(f'{f.file} "{c.header}": a consent column needs '
+                                 f'[values.{c.table or "consent"}] with given, none and erased')
     cite = dict(t.get("cite", {}))
     uncited = [k for k in CITED if k in t and k not in cite]
     if uncited:

@@ -87,9 +87,13 @@ def _reverse_item(spec: Mapping_, given: list[tuple[ColumnSpec, str]], crm: Crm)
 
 
 def carries_value(col: ColumnSpec) -> bool:
-    """Tell whether a column carries one workbook value back unchanged (not a name lookup)."""
+    """Tell whether a column carries one workbook value back unchanged (not a name lookup).
+
+    A ``consent`` column says only yes or no: the consent date comes back from its own column.
+    """
     return (col.const is None and bool(col.value) and " " not in str(col.value)
-            and "." not in str(col.value) and col.fallback is None and col.kind != "domain")
+            and "." not in str(col.value) and col.fallback is None
+            and col.kind not in ("domain", "consent"))
 
 
 def exported_files(manifest_path: Path) -> set[str]:

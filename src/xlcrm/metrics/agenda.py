@@ -221,7 +221,13 @@ def build_agenda(crm: Crm, *, day: dt.date, now: dt.datetime, steps: pd.DataFram
         hours = float(threshold)
     except (TypeError, ValueError):
         hours = 24.0
+    no_marketing = without_consent(leads_table)
+    if sheet is not None and sheet.key != lsheet.key and "contact" in crm.tables.get(
+            sheet.key, pd.DataFrame()):
+        # b2b: a deal is marketed to through its contact, whose consent the deal carries
+        deals = crm.tables[sheet.key]
+        no_marketing |= {str(i) for i, c in zip(deals["id"], deals["contact"])
+                         if str(c) in no_marketing}
     return agenda_items(tasks, day=day, now=now, open_records=open_records, leads=leads,
                         last_touch=last_touches(crm), names=record_names(crm),
-                        threshold_hours=hours, rep=rep,
-                        no_marketing=without_consent(leads_table))
+                        threshold_hours=hours, rep=rep, no_marketing=no_marketing)
