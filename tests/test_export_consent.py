@@ -135,3 +135,16 @@ def test_b2b_agenda_notes_a_deal_whose_contact_gave_no_consent(
     noted = [("no marketing consent" in what) for what in stalled["what"]]
     assert noted == [not consent[contact_of[r]] for r in stalled["record"]]
     assert any(noted) and not all(noted)  # both kinds of deal are really there
+
+
+def test_b2b_report_never_lists_an_erased_contact_among_records_to_fix(
+        demo_book: Callable[..., Path], tmp_path: Path) -> None:
+    path = copy_of(demo_book("b2b", 120, 2), tmp_path, "crm.xlsx")
+    worst = xlcrm.make_report(path, today=TODAY).worst
+    contacts = worst[worst["where"].str.startswith("Contacts!")]
+    assert not contacts.empty
+    target = str(contacts["record"].iloc[0])
+    xlcrm.forget(path, record_id=target, today=TODAY)
+    after = xlcrm.make_report(path, today=TODAY).worst
+    assert target not in set(after["record"])
+    assert "[erased]" not in set(after["name"])
