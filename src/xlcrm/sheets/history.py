@@ -19,6 +19,7 @@ from ..week import HISTORY_HEADER
 from ..xlsx.transplant import RowRenderer
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner
+from .words import owned_text
 
 __all__ = ["history_sheet"]
 
@@ -27,9 +28,8 @@ def history_sheet(history: pd.DataFrame, crm: Crm) -> SheetBuilder:
     """Lay out the Stage history (the week's :attr:`~xlcrm.week.WeekResult.history`)."""
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> RowRenderer:
         f = Formats(book, crm.schema)
-        banner(ws, crm.schema, f, "Stage history",
-               "Every stage change xlcrm has seen, appended at each update (the first update "
-               "records each record's stage on the day it was created). Append-only.")
+        text = owned_text(crm.schema)
+        banner(ws, crm.schema, f, text["history_title"], text["history_note"])
         ws.write_row(3, 0, list(HISTORY_HEADER), f.head)
         ws.set_column(0, 2, 20)
         ws.set_column(3, 3, 14)

@@ -15,6 +15,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Settings
 from ..schema import Schema
+from .words import owned_text
 
 __all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "PER_WEEK_FORMAT", "RATE_FORMAT", "Formats",
            "banner", "cell_value", "figure_text", "measure_headers", "owned_banner",
@@ -67,10 +68,14 @@ _STEP_OF_MILESTONE = {"lead": "leads", "contact": "contacts", "appointment": "ap
                       "show": "shows", "sale": "sales"}
 
 
-def measure_headers(settings: Settings) -> dict[str, str]:
+def measure_headers(settings: Settings, schema: Schema | None = None) -> dict[str, str]:
     """Measure key -> header: the milestone names from Settings (so b2b reads 'Meeting
-    booked'), except the leads, always 'Leads'."""
+    booked'), except the leads, always 'Leads'; the other headers in ``schema``'s language
+    (English without one)."""
     labels = dict(MEASURE_HEADERS)
+    if schema is not None:
+        text = owned_text(schema)
+        labels = {key: text[f"measure_{key}"] for key in MEASURE_HEADERS}
     for m in settings.milestones:
         if m.key != "lead":
             labels[_STEP_OF_MILESTONE[m.key]] = m.label
@@ -95,7 +100,8 @@ class Formats:
         # a return on spend is no share (it passes 100 %): shown as a multiple of the cost
         self.times = book.add_format({"num_format": '+0.00"x";-0.00"x"'})
         self.pct = book.add_format({"num_format": RATE_FORMAT})
-        self.pts = book.add_format({"num_format": '+0.0" pts";-0.0" pts";0.0" pts"',
+        pts = owned_text(schema)["pts"]
+        self.pts = book.add_format({"num_format": f'+0.0" {pts}";-0.0" {pts}";0.0" {pts}"',
                                     "font_color": GREY})
         self.money = book.add_format({"num_format": loc.money_format("EUR")})
         self.p = book.add_format({"num_format": "0.000"})
