@@ -10,7 +10,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Crm
 from ..metrics.baseline import PLAN_RATES, rate_interval
 from ..metrics.tally import RATES, STEPS
-from ..week import BASELINES_HEADER, WeekResult
+from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value, measure_headers
 from .words import owned_text
@@ -100,7 +100,11 @@ def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
                 "verdict_" + str(plan["verdict"]).replace(" ", "_"), str(plan["verdict"])))
         row += 5 + len(week.plans)
         ws.write_string(row, 0, text["baseline_history"], f.title)
-        ws.write_row(row + 1, 0, list(BASELINES_HEADER), f.head)
+        # the first word is how the weekly run finds this table again
+        ws.write_row(row + 1, 0, [text["baselines_set_on"], text["baselines_from"],
+                                  text["baselines_to"], text["plan_weeks"],
+                                  *(text[f"measure_{key}"] for key in ("leads", *RATES))],
+                     f.head)
         for i, rec in enumerate(week.baselines.to_dict("records"), row + 2):
             for c, key in enumerate(("set_on", "from", "to")):
                 if rec[key] is not None and not pd.isna(rec[key]):

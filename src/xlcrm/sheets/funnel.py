@@ -39,7 +39,7 @@ def funnel_sheet(week: WeekResult, fun: FunnelResult, crm: Crm) -> SheetBuilder:
         shown = week.this_week
         start = (shown - pd.Timedelta(weeks=3)) if shown is not None else None
         banner(ws, crm.schema, f, text["funnel_title"], text.get(
-            "funnel_note", since=text.get("funnel_since", start=f"{start:%Y-%m-%d}")
+            "funnel_note", since=" " + text.get("funnel_since", start=f"{start:%Y-%m-%d}")
             if start is not None else "", today=f"{week.today:%Y-%m-%d}"))
         staged = stage_sheet(crm)
         if staged is not None and not staged.has_column("close_date"):

@@ -72,7 +72,8 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
                 ids, names, *others, ranked["score"], ranked["grade"], ranked["why"]), 6):
             values = [record, name, *cells, score]
             write_cells(ws, i, values, f, {len(values) - 1: top})
-            ws.write_string(i, len(values), g, hot if g == "SQL" else warm if g == "MQL" else top)
+            ws.write_string(i, len(values), text["scores_closed"] if g == "closed" else g,
+                            hot if g == "SQL" else warm if g == "MQL" else top)
             ws.write_string(i, len(values) + 1, why)
         n = len(header)
         ws.set_column(0, 0, 12)

@@ -45,7 +45,7 @@ def text_dates_note(week: WeekResult, shown: int = 5, text: OwnedText | None = N
     if not cells:
         return ""
     text = text or OwnedText("en")
-    more = text.get("text_dates_more", n=len(cells) - shown) if len(cells) > shown else ""
+    more = " " + text.get("text_dates_more", n=len(cells) - shown) if len(cells) > shown else ""
     return " " + text.get("text_dates_note", n=len(cells),
                           dates=text.plural("word_date", len(cells)),
                           cells=", ".join(cells[:shown]) + more)
@@ -186,7 +186,8 @@ def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: F
         "_", " ").capitalize())) for h in header], f.head)
     for i, (key, row) in enumerate(frame.iterrows()):
         r = top + 2 + i
-        ws.write_string(r, 0, str(key))
+        # a lead without a source or rep is counted under "(none)"
+        ws.write_string(r, 0, text["no_reason"] if str(key) == "(none)" else str(key))
         for c, step in enumerate(STEPS, 1):
             ws.write_number(r, c, int(row[step]), f.int)
         for c, (name, (num, den)) in enumerate(RATES.items(), 1 + len(STEPS)):
