@@ -13,7 +13,7 @@ from ..crm import Crm
 from ..metrics.tally import RATES, STEPS
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
-from .style import Formats, banner, cell_value, measure_headers
+from .style import BIG_ROW, Formats, banner, cell_value, fit_header, measure_headers
 from .tally import cohort_rows, first_source_row, text_dates_note
 from .words import owned_text
 
@@ -40,26 +40,35 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
         ws.set_column(1, 4, 14)
         ws.set_landscape()
         ws.fit_to_pages(1, 1)  # the dashboard prints on one page
-        ws.write_row(4, 0, ["", text["this_week"], text["last_week"],
-                            text["baseline_per_week"], text["change_vs_baseline"],
-                            text["this_week_counted"]], f.head)
-        ws.set_row(4, 30)
         ws.set_column(5, 5, 14)
+        widths = {0: 24.0, 1: 14.0, 2: 14.0, 3: 14.0, 4: 14.0, 5: 14.0}
+        # the row labels are read beside big figures: column A fits the longest
+        longest = max(len(labels[name]) for name in (*STEPS, *RATES)) + 2
+        if longest > widths[0]:
+            widths[0] = float(longest)
+            ws.set_column(0, 0, widths[0])
+        header = ["", text["this_week"], text["last_week"], text["baseline_per_week"],
+                  text["change_vs_baseline"], text["this_week_counted"]]
+        ws.write_row(4, 0, header, f.head)
+        fit_header(ws, 4, header, widths)
         counted = week.rate_counts(shown) if shown is not None else {}
         for i, (name, now, before, base) in enumerate(week.summary()):
             is_rate = name in RATES
             r = 5 + i + is_rate  # a heading row between the counts and the rates
             if name == next(iter(RATES)):
                 age = max(week.age(week.this_week), 0) if week.this_week is not None else 0
-                ws.write_row(r - 1, 0, [text.get("shares_heading", age=age,
-                                                 days=text.plural("word_day", age)), "", "",
-                                        text["baseline_same_age"], "", ""], f.head)
-                ws.set_row(r - 1, 30)
+                heading = [text.get("shares_heading", age=age,
+                                    days=text.plural("word_day", age)), "", "",
+                           text["baseline_same_age"], "", ""]
+                ws.write_row(r - 1, 0, heading, f.head)
+                fit_header(ws, r - 1, heading, widths)
             if is_rate and name in counted:
                 hits, of = counted[name]
                 ws.write_string(r, 5, text.get("hits_of", hits=f"{hits:,}", of=f"{of:,}"),
                                 f.note)
             ws.write_string(r, 0, labels[name])
+            if cell_value(now) != "":
+                ws.set_row(r, BIG_ROW)  # the week's figure is big: its row grows with it
             for c, v in enumerate((now, before, base), 1):
                 value = cell_value(v)
                 if value != "":

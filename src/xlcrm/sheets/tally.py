@@ -21,7 +21,7 @@ from ..crm import Crm
 from ..metrics.tally import NESTED, RATE_DEFINITIONS, RATES, STEPS
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
-from .style import Formats, banner, cell_value, measure_headers
+from .style import Formats, banner, cell_value, fit_header, measure_headers
 from .words import OwnedText, owned_text
 from .workbook import structured_ref
 
@@ -74,14 +74,21 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         ws.set_column(1, 5, 11)
         ws.set_column(6, 15, 11)
         ws.set_column(16, 24, 13)  # cost, revenue and return by source
-        ws.set_row(_TOP, 32)
-        row = _write_weeks(ws, _TOP, week, labels, f, refs, text, cohort=False)
-        ws.write_string(row, 0, text["tally_cohort_title"], f.title)
-        ws.write_string(row, 7, text.get("tally_cohort_note", days=week.mature_days), f.note)
-        row = _write_weeks(ws, row + 1, week, labels, f, refs, text, cohort=True)
+        # every table's header widens its columns to its longest word, in any language
+        widths = {0: 14.0, **{c: 11.0 for c in range(1, 16)}, **{c: 13.0 for c in range(16, 25)}}
+        row = _write_weeks(ws, _TOP, week, labels, f, refs, text, widths, cohort=False)
+        title = text["tally_cohort_title"]
+        ws.write_string(row, 0, title, f.title)
+        # the note starts where the (14 pt) title ends, so neither covers the other
+        col, reach = 0, 0.0
+        while reach < len(title) * 1.45:
+            reach, col = reach + widths.get(col, 8.43), col + 1
+        ws.write_string(row, max(7, col), text.get("tally_cohort_note", days=week.mature_days),
+                        f.note)
+        row = _write_weeks(ws, row + 1, week, labels, f, refs, text, widths, cohort=True)
         row = _write_totals(ws, row, text["tally_by_source"], week.by_source, f, labels, text,
-                            money=True)
-        row = _write_totals(ws, row, text["tally_by_rep"], week.by_rep, f, labels, text)
+                            widths, money=True)
+        row = _write_totals(ws, row, text["tally_by_rep"], week.by_rep, f, labels, text, widths)
         ws.write_string(row, 0, text["tally_definitions_title"], f.title)
         for i, name in enumerate(RATE_DEFINITIONS, row + 1):
             ws.write_string(i, 0, labels[name])
@@ -124,7 +131,8 @@ def _refs(crm: Crm) -> _Refs | None:
 
 
 def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, str],
-                 f: Formats, refs: _Refs | None, text: OwnedText, *, cohort: bool) -> int:
+                 f: Formats, refs: _Refs | None, text: OwnedText, widths: dict[int, float], *,
+                 cohort: bool) -> int:
     """Write one weekly table at ``top`` (by activity week: counts only; by cohort: nested
     counts, rates, age and the comparison with the baseline); return the row after it."""
     weeks = week.cohorts if cohort else week.weeks
@@ -134,7 +142,7 @@ def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, st
                *(text.get("versus_baseline", rate=labels[r]) for r in RATES)] \
         if cohort else [text["note"]]
     ws.write_row(top, 0, header, f.head)
-    ws.set_row(top, 32)
+    fit_header(ws, top, header, widths, 32)
     created = refs.columns.get("leads") if refs else None
     for i, (start, row) in enumerate(weeks.iterrows()):
         r = top + 1 + i
@@ -178,12 +186,15 @@ def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, st
 
 
 def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: Formats,
-                  labels: dict[str, str], text: OwnedText, money: bool = False) -> int:
+                  labels: dict[str, str], text: OwnedText, widths: dict[int, float],
+                  money: bool = False) -> int:
     ws.write_string(top, 0, title, f.title)
     extra = [c for c in frame.columns if c not in STEPS and c not in RATES]
     header = [frame.index.name or "", *STEPS, *RATES, *extra]
-    ws.write_row(top + 1, 0, [labels.get(h, text.words.get(f"column_{h}", h.replace(
-        "_", " ").capitalize())) for h in header], f.head)
+    words = [labels.get(h, text.words.get(f"column_{h}", h.replace("_", " ").capitalize()))
+             for h in header]
+    ws.write_row(top + 1, 0, words, f.head)
+    fit_header(ws, top + 1, words, widths, 32)
     for i, (key, row) in enumerate(frame.iterrows()):
         r = top + 2 + i
         # a lead without a source or rep is counted under "(none)"
