@@ -208,6 +208,9 @@ def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: F
             if value == "":
                 if name == "cost":  # a blank cost per lead in Settings: unknown, not free
                     ws.write_string(r, c, text["no_cost_set"], f.note)
+                    if len(text["no_cost_set"]) + 2 > widths.get(c, 8.43):  # not cut
+                        widths[c] = len(text["no_cost_set"]) + 2.0
+                        ws.set_column(c, c, widths[c])
                 continue
             fmt = f.times if name == "return_on_spend" else f.money if money else f.int
             ws.write_number(r, c, float(value), fmt)
