@@ -119,6 +119,10 @@ def test_the_words_are_the_languages(translated: tuple[str, Path]) -> None:
     assert text["tally_title"] in texts[schema.sheet("tally").name]
     assert text["chart_week_title"] in [v for part, values in texts.items()
                                         if part.startswith("xl/charts/") for v in values]
+    # the scores say which rules fired with the language's condition words
+    why = " ".join(texts[schema.sheet("lead_scores").name])
+    filled = load_locale(code).sections["values"]["conditions"]["is_filled"]
+    assert filled in why and "is filled" not in why
     with zipfile.ZipFile(path) as package:
         charts = "".join(package.read(p).decode("utf-8") for p in package.namelist()
                          if p.startswith("xl/charts/chart"))
