@@ -20,6 +20,7 @@ from python_calamine import CalamineWorkbook
 import xlcrm
 from xlcrm.schema import load_locale, load_schema
 from xlcrm.sheets.words import OwnedText
+from xlcrm.xlsx.writer import patch_sheet
 
 from ._helpers import TODAY
 
@@ -168,3 +169,20 @@ def test_english_has_no_date_tag_and_an_unknown_language_speaks_english() -> Non
     assert OwnedText("en").excel_date_prefix() == ""
     assert OwnedText("xx")["tally_title"] == "Weekly tally"
     assert OwnedText("it").excel_date_prefix() == "[$-410]"
+
+
+def test_merge_marks_are_read_back_under_the_languages_header(tmp_path: Path) -> None:
+    path = Path(xlcrm.demo(tmp_path, leads=150, locale="it", today=TODAY))
+    found = xlcrm.clean(path, today=TODAY)
+    assert found.groups  # the demo plants a duplicate
+    name = load_schema("dealer", "it").sheet("data_quality").name
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(name).to_python(
+        skip_empty_area=False)
+    head = next(i for i, r in enumerate(rows) if r and r[0] == "Gruppo")
+    merge = rows[head].index("Unisci")  # the Italian header of the Merge column
+    marks = {(i, merge): "x" for i, r in enumerate(rows[head + 1:], head + 1)
+             if r and r[0] == 1}
+    assert len(marks) == len(found.groups[0].ids)
+    patch_sheet(path, name, marks, backups=0)
+    applied = xlcrm.clean(path, apply=True, today=TODAY)
+    assert applied.merged_groups == 1
