@@ -95,6 +95,13 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
             ws.write_string(i, 1, text[f"definition_{name}"])
         ws.write_string(row + 1 + len(RATE_DEFINITIONS), 0, text["return_on_spend_label"])
         ws.write_string(row + 1 + len(RATE_DEFINITIONS), 1, text["return_on_spend_definition"])
+        # column A reads sources, reps and the rates' names beside their neighbours' text:
+        # it fits the longest, so none is cut in any language
+        names = [*(labels[n] for n in RATE_DEFINITIONS), text["return_on_spend_label"],
+                 *(str(k) for k in week.by_source.index), *(str(k) for k in week.by_rep.index)]
+        longest = max(len(n) for n in names) + 1.0
+        if longest > widths[0]:
+            ws.set_column(0, 0, longest)
         ws.freeze_panes(_TOP + 1, 1)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
