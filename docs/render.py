@@ -65,6 +65,7 @@ def render(today: dt.date = dt.date(2026, 11, 23)) -> list[Path]:
             _trim(png.with_suffix(".png"))
             written.append(png.with_suffix(".png"))
         written.append(_render_page(book, Path(tmp), "What happened in the last full week", "dashboard"))
+        written.append(_render_italian_dashboard(Path(tmp), today))
         written += _render_report(book, Path(tmp), today)
     return written
 
@@ -104,6 +105,13 @@ def _render_report(book: Path, tmp: Path, today: dt.date) -> list[Path]:
         Image.open(png).crop((0, 0, width, height)).save(png)
         shots.append(png)
     return [summary.with_suffix(".png"), DOCS / "report-pdf.png", *shots]
+
+
+def _render_italian_dashboard(tmp: Path, today: dt.date) -> Path:
+    """The Dashboard of the same demo in Italian, for the README's side-by-side picture."""
+    book = xlcrm.demo(tmp / "it", preset="dealer", leads=1000, seed=7, locale="it",
+                      today=today)
+    return _render_page(book, tmp / "it", "Tassi per settimana di arrivo", "dashboard-it")
 
 
 def _render_page(book: Path, tmp: Path, marker: str, name: str) -> Path:

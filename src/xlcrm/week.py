@@ -222,13 +222,15 @@ def compute_week(crm: Crm, *, today: dt.date,
     history: pd.DataFrame | None = None
     changes = 0
     if staged is not None and "stage_history" in owned:
-        before = _read_history(crm.owned_cells.get("stage_history", []))
+        before = _read_history(crm.owned_cells.get("stage_history", []),
+                               _own_word(crm, "history_record", HISTORY_HEADER[0]))
         history = advance_history(before, crm.tables[staged.key], today=today)
         changes = len(history) - len(before)
     plans = crm.tables.get("plans")
     effects = plan_effects(cohorts, base, plans, today=today) \
         if plans is not None and not plans.empty else pd.DataFrame()
-    baselines = _advance_baselines(_read_baselines(crm.owned_cells.get("baseline", [])), base,
+    baselines = _advance_baselines(_read_baselines(crm.owned_cells.get(
+        "baseline", []), _own_word(crm, "baselines_set_on", BASELINES_HEADER[0])), base,
                                    start, end, today) if "baseline" in owned else pd.DataFrame()
     # won and lost, lost reasons and competitors: over the last four full weeks, enough
     # closed records for the shares to mean something
@@ -378,10 +380,18 @@ def source_money(crm: Crm, leads: pd.DataFrame) -> dict[str, Any]:
 
 
 # ----- what earlier runs wrote, read back ------------------------------------------------------
-def _read_history(rows: list[list[Any]]) -> pd.DataFrame:
-    """The Stage history xlcrm wrote last time (empty on the first run)."""
+def _own_word(crm: Crm, key: str, english: str) -> str:
+    """A header the owned sheets write in the workbook's language (its ``[owned]`` section),
+    so what an earlier run wrote is found again; English when the language has none."""
+    return str(crm.schema.locale.sections.get("owned", {}).get(key, english))
+
+
+def _read_history(rows: list[list[Any]], own: str = HISTORY_HEADER[0]) -> pd.DataFrame:
+    """The Stage history xlcrm wrote last time (empty on the first run); its header starts
+    with the English word or ``own`` (the workbook's language's)."""
     empty = pd.DataFrame(columns=HISTORY_COLUMNS)
-    start = next((i for i, r in enumerate(rows[:10]) if r and r[0] == HISTORY_HEADER[0]), None)
+    start = next((i for i, r in enumerate(rows[:10]) if r and r[0] in (HISTORY_HEADER[0], own)),
+                 None)
     if start is None:
         return empty
     data = [r for r in rows[start + 1:] if r and r[0] not in ("", None)]
@@ -392,10 +402,12 @@ def _read_history(rows: list[list[Any]]) -> pd.DataFrame:
     return frame
 
 
-def _read_baselines(rows: list[list[Any]]) -> pd.DataFrame:
-    """The history of baselines kept on the Baseline sheet (empty before the first update)."""
+def _read_baselines(rows: list[list[Any]], own: str = BASELINES_HEADER[0]) -> pd.DataFrame:
+    """The history of baselines kept on the Baseline sheet (empty before the first update);
+    its header starts with the English words or ``own`` (the workbook's language's)."""
     columns = ["set_on", "from", "to", "weeks", "leads", *RATES]
-    start = next((i for i, r in enumerate(rows) if r and r[0] == BASELINES_HEADER[0]), None)
+    start = next((i for i, r in enumerate(rows) if r and r[0] in (BASELINES_HEADER[0], own)),
+                 None)
     if start is None:
         return pd.DataFrame(columns=columns)
     data = []

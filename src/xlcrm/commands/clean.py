@@ -45,7 +45,7 @@ from ..metrics.quality import (
 )
 from ..read import Crm, bulk_work, load
 from ..sheets.merge_log import LOG_HEADER, merge_log_builder
-from ..sheets.quality import DUPLICATE_HEADER, quality_builder
+from ..sheets.quality import DUPLICATE_HEADER, duplicate_header, quality_builder
 from ..xlsx.crypto import with_password
 from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
@@ -104,16 +104,19 @@ def _sheet_grids(path: Path, names: list[str]) -> dict[str, list[list[Any]]]:
                 for n in names if n in book.sheet_names}
 
 
-def _read_marks(rows: list[list[Any]]) -> dict[tuple[str, str], str]:
-    """(sheet name, record id) -> group number, for each record marked in the Merge column."""
+def _read_marks(rows: list[list[Any]], own: tuple[str, ...] = DUPLICATE_HEADER
+                ) -> dict[tuple[str, str], str]:
+    """(sheet name, record id) -> group number, for each record marked in the Merge column;
+    the table's header is English or ``own`` (the workbook's language)."""
     marks: dict[tuple[str, str], str] = {}
-    start = next((i for i, r in enumerate(rows) if r and r[0] == DUPLICATE_HEADER[0]
-                  and DUPLICATE_HEADER[-1] in r), None)
-    if start is None:
+    names = next(((i, h) for i, r in enumerate(rows) for h in (DUPLICATE_HEADER, own)
+                  if r and r[0] == h[0] and h[-1] in r), None)
+    if names is None:
         return marks
+    start, words = names
     header = rows[start]
-    c_group, c_sheet, c_record = 0, header.index("Sheet"), header.index("Record")
-    c_merge = header.index(DUPLICATE_HEADER[-1])
+    c_group, c_sheet, c_record = 0, header.index(words[1]), header.index(words[2])
+    c_merge = header.index(words[-1])
     for r in rows[start + 1:]:
         if not r or r[c_record] in ("", None):
             break
@@ -246,7 +249,7 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
     crm.require_xlcrm()
     dq_name, log_name = crm.claim_sheet("data_quality"), crm.claim_sheet("merge_log")
     grids = _sheet_grids(path, [dq_name, log_name])
-    marks = _read_marks(grids.get(dq_name, []))
+    marks = _read_marks(grids.get(dq_name, []), duplicate_header(crm.schema))
     result = CleanResult(path, [], [])
     result.missing = crm.missing_records(("lead",))
     patches: Patches = {}

@@ -110,7 +110,9 @@ def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
     leads = lead_fields(crm, rules, customers, today)
     mql = float(crm.settings.options.get("mql_threshold") or 40)
     sql = float(crm.settings.options.get("sql_threshold") or 70)
-    scores = score_leads(leads, rules, mql=mql, sql=sql)
+    locale = crm.schema.locale
+    scores = score_leads(leads, rules, mql=mql, sql=sql, words=None if locale.code == "en"
+                         else locale.sections.get("values", {}).get("conditions"))
     scores.insert(0, "id", leads["id"])
     # a closed lead (sold, won or lost) is nobody's next call: scored, but never graded
     is_open = ~closed_leads(crm).reindex(scores.index).fillna(False).astype(bool)

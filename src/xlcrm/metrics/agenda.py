@@ -26,6 +26,14 @@ SECTION_TITLES = {
     "due": "Due", "overdue": "Overdue", "no_next_task": "No next task",
     "not_contacted": "Waiting for first contact",
 }
+#: what an agenda row says, in English; the workbook's language replaces them (``[owned]``)
+_PHRASES = {
+    "agenda_task": "Task", "agenda_late_one": "{subject} ({late} day late)",
+    "agenda_late_other": "{subject} ({late} days late)", "agenda_plan": "{stage}: plan a next step",
+    "agenda_no_consent": "(their request only: no marketing consent)",
+    "agenda_hours": "{n} hours", "agenda_days": "{n} days",
+    "agenda_waiting": "no two-way contact yet, waiting {wait}",
+}
 #: columns of the agenda table
 AGENDA_COLUMNS = ["rep", "section", "when", "record", "client", "what", "last_date",
                   "last_what"]
@@ -55,7 +63,8 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
                  open_records: pd.DataFrame, leads: pd.DataFrame,
                  last_touch: pd.DataFrame, names: Mapping[str, str],
                  threshold_hours: float, rep: str | None = None,
-                 no_marketing: Collection[str] = ()) -> pd.DataFrame:
+                 no_marketing: Collection[str] = (),
+                 words: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Return the agenda for ``day``: one row per thing a rep should do, grouped by rep.
 
     The sections, in order:
@@ -86,6 +95,11 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
     Returns:
         A table with :data:`AGENDA_COLUMNS`, sorted by rep, section, then time.
     """
+    phrases = {**_PHRASES, **(words or {})}
+
+    def say(key: str, **values: Any) -> str:
+        return phrases[key].format(**values)
+
     day_ts = pd.Timestamp(day)
     rows: list[dict[str, object]] = []
 
@@ -122,7 +136,8 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
             late = (day_ts - due_day).days
             rows.append({"rep": rep_name, "section": "overdue", "when": due_day,
                          "record": record, "client": name,
-                         "what": f"{subject or 'Task'} ({late} day{'s' * (late != 1)} late)",
+                         "what": say("agenda_late_one" if late == 1 else "agenda_late_other",
+                                     subject=subject or say("agenda_task"), late=late),
                          "last_date": last, "last_what": what, "_order": 0})
     planned = set(todo["record"].dropna().astype(str)) if not todo.empty else set()
     if not open_records.empty:
@@ -132,8 +147,8 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
             name, last, what = client(record)
             rows.append({"rep": rep_name, "section": "no_next_task", "when": last,
                          "record": record, "client": name,
-                         "what": f"{stage}: plan a next step" + (
-                             " (their request only: no marketing consent)"
+                         "what": say("agenda_plan", stage=stage) + (
+                             " " + say("agenda_no_consent")
                              if str(record) in no_marketing else ""),
                          "last_date": last, "last_what": what, "_order": 0})
     if not leads.empty:
@@ -145,10 +160,11 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
                                            created[waiting.index]):
             name, last, what = client(record)
             hours = (pd.Timestamp(now) - since).total_seconds() / 3600
-            wait = f"{hours:.0f} hours" if hours < 48 else f"{hours / 24:.0f} days"
+            wait = say("agenda_hours", n=f"{hours:.0f}") if hours < 48 \
+                else say("agenda_days", n=f"{hours / 24:.0f}")
             rows.append({"rep": rep_name, "section": "not_contacted", "when": since,
                          "record": record, "client": name,
-                         "what": f"no two-way contact yet, waiting {wait}",
+                         "what": say("agenda_waiting", wait=wait),
                          "last_date": last, "last_what": what, "_order": 0})
     frame = pd.DataFrame(rows, columns=[*AGENDA_COLUMNS, "_order"])
     if rep is not None:
@@ -230,4 +246,5 @@ def build_agenda(crm: Crm, *, day: dt.date, now: dt.datetime, steps: pd.DataFram
                          if str(c) in no_marketing}
     return agenda_items(tasks, day=day, now=now, open_records=open_records, leads=leads,
                         last_touch=last_touches(crm), names=record_names(crm),
-                        threshold_hours=hours, rep=rep, no_marketing=no_marketing)
+                        threshold_hours=hours, rep=rep, no_marketing=no_marketing,
+                        words=crm.schema.locale.sections.get("owned", {}))

@@ -13,7 +13,7 @@ without case, accents, spacing or punctuation.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,12 +57,16 @@ class Rule:
     points: float
     label: str = ""
 
-    def describe(self) -> str:
-        """``Source = Trade show +20``."""
+    def describe(self, words: Mapping[str, str] | None = None) -> str:
+        """``Source = Trade show +20``; ``words`` names the conditions written in words
+        (contains, is empty ...) in the workbook's language (English without)."""
         sign = f"{self.points:+g}"
+        said = _SYMBOLS[self.condition]
+        if words and said[0] not in "=≠≥≤":
+            said = str(words.get(self.condition, said))
         if self.condition in ("is_empty", "is_filled"):
-            return f"{self.label or self.field} {_SYMBOLS[self.condition]} {sign}"
-        return f"{self.label or self.field} {_SYMBOLS[self.condition]} {self.value} {sign}"
+            return f"{self.label or self.field} {said} {sign}"
+        return f"{self.label or self.field} {said} {self.value} {sign}"
 
 
 def _blank(v: Any) -> bool:
@@ -131,7 +135,7 @@ def grade(score: float, *, mql: float, sql: float) -> str:
 
 
 def score_leads(leads: pd.DataFrame, rules: Sequence[Rule], *, mql: float,
-                sql: float) -> pd.DataFrame:
+                sql: float, words: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Score every lead with ``rules``.
 
     Args:
@@ -139,6 +143,7 @@ def score_leads(leads: pd.DataFrame, rules: Sequence[Rule], *, mql: float,
             as inbound activities in the last 30 days already added).
         rules: the scoring rules, in the order Settings lists them.
         mql: the MQL threshold; sql: the SQL threshold.
+        words: the conditions' names in the workbook's language, for ``why``.
 
     Returns:
         Per lead (same index): ``score``, ``grade`` (SQL, MQL or empty) and ``why`` (the
@@ -151,7 +156,7 @@ def score_leads(leads: pd.DataFrame, rules: Sequence[Rule], *, mql: float,
     for rule in rules:
         values = leads[rule.field] if rule.field in leads else pd.Series(None, index=leads.index,
                                                                        dtype=object)
-        said = rule.describe()
+        said = rule.describe(words)
         holds: dict[tuple[type, Any], bool] = {}
         for i, v in enumerate(values.tolist()):
             try:

@@ -20,6 +20,7 @@ from ..crm import Crm
 from ..metrics.agenda import AGENDA_COLUMNS, SECTION_TITLES
 from ..xlsx.transplant import RowRenderer
 from .style import owned_banner
+from .words import owned_text
 
 __all__ = ["agenda_builder"]
 
@@ -40,15 +41,17 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
         ws.write_string(0, 0, owned_banner(crm.schema, "agenda"), banner)
         for c in range(1, len(AGENDA_COLUMNS)):
             ws.write_blank(0, c, None, banner)
-        ws.write_string(1, 0, f"Agenda for {day:%A %d %B %Y}", title)
-        ws.write_string(2, 0, f"Written {now:%Y-%m-%d %H:%M}. Filter by salesperson; the "
-                              "sections are Due, Overdue, No next task and Waiting for first "
-                              "contact.", note)
-        headers = ["Salesperson", "Section", "When", "Record", "Client", "What",
-                   "Last interaction", "Last interaction was"]
+        text = owned_text(crm.schema)
+        sections = {key: text[f"agenda_section_{key}"] for key in SECTION_TITLES}
+        ws.write_string(1, 0, text.get("agenda_title", day=text.long_date(day)), title)
+        ws.write_string(2, 0, text.get("agenda_note", now=f"{now:%Y-%m-%d %H:%M}",
+                                       **sections), note)
+        headers = [text[f"agenda_{key}"] for key in ("salesperson", "section", "when",
+                                                      "record", "client", "what",
+                                                      "last_interaction", "last_was")]
         rows = []
         for rec in items.itertuples(index=False):
-            rows.append([rec.rep, SECTION_TITLES[rec.section],
+            rows.append([rec.rep, sections[rec.section],
                          None if pd.isna(rec.when) else pd.Timestamp(rec.when).to_pydatetime(),
                          rec.record, rec.client, rec.what,
                          None if pd.isna(rec.last_date)
@@ -77,7 +80,7 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
                     else:  # a subject "=WEBSERVICE(...)" is text, never a formula
                         ws.write_string(r, c, str(value))
         if not rows:
-            ws.write_string(top, 0, "Nothing on the agenda.")
+            ws.write_string(top, 0, text["agenda_nothing"])
         ws.freeze_panes(top + 1, 0)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)

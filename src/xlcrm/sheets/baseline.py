@@ -10,9 +10,10 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Crm
 from ..metrics.baseline import PLAN_RATES, rate_interval
 from ..metrics.tally import RATES, STEPS
-from ..week import BASELINES_HEADER, WeekResult
+from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value, measure_headers
+from .words import owned_text
 
 __all__ = ["SMALL_BASELINE_WIDTH", "baseline_sheet"]
 
@@ -25,13 +26,13 @@ def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
     """Lay out the Baseline sheet of ``week``; ``crm`` gives the labels and formats."""
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = Formats(book, crm.schema)
-        labels = measure_headers(crm.settings)
+        text = owned_text(crm.schema)
+        labels = measure_headers(crm.settings, crm.schema)
         start, end = week.baseline_period
-        period = (f"{start:%Y-%m-%d} to {end:%Y-%m-%d}" if start and end
-                  else "the first four weeks (set Baseline from/to in Settings)")
-        banner(ws, crm.schema, f, "Baseline", f"The team's counts and rates over {period}; "
-               "every grown week is compared with them. Rates are shares of the leads that "
-               f"arrived in those weeks. Updated {week.today:%Y-%m-%d}.")
+        period = (text.get("baseline_period", start=f"{start:%Y-%m-%d}", end=f"{end:%Y-%m-%d}")
+                  if start and end else text["baseline_period_default"])
+        banner(ws, crm.schema, f, text["baseline_title"],
+               text.get("baseline_note", period=period, today=f"{week.today:%Y-%m-%d}"))
         ws.set_column(0, 0, 30)
         verdict = 4 + 4 * len(PLAN_RATES)  # the plans' last column
         ws.set_column(1, verdict - 1, 13)
@@ -40,9 +41,10 @@ def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         ws.fit_to_pages(1, 0)
         base = week.baseline
         n_weeks = int(base.get("weeks", 0) or 0)
-        ws.write_row(3, 0, ["", f"Over {n_weeks} week{'s' * (n_weeks != 1)}", "Per week",
-                            "Likely from (95%)", "to", "Of these weeks' new leads, so far"],
-                     f.head)
+        ws.write_row(3, 0, ["", text.get("over_weeks", n=n_weeks,
+                                         weeks=text.plural("word_week", n_weeks)),
+                            text["per_week"], text["likely_from"], text["likely_to"],
+                            text["of_new_leads_so_far"]], f.head)
         ws.set_row(3, 30)
         ws.set_column(5, 5, 16)
         widest = 0.0
@@ -68,18 +70,16 @@ def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
                     widest = max(widest, high - low)
         if widest > SMALL_BASELINE_WIDTH:
             ws.write_string(4 + len(STEPS) + len(RATES), 0,
-                            f"A small baseline: {int(base['cohort_leads']):,} leads. Its rates "
-                            "could lie anywhere in the ranges shown (up to "
-                            f"{widest * 100:.0f} points wide); baseline over more weeks for a "
-                            "firmer reference.", f.note)
+                            text.get("small_baseline", leads=f"{int(base['cohort_leads']):,}",
+                                     width=f"{widest * 100:.0f}"), f.note)
         row = 6 + len(STEPS) + len(RATES)
-        ws.write_string(row, 0, "Plans against the baseline", f.title)
-        ws.write_string(row + 1, 0, "A difference is larger than noise when a two-proportion "
-                        "test on the counts gives p < 0.05.", f.note)
-        header = ["Plan", "Start", "End", "Weeks"]
+        ws.write_string(row, 0, text["plans_title"], f.title)
+        ws.write_string(row + 1, 0, text["plans_note"], f.note)
+        header = [text["plan"], text["plan_start"], text["plan_end"], text["plan_weeks"]]
         for name in PLAN_RATES:
-            header += [f"{labels[name]} during", "Baseline", "Change", "p-value"]
-        header.append("Contact rate verdict")
+            header += [text.get("rate_during", rate=labels[name]), text["baseline_title"],
+                       text["change"], text["p_value"]]
+        header.append(text["contact_rate_verdict"])
         ws.write_row(row + 2, 0, header, f.head)
         ws.set_row(row + 2, 30)
         for i, plan in enumerate(week.plans.to_dict("records"), row + 3):
@@ -96,10 +96,15 @@ def baseline_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
                     if value != "":
                         ws.write_number(i, c + offset, float(value) * (100 if offset == 2
                                                                        else 1), fmt)
-            ws.write_string(i, 4 + 4 * len(PLAN_RATES), str(plan["verdict"]))
+            ws.write_string(i, 4 + 4 * len(PLAN_RATES), text.words.get(
+                "verdict_" + str(plan["verdict"]).replace(" ", "_"), str(plan["verdict"])))
         row += 5 + len(week.plans)
-        ws.write_string(row, 0, "Baseline history", f.title)
-        ws.write_row(row + 1, 0, list(BASELINES_HEADER), f.head)
+        ws.write_string(row, 0, text["baseline_history"], f.title)
+        # the first word is how the weekly run finds this table again
+        ws.write_row(row + 1, 0, [text["baselines_set_on"], text["baselines_from"],
+                                  text["baselines_to"], text["plan_weeks"],
+                                  *(text[f"measure_{key}"] for key in ("leads", *RATES))],
+                     f.head)
         for i, rec in enumerate(week.baselines.to_dict("records"), row + 2):
             for c, key in enumerate(("set_on", "from", "to")):
                 if rec[key] is not None and not pd.isna(rec[key]):

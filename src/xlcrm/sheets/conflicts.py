@@ -18,6 +18,7 @@ from ..crm import Crm
 from ..metrics.threeway import Conflict
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, write_cells
+from .words import owned_text
 
 __all__ = ["CONFLICTS_HEADER", "CONFLICTS_SHEET", "OWNED_MARK", "conflicts_builder"]
 
@@ -41,19 +42,16 @@ def conflicts_builder(crm: Crm, conflicts: Sequence[Conflict], *, mine: str, the
     """
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = Formats(book, crm.schema)
-        banner(ws, crm.schema, f, "Conflicts",
-               f"Merged on {merged_on}: MINE {mine}, THEIRS {theirs}, base {base}.")
+        text = owned_text(crm.schema)
+        banner(ws, crm.schema, f, text["conflicts_title"],
+               text.get("conflicts_note", on=merged_on, mine=mine, theirs=theirs, base=base))
         ws.write_string(0, 0, f"{OWNED_MARK}: rewritten by every `xlcrm merge`; edits made "
                               "here are overwritten.", f.banner)
         ws.write_row(3, 0, list(CONFLICTS_HEADER), f.head)
         if not conflicts:
-            ws.write_string(4, 0, "No conflicts: every change came from one side only.",
-                            f.note)
+            ws.write_string(4, 0, text["conflicts_none"], f.note)
         # below the lines, so a long note never widens the printed page
-        ws.write_string(len(conflicts) + 5, 0, "Each line is a field both copies changed "
-                        "differently, or a record deleted in one and edited in the other. Kept "
-                        "says which value the workbook now holds; if the other is right, change "
-                        "the record on its sheet.", f.note)
+        ws.write_string(len(conflicts) + 5, 0, text["conflicts_explained"], f.note)
         for i, c in enumerate(conflicts, 4):
             kept = f"MINE ({mine})" if c.kept == "mine" else f"THEIRS ({theirs})"
             row: list[Any] = [c.sheet, c.record, c.field, c.base, c.mine, c.theirs, kept,

@@ -16,6 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Crm
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value
+from .words import owned_text
 
 __all__ = ["ERASURE_HEADER", "erasure_log_builder", "read_erasure_log"]
 
@@ -37,9 +38,8 @@ def erasure_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
     """Lay out the Erasure log sheet with ``rows``: the lines already there, then the new one."""
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = Formats(book, crm.schema)
-        banner(ws, crm.schema, f, "Erasure log",
-               "Every erasure request carried out by `xlcrm forget`: when, which records, how "
-               "and where. No personal data is kept here.")
+        text = owned_text(crm.schema)
+        banner(ws, crm.schema, f, text["erasure_log_title"], text["erasure_log_note"])
         ws.write_string(0, 0, "Owned by xlcrm: `xlcrm forget` adds to it; rows are never "
                               "removed.", f.banner)
         ws.write_row(3, 0, list(ERASURE_HEADER), f.head)

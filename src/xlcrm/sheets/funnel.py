@@ -13,15 +13,19 @@ from ..metrics.records import stage_sheet
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value
+from .words import owned_text
 
 __all__ = ["funnel_sheet"]
 
-_HEADERS = {"stage": "Stage", "outcome": "Outcome", "probability": "Win probability",
-            "count": "Records", "value": "Value", "weighted": "Weighted value",
-            "avg_age_days": "Average days in stage", "oldest_age_days": "Oldest (days)",
-            "without_next_task": "Open without a next task", "reached": "Reached",
-            "conversion": "Conversion to next stage", "month": "Expected close",
-            "reason": "Lost reason", "competitor": "Competitor", "share": "Share of losses"}
+#: the tables' columns with a header of their own in ``[owned]`` (``funnel_<column>``)
+_HEADERS = ("stage", "outcome", "probability", "count", "value", "weighted", "avg_age_days",
+            "oldest_age_days", "without_next_task", "reached", "conversion", "month", "reason",
+            "competitor", "share")
+#: the words the funnel's tables hold as values (outcomes, rows without a date or reason)
+_VALUES = {("outcome", "open"): "outcome_open", ("outcome", "won"): "outcome_won",
+           ("outcome", "lost"): "outcome_lost", ("month", "no close date"): "no_close_date",
+           ("reason", "(none)"): "no_reason", ("stage", "(no stage)"): "no_stage",
+           ("outcome", "unknown"): "unknown", ("competitor", "(none)"): "no_reason"}
 _MONEY = {"value", "weighted"}
 _PCT = {"probability", "conversion", "share"}
 
@@ -31,36 +35,30 @@ def funnel_sheet(week: WeekResult, fun: FunnelResult, crm: Crm) -> SheetBuilder:
     formats."""
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = Formats(book, crm.schema)
+        text = owned_text(crm.schema)
         shown = week.this_week
         start = (shown - pd.Timedelta(weeks=3)) if shown is not None else None
-        banner(ws, crm.schema, f, "Funnel", "Records in each stage of Settings, their value and "
-               "the value weighted by the stage's win probability; won and lost over the last "
-               f"four full weeks{f' (from {start:%Y-%m-%d})' if start is not None else ''}. "
-               f"Updated {week.today:%Y-%m-%d}.")
+        banner(ws, crm.schema, f, text["funnel_title"], text.get(
+            "funnel_note", since=" " + text.get("funnel_since", start=f"{start:%Y-%m-%d}")
+            if start is not None else "", today=f"{week.today:%Y-%m-%d}"))
         staged = stage_sheet(crm)
         if staged is not None and not staged.has_column("close_date"):
-            ws.write_string(3, 0, "Leads carry no amount until sold: an open or lost lead is "
-                            "worth its vehicle's price in Settings > Price list (by model, else "
-                            "new or used), else the average sale of its source. Expected close: "
-                            "its last milestone plus the median days from there to a sale in "
-                            "this workbook. Reached: every lead that ever got to the stage, "
-                            "lost ones included.", f.note)
+            ws.write_string(3, 0, text["funnel_leads_note"], f.note)
         else:
-            ws.write_string(3, 0, "Reached: every record that ever got to the stage (its "
-                            "stage now, or the stage history), lost ones included; conversion "
-                            "is the share of those that got to the next.", f.note)
+            ws.write_string(3, 0, text["funnel_records_note"], f.note)
         ws.set_column(0, 0, 24)
         ws.set_column(1, 11, 14)  # a lost pipeline's value runs to eight digits
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         row = 4
-        for title, frame in (("By stage", fun.stages), ("Forecast by close month",
-                                                        fun.forecast),
-                             ("Won and lost in the last four weeks", fun.won_lost),
-                             ("Lost reasons", fun.lost_reasons),
-                             ("Who we lose to", fun.competitors)):
+        for title, frame in ((text["funnel_by_stage"], fun.stages),
+                             (text["funnel_forecast"], fun.forecast),
+                             (text["funnel_won_lost"], fun.won_lost),
+                             (text["funnel_lost_reasons"], fun.lost_reasons),
+                             (text["funnel_competitors"], fun.competitors)):
             ws.write_string(row, 0, title, f.title)
-            ws.write_row(row + 1, 0, [_HEADERS.get(c, c.replace("_", " ").capitalize())
+            ws.write_row(row + 1, 0, [text[f"funnel_{c}"] if c in _HEADERS
+                                      else c.replace("_", " ").capitalize()
                                       for c in frame.columns], f.head)
             ws.set_row(row + 1, 30)
             for i, rec in enumerate(frame.itertuples(index=False), row + 2):
@@ -72,15 +70,14 @@ def funnel_sheet(week: WeekResult, fun: FunnelResult, crm: Crm) -> SheetBuilder:
                         fmt = f.money if name in _MONEY else f.pct if name in _PCT else f.int
                         ws.write_number(i, c, float(value), fmt)
                     else:
-                        ws.write_string(i, c, str(value))
+                        word = _VALUES.get((name, str(value)))
+                        ws.write_string(i, c, text[word] if word else str(value))
             row += 3 + max(len(frame), 1)
         totals = fun.totals
-        ws.write_string(row, 0, "Pipeline", f.title)
-        for i, (label, key, fmt) in enumerate((
-                ("Open records", "open_count", f.int), ("Open value", "open_value", f.money),
-                ("Weighted forecast", "weighted_value", f.money),
-                ("Win rate in the period", "win_rate", f.pct))):
-            ws.write_string(row + 1 + i, 0, label, f.head)
+        ws.write_string(row, 0, text["pipeline"], f.title)
+        for i, (key, fmt) in enumerate((("open_count", f.int), ("open_value", f.money),
+                                        ("weighted_value", f.money), ("win_rate", f.pct))):
+            ws.write_string(row + 1 + i, 0, text[f"pipeline_{key}"], f.head)
             value = cell_value(totals.get(key))
             if value != "":
                 ws.write_number(row + 1 + i, 1, float(value), fmt)

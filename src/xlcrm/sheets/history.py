@@ -15,22 +15,25 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
-from ..week import HISTORY_HEADER
 from ..xlsx.transplant import RowRenderer
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner
+from .words import owned_text
 
 __all__ = ["history_sheet"]
+
+#: the header's words in ``[owned]`` (``history_<key>``), :data:`HISTORY_HEADER` in English;
+#: the first is how the weekly run finds the table again
+_HISTORY_KEYS = ("record", "from_stage", "to_stage", "changed_on")
 
 
 def history_sheet(history: pd.DataFrame, crm: Crm) -> SheetBuilder:
     """Lay out the Stage history (the week's :attr:`~xlcrm.week.WeekResult.history`)."""
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> RowRenderer:
         f = Formats(book, crm.schema)
-        banner(ws, crm.schema, f, "Stage history",
-               "Every stage change xlcrm has seen, appended at each update (the first update "
-               "records each record's stage on the day it was created). Append-only.")
-        ws.write_row(3, 0, list(HISTORY_HEADER), f.head)
+        text = owned_text(crm.schema)
+        banner(ws, crm.schema, f, text["history_title"], text["history_note"])
+        ws.write_row(3, 0, [text[f"history_{key}"] for key in _HISTORY_KEYS], f.head)
         ws.set_column(0, 2, 20)
         ws.set_column(3, 3, 14)
         # the long table is rendered as XML directly: 100k rows in a fraction of a second

@@ -15,6 +15,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Crm
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value
+from .words import owned_text
 
 __all__ = ["LOG_HEADER", "merge_log_builder"]
 
@@ -26,9 +27,8 @@ def merge_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
     """Lay out the Merge log sheet with ``rows``: the lines already there, then the new ones."""
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = Formats(book, crm.schema)
-        banner(ws, crm.schema, f, "Merge log",
-               "Every value of every record merged by `xlcrm clean --apply`, and what became "
-               "of it; links re-pointed to the kept record. Append-only: nothing typed is lost.",
+        text = owned_text(crm.schema)
+        banner(ws, crm.schema, f, text["merge_log_title"], text["merge_log_note"],
                key="merge_log")
         ws.write_row(3, 0, list(LOG_HEADER), f.head)
         for i, r in enumerate(rows, 4):

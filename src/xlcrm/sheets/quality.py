@@ -16,16 +16,31 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
 from ..metrics.quality import CHECK_NAMES, DuplicateGroup, Finding
+from ..schema import Schema
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value
+from .words import owned_text
 
-__all__ = ["DUPLICATE_HEADER", "FINDING_HEADER", "quality_builder"]
+__all__ = ["DUPLICATE_HEADER", "FINDING_HEADER", "duplicate_header", "quality_builder"]
 
 #: the duplicates table's header; its first and last cells find the table when read back
 DUPLICATE_HEADER = ("Group", "Sheet", "Record", "Name", "E-mail", "Phone", "Company", "Created",
                     "Score", "Reason", "Merge")
 #: the other findings' table header
 FINDING_HEADER = ("Check", "Severity", "Sheet", "Cell", "Record", "Problem")
+#: the columns' keys, for their headers in the workbook's language (``quality_<key>``)
+_DUPLICATE_KEYS = ("group", "sheet", "record", "name", "email", "phone", "company", "created",
+                   "score", "reason", "merge")
+_FINDING_KEYS = ("check", "severity", "sheet", "cell", "record", "problem")
+#: a summary row's name -> its check (the summary counts by name)
+_CHECK_OF = {name: check for check, name in CHECK_NAMES.items()}
+
+
+def duplicate_header(schema: Schema) -> tuple[str, ...]:
+    """The duplicates table's header in ``schema``'s language (:data:`DUPLICATE_HEADER` in
+    English)."""
+    text = owned_text(schema)
+    return tuple(text[f"quality_{key}"] for key in _DUPLICATE_KEYS)
 
 
 def quality_builder(crm: Crm, groups: list[DuplicateGroup], findings: list[Finding], *,
@@ -50,22 +65,22 @@ def quality_builder(crm: Crm, groups: list[DuplicateGroup], findings: list[Findi
         group_fmt = {True: book.add_format({"align": "center", "top": 1,
                                             "top_color": "#A9D08E"}),
                      False: book.add_format({"align": "center"})}
-        banner(ws, crm.schema, f, "Data quality",
-               f"Found on {today:%Y-%m-%d}. To merge duplicates, put x in Merge beside each "
-               "record of a group that is one person or company, then run "
-               "`xlcrm clean --apply`.", key="data_quality")
-        ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm clean`; only the Merge "
-                              "column is read back.", f.banner)
-        ws.write_string(3, 3, "The oldest record keeps its id and takes the others' missing "
-                              "values; links follow it; every other value goes to the Merge log.",
-                        f.note)
-        ws.write_string(3, 0, "Summary", f.title)
+        text = owned_text(crm.schema)
+        banner(ws, crm.schema, f, text["quality_title"],
+               text.get("quality_note", today=f"{today:%Y-%m-%d}", merge=text["quality_merge"]),
+               key="data_quality")
+        ws.write_string(0, 0, text.get("quality_banner", merge=text["quality_merge"]),
+                        f.banner)
+        ws.write_string(3, 3, text["quality_merge_note"], f.note)
+        ws.write_string(3, 0, text["quality_summary"], f.title)
         for i, (name, n) in enumerate(counts.items()):
-            ws.write_string(4 + i, 0, name.capitalize() if name[0].islower() else name)
+            label = name.capitalize() if name[0].islower() else name
+            check = _CHECK_OF.get(name, name)
+            ws.write_string(4 + i, 0, text.words.get(f"quality_check_{_key(check)}", label))
             ws.write_number(4 + i, 1, n, f.int)
         row = 5 + len(counts)
-        ws.write_string(row, 0, "Possible duplicates", f.title)
-        ws.write_row(row + 1, 0, list(DUPLICATE_HEADER), f.head)
+        ws.write_string(row, 0, text["quality_duplicates"], f.title)
+        ws.write_row(row + 1, 0, list(duplicate_header(crm.schema)), f.head)
         ws.freeze_panes(0, 0)
         row += 2
         row_of: dict[str, dict[Any, Any]] = {}  # per sheet, built once: id -> row
@@ -100,22 +115,25 @@ def quality_builder(crm: Crm, groups: list[DuplicateGroup], findings: list[Findi
                     ws.write_blank(row, 7, None, fmt)
                 if k == 0:
                     ws.write_number(row, 8, group.score, f.pct)
-                    ws.write_string(row, 9, "oldest: kept when merged", fmt)
+                    ws.write_string(row, 9, text["quality_oldest_kept"], fmt)
                 else:
                     ws.write_blank(row, 8, None)
                     ws.write_string(row, 9, group.reasons.get(rid, ""))
                 ws.write_string(row, 10, "x" if (sheet_name, rid) in marked else "", mark)
                 row += 1
         if not groups:
-            ws.write_string(row, 0, "No duplicates found.", f.note)
+            ws.write_string(row, 0, text["quality_no_duplicates"], f.note)
             row += 1
         row += 1
-        ws.write_string(row, 0, "Other findings", f.title)
-        ws.write_row(row + 1, 0, list(FINDING_HEADER), f.head)
+        ws.write_string(row, 0, text["quality_other_findings"], f.title)
+        ws.write_row(row + 1, 0, [text[f"quality_{key}"] for key in _FINDING_KEYS], f.head)
         row += 2
         for finding in findings:
-            ws.write_string(row, 0, CHECK_NAMES.get(finding.check, finding.check))
-            ws.write_string(row, 1, finding.severity)
+            ws.write_string(row, 0, text.words.get(f"quality_check_{_key(finding.check)}",
+                                                   CHECK_NAMES.get(finding.check,
+                                                                   finding.check)))
+            ws.write_string(row, 1, text.words.get(f"quality_severity_{finding.severity}",
+                                                   finding.severity))
             ws.write_string(row, 2, finding.sheet)
             ws.write_url(row, 3, f"internal:{_ref(finding.sheet)}!{finding.cell}", link,
                          string=finding.cell)
@@ -123,7 +141,7 @@ def quality_builder(crm: Crm, groups: list[DuplicateGroup], findings: list[Findi
             ws.write_string(row, 5, finding.message)
             row += 1
         if not findings:
-            ws.write_string(row, 0, "Nothing else to fix.", f.note)
+            ws.write_string(row, 0, text["quality_nothing_else"], f.note)
         ws.set_column(0, 0, 22)
         ws.set_column(1, 2, 12)
         ws.set_column(3, 3, 22)
@@ -136,6 +154,11 @@ def quality_builder(crm: Crm, groups: list[DuplicateGroup], findings: list[Findi
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
     return build
+
+
+def _key(name: str) -> str:
+    """A check's or count's name as a locale key: "no-contact-data" -> "no_contact_data"."""
+    return "".join(ch if ch.isalnum() else "_" for ch in name.casefold()).strip("_")
 
 
 def _ref(sheet: str) -> str:

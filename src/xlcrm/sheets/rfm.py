@@ -14,42 +14,24 @@ from ..crm import Crm
 from ..metrics.rfm import SEGMENTS
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, record_name, write_cells
+from .words import owned_text
 
 __all__ = ["rfm_builder"]
 
 #: what to do with the customers of each segment
-_SEGMENT_TEXT = {
-    "champions": "bought recently, often and for much: reward them, ask for referrals",
-    "loyal": "buy regularly: offer more of what they take",
-    "promising": "bought recently, not much yet: help them buy again",
-    "cant_lose": "bought often and for much, but long ago: call them now",
-    "at_risk": "good customers going quiet: reach out before they go",
-    "need_attention": "average, slipping: a reason to come back",
-    "hibernating": "small and quiet for a while",
-    "lost": "small, long gone: only cheap campaigns",
-    "new_customer": "bought once, lately: welcome them and ask how it went",
-    "one_time_recent": "bought once, some time ago: offer service, accessories, a referral",
-    "one_time_lapsed": "bought once, long ago: a service reminder or a trade-in offer",
-}
-
-
 def rfm_builder(crm: Crm, customers: pd.DataFrame, key: str, today: dt.date) -> SheetBuilder:
     """Lay out the RFM sheet: the segments, then every customer (see
     :func:`xlcrm.metrics.rfm.rfm` for ``customers``); ``key`` is the customers' sheet."""
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = Formats(book, crm.schema)
-        banner(ws, crm.schema, f, "RFM: recency, frequency, monetary value",
-               f"Customers on {today:%Y-%m-%d}: days since the last purchase, number of "
-               "purchases and their value, each scored 1-5 by quintile (5 the best fifth; "
-               "blank where every customer is the same), and the segment that follows: one-time "
-               "buyers by recency alone.", key="rfm")
-        ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
-                              "are overwritten.", f.banner)
+        text = owned_text(crm.schema)
+        banner(ws, crm.schema, f, text["rfm_title"],
+               text.get("rfm_note", today=f"{today:%Y-%m-%d}"), key="rfm")
         frame = customers
         center = book.add_format({"align": "center"})
-        ws.write_string(4, 0, "By segment", f.title)
-        ws.write_row(5, 0, ["Segment", "Customers", "Value", "Share of value", "What to do"],
-                     f.head)
+        ws.write_string(4, 0, text["rfm_by_segment"], f.title)
+        ws.write_row(5, 0, [text["rfm_segment"], text["rfm_customers"], text["rfm_value"],
+                            text["rfm_share_of_value"], text["rfm_what_to_do"]], f.head)
         total = float(frame["monetary"].sum()) if len(frame) else 0.0
         row = 6
         for seg in SEGMENTS:
@@ -61,12 +43,13 @@ def rfm_builder(crm: Crm, customers: pd.DataFrame, key: str, today: dt.date) -> 
             ws.write_number(row, 2, float(part["monetary"].sum()), f.money)
             ws.write_number(row, 3, float(part["monetary"].sum()) / total if total else 0.0,
                             f.pct)
-            ws.write_string(row, 4, _SEGMENT_TEXT[seg])
+            ws.write_string(row, 4, text[f"rfm_advice_{seg}"])
             row += 1
         row += 1
-        ws.write_string(row, 0, "Customers", f.title)
-        header = ["Customer", "Name", "Last purchase", "Days since", "Purchases", "Value", "R",
-                  "F", "M", "RFM", "Segment"]
+        ws.write_string(row, 0, text["rfm_customers"], f.title)
+        header = [text["rfm_customer"], text["rfm_name"], text["rfm_last_purchase"],
+                  text["rfm_days_since"], text["rfm_purchases"], text["rfm_value"], "R", "F",
+                  "M", "RFM", text["rfm_segment"]]
         ws.write_row(row + 1, 0, header, f.head)
         table = crm.tables[key]
         named = [c for c in ("name", "first_name", "last_name") if c in table]
@@ -81,7 +64,7 @@ def rfm_builder(crm: Crm, customers: pd.DataFrame, key: str, today: dt.date) -> 
             write_cells(ws, i, values, f, {5: f.money, 3: f.int, 4: f.int, 6: center,
                                             7: center, 8: center, 9: center})
         if frame.empty:
-            ws.write_string(row + 2, 0, "No purchases yet.", f.note)
+            ws.write_string(row + 2, 0, text["rfm_no_purchases"], f.note)
         ws.set_column(0, 0, 18)
         ws.set_column(1, 1, 30)
         ws.set_column(2, 3, 13)

@@ -16,6 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Crm
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, record_name, write_cells
+from .words import owned_text
 
 __all__ = ["scores_builder"]
 
@@ -41,24 +42,22 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
                                "align": "center"})
         warm = book.add_format({"bold": True, "bg_color": "#E2EFDA", "align": "center"})
         top = book.add_format({})
-        banner(ws, crm.schema, f, "Lead scores",
-               f"Scored on {today:%Y-%m-%d} with Settings > Scoring rules: SQL from {sql:g} "
-               f"points, MQL from {mql:g}. Open leads first, highest score first, then the "
-               "closed ones (sold, won or lost: not graded); the people's own columns are not "
-               "touched.", key="lead_scores")
-        ws.write_string(0, 0, "Owned by xlcrm: rewritten by `xlcrm score`; edits made here "
-                              "are overwritten.", f.banner)
-        ws.write_string(3, 0, f"Open leads: {counts['open leads']:,}   SQL: {counts['SQL']:,}"
-                              f"   MQL: {counts['MQL']:,}   closed: "
-                              f"{len(ranked) - counts['open leads']:,}", f.title)
+        text = owned_text(crm.schema)
+        banner(ws, crm.schema, f, text["scores_title"],
+               text.get("scores_note", today=f"{today:%Y-%m-%d}", sql=f"{sql:g}",
+                        mql=f"{mql:g}"), key="lead_scores")
+        ws.write_string(3, 0, text.get("scores_counts", open=f"{counts['open leads']:,}",
+                                       sql=f"{counts['SQL']:,}", mql=f"{counts['MQL']:,}",
+                                       closed=f"{len(ranked) - counts['open leads']:,}"),
+                        f.title)
         if unknown_fields:
-            ws.write_string(3, 4, "Rules not understood (fix them in Settings): "
-                            + "; ".join(unknown_fields), f.note)
+            ws.write_string(3, 4, text.get("scores_unknown_rules",
+                                           rules="; ".join(unknown_fields)), f.note)
         lead_key = crm.schema.lead_sheet
         sheet = crm.schema.sheet(lead_key)
         extra = [c for c in ("account", "source", "owner", "rep", "stage") if sheet.has_column(c)]
-        header = ["Lead", "Name", *[sheet.column(c).header for c in extra], "Score", "Grade",
-                  "Why"]
+        header = [text["scores_lead"], text["rfm_name"], *[sheet.column(c).header for c in extra],
+                  text["scores_score"], text["scores_grade"], text["scores_why"]]
         ws.write_row(5, 0, header, f.head)
         leads = crm.tables[lead_key]
         # the leads' cells in the ranked order, column by column (a pandas row per lead would cost
@@ -73,7 +72,8 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
                 ids, names, *others, ranked["score"], ranked["grade"], ranked["why"]), 6):
             values = [record, name, *cells, score]
             write_cells(ws, i, values, f, {len(values) - 1: top})
-            ws.write_string(i, len(values), g, hot if g == "SQL" else warm if g == "MQL" else top)
+            ws.write_string(i, len(values), text["scores_closed"] if g == "closed" else g,
+                            hot if g == "SQL" else warm if g == "MQL" else top)
             ws.write_string(i, len(values) + 1, why)
         n = len(header)
         ws.set_column(0, 0, 12)

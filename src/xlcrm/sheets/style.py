@@ -15,10 +15,11 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Settings
 from ..schema import Schema
+from .words import owned_text
 
-__all__ = ["GREEN", "GREY", "MEASURE_HEADERS", "PER_WEEK_FORMAT", "RATE_FORMAT", "Formats",
-           "banner", "cell_value", "figure_text", "measure_headers", "owned_banner",
-           "record_name", "write_cells"]
+__all__ = ["BIG_ROW", "GREEN", "GREY", "MEASURE_HEADERS", "PER_WEEK_FORMAT", "RATE_FORMAT",
+           "Formats", "banner", "cell_value", "figure_text", "fit_header", "measure_headers",
+           "owned_banner", "record_name", "write_cells"]
 
 GREEN, GREY = "#548235", "#595959"
 
@@ -67,14 +68,58 @@ _STEP_OF_MILESTONE = {"lead": "leads", "contact": "contacts", "appointment": "ap
                       "show": "shows", "sale": "sales"}
 
 
-def measure_headers(settings: Settings) -> dict[str, str]:
+def measure_headers(settings: Settings, schema: Schema | None = None) -> dict[str, str]:
     """Measure key -> header: the milestone names from Settings (so b2b reads 'Meeting
-    booked'), except the leads, always 'Leads'."""
+    booked'), except the leads, always 'Leads'; the other headers in ``schema``'s language
+    (English without one)."""
     labels = dict(MEASURE_HEADERS)
+    if schema is not None:
+        text = owned_text(schema)
+        labels = {key: text[f"measure_{key}"] for key in MEASURE_HEADERS}
     for m in settings.milestones:
         if m.key != "lead":
             labels[_STEP_OF_MILESTONE[m.key]] = m.label
     return labels
+
+
+#: the height (points) of a row holding a big (16 pt) figure, so the figure stays in its row
+BIG_ROW = 21.0
+#: a bold header character's width in column-width units (one unit is a "0" of the body font),
+#: and the points one wrapped line of an 11 pt header takes
+_CHAR, _LINE = 1.15, 15.0
+
+
+def fit_header(ws: Worksheet, row: int, headers: list[str], widths: dict[int, float],
+               height: float = 30.0) -> None:
+    """Fit header row ``row`` to its words in whatever language they are: a column narrower
+    than its header's longest word is widened to it (so no word breaks in the middle), and the
+    row is made tall enough for the lines the headers wrap to (at least ``height``).
+
+    Args:
+        ws: the sheet.
+        row: the header row (0-based).
+        headers: the header texts from column A.
+        widths: every column's width so far, by 0-based column; updated with the widened ones.
+        height: the row's least height in points.
+    """
+    lines = 1
+    for c, text in enumerate(headers):
+        words = str(text).split()
+        if not words:
+            continue
+        width = widths.get(c, 8.43)
+        longest = max(len(w) for w in words) * _CHAR + 1
+        if longest > width:
+            width = widths[c] = round(longest, 1)
+            ws.set_column(c, c, width)
+        room, used, count = (width - 1) / _CHAR, -1.0, 1
+        for w in words:  # greedy wrapping, as Excel and LibreOffice wrap at spaces
+            if used + 1 + len(w) > room and used >= 0:
+                count, used = count + 1, float(len(w))
+            else:
+                used += 1 + len(w)
+        lines = max(lines, count)
+    ws.set_row(row, max(height, lines * _LINE))
 
 
 class Formats:
@@ -95,7 +140,8 @@ class Formats:
         # a return on spend is no share (it passes 100 %): shown as a multiple of the cost
         self.times = book.add_format({"num_format": '+0.00"x";-0.00"x"'})
         self.pct = book.add_format({"num_format": RATE_FORMAT})
-        self.pts = book.add_format({"num_format": '+0.0" pts";-0.0" pts";0.0" pts"',
+        pts = owned_text(schema)["pts"]
+        self.pts = book.add_format({"num_format": f'+0.0" {pts}";-0.0" {pts}";0.0" {pts}"',
                                     "font_color": GREY})
         self.money = book.add_format({"num_format": loc.money_format("EUR")})
         self.p = book.add_format({"num_format": "0.000"})

@@ -21,7 +21,8 @@ from ..crm import Crm
 from ..metrics.tally import NESTED, RATE_DEFINITIONS, RATES, STEPS
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
-from .style import Formats, banner, cell_value, measure_headers
+from .style import Formats, banner, cell_value, fit_header, measure_headers
+from .words import OwnedText, owned_text
 from .workbook import structured_ref
 
 __all__ = ["cohort_rows", "first_source_row", "tally_sheet", "text_dates_note"]
@@ -37,15 +38,17 @@ def first_source_row(week: WeekResult) -> int:
     return cohorts_top + 2 + len(week.cohorts) + 3
 
 
-def text_dates_note(week: WeekResult, shown: int = 5) -> str:
+def text_dates_note(week: WeekResult, shown: int = 5, text: OwnedText | None = None) -> str:
     """A sentence naming the milestone cells left out because they hold dates typed as text
-    (empty when there are none)."""
+    (empty when there are none), in ``text``'s language (English without one)."""
     cells = week.text_dates
     if not cells:
         return ""
-    more = f" and {len(cells) - shown} more" if len(cells) > shown else ""
-    return (f" Left out: {len(cells)} date{'s' * (len(cells) != 1)} typed as text "
-            f"({', '.join(cells[:shown])}{more}); `xlcrm clean --apply` converts them.")
+    text = text or OwnedText("en")
+    more = " " + text.get("text_dates_more", n=len(cells) - shown) if len(cells) > shown else ""
+    return " " + text.get("text_dates_note", n=len(cells),
+                          dates=text.plural("word_date", len(cells)),
+                          cells=", ".join(cells[:shown]) + more)
 
 
 def cohort_rows(week: WeekResult) -> int:
@@ -61,41 +64,44 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
 
     def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
         f = Formats(book, crm.schema)
-        labels = measure_headers(crm.settings)
-        banner(ws, crm.schema, f, "Weekly tally",
-               f"By activity week: what happened each week. Updated {week.today:%Y-%m-%d}. "
-               "A contact counts when the prospect answered (an inbound activity or the "
-               "two-way contact date). The current week is counted so far.")
-        ws.write_string(3, 0, "Rates are in the cohort table below: each is a share of the "
-                        "leads that arrived in its week, so none passes 100%."
-                        + text_dates_note(week), f.note)
+        text = owned_text(crm.schema)
+        labels = measure_headers(crm.settings, crm.schema)
+        banner(ws, crm.schema, f, text["tally_title"],
+               text.get("tally_note", today=f"{week.today:%Y-%m-%d}"))
+        ws.write_string(3, 0, text["tally_rates_note"] + text_dates_note(week, text=text),
+                        f.note)
         ws.set_column(0, 0, 14)
         ws.set_column(1, 5, 11)
         ws.set_column(6, 15, 11)
         ws.set_column(16, 24, 13)  # cost, revenue and return by source
-        ws.set_row(_TOP, 32)
-        row = _write_weeks(ws, _TOP, week, labels, f, refs, cohort=False)
-        ws.write_string(row, 0, "By lead cohort: what became, so far, of the leads that "
-                                "arrived each week", f.title)
-        ws.write_string(row, 7, f"A cohort is young until {week.mature_days} days after its "
-                        "week ended (9 in 10 sales came within that time of the lead): its "
-                        "rates still grow and are not compared with the baseline. A show "
-                        "counts when its appointment is recorded, a sale when its show is.",
+        # every table's header widens its columns to its longest word, in any language
+        widths = {0: 14.0, **{c: 11.0 for c in range(1, 16)}, **{c: 13.0 for c in range(16, 25)}}
+        row = _write_weeks(ws, _TOP, week, labels, f, refs, text, widths, cohort=False)
+        title = text["tally_cohort_title"]
+        ws.write_string(row, 0, title, f.title)
+        # the note starts where the (14 pt) title ends, so neither covers the other
+        col, reach = 0, 0.0
+        while reach < len(title) * 1.45:
+            reach, col = reach + widths.get(col, 8.43), col + 1
+        ws.write_string(row, max(7, col), text.get("tally_cohort_note", days=week.mature_days),
                         f.note)
-        row = _write_weeks(ws, row + 1, week, labels, f, refs, cohort=True)
-        row = _write_totals(ws, row, "By source (all leads so far)", week.by_source, f,
-                            labels | {"source": "Source"}, money=True)
-        row = _write_totals(ws, row, "By rep (all leads so far)", week.by_rep, f,
-                            labels | {"rep": "Rep"})
-        ws.write_string(row, 0, "What each rate is a share of", f.title)
-        for i, (name, text) in enumerate(RATE_DEFINITIONS.items(), row + 1):
+        row = _write_weeks(ws, row + 1, week, labels, f, refs, text, widths, cohort=True)
+        row = _write_totals(ws, row, text["tally_by_source"], week.by_source, f, labels, text,
+                            widths, money=True)
+        row = _write_totals(ws, row, text["tally_by_rep"], week.by_rep, f, labels, text, widths)
+        ws.write_string(row, 0, text["tally_definitions_title"], f.title)
+        for i, name in enumerate(RATE_DEFINITIONS, row + 1):
             ws.write_string(i, 0, labels[name])
-            ws.write_string(i, 1, text.capitalize() + ".")
-        ws.write_string(row + 1 + len(RATE_DEFINITIONS), 0, "Return on spend (x cost)")
-        ws.write_string(row + 1 + len(RATE_DEFINITIONS), 1,
-                        "(Gross profit - cost) / cost: gross profit is Settings' gross profit "
-                        "per sale times the sales, or its margin (%) of the sale amounts; "
-                        "blank where a source has no cost set.")
+            ws.write_string(i, 1, text[f"definition_{name}"])
+        ws.write_string(row + 1 + len(RATE_DEFINITIONS), 0, text["return_on_spend_label"])
+        ws.write_string(row + 1 + len(RATE_DEFINITIONS), 1, text["return_on_spend_definition"])
+        # column A reads sources, reps and the rates' names beside their neighbours' text:
+        # it fits the longest, so none is cut in any language
+        names = [*(labels[n] for n in RATE_DEFINITIONS), text["return_on_spend_label"],
+                 *(str(k) for k in week.by_source.index), *(str(k) for k in week.by_rep.index)]
+        longest = max(len(n) for n in names) + 1.0
+        if longest > widths[0]:
+            ws.set_column(0, 0, longest)
         ws.freeze_panes(_TOP + 1, 1)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
@@ -132,16 +138,18 @@ def _refs(crm: Crm) -> _Refs | None:
 
 
 def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, str],
-                 f: Formats, refs: _Refs | None, *, cohort: bool) -> int:
+                 f: Formats, refs: _Refs | None, text: OwnedText, widths: dict[int, float], *,
+                 cohort: bool) -> int:
     """Write one weekly table at ``top`` (by activity week: counts only; by cohort: nested
     counts, rates, age and the comparison with the baseline); return the row after it."""
     weeks = week.cohorts if cohort else week.weeks
     rates = list(RATES) if cohort else []
     header = [labels[h] for h in ("week", *STEPS, *rates)]
-    header += ["Days since week ended", "Cohort", *(f"{labels[r]} vs baseline" for r in RATES)] \
-        if cohort else ["Note"]
+    header += [text["days_since_week_ended"], text["cohort"],
+               *(text.get("versus_baseline", rate=labels[r]) for r in RATES)] \
+        if cohort else [text["note"]]
     ws.write_row(top, 0, header, f.head)
-    ws.set_row(top, 32)
+    fit_header(ws, top, header, widths, 32)
     created = refs.columns.get("leads") if refs else None
     for i, (start, row) in enumerate(weeks.iterrows()):
         r = top + 1 + i
@@ -167,14 +175,15 @@ def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, st
         age = week.age(start)
         if not cohort:
             if age < 0:
-                ws.write_string(r, status, "so far")
+                ws.write_string(r, status, text["so_far"])
             continue
         for c, (name, (num, den)) in enumerate(RATES.items(), 1 + len(STEPS)):
             _rate_formula(ws, r, c, 1 + STEPS.index(num), 1 + STEPS.index(den), row[name], f.pct)
         if age >= 0:
             ws.write_number(r, status - 1, age, f.int)
         young = week.is_young(start)
-        ws.write_string(r, status, "so far" if age < 0 else "young" if young else "grown")
+        ws.write_string(r, status, text["so_far"] if age < 0 else text["young"] if young
+                        else text["grown"])
         if not young:
             for c, name in enumerate(RATES, status + 1):
                 value = week.versus_baseline.loc[start, name]
@@ -184,15 +193,19 @@ def _write_weeks(ws: Worksheet, top: int, week: WeekResult, labels: dict[str, st
 
 
 def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: Formats,
-                  labels: dict[str, str], money: bool = False) -> int:
+                  labels: dict[str, str], text: OwnedText, widths: dict[int, float],
+                  money: bool = False) -> int:
     ws.write_string(top, 0, title, f.title)
     extra = [c for c in frame.columns if c not in STEPS and c not in RATES]
     header = [frame.index.name or "", *STEPS, *RATES, *extra]
-    ws.write_row(top + 1, 0, [labels.get(h, h.replace("_", " ").capitalize()) for h in header],
-                 f.head)
+    words = [labels.get(h, text.words.get(f"column_{h}", h.replace("_", " ").capitalize()))
+             for h in header]
+    ws.write_row(top + 1, 0, words, f.head)
+    fit_header(ws, top + 1, words, widths, 32)
     for i, (key, row) in enumerate(frame.iterrows()):
         r = top + 2 + i
-        ws.write_string(r, 0, str(key))
+        # a lead without a source or rep is counted under "(none)"
+        ws.write_string(r, 0, text["no_reason"] if str(key) == "(none)" else str(key))
         for c, step in enumerate(STEPS, 1):
             ws.write_number(r, c, int(row[step]), f.int)
         for c, (name, (num, den)) in enumerate(RATES.items(), 1 + len(STEPS)):
@@ -201,7 +214,10 @@ def _write_totals(ws: Worksheet, top: int, title: str, frame: pd.DataFrame, f: F
             value = cell_value(row[name])
             if value == "":
                 if name == "cost":  # a blank cost per lead in Settings: unknown, not free
-                    ws.write_string(r, c, "no cost set", f.note)
+                    ws.write_string(r, c, text["no_cost_set"], f.note)
+                    if len(text["no_cost_set"]) + 2 > widths.get(c, 8.43):  # not cut
+                        widths[c] = len(text["no_cost_set"]) + 2.0
+                        ws.set_column(c, c, widths[c])
                 continue
             fmt = f.times if name == "return_on_spend" else f.money if money else f.int
             ws.write_number(r, c, float(value), fmt)
