@@ -494,16 +494,7 @@ def load_schema(preset: str = "dealer", locale: str = "en") -> Schema:
 
 @cache
 def _load_schema(preset: str, locale: str) -> Schema:
-    """Build the schema of ``preset`` with the labels of ``locale``.
-
-    Args:
-        preset: a preset name from :func:`available_presets`.
-        locale: a language code from :func:`available_locales`.
-
-    Raises:
-        UnknownPresetError: the preset or language doesn't exist.
-        SchemaError: the preset file is inconsistent (a dropdown without its list ...).
-    """
+    """The cached builder behind :func:`load_schema`, given names already in lower case."""
     raw = _raw_preset(preset)
     loc = load_locale(locale)
     where = f"presets/{preset}.toml"

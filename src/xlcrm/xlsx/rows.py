@@ -132,13 +132,7 @@ def shift_formula(formula: str, shift: RowShift, sheet: str, *, local: bool) -> 
     """
     def one(m: re.Match[str]) -> str:
         qual, ref = m.group(1), m.group(2)
-        if qual:
-            name = qual[:-1]
-            if name.startswith("'"):
-                name = name[1:-1].replace("''", "'")
-            if name != sheet:
-                return m.group(0)
-        elif not local:
+        if (qual and _names_other_sheet(qual, sheet)) or (not qual and not local):
             return m.group(0)
         new = shift_range(ref, shift)
         return f"{qual or ''}{new}" if new is not None else "#REF!"
@@ -286,12 +280,8 @@ def _relative_formula(text: str, shift: RowShift, sheet: str, old_anchor: str,
 
     def one(m: re.Match[str]) -> str:
         qual, ref = m.group(1), m.group(2)
-        if qual:
-            name = qual[:-1]
-            if name.startswith("'"):
-                name = name[1:-1].replace("''", "'")
-            if name != sheet:
-                return m.group(0)
+        if qual and _names_other_sheet(qual, sheet):
+            return m.group(0)
         return (qual or "") + _CELL.sub(endpoint, ref)
 
     out, last = [], 0
@@ -304,3 +294,12 @@ def _relative_formula(text: str, shift: RowShift, sheet: str, old_anchor: str,
 
 
 _CELL = re.compile(r"(\$?)([A-Z]{1,3})(\$?)(\d+)")
+
+
+def _names_other_sheet(qualifier: str, sheet: str) -> bool:
+    """Tell whether a reference's sheet qualifier (``Data!`` or ``'My data'!``) names a sheet
+    other than ``sheet``."""
+    name = qualifier[:-1]
+    if name.startswith("'"):
+        name = name[1:-1].replace("''", "'")
+    return name != sheet
