@@ -7,7 +7,6 @@ without keeping what it erased. Layout only.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import xlsxwriter
@@ -15,7 +14,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
 from ..xlsx.writer import SheetBuilder
-from .style import Formats, banner, cell_value
+from .style import Formats, banner, write_cells
 from .words import owned_text
 
 __all__ = ["ERASURE_HEADER", "erasure_log_builder", "read_erasure_log"]
@@ -44,16 +43,7 @@ def erasure_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
                               "removed.", f.banner)
         ws.write_row(3, 0, list(ERASURE_HEADER), f.head)
         for i, r in enumerate(rows, 4):
-            for c, v in enumerate(r):
-                value = cell_value(v)
-                if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-                    value = dt.datetime.combine(value, dt.time())  # as read back
-                if isinstance(value, dt.datetime):
-                    ws.write_datetime(i, c, value, f.date)
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    ws.write_number(i, c, value)
-                elif value != "":
-                    ws.write_string(i, c, str(value))
+            write_cells(ws, i, list(r), f, {})
         ws.set_column(0, 0, 12)
         ws.set_column(1, 1, 30)
         ws.set_column(2, 2, 12)

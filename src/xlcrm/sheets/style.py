@@ -195,6 +195,8 @@ def write_cells(ws: Worksheet, row: int, values: list[Any], f: Formats,
     for c, v in enumerate(values):
         value = cell_value(v)
         fmt = formats.get(c)
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            value = dt.datetime.combine(value, dt.time())  # a day is a date cell, not text
         if isinstance(value, dt.datetime):
             ws.write_datetime(row, c, value, fmt or f.date)
         elif isinstance(value, bool):
