@@ -13,24 +13,12 @@ profile (or the folder PROFILE, the test session's).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import uno  # type: ignore[import-not-found]
-from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
-
-
-def prop(name: str, value: object) -> PropertyValue:
-    p = PropertyValue()
-    p.Name, p.Value = name, value
-    return p
+from lo_bridge import edit_in_office
 
 
 def headers(sheet: Any) -> dict[str, int]:
@@ -74,41 +62,7 @@ def edit(doc: Any, edits: dict[str, Any]) -> None:
 
 def main(src: str, out: str, edits_file: str, given: str | None = None) -> None:
     edits = json.loads(Path(edits_file).read_text(encoding="utf-8"))
-    pipe = f"xlcrm_edit_{os.getpid()}"
-    with contextlib.ExitStack() as stack:
-        profile = given or stack.enter_context(tempfile.TemporaryDirectory())
-        office = subprocess.Popen([
-            "soffice", "--headless", "--norestore", "--nologo",
-            f"-env:UserInstallation={Path(profile).as_uri()}",
-            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"])
-        try:
-            local = uno.getComponentContext()
-            resolver = local.ServiceManager.createInstanceWithContext(
-                "com.sun.star.bridge.UnoUrlResolver", local)
-            for _ in range(300):
-                try:
-                    ctx = resolver.resolve(
-                        f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-                    break
-                except Exception:  # noqa: BLE001 - LibreOffice is still starting
-                    time.sleep(0.2)
-            else:
-                raise SystemExit("LibreOffice did not start")
-            desktop = ctx.ServiceManager.createInstanceWithContext(
-                "com.sun.star.frame.Desktop", ctx)
-            doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
-                                               (prop("Hidden", True),))
-            edit(doc, edits)
-            doc.storeToURL(uno.systemPathToFileUrl(str(Path(out).resolve())),
-                           (prop("FilterName", "Calc MS Excel 2007 XML"),))
-            doc.close(True)
-            with contextlib.suppress(Exception):  # the bridge closes as LibreOffice exits
-                desktop.terminate()
-        finally:
-            try:
-                office.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                office.kill()
+    edit_in_office(src, out, lambda doc: edit(doc, edits), given)
 
 
 if __name__ == "__main__":

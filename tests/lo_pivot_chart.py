@@ -12,90 +12,49 @@ result as an Excel workbook.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import subprocess
 import sys
-import tempfile
-import time
-from pathlib import Path
+from typing import Any
 
 import uno  # type: ignore[import-not-found]
 from com.sun.star.awt import Rectangle  # type: ignore[import-not-found]
-from com.sun.star.beans import PropertyValue  # type: ignore[import-not-found]
 from com.sun.star.table import CellRangeAddress  # type: ignore[import-not-found]
 
-
-def prop(name: str, value: object) -> PropertyValue:
-    p = PropertyValue()
-    p.Name, p.Value = name, value
-    return p
+from lo_bridge import edit_in_office
 
 
 def main(src: str, out: str, sheet_name: str, given: str | None = None) -> None:
-    pipe = f"xlcrm_pivot_{os.getpid()}"
-    with contextlib.ExitStack() as stack:
-        profile = given or stack.enter_context(tempfile.TemporaryDirectory())
-        office = subprocess.Popen([
-            "soffice", "--headless", "--norestore", "--nologo",
-            f"-env:UserInstallation={Path(profile).as_uri()}",
-            f"--accept=pipe,name={pipe};urp;StarOffice.ComponentContext"])
-        try:
-            local = uno.getComponentContext()
-            resolver = local.ServiceManager.createInstanceWithContext(
-                "com.sun.star.bridge.UnoUrlResolver", local)
-            for _ in range(300):
-                try:
-                    ctx = resolver.resolve(
-                        f"uno:pipe,name={pipe};urp;StarOffice.ComponentContext")
-                    break
-                except Exception:  # noqa: BLE001 - LibreOffice is still starting
-                    time.sleep(0.2)
-            else:
-                raise SystemExit("LibreOffice did not start")
-            desktop = ctx.ServiceManager.createInstanceWithContext(
-                "com.sun.star.frame.Desktop", ctx)
-            doc = desktop.loadComponentFromURL(uno.systemPathToFileUrl(src), "_blank", 0,
-                                               (prop("Hidden", True),))
-            sheets = doc.Sheets
-            data = sheets.getByName(sheet_name)
-            cursor = data.createCursor()
-            cursor.gotoEndOfUsedArea(False)
-            end = cursor.RangeAddress
-            names = list(sheets.ElementNames)
-            sheets.insertNewByName("Team pivot", len(names))
-            target = sheets.getByName("Team pivot")
-            index = list(sheets.ElementNames).index("Team pivot")
-            tables = target.getDataPilotTables()
-            desc = tables.createDataPilotDescriptor()
-            source = CellRangeAddress()
-            source.Sheet, source.StartColumn, source.StartRow = names.index(sheet_name), 0, 0
-            source.EndColumn, source.EndRow = end.EndColumn, end.EndRow
-            desc.setSourceRange(source)
-            fields = desc.getDataPilotFields()
-            fields.getByIndex(6).Orientation = uno.Enum(
-                "com.sun.star.sheet.DataPilotFieldOrientation", "ROW")
-            counted = fields.getByIndex(0)
-            counted.Orientation = uno.Enum("com.sun.star.sheet.DataPilotFieldOrientation", "DATA")
-            counted.Function = uno.Enum("com.sun.star.sheet.GeneralFunction", "COUNT")
-            tables.insertNewByName("RecordsByValue", target.getCellByPosition(0, 0).CellAddress,
-                                   desc)
-            chart_range = CellRangeAddress()
-            chart_range.Sheet, chart_range.StartColumn, chart_range.StartRow = index, 0, 1
-            chart_range.EndColumn, chart_range.EndRow = 1, 6
-            box = Rectangle()
-            box.X, box.Y, box.Width, box.Height = 9000, 500, 14000, 8000
-            target.Charts.addNewByName("RecordsChart", box, (chart_range,), True, True)
-            doc.storeToURL(uno.systemPathToFileUrl(str(Path(out).resolve())),
-                           (prop("FilterName", "Calc MS Excel 2007 XML"),))
-            doc.close(True)
-            with contextlib.suppress(Exception):  # the bridge closes as LibreOffice exits
-                desktop.terminate()
-        finally:
-            try:
-                office.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                office.kill()
+    def change(doc: Any) -> None:
+        sheets = doc.Sheets
+        data = sheets.getByName(sheet_name)
+        cursor = data.createCursor()
+        cursor.gotoEndOfUsedArea(False)
+        end = cursor.RangeAddress
+        names = list(sheets.ElementNames)
+        sheets.insertNewByName("Team pivot", len(names))
+        target = sheets.getByName("Team pivot")
+        index = list(sheets.ElementNames).index("Team pivot")
+        tables = target.getDataPilotTables()
+        desc = tables.createDataPilotDescriptor()
+        source = CellRangeAddress()
+        source.Sheet, source.StartColumn, source.StartRow = names.index(sheet_name), 0, 0
+        source.EndColumn, source.EndRow = end.EndColumn, end.EndRow
+        desc.setSourceRange(source)
+        fields = desc.getDataPilotFields()
+        fields.getByIndex(6).Orientation = uno.Enum(
+            "com.sun.star.sheet.DataPilotFieldOrientation", "ROW")
+        counted = fields.getByIndex(0)
+        counted.Orientation = uno.Enum("com.sun.star.sheet.DataPilotFieldOrientation", "DATA")
+        counted.Function = uno.Enum("com.sun.star.sheet.GeneralFunction", "COUNT")
+        tables.insertNewByName("RecordsByValue", target.getCellByPosition(0, 0).CellAddress,
+                               desc)
+        chart_range = CellRangeAddress()
+        chart_range.Sheet, chart_range.StartColumn, chart_range.StartRow = index, 0, 1
+        chart_range.EndColumn, chart_range.EndRow = 1, 6
+        box = Rectangle()
+        box.X, box.Y, box.Width, box.Height = 9000, 500, 14000, 8000
+        target.Charts.addNewByName("RecordsChart", box, (chart_range,), True, True)
+
+    edit_in_office(src, out, change, given)
 
 
 if __name__ == "__main__":
