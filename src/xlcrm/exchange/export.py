@@ -180,9 +180,11 @@ def _check_value_maps(crm: Crm, spec: Mapping_, files: Iterable[FileSpec]) -> No
     if missing:
         parts = [f"{key}: " + ", ".join(f'"{v}"' for v in sorted(vals))
                  for key, vals in sorted(missing.items())]
+        tables = ", ".join(f"[values.{key}]" for key in sorted(missing))
         raise ExportError(f"{spec.path.name}: no {spec.name} value for " + "; ".join(parts)
-                          + f"; add them under [values.<list>] in {spec.path} "
-                          "(or pass your own --mapping)")
+                          + f"; copy {spec.path} to a file of your own, add each under "
+                          f"{tables} with the {spec.name} value it stands for, and pass that "
+                          "file with --mapping FILE")
 
 
 def _plugin(key: str) -> ModuleType | None:
