@@ -302,7 +302,8 @@ def test_salesforce_old_shape_is_caught(demo_books: dict[str, Path], tmp_path: P
 
 def test_unmapped_source_is_a_clear_error(demo_books: dict[str, Path], tmp_path: Path) -> None:
     mine = mutated(tmp_path, "salesforce", 'listing_portal = "Web"\n', "")
-    with pytest.raises(ExportError, match=r'sources: "Listing portal".*\[values.<list>\]'):
+    with pytest.raises(ExportError,
+                       match=r'sources: "Listing portal".*\[values\.sources\].*--mapping'):
         export(demo_books["dealer"], "salesforce", tmp_path / "out", mapping=mine)
 
 
