@@ -117,11 +117,10 @@ def demo(
                              today=_not_future(today, "--today"), force=force,
                              password=_secret(pw_env))
     reports = sorted(written.parent.glob(f"{written.stem}-report-*.html"))
-    records = "contacts" if preset.casefold() == "b2b" else "leads"
-    console.print(f"Wrote {written}: {leads:,} {records} over half a year, already tallied. "
-                  "Open it: it opens on the Dashboard tab."
-                  + (f" The last full week's report is beside it: {reports[-1].name} (and "
-                     ".xlsx)." if reports else ""))
+    from . import terminal
+
+    terminal.print_demo(console, written, preset=preset, locale=locale, leads=leads,
+                        report=reports[-1].name if reports else None)
 
 
 @app.command()
@@ -185,14 +184,9 @@ def update(
         print(terminal.update_json(result, dry_run))
         return
     terminal.print_update_summary(console, result)
-    changes = f"{result.stage_changes:,} stage change{'s' * (result.stage_changes != 1)}"
     if dry_run:
         terminal.print_update_changes(console, result, shown)
-        console.print(f"Dry run: would rewrite {', '.join(result.sheets)} in {result.path} "
-                      f"and add {changes} to the stage history; nothing was written")
-    else:
-        console.print(f"Updated {', '.join(result.sheets)} in {result.path}; "
-                      f"{changes} added to the stage history")
+    terminal.print_update_done(console, result, dry_run=dry_run)
 
 
 @app.command()
@@ -303,15 +297,10 @@ def report(
     from . import terminal
 
     terminal.print_missing(console, data.notes)  # a sheet with no records, a week not over
-    console.print(f"[bold]{data.title}[/] ({data.week_start:%d %b} to {data.week_end:%d %b %Y})")
-    for rec in data.summary.itertuples(index=False):
-        if rec.key in ("leads", "contacts", "sales", "contact_rate", "close_rate"):
-            value = "-" if rec.this_week != rec.this_week else (
-                f"{rec.this_week:.1%}" if rec.kind == "rate" else f"{rec.this_week:,.0f}")
-            console.print(f"  {rec.label:<22} {value:>8}")
+    terminal.print_report(console, data)
     for made in (result.workbook, result.html, result.pdf, result.eml):
         if made is not None:
-            console.print(f"Wrote {made}")
+            terminal.print_written(console, data.locale, made)
     if result.sent_to:
         console.print(f"Sent to {', '.join(result.sent_to)}")
 
@@ -348,9 +337,9 @@ def agenda(
 
     terminal.print_agenda(console, result, day)
     if result.html is not None:
-        console.print(f"Wrote {result.html}")
+        terminal.print_written(console, result.locale, result.html)
     if result.saved is not None:
-        console.print(f"Wrote the Agenda sheet into {result.saved.path}")
+        terminal.print_written(console, result.locale, result.saved.path, agenda_sheet=True)
 
 
 @app.command()

@@ -2,6 +2,9 @@
 
 Each function takes a result of the library and a rich console; nothing here computes or
 reads a workbook, so what a Python user gets from :mod:`xlcrm` is what the terminal shows.
+The words are the workbook's language (the ``terminal_*`` words of the locale file's
+``[owned]``, the measures and agenda words of its ``[report]``), numbers and dates as that
+language writes them (Babel, as the report does).
 """
 
 from __future__ import annotations
@@ -20,14 +23,18 @@ from .commands.diff import DiffResult
 from .commands.merge import MergeResult
 from .commands.update import UpdateResult
 from .errors import ArgumentError
-from .metrics.agenda import SECTION_TITLES
+from .metrics.agenda import SECTION_TITLES, UNASSIGNED
 from .metrics.baseline import rate_interval
 from .metrics.tally import RATES
+from .reporting.data import WeeklyReport
+from .reporting.words import ReportText, report_text
+from .schema import load_schema
 from .sheets.style import figure_text
+from .sheets.words import OwnedText, owned_text_of
 
-__all__ = ["baseline_line", "print_agenda", "print_assign", "print_clean", "print_diff",
-           "print_merge", "print_missing", "print_update_changes", "print_update_summary",
-           "update_json"]
+__all__ = ["baseline_line", "print_agenda", "print_assign", "print_clean", "print_demo",
+           "print_diff", "print_merge", "print_missing", "print_report", "print_update_changes",
+           "print_update_done", "print_update_summary", "print_written", "update_json"]
 
 
 def baseline_line(result: UpdateResult, start: dt.date, end: dt.date) -> str:
@@ -47,22 +54,73 @@ def baseline_line(result: UpdateResult, start: dt.date, end: dt.date) -> str:
             f"{len(result.baselines)} baselines in the history")
 
 
+def _words(code: str) -> tuple[OwnedText, ReportText]:
+    return owned_text_of(code), report_text(code)
+
+
 def print_update_summary(console: Console, result: UpdateResult) -> None:
     """Print the week's summary table: this week, last week and the baseline; then what is
     missing for the figures to mean something (a sheet with no records yet)."""
     print_missing(console, result.missing)
+    words, numbers = _words(result.locale)
     if not result.summary():
-        console.print("No full week yet: nothing to count")
+        console.print(words["terminal_no_full_week"])
         return
-    table = Table(title=f"Week of {result.this_week:%Y-%m-%d}" if result.this_week is not None
-                  else "No full week yet")
-    for column in ("", "This week", "Last week", "Baseline"):
+    table = Table(title=words.get("terminal_week_of", date=f"{result.this_week:%Y-%m-%d}")
+                  if result.this_week is not None else words["terminal_no_full_week"])
+    for column in ("", words["terminal_this_week"], words["terminal_last_week"],
+                   words["terminal_baseline"]):
         table.add_column(column, justify="right" if column else "left")
     for name, now, before, base in result.summary():
-        kind = "rate" if name.endswith("rate") or name == "sales_per_lead" else "count"
-        table.add_row(name.replace("_", " "), figure_text(now, kind), figure_text(before, kind),
-                      figure_text(base, "per_week" if kind == "count" else kind))
+        if name.endswith("rate") or name == "sales_per_lead":
+            shown = [numbers.pct(v) for v in (now, before, base)]
+        else:  # the baseline is a count per week, with its decimal
+            shown = [numbers.count(now), numbers.count(before), numbers.decimal(base)]
+        table.add_row(numbers.words.get(f"measure_{name}", name.replace("_", " ")), *shown)
     console.print(table)
+
+
+def print_update_done(console: Console, result: UpdateResult, *, dry_run: bool) -> None:
+    """Print the last line of an update: what was (or would be) rewritten."""
+    words, numbers = _words(result.locale)
+    key = "terminal_dry_run" if dry_run else "terminal_updated"
+    console.print(words.get(key, sheets=", ".join(result.sheets), path=result.path,
+                            count=numbers.count(result.stage_changes)))
+
+
+def print_report(console: Console, report: WeeklyReport) -> None:
+    """Print the report's title, its week and its headline figures."""
+    numbers = report_text(report.locale)
+    console.print(f"[bold]{escape(report.title)}[/] ("
+                  f"{numbers.span(report.week_start, report.week_end)})")
+    rows = [(rec.label, numbers.pct(rec.this_week) if rec.kind == "rate"
+             else numbers.count(rec.this_week))
+            for rec in report.summary.itertuples(index=False)
+            if rec.key in ("leads", "contacts", "sales", "contact_rate", "close_rate")]
+    width = max((len(label) for label, _ in rows), default=0)
+    for label, value in rows:
+        console.print(f"  {label:<{width}} {value:>8}", markup=False, highlight=False)
+
+
+def print_demo(console: Console, path: object, *, preset: str, locale: str, leads: int,
+               report: str | None) -> None:
+    """Print what the demo wrote, in its language."""
+    schema = load_schema(preset, locale)
+    words, numbers = _words(schema.locale.code)
+    records = schema.sheet("contacts" if schema.preset == "b2b" else "leads").name
+    line = words.get("terminal_demo", path=path, records=records, count=numbers.count(leads),
+                     dashboard=schema.sheet("dashboard").name)
+    if report:
+        line += " " + words.get("terminal_demo_report", report=report)
+    console.print(line, markup=False, highlight=False)
+
+
+def print_written(console: Console, code: str, path: object, *, agenda_sheet: bool = False
+                  ) -> None:
+    """Print that a file was written (or the Agenda sheet into a workbook)."""
+    words = owned_text_of(code)
+    console.print(words.get("terminal_wrote_agenda" if agenda_sheet else "terminal_wrote",
+                            path=path), markup=False, highlight=False)
 
 
 def print_missing(console: Console, missing: list[str]) -> None:
@@ -126,22 +184,28 @@ def update_json(result: UpdateResult, dry_run: bool) -> str:
 def print_agenda(console: Console, result: AgendaResult, day: dt.date) -> None:
     """Print one table per salesperson: each section's first ten rows."""
     print_missing(console, result.missing)
+    words, numbers = _words(result.locale)
     if not result.reps:
-        console.print(f"Nothing on the agenda for {day:%A %d %B %Y}.")
+        console.print(numbers["agenda_nothing"])
     for name in result.reps:
-        table = Table(title=f"{name}: {day:%A %d %B}", title_justify="left", expand=False)
-        for column in ("", "When", "Client", "What", "Last interaction"):
+        shown = words["agenda_unassigned"] if name == UNASSIGNED else name
+        table = Table(title=f"{shown}: {words.long_date(day)}", title_justify="left",
+                      expand=False)
+        for column in ("", numbers["agenda_when"], numbers["agenda_client"],
+                       numbers["agenda_what"], numbers["agenda_last"]):
             table.add_column(column, overflow="fold")
-        for key, title in SECTION_TITLES.items():
+        for key in SECTION_TITLES:
+            title = numbers[f"agenda_{key}"]
             rows = result.section(name, key)
             for i, rec in enumerate(rows.itertuples(index=False)):
                 if i == 10:
-                    table.add_row("", "", f"... {len(rows) - 10} more", "", "")
+                    table.add_row("", "", words.get("terminal_more", count=len(rows) - 10),
+                                  "", "")
                     break
                 when = "" if rec.when != rec.when or rec.when is None else (
-                    f"{rec.when:%H:%M}" if key == "due" else f"{rec.when:%d %b}")
+                    f"{rec.when:%H:%M}" if key == "due" else numbers.date(rec.when, "d MMM"))
                 last = "" if rec.last_date != rec.last_date or rec.last_date is None else \
-                    f"{rec.last_date:%d %b}: {rec.last_what}"
+                    f"{numbers.date(rec.last_date, 'd MMM')}: {rec.last_what}"
                 table.add_row(title if i == 0 else "", when, f"{rec.client} ({rec.record})",
                               str(rec.what), last)
         console.print(table)

@@ -52,6 +52,8 @@ class AgendaResult:
     html: Path | None = None
     saved: SaveResult | None = None
     missing: list[str] = field(default_factory=list)
+    #: the workbook's language (its locale code), for what is printed of the agenda
+    locale: str = "en"
 
     @property
     def reps(self) -> list[str]:
@@ -119,7 +121,7 @@ def agenda(path: str | Path, *, day: dt.date | None = None, rep: str | None = No
     if rep is not None:
         _require_rep(crm, rep)
     items = build_agenda(crm, day=day, now=now, steps=tally_input(crm).steps, rep=rep)
-    result = AgendaResult(Path(path), day, items)
+    result = AgendaResult(Path(path), day, items, locale=crm.schema.locale.code)
     result.missing = crm.missing_records(("tasks", "lead"))
     if out is not None:
         target = Path(out)

@@ -46,6 +46,7 @@ from ..metrics.quality import (
 from ..read import Crm, bulk_work, load
 from ..sheets.merge_log import LOG_HEADER, merge_log_builder
 from ..sheets.quality import DUPLICATE_HEADER, duplicate_header, quality_builder
+from ..sheets.words import owned_text
 from ..xlsx.crypto import with_password
 from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
@@ -264,8 +265,9 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
                                                                plan.skipped)
         marks = {}
         result.dates_converted = _convert_text_dates(crm, patches, new_log, today)
-    result.groups, result.compared = find_groups(crm)
-    result.findings = find_problems(crm, today=today)
+    words = owned_text(crm.schema).words  # the findings in the workbook's language
+    result.groups, result.compared = find_groups(crm, words)
+    result.findings = find_problems(crm, today=today, words=words)
     marked = set(marks)
     for group in result.groups:  # a person's marks survive a re-run
         name = crm.sheet_names[group.sheet]

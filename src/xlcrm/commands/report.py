@@ -28,6 +28,7 @@ from ..reporting.data import (
 from ..reporting.html import SECTION_TITLES, render_mail, render_report
 from ..reporting.mail import PASSWORD_VARIABLE, SmtpSettings, build_message, send
 from ..reporting.workbook import write_report_workbook
+from ..sheets.words import owned_text
 from ..week import OWNED_READ, compute_week
 from ..xlsx.crypto import with_password
 
@@ -86,9 +87,10 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
             raise ReportError(f"week {report_week(start)} has not begun yet (today is {today})")
         # the weekly run as it would have been on the Monday after that week
         result = compute_week(crm, today=min(today, start + dt.timedelta(days=7)))
+    words = owned_text(crm.schema).words  # the findings in the workbook's language
     checked = QualityInput(issues=validate(crm, today=today),
-                           problems=find_problems(crm, today=today),
-                           duplicates=find_groups(crm)[0])
+                           problems=find_problems(crm, today=today, words=words),
+                           duplicates=find_groups(crm, words)[0])
     return weekly_report(crm, result, week=start, generated=today, checked=checked)
 
 

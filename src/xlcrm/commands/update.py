@@ -54,6 +54,8 @@ class UpdateResult:
     #: a dry run's preview: every owned-sheet cell the run would change (the stage history's
     #: appended rows are :meth:`new_history`)
     changes: list[CellChange] = field(default_factory=list)
+    #: the workbook's language (its locale code), for what is printed about the run
+    locale: str = "en"
 
     @property
     def weeks(self) -> pd.DataFrame:
@@ -165,7 +167,7 @@ def _update(path: str | Path, *, today: dt.date, force: bool, dry_run: bool,
     # the week has read the Stage history's cells: 100k rows need not stay while the sheets
     # are laid out
     crm.owned_cells.pop("stage_history", None)
-    result = UpdateResult(Path(path), week)
+    result = UpdateResult(Path(path), week, locale=crm.schema.locale.code)
     result.missing = crm.missing_records(("lead", "activities", "deals"))
     names = {s.key: crm.claim_sheet(s.key) for s in crm.schema.owned_sheets}
     builders: dict[str, SheetBuilder] = {}

@@ -95,7 +95,7 @@ def simulate(gen: Generator) -> dict[str, dict[str, list[Any]]]:
         gen.n, (1.2, 1.1, 1.1, 1.0, 0.9, 0.12, 0.08),
         list(range(8, 20)), (2, 5, 6, 6, 4, 5, 6, 6, 5, 4, 2, 1))
     account_weights = [rng.paretovariate(1.5) for _ in accounts]
-    products = gen.names["products"]["names"]
+    products = gen.phrases["products"]
     contacts: list[tuple[dict[str, Any], Journey]] = []
     per_account: dict[str, int] = {}
     for created in created_times:
@@ -131,7 +131,7 @@ def simulate(gen: Generator) -> dict[str, dict[str, list[Any]]]:
         dup.update(owner=rng.choice(gen.reps)[0], stage=gen.v("lead_statuses", "new"))
         twins.append((original, tables["contacts"].add(**dup)))
     contact_cols = tables["contacts"].finish("CON", "created")
-    add_consent(contact_cols)
+    add_consent(contact_cols, gen.phrases)
 
     open_stages = ("active_request", "request_sent", "agreed_invoiced", "payment_received")
     deals: list[tuple[dict[str, Any], Journey, str]] = []
@@ -258,7 +258,8 @@ def _campaigns(gen: Generator, table: Table,
         src = rng.choice(["trade_show", "ebook", "paid_search", "cold_outreach", "web_form"])
         responses = sum(1 for r, _ in contacts
                         if r["_src"] == src and start <= r["created"].date() <= end)
-        table.add(name=f"{gen.v('sources', src)} {gen.phrases['campaign']} {k + 1}",
+        name = gen.phrases["campaign"].format(source=gen.v("sources", src), number=k + 1)
+        table.add(name=name,
                   channel=gen.v("channels", "email" if src != "trade_show" else "in_person"),
                   source=gen.v("sources", src), start=start, end=end,
                   budget=float(rng.choice((1500, 2500, 4000, 8000, 12000))),

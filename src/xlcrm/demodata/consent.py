@@ -17,8 +17,10 @@ __all__ = ["add_consent"]
 _ONLINE = ("web", "portal", "site", "social", "ads", "form", "online", "newsletter", "webinar")
 
 
-def add_consent(columns: dict[str, list[Any]], *, share: float = 0.6) -> None:
-    """Fill the ``marketing_consent`` and ``consent_source`` columns of a people table."""
+def add_consent(columns: dict[str, list[Any]], phrases: dict[str, Any], *,
+                share: float = 0.6) -> None:
+    """Fill the ``marketing_consent`` and ``consent_source`` columns of a people table, the
+    source in the demo's language (``phrases``: the ``[demo]`` words of its locale)."""
     dates: list[Any] = []
     sources: list[Any] = []
     for rid, created, email, source in zip(columns["id"], columns["created"],
@@ -31,6 +33,6 @@ def add_consent(columns: dict[str, list[Any]], *, share: float = 0.6) -> None:
         day = created.date() if isinstance(created, dt.datetime) else created
         online = any(word in str(source).casefold() for word in _ONLINE)
         dates.append(day)
-        sources.append("Web form opt-in" if online else "Signed privacy form")
+        sources.append(phrases["consent_online" if online else "consent_signed"])
     columns["marketing_consent"] = dates
     columns["consent_source"] = sources

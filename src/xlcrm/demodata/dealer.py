@@ -103,7 +103,7 @@ def simulate(gen: Generator) -> dict[str, dict[str, list[Any]]]:
                    trade_in=False, vehicle_condition=gen.v("vehicle_conditions", "used"))
         twins.append((original, leads.add(**dup)))
     lead_cols = leads.finish("L", "created")
-    add_consent(lead_cols)
+    add_consent(lead_cols, gen.phrases)
 
     open_items, closed_items = [], []
     for row, j in journeys:

@@ -22,7 +22,7 @@ from typing import Any
 
 from .._resources import templates_dir
 from ..metrics.identity import email_key
-from ..schema import Schema
+from ..schema import Schema, load_locale
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -118,8 +118,10 @@ class Generator:
             self.names = tomllib.load(fh)
         self.langs = list(self.names["weights"])
         self.lang_weights = [self.names["weights"][k] for k in self.langs]
-        text = self.names["phrases"]
-        self.phrases: dict[str, str] = text.get(self.loc.code, text["en"])
+        # the demo's own phrases in its language ([demo] of the locale file), English for a
+        # phrase a locale lacks
+        english = load_locale("en").sections["demo"]
+        self.phrases: dict[str, Any] = {**english, **self.loc.sections.get("demo", {})}
         self.reps = self._reps()
         self.emails_used: set[str] = set()
         self.names_used: set[tuple[str, str, str]] = set()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -148,33 +148,55 @@ def _candidates(blocks: dict[str, list[int]]) -> set[tuple[int, int]]:
     return pairs
 
 
-def _score(p: _Prepared, a: int, b: int, kind: Kind) -> tuple[float, str]:
-    """Score one candidate pair (0-1) and say why, in words a person checks quickly."""
+#: each reason in English, by its key in the locale files' ``[owned]`` section
+REASONS = {
+    "quality_reason_same_email": "same e-mail", "quality_reason_same_website": "same website",
+    "quality_reason_same_email_value": "same e-mail {value}",
+    "quality_reason_same_website_value": "same website {value}",
+    "quality_reason_same_phone": "same phone",
+    "quality_reason_same_phone_value": "same phone {value}",
+    "quality_reason_same_account": "same account {value}",
+    "quality_reason_same_company": "same company",
+    "quality_reason_same_domain": "same company domain {value}",
+    "quality_reason_same_town": "same town", "quality_reason_same_name": "same name",
+    "quality_reason_names_alike": "names {percent} alike",
+}
+
+
+def _say(words: Mapping[str, str] | None, key: str, **values: Any) -> str:
+    return ((words or {}).get(key) or REASONS[key]).format(**values)
+
+
+def _score(p: _Prepared, a: int, b: int, kind: Kind,
+           words: Mapping[str, str] | None = None) -> tuple[float, str]:
+    """Score one candidate pair (0-1) and say why, in words a person checks quickly (English,
+    or ``words``: the workbook language's ``quality_reason_*`` words)."""
     name_a, name_b = p.names[a], p.names[b]
     name = fuzz.token_sort_ratio(name_a, name_b) / 100 if name_a and name_b else 0.5
     reasons: list[str] = []
     same_email = p.emails[a] is not None and p.emails[a] == p.emails[b]
     same_phone = p.phones[a] is not None and p.phones[a] == p.phones[b]
-    what = "e-mail" if kind == "person" else "website"
+    what = "email" if kind == "person" else "website"
     score = 0.0
     if same_email and same_phone:
         score = 0.85 + 0.15 * name
-        reasons += [f"same {what}", "same phone"]
+        reasons += [_say(words, f"quality_reason_same_{what}"),
+                    _say(words, "quality_reason_same_phone")]
     elif same_email:  # a shared mailbox (a family's, an office's) needs names that agree
         score = 0.6 + 0.4 * name
-        reasons.append(f"same {what} {p.emails[a]}")
+        reasons.append(_say(words, f"quality_reason_same_{what}_value", value=p.emails[a]))
     elif same_phone:  # a switchboard is shared by people with other names
         score = 0.45 + 0.5 * name
-        reasons.append(f"same phone {p.phones[a]}")
+        reasons.append(_say(words, "quality_reason_same_phone_value", value=p.phones[a]))
     shared = p.context[a] & p.context[b]
     if kind == "person" and shared:
-        reasons.append(_context_words(shared))
+        reasons.append(_context_words(shared, words))
     if not (same_email or same_phone):
         if kind == "person":  # every word alike too: Lena and Leon Schmidt are two people
             alike = name >= 0.9 and bool(shared) and _weakest_word(name_a, name_b) >= 0.8
         elif shared:  # companies in the same town
             alike = name >= 0.9
-            reasons.append("same town")
+            reasons.append(_say(words, "quality_reason_same_town"))
         else:  # a town differs or is missing: only near-identical names
             alike = name >= 0.97 and not (p.context[a] and p.context[b])
         if alike:
@@ -184,7 +206,8 @@ def _score(p: _Prepared, a: int, b: int, kind: Kind) -> tuple[float, str]:
             if p.phones[a] and p.phones[b]:
                 score -= 0.2
     if name_a and name_b:
-        reasons.append("same name" if name_a == name_b else f"names {name:.0%} alike")
+        reasons.append(_say(words, "quality_reason_same_name") if name_a == name_b
+                       else _say(words, "quality_reason_names_alike", percent=f"{name:.0%}"))
     return max(0.0, min(score, 1.0)), "; ".join(reasons)
 
 
@@ -198,18 +221,19 @@ def _weakest_word(a: str, b: str) -> float:
     return min(max(fuzz.ratio(w, v) for v in words_b) for w in words_a) / 100
 
 
-def _context_words(shared: set[str]) -> str:
+def _context_words(shared: set[str], words: Mapping[str, str] | None = None) -> str:
     kinds = sorted(shared)
     first = kinds[0]
     if first.startswith("a:"):
-        return f"same account {first[2:]}"
+        return _say(words, "quality_reason_same_account", value=first[2:])
     if first.startswith("c:"):
-        return "same company"
-    return f"same company domain {first[2:]}"
+        return _say(words, "quality_reason_same_company")
+    return _say(words, "quality_reason_same_domain", value=first[2:])
 
 
 def find_duplicates(records: pd.DataFrame, *, kind: Kind = "person", region: str = "US",
-                    threshold: float = THRESHOLD) -> DuplicateSearch:
+                    threshold: float = THRESHOLD,
+                    words: Mapping[str, str] | None = None) -> DuplicateSearch:
     """Find the records that are the same person (or company) entered more than once.
 
     Args:
@@ -220,6 +244,8 @@ def find_duplicates(records: pd.DataFrame, *, kind: Kind = "person", region: str
         kind: ``person`` or ``company``.
         region: ISO country whose numbers need no country code (Settings' phone region).
         threshold: the lowest score reported.
+        words: the reasons' words in the workbook's language (``quality_reason_*`` of the
+            locale file's ``[owned]``); English when None.
 
     Returns:
         The pairs scoring at least ``threshold``, with the number of pairs compared.
@@ -228,7 +254,7 @@ def find_duplicates(records: pd.DataFrame, *, kind: Kind = "person", region: str
     candidates = _candidates(_blocks(p, kind))
     rows = []
     for a, b in sorted(candidates):
-        score, reason = _score(p, a, b, kind)
+        score, reason = _score(p, a, b, kind, words)
         if score >= threshold:
             rows.append((p.ids[a], p.ids[b], round(score, 3), reason))
     pairs = pd.DataFrame(rows, columns=["a", "b", "score", "reason"])

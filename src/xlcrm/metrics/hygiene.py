@@ -3,6 +3,8 @@
 Each function takes a sheet's records (the index is the sheet row, as :func:`xlcrm.load` gives
 it) and returns *findings*: one row per problem with the record's ``row``, ``record`` id, the
 ``column`` key where a person fixes it, a ``check`` code, a ``severity`` and a ``message``.
+The messages are in English unless ``words`` (the ``quality_message_*`` words of the
+workbook's locale file, passed in by the caller: metrics read no files) say them otherwise.
 """
 
 from __future__ import annotations
@@ -24,10 +26,35 @@ __all__ = [
     "last_touch",
     "owner_problems",
     "parent_loops",
+    "say",
 ]
 
 FINDING_COLUMNS = ["row", "record", "column", "check", "severity", "message"]
 Finding = tuple[Any, Any, str, str, str, str]
+#: each message in English, by its key in the locale files' ``[owned]`` section
+MESSAGES = {
+    "quality_message_no_contact_data": "no e-mail and no phone: nobody can reach this record",
+    "quality_message_bad_email": 'e-mail "{value}" is not an address; write it as '
+                                 "name@company.com",
+    "quality_message_unusable_email": 'e-mail "{value}" is not usable',
+    "quality_message_bad_phone": 'phone "{value}" can\'t be a number (wrong length or no '
+                                 "digits); write it with its country code, such as +39 347 "
+                                 "123 4567",
+    "quality_message_dead": "{what} untouched since {date} ({days} days): no activity, task or "
+                            "deal; revive it or close it",
+    "quality_message_orphan": 'parent account "{parent}" does not exist; fix the id or clear it',
+    "quality_message_territory_mismatch": "territory {territory} differs from its parent "
+                                          "{parent}'s ({parent_territory})",
+    "quality_message_cycle": "parent chain loops: {chain}",
+    "quality_message_no_owner": "no owner: nobody follows this record up; run `xlcrm assign`",
+    "quality_message_unknown_owner": 'owner "{name}" is not a rep in Settings',
+    "quality_message_inactive_owner": "owner {name} is no longer active; hand the record over",
+}
+
+
+def say(words: Mapping[str, str] | None, key: str, **values: Any) -> str:
+    """The message ``key`` in the words given (English when they lack it), filled in."""
+    return ((words or {}).get(key) or MESSAGES.get(key) or key).format(**values)
 
 
 def findings_frame(rows: Iterable[Finding]) -> pd.DataFrame:
@@ -39,7 +66,8 @@ def _text(v: Any) -> str | None:
     return v.strip() if isinstance(v, str) and v.strip() else None
 
 
-def contact_problems(records: pd.DataFrame, *, region: str = "US") -> pd.DataFrame:
+def contact_problems(records: pd.DataFrame, *, region: str = "US",
+                     words: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Records nobody can reach: no e-mail and no phone, a malformed e-mail, an impossible phone.
 
     A phone is impossible when no country's numbering plan allows its length (``12345``,
@@ -56,17 +84,17 @@ def contact_problems(records: pd.DataFrame, *, region: str = "US") -> pd.DataFra
         e, p = _text(email), _text(phone)
         if has_email and has_phone and e is None and p is None:
             out.append((row, rid, "email", "no-contact-data", "warning",
-                        "no e-mail and no phone: nobody can reach this record"))
+                        say(words, "quality_message_no_contact_data")))
             continue
         if e is not None and not is_email(e):
             out.append((row, rid, "email", "bad-email", "warning",
-                        f'e-mail "{e}" is not an address; write it as name@company.com'))
+                        say(words, "quality_message_bad_email", value=e)))
         elif e is not None and email_key(e) is None:
-            out.append((row, rid, "email", "bad-email", "warning", f'e-mail "{e}" is not usable'))
+            out.append((row, rid, "email", "bad-email", "warning",
+                        say(words, "quality_message_unusable_email", value=e)))
         if p is not None and phone_key(p, region) is None:
             out.append((row, rid, "phone", "bad-phone", "warning",
-                        f'phone "{p}" can\'t be a number (wrong length or no digits); '
-                        "write it with its country code, such as +39 347 123 4567"))
+                        say(words, "quality_message_bad_phone", value=p)))
     return findings_frame(out)
 
 
@@ -92,7 +120,8 @@ def last_touch(ids: pd.Series, events: Iterable[tuple[pd.Series, pd.Series]]) ->
 
 
 def dead_records(records: pd.DataFrame, touched: pd.Series, *, today: dt.date,
-                 days: int, what: str = "record") -> pd.DataFrame:
+                 days: int, what: str = "record",
+                 words: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Records untouched for more than ``days`` days: no activity, task or deal since.
 
     A record counts as touched on the day it was created (a new contact is not dead), and on
@@ -109,8 +138,8 @@ def dead_records(records: pd.DataFrame, touched: pd.Series, *, today: dt.date,
     for row in dead:
         idle = (pd.Timestamp(today) - last[row]).days
         out.append((row, ids[row], "id", "dead", "warning",
-                    f"{what} untouched since {last[row]:%Y-%m-%d} ({idle} days): no activity, "
-                    "task or deal; revive it or close it"))
+                    say(words, "quality_message_dead", what=what, date=f"{last[row]:%Y-%m-%d}",
+                        days=idle)))
     return findings_frame(out)
 
 
@@ -134,7 +163,8 @@ def parent_loops(parent: Mapping[str, str], row_of: Mapping[str, Any]) -> list[l
     return loops
 
 
-def hierarchy_problems(accounts: pd.DataFrame) -> pd.DataFrame:
+def hierarchy_problems(accounts: pd.DataFrame,
+                       words: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Problems in the parent/child tree of accounts.
 
     - an *orphan* names a parent account that doesn't exist;
@@ -153,20 +183,22 @@ def hierarchy_problems(accounts: pd.DataFrame) -> pd.DataFrame:
         row = row_of[child]
         if par not in row_of:
             out.append((row, child, "parent", "orphan", "warning",
-                        f'parent account "{par}" does not exist; fix the id or clear it'))
+                        say(words, "quality_message_orphan", parent=par)))
         elif par != child:
             t_child, t_parent = territory.get(child), territory.get(par)
             if isinstance(t_child, str) and isinstance(t_parent, str) and t_child != t_parent:
                 out.append((row, child, "territory", "territory-mismatch", "warning",
-                            f"territory {t_child} differs from its parent {par}'s ({t_parent})"))
+                            say(words, "quality_message_territory_mismatch",
+                                territory=t_child, parent=par, parent_territory=t_parent)))
     for loop in parent_loops(parent, row_of):
         out.append((row_of[loop[0]], loop[0], "parent", "cycle", "error",
-                    f"parent chain loops: {' → '.join(loop + [loop[0]])}"))
+                    say(words, "quality_message_cycle", chain=" → ".join(loop + [loop[0]]))))
     return findings_frame(out)
 
 
 def owner_problems(owners: pd.Series, ids: pd.Series, reps: Mapping[str, bool], *,
-                   column: str = "owner") -> pd.DataFrame:
+                   column: str = "owner",
+                   words: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Records without an owner, with an owner Settings doesn't list, or an inactive one.
 
     Args:
@@ -181,11 +213,11 @@ def owner_problems(owners: pd.Series, ids: pd.Series, reps: Mapping[str, bool], 
         name = _text(owner)
         if name is None:
             out.append((row, rid, column, "no-owner", "warning",
-                        "no owner: nobody follows this record up; run `xlcrm assign`"))
+                        say(words, "quality_message_no_owner")))
         elif name.casefold() not in known:
             out.append((row, rid, column, "unknown-owner", "warning",
-                        f'owner "{name}" is not a rep in Settings'))
+                        say(words, "quality_message_unknown_owner", name=name)))
         elif not known[name.casefold()][1]:
             out.append((row, rid, column, "inactive-owner", "warning",
-                        f"owner {name} is no longer active; hand the record over"))
+                        say(words, "quality_message_inactive_owner", name=name)))
     return findings_frame(out)

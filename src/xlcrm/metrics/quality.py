@@ -14,6 +14,7 @@ quality sheet; the weekly report counts them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -120,8 +121,10 @@ def _search_frame(crm: Crm, key: str) -> pd.DataFrame:
     return frame
 
 
-def find_groups(crm: Crm) -> tuple[list[DuplicateGroup], dict[str, int]]:
-    """Search each people and company sheet for duplicates; return the groups, oldest first."""
+def find_groups(crm: Crm, words: Mapping[str, str] | None = None
+                ) -> tuple[list[DuplicateGroup], dict[str, int]]:
+    """Search each people and company sheet for duplicates; return the groups, oldest first,
+    each reason in ``words`` (the workbook language's ``[owned]`` words; English when None)."""
     region = str(crm.settings.options.get("phone_region") or "US")
     groups: list[DuplicateGroup] = []
     compared: dict[str, int] = {}
@@ -130,7 +133,7 @@ def find_groups(crm: Crm) -> tuple[list[DuplicateGroup], dict[str, int]]:
             continue
         frame = _search_frame(crm, key)
         frame = frame[frame["id"].notna()]
-        search = find_duplicates(frame, kind=kind, region=region)
+        search = find_duplicates(frame, kind=kind, region=region, words=words)
         compared[key] = search.compared
         order = [str(i) for i in frame["id"]]
         best: dict[str, tuple[float, str]] = {}
@@ -144,8 +147,10 @@ def find_groups(crm: Crm) -> tuple[list[DuplicateGroup], dict[str, int]]:
     return groups, compared
 
 
-def find_problems(crm: Crm, *, today: dt.date) -> list[Finding]:
-    """Every finding but duplicates (see the module docstring), sorted by sheet and row."""
+def find_problems(crm: Crm, *, today: dt.date,
+                  words: Mapping[str, str] | None = None) -> list[Finding]:
+    """Every finding but duplicates (see the module docstring), sorted by sheet and row, each
+    message in ``words`` (the workbook language's ``[owned]`` words; English when None)."""
     region = str(crm.settings.options.get("phone_region") or "US")
     days = int(crm.settings.options.get("dead_after_days") or 365)
     reps_frame = crm.settings.lists.get("reps")
@@ -172,17 +177,19 @@ def find_problems(crm: Crm, *, today: dt.date) -> list[Finding]:
         if records.empty:
             continue
         if key != "accounts":
-            add(key, contact_problems(records, region=region))
+            add(key, contact_problems(records, region=region, words=words))
         else:
-            add(key, contact_problems(records[["id", "phone"]], region=region)
+            add(key, contact_problems(records[["id", "phone"]], region=region, words=words)
                 if "phone" in records else contact_problems(records.iloc[:, :0]))
-            add(key, hierarchy_problems(records))
-        what = {"leads": "lead", "contacts": "contact", "accounts": "account"}[key]
+            add(key, hierarchy_problems(records, words))
+        noun = {"leads": "lead", "contacts": "contact", "accounts": "account"}[key]
+        what = (words or {}).get(f"quality_what_{noun}", noun)
         add(key, dead_records(records, last_touch(records["id"], touches.get(key, [])),
-                              today=today, days=days, what=what))
+                              today=today, days=days, what=what, words=words))
         owner = _owner_column(sheet)
         if owner and reps:
-            add(key, owner_problems(records[owner], records["id"], reps, column=owner))
+            add(key, owner_problems(records[owner], records["id"], reps, column=owner,
+                                    words=words))
     order = {name: i for i, name in enumerate(crm.sheet_names.values())}
     return sorted(out, key=lambda f: (order.get(f.sheet, 99), _row_of(f.cell), f.check))
 

@@ -25,6 +25,7 @@ from ..metrics.person import erased_ids
 from ..metrics.records import lead_sheet, record_names, rep_column
 from ..metrics.tally import RATES, STEPS, TallyInput, by_dimension
 from ..metrics.tally import week_start as start_of_week
+from ..sheets.words import OwnedText
 from ..week import WeekResult, source_money
 from .words import report_text
 
@@ -483,7 +484,17 @@ def weekly_report(crm: Crm, result: WeekResult, *, week: dt.date, generated: dt.
         reps=_reps(crm, data, start, end, period),
         lost_reasons=fun.lost_reasons if fun is not None else empty,
         competitors=fun.competitors if fun is not None else empty,
-        plans=result.plans, quality=quality, worst=worst, notes=notes)
+        plans=_verdicts_in(result.plans, code), quality=quality, worst=worst, notes=notes)
+
+
+def _verdicts_in(plans: pd.DataFrame, code: str) -> pd.DataFrame:
+    """The plans with each verdict ("within noise", "better", "worse") in the language, as
+    the Baseline sheet words them."""
+    if plans.empty or "verdict" not in plans:
+        return plans
+    words = OwnedText(code).words
+    return plans.assign(verdict=plans["verdict"].map(
+        lambda v: words.get("verdict_" + str(v).replace(" ", "_"), v)))
 
 
 def as_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

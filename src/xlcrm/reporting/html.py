@@ -19,6 +19,8 @@ from markupsafe import Markup
 from .._resources import templates_dir
 from ..errors import TemplateError
 from ..metrics.agenda import SECTION_TITLES as AGENDA_TITLES
+from ..metrics.agenda import UNASSIGNED
+from ..sheets.words import owned_text
 from .charts import alt_text
 from .charts import report_charts as chart_specs
 from .data import WeeklyReport, as_records
@@ -208,7 +210,8 @@ def render_agenda(result: Any, crm: Any, *, now: dt.datetime,
             rows = as_records(result.section(rep, key))
             if rows:
                 sections.append({"key": key, "title": title, "rows": rows})
-        reps.append({"name": rep, "sections": sections})
+        reps.append({"name": owned_text(crm.schema)["agenda_unassigned"]
+                     if rep == UNASSIGNED else rep, "sections": sections})
     return _render(environment(templates, text), "agenda.html.j2", {
         "day": result.day, "now": now, "workbook": Path(result.path).name, "reps": reps,
         "titles": titles, "currency": currency})

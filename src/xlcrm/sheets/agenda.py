@@ -17,7 +17,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
-from ..metrics.agenda import AGENDA_COLUMNS, SECTION_TITLES
+from ..metrics.agenda import AGENDA_COLUMNS, SECTION_TITLES, UNASSIGNED
 from ..xlsx.transplant import RowRenderer
 from .style import owned_banner
 from .words import owned_text
@@ -50,8 +50,9 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
                                                       "record", "client", "what",
                                                       "last_interaction", "last_was")]
         rows = []
+        nobody = text["agenda_unassigned"]
         for rec in items.itertuples(index=False):
-            rows.append([rec.rep, sections[rec.section],
+            rows.append([nobody if rec.rep == UNASSIGNED else rec.rep, sections[rec.section],
                          None if pd.isna(rec.when) else pd.Timestamp(rec.when).to_pydatetime(),
                          rec.record, rec.client, rec.what,
                          None if pd.isna(rec.last_date)

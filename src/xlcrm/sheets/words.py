@@ -16,7 +16,7 @@ from babel.dates import format_date
 
 from ..schema import Schema, available_locales, load_locale
 
-__all__ = ["OwnedText", "owned_text"]
+__all__ = ["OwnedText", "owned_text", "owned_text_of"]
 
 #: Windows locale ids, for Excel number formats that must show month names in a language
 #: (the same as the report workbook's)
@@ -75,3 +75,8 @@ def _text(code: str) -> OwnedText:
 def owned_text(schema: Schema) -> OwnedText:
     """The (shared) :class:`OwnedText` of a workbook's language."""
     return _text(schema.locale.code)
+
+
+def owned_text_of(code: str) -> OwnedText:
+    """The (shared) :class:`OwnedText` of a language code (English when unknown)."""
+    return _text(code.strip().casefold())
