@@ -509,15 +509,7 @@ def score(
     from . import terminal
 
     terminal.print_missing(console, result.missing)
-    for rec in top.head(10).itertuples():
-        console.print(f"{rec.id:<12} {rec.name[:24]:<24} {rec.score:>5g} {rec.grade:<3} "
-                      f"{rec.why}", markup=False, highlight=False)
-    for line in result.unknown_fields:
-        console.print(f"[yellow]rule not understood:[/] {line}; fix it in Settings")
-    console.print(", ".join(f"{n:,} {name.replace('_', ' ')}"
-                            for name, n in result.counts().items()))
-    verb = "Would rewrite" if dry_run else "Wrote"
-    console.print(f"{verb} {', '.join(result.sheets)} in {result.path}")
+    terminal.print_score(console, result, top, dry_run=dry_run)
 
 
 @app.command()

@@ -398,11 +398,17 @@ def _table_name(key: str) -> str:
 
 
 def _localize_cell(value: Any, col: Column, list_key: str, locale: Locale,
-                   first: bool, all_lists: Sequence[str]) -> Any:
-    """Turn an item key in a Settings row into the label a person reads."""
+                   first: bool, all_lists: Sequence[str],
+                   headers: Mapping[str, str] | None = None) -> Any:
+    """Turn an item key in a Settings row into the label a person reads (a scoring rule's
+    field: the header of that column on the data sheets, ``headers``, where one has it)."""
     if not isinstance(value, str) or not value:
         return value
     if list_key == "scoring" and col.key == "field":
+        if headers and value in headers:
+            # the column as its sheet heads it: the B2B preset's appointment_set is headed
+            # "Meeting booked" in every language, and a rule must name what the reader finds
+            return headers[value]
         if locale.has_label("columns", value):
             return locale.label("columns", value)
         return locale.value("fields", value)
@@ -431,6 +437,8 @@ def _localize_cell(value: Any, col: Column, list_key: str, locale: Locale,
     if list_key == "scoring" and col.key == "value":
         if value in ("yes", "no"):
             return locale.yes if value == "yes" else locale.no
+        if locale.value("scoring_words", value) != value:  # a word a rule looks for
+            return locale.value("scoring_words", value)
         for other in all_lists:
             label = locale.value(other, value)
             if label != value:
@@ -519,6 +527,11 @@ def _load_schema(preset: str, locale: str) -> Schema:
         raise SchemaError(f"{where}: exactly one sheet must be of kind 'settings'")
 
     ordered_lists = [lst["key"] for lst in list_specs]
+    headers: dict[str, str] = {}
+    for sheet in sheets:  # the first data sheet (the leads, the contacts) heads a key first
+        if sheet.kind == "data":
+            for column in sheet.columns:
+                headers.setdefault(column.key, column.header)
     lists = []
     for spec in list_specs:
         cols = tuple(_build_column(c, loc, list_keys, sheet_keys, f"{where} list {spec['key']}")
@@ -529,7 +542,7 @@ def _load_schema(preset: str, locale: str) -> Schema:
                 raise SchemaError(f"{where}: list {spec['key']!r} row {r} has {len(r)} values "
                                   f"for {len(cols)} columns")
         rows = tuple(
-            tuple(_localize_cell(v, c, spec["key"], loc, i == 0, ordered_lists)
+            tuple(_localize_cell(v, c, spec["key"], loc, i == 0, ordered_lists, headers)
                   for i, (v, c) in enumerate(zip(r, cols)))
             for r in raw_rows
         )

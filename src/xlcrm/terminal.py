@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pandas as pd
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -21,20 +22,23 @@ from .commands.assign import AssignResult
 from .commands.clean import CleanResult
 from .commands.diff import DiffResult
 from .commands.merge import MergeResult
+from .commands.score import ScoreResult
 from .commands.update import UpdateResult
 from .errors import ArgumentError
 from .metrics.agenda import SECTION_TITLES, UNASSIGNED
 from .metrics.baseline import rate_interval
+from .metrics.quality import CHECK_NAMES
 from .metrics.tally import RATES
 from .reporting.data import WeeklyReport
 from .reporting.words import ReportText, report_text
-from .schema import load_schema
+from .schema import load_locale, load_schema
 from .sheets.style import figure_text
 from .sheets.words import OwnedText, owned_text_of
 
 __all__ = ["baseline_line", "print_agenda", "print_assign", "print_clean", "print_demo",
-           "print_diff", "print_merge", "print_missing", "print_report", "print_update_changes",
-           "print_update_done", "print_update_summary", "print_written", "update_json"]
+           "print_diff", "print_merge", "print_missing", "print_report", "print_score",
+           "print_update_changes", "print_update_done", "print_update_summary", "print_written",
+           "update_json"]
 
 
 def baseline_line(result: UpdateResult, start: dt.date, end: dt.date) -> str:
@@ -85,7 +89,9 @@ def print_update_done(console: Console, result: UpdateResult, *, dry_run: bool) 
     words, numbers = _words(result.locale)
     key = "terminal_dry_run" if dry_run else "terminal_updated"
     console.print(words.get(key, sheets=", ".join(result.sheets), path=result.path,
-                            count=numbers.count(result.stage_changes)))
+                            count=numbers.count(result.stage_changes),
+                            changes=words.plural("word_stage_change", result.stage_changes)),
+                  markup=False, highlight=False)
 
 
 def print_report(console: Console, report: WeeklyReport) -> None:
@@ -219,17 +225,27 @@ def print_clean(console: Console, result: CleanResult, *, apply: bool, dry_run: 
                          if result.saved and result.saved.backup else ""))
         return
     print_missing(console, result.missing)
+    words, numbers = _words(result.locale)
     for group in result.groups[:20]:
-        console.print(f"[bold]{group.sheet}[/] {' = '.join(group.ids)} "
-                      f"({group.score:.0%}): {'; '.join(sorted(set(group.reasons.values())))}")
+        console.print(f"[bold]{escape(result.names.get(group.sheet, group.sheet))}[/] "
+                      f"{' = '.join(group.ids)} ({numbers.whole_pct(group.score)}): "
+                      f"{escape('; '.join(sorted(set(group.reasons.values()))))}")
+    quality = result.names.get("data_quality", "Data quality")
     if len(result.groups) > 20:
-        console.print(f"... and {len(result.groups) - 20:,} more groups on the Data quality sheet")
+        console.print(words.get("terminal_more_on_quality", count=numbers.count(
+            len(result.groups) - 20), sheet=quality), markup=False)
     for finding in result.findings[:20]:
         style = "red" if finding.severity == "error" else "yellow"
-        console.print(f"[{style}]{finding.severity:<7}[/] {finding}")
+        severity = words.words.get(f"quality_severity_{finding.severity}", finding.severity)
+        console.print(f"[{style}]{severity:<7}[/] {escape(str(finding))}")
     if len(result.findings) > 20:
-        console.print(f"... and {len(result.findings) - 20:,} more on the Data quality sheet")
-    console.print(", ".join(f"{n:,} {name.lower()}" for name, n in result.counts().items()))
+        console.print(words.get("terminal_more_on_quality", count=numbers.count(
+            len(result.findings) - 20), sheet=quality), markup=False)
+    checks = {name: check for check, name in CHECK_NAMES.items()}
+    console.print(", ".join(
+        f"{numbers.count(n)} " + words.words.get(
+            "quality_check_" + checks.get(name, "duplicate-groups").replace("-", "_"),
+            name).lower() for name, n in result.counts().items()), markup=False)
     for line in result.skipped:
         console.print(f"[yellow]not merged:[/] {line}")
     if result.dates_converted:
@@ -246,9 +262,35 @@ def print_clean(console: Console, result: CleanResult, *, apply: bool, dry_run: 
         console.print("Nothing marked to merge: put x in the Merge column of the Data quality "
                       "sheet beside the records that are one, then run --apply again")
     if dry_run:
-        console.print(f"Dry run: would rewrite {', '.join(result.sheets)}; nothing was written")
+        console.print(words.get("terminal_clean_dry_run", sheets=", ".join(result.sheets)),
+                      markup=False)
     else:
-        console.print(f"Wrote {', '.join(result.sheets)} in {result.path}")
+        console.print(words.get("terminal_wrote_sheets", sheets=", ".join(result.sheets),
+                                path=result.path), markup=False, highlight=False)
+
+
+def print_score(console: Console, result: ScoreResult, top: pd.DataFrame, *,
+                dry_run: bool) -> None:
+    """Print the ten best open leads, the rules not understood, the counts and what was
+    written, in the workbook's language."""
+    words, numbers = _words(result.locale)
+    for rec in top.head(10).itertuples():
+        console.print(f"{rec.id:<12} {rec.name[:24]:<24} {rec.score:>5g} {rec.grade:<3} "
+                      f"{rec.why}", markup=False, highlight=False)
+    for line in result.unknown_fields:
+        console.print(words.get("terminal_rule_not_understood", rule=line), style="yellow",
+                      markup=False)
+    segments = owned_text_of(result.locale)
+    loc = load_locale(result.locale)
+    shown = []
+    for name, n in result.counts().items():
+        label = (words["terminal_open_leads"] if name == "open leads" else name
+                 if name in ("SQL", "MQL") else loc.value("rfm_segments", name))
+        shown.append(f"{numbers.count(n)} {label}")
+    console.print(", ".join(shown), markup=False, highlight=False)
+    console.print(segments.get("terminal_would_write" if dry_run else "terminal_wrote_sheets",
+                               sheets=", ".join(result.sheets), path=result.path),
+                  markup=False, highlight=False)
 
 
 def print_assign(console: Console, result: AssignResult) -> None:

@@ -44,7 +44,7 @@ from ..metrics.quality import (
     find_problems,
 )
 from ..read import Crm, bulk_work, load
-from ..sheets.merge_log import LOG_HEADER, merge_log_builder
+from ..sheets.merge_log import LOG_HEADER, log_starts, merge_log_builder
 from ..sheets.quality import DUPLICATE_HEADER, duplicate_header, quality_builder
 from ..sheets.words import owned_text
 from ..xlsx.crypto import with_password
@@ -75,6 +75,10 @@ class CleanResult:
     sheets: list[str] = field(default_factory=list)
     #: the data sheets with no records yet, and what they would feed (one line each)
     missing: list[str] = field(default_factory=list)
+    #: the workbook's language (its locale code), for what is printed about the run
+    locale: str = "en"
+    #: each sheet's name in this workbook, by key (the duplicates' sheets, Data quality)
+    names: dict[str, str] = field(default_factory=dict)
     saved: SaveResult | None = None
     #: the dates typed as text that ``apply`` made real dates, as ``Sheet!F12``
     dates_converted: list[str] = field(default_factory=list)
@@ -131,7 +135,7 @@ def _read_marks(rows: list[list[Any]], own: tuple[str, ...] = DUPLICATE_HEADER
 
 def _read_log(rows: list[list[Any]]) -> list[list[Any]]:
     """The Merge log's lines already written, to keep them when it is written afresh."""
-    start = next((i for i, r in enumerate(rows[:10]) if r and r[0] == LOG_HEADER[0]), None)
+    start = next((i for i, r in enumerate(rows[:10]) if r and log_starts(r[0])), None)
     if start is None:
         return []
     return [list(r[:len(LOG_HEADER)]) for r in rows[start + 1:] if r and r[0] not in ("", None)]
@@ -251,7 +255,9 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
     dq_name, log_name = crm.claim_sheet("data_quality"), crm.claim_sheet("merge_log")
     grids = _sheet_grids(path, [dq_name, log_name])
     marks = _read_marks(grids.get(dq_name, []), duplicate_header(crm.schema))
-    result = CleanResult(path, [], [])
+    result = CleanResult(path, [], [], locale=crm.schema.locale.code,
+                         names={**{s.key: s.name for s in crm.schema.sheets},
+                                **crm.sheet_names})
     result.missing = crm.missing_records(("lead",))
     patches: Patches = {}
     log_rows = _read_log(grids.get(log_name, []))

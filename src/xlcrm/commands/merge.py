@@ -38,7 +38,7 @@ from ..issues import column_index
 from ..metrics.compare import Records, compare_records, compare_settings
 from ..metrics.threeway import Conflict, MergeStep, Prefer, ThreeWayPlan, plan_three_way
 from ..read import bulk_work, load
-from ..sheets.conflicts import CONFLICTS_SHEET, OWNED_MARK, conflicts_builder
+from ..sheets.conflicts import CONFLICTS_SHEET, conflicts_builder, is_owned_mark
 from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
@@ -224,7 +224,7 @@ def _conflicts_name(mine: Crm) -> str:
         if CONFLICTS_SHEET in book.sheet_names:
             rows = book.get_sheet_by_name(CONFLICTS_SHEET).to_python(nrows=1)
             first = str(rows[0][0]) if rows and rows[0] else ""
-            if not first.startswith(OWNED_MARK):
+            if not is_owned_mark(first):
                 raise WorkbookError(
                     f'{mine.path.name}: has its own sheet "{CONFLICTS_SHEET}", where xlcrm '
                     "would list the merge's conflicts; rename that sheet and merge again")

@@ -56,6 +56,8 @@ class ScoreResult:
     sheets: list[str] = field(default_factory=list)
     #: the data sheets with no records yet, and what they would feed (one line each)
     missing: list[str] = field(default_factory=list)
+    #: the workbook's language (its locale code), for what is printed about the run
+    locale: str = "en"
     saved: SaveResult | None = None
 
     def counts(self) -> dict[str, int]:
@@ -119,7 +121,8 @@ def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,
     scores["open"] = is_open
     scores.loc[~is_open, "grade"] = "closed"
     scores.insert(1, "name", _names(crm, scores.index))
-    result = ScoreResult(path, scores, customers, rules, (mql, sql), unknown)
+    result = ScoreResult(path, scores, customers, rules, (mql, sql), unknown,
+                         locale=crm.schema.locale.code)
     result.missing = crm.missing_records(("lead", "deals"))
     builders: dict[str, SheetBuilder] = {}
     names = {k: crm.claim_sheet(k) for k in ("lead_scores", "rfm")}

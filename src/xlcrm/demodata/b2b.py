@@ -114,8 +114,7 @@ def simulate(gen: Generator) -> dict[str, dict[str, list[Any]]]:
                   else "contacted" if j.contact else "new")
         row = tables["contacts"].add(
             created=created, first_name=person.first, last_name=person.last,
-            title=gen.pick(("CEO", "Purchasing manager", "Operations director", "Plant manager",
-                            "Office manager", "IT manager", "Sales director", "Buyer")),
+            title=gen.pick(tuple(gen.phrases["job_titles"])),
             account=acc["id"], email=person.email, phone=person.phone,
             source=gen.v("sources", src),
             channel=gen.v("channels", rng.choice(("email", "phone", "video", "in_person"))),

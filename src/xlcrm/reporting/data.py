@@ -403,7 +403,8 @@ def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFram
         for record in group.ids[1:]:
             found.append((clean, text["clean_duplicate"],
                           rows.get(record, 0), sheet_name,
-                          f"same as {group.kept}: {group.reasons.get(record, '')}"))
+                          text.get("duplicate_of", id=group.kept,
+                                   reasons=group.reasons.get(record, ""))))
     kinds = pd.DataFrame(found, columns=["check", "kind", "row", "sheet", "detail"])
     if kinds.empty:
         return (pd.DataFrame(columns=columns(QualityRow)),

@@ -18,16 +18,23 @@ from ..crm import Crm
 from ..metrics.threeway import Conflict
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, write_cells
-from .words import owned_text
+from .words import in_every_language, owned_text
 
-__all__ = ["CONFLICTS_HEADER", "CONFLICTS_SHEET", "OWNED_MARK", "conflicts_builder"]
+__all__ = ["CONFLICTS_HEADER", "CONFLICTS_SHEET", "OWNED_MARK", "conflicts_builder",
+           "is_owned_mark"]
 
 #: the sheet's name; a merge refuses a workbook whose own sheet of this name is not xlcrm's
 CONFLICTS_SHEET = "Conflicts"
-#: how the sheet's first cell starts: a sheet so marked is xlcrm's to rewrite
+#: how the sheet's first cell starts in English: a sheet so marked (or with the banner of
+#: any language, :func:`is_owned_mark`) is xlcrm's to rewrite
 OWNED_MARK = "Owned by xlcrm"
 CONFLICTS_HEADER = ("Sheet", "Record", "Field", "Before (base)", "MINE", "THEIRS", "Kept",
                     "Why")
+
+
+def is_owned_mark(first: str) -> bool:
+    """Whether a Conflicts sheet's first cell says xlcrm owns it, in any language."""
+    return first.startswith(OWNED_MARK) or first in in_every_language("conflicts_banner")
 
 
 def conflicts_builder(crm: Crm, conflicts: Sequence[Conflict], *, mine: str, theirs: str,
@@ -45,9 +52,8 @@ def conflicts_builder(crm: Crm, conflicts: Sequence[Conflict], *, mine: str, the
         text = owned_text(crm.schema)
         banner(ws, crm.schema, f, text["conflicts_title"],
                text.get("conflicts_note", on=merged_on, mine=mine, theirs=theirs, base=base))
-        ws.write_string(0, 0, f"{OWNED_MARK}: rewritten by every `xlcrm merge`; edits made "
-                              "here are overwritten.", f.banner)
-        ws.write_row(3, 0, list(CONFLICTS_HEADER), f.head)
+        ws.write_string(0, 0, text["conflicts_banner"], f.banner)
+        ws.write_row(3, 0, list(text.header("conflicts_header")), f.head)
         if not conflicts:
             ws.write_string(4, 0, text["conflicts_none"], f.note)
         # below the lines, so a long note never widens the printed page

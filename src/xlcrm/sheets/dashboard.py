@@ -108,6 +108,9 @@ def dashboard_sheet(week: WeekResult, crm: Crm, *, tally_name: str) -> SheetBuil
                 ws.insert_chart("A21", _bar_chart(
                     book, text["chart_sources_title"], labels["leads"],
                     f"='{quoted}'!$A${top}:$A${bottom}", f"='{quoted}'!$B${top}:$B${bottom}"))
+            # the page ends where the lower charts do (row 21 + 300 px, column G + 620 px):
+            # printed from the cells alone, LibreOffice cut the charts at the table's end
+            ws.print_area(0, 0, 20 + 300 // 20 + 1, 6 + 620 // 64 + 1)
     return build
 
 

@@ -15,18 +15,20 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Crm
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, write_cells
-from .words import owned_text
+from .words import in_every_language, owned_text
 
 __all__ = ["ERASURE_HEADER", "erasure_log_builder", "read_erasure_log"]
 
-#: the log's header; its first cell finds the log when read back
+#: the log's header in English; it is written in the workbook's language, and its first cell
+#: in any language finds the log when read back
 ERASURE_HEADER = ("Erased on", "Records", "How", "Sheets touched", "Cells erased",
                   "Rows removed", "Backups removed")
 
 
 def read_erasure_log(rows: list[list[Any]]) -> list[list[Any]]:
     """The lines already in the log, to keep them when it is written afresh."""
-    start = next((i for i, r in enumerate(rows[:10]) if r and r[0] == ERASURE_HEADER[0]), None)
+    firsts = in_every_language("erasure_log_header", first_cell=True) | {ERASURE_HEADER[0]}
+    start = next((i for i, r in enumerate(rows[:10]) if r and r[0] in firsts), None)
     if start is None:
         return []
     return [list(r[:len(ERASURE_HEADER)]) for r in rows[start + 1:]
@@ -39,9 +41,8 @@ def erasure_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
         f = Formats(book, crm.schema)
         text = owned_text(crm.schema)
         banner(ws, crm.schema, f, text["erasure_log_title"], text["erasure_log_note"])
-        ws.write_string(0, 0, "Owned by xlcrm: `xlcrm forget` adds to it; rows are never "
-                              "removed.", f.banner)
-        ws.write_row(3, 0, list(ERASURE_HEADER), f.head)
+        ws.write_string(0, 0, text["erasure_log_banner"], f.banner)
+        ws.write_row(3, 0, list(text.header("erasure_log_header")), f.head)
         for i, r in enumerate(rows, 4):
             write_cells(ws, i, list(r), f, {})
         ws.set_column(0, 0, 12)

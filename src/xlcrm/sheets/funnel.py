@@ -12,7 +12,7 @@ from ..metrics.funnel import FunnelResult
 from ..metrics.records import stage_sheet
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
-from .style import Formats, banner, cell_value
+from .style import Formats, banner, cell_value, fit_header, wrapped_note
 from .words import owned_text
 
 __all__ = ["funnel_sheet"]
@@ -42,25 +42,37 @@ def funnel_sheet(week: WeekResult, fun: FunnelResult, crm: Crm) -> SheetBuilder:
             "funnel_note", since=" " + text.get("funnel_since", start=f"{start:%Y-%m-%d}")
             if start is not None else "", today=f"{week.today:%Y-%m-%d}"))
         staged = stage_sheet(crm)
-        if staged is not None and not staged.has_column("close_date"):
-            ws.write_string(3, 0, text["funnel_leads_note"], f.note)
-        else:
-            ws.write_string(3, 0, text["funnel_records_note"], f.note)
-        ws.set_column(0, 0, 24)
+        tables = ((text["funnel_by_stage"], fun.stages),
+                  (text["funnel_forecast"], fun.forecast),
+                  (text["funnel_won_lost"], fun.won_lost),
+                  (text["funnel_lost_reasons"], fun.lost_reasons),
+                  (text["funnel_competitors"], fun.competitors))
+        # column A fits the longest stage, reason, competitor or pipeline label (bold), so
+        # none is cut nor wraps over its neighbour in any language
+        firsts = [str(v) for _, frame in tables if len(frame.columns)
+                  for v in frame.iloc[:, 0]] + [
+            text[f"pipeline_{k}"] for k in ("open_count", "open_value", "weighted_value",
+                                            "win_rate")]
+        widths = {0: max(24.0, max(len(t) for t in firsts) * 1.1 + 1),
+                  **{c: 14.0 for c in range(1, 12)}}
+        ws.set_column(0, 0, widths[0])
         ws.set_column(1, 11, 14)  # a lost pipeline's value runs to eight digits
+        last = max([len(frame.columns) for _, frame in tables] + [2]) - 1
+        wrapped_note(book, ws, 2, text.get(
+            "funnel_note", since=" " + text.get("funnel_since", start=f"{start:%Y-%m-%d}")
+            if start is not None else "", today=f"{week.today:%Y-%m-%d}"), widths, last)
+        wrapped_note(book, ws, 3, text["funnel_leads_note"]
+                     if staged is not None and not staged.has_column("close_date")
+                     else text["funnel_records_note"], widths, last)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
         row = 4
-        for title, frame in ((text["funnel_by_stage"], fun.stages),
-                             (text["funnel_forecast"], fun.forecast),
-                             (text["funnel_won_lost"], fun.won_lost),
-                             (text["funnel_lost_reasons"], fun.lost_reasons),
-                             (text["funnel_competitors"], fun.competitors)):
+        for title, frame in tables:
             ws.write_string(row, 0, title, f.title)
-            ws.write_row(row + 1, 0, [text[f"funnel_{c}"] if c in _HEADERS
-                                      else c.replace("_", " ").capitalize()
-                                      for c in frame.columns], f.head)
-            ws.set_row(row + 1, 30)
+            header = [text[f"funnel_{c}"] if c in _HEADERS else c.replace("_", " ").capitalize()
+                      for c in frame.columns]
+            ws.write_row(row + 1, 0, header, f.head)
+            fit_header(ws, row + 1, header, widths)  # every word whole, every line seen
             for i, rec in enumerate(frame.itertuples(index=False), row + 2):
                 for c, (name, v) in enumerate(zip(frame.columns, rec)):
                     value = cell_value(v)

@@ -15,12 +15,18 @@ from xlsxwriter.worksheet import Worksheet
 from ..crm import Crm
 from ..xlsx.writer import SheetBuilder
 from .style import Formats, banner, cell_value
-from .words import owned_text
+from .words import in_every_language, owned_text
 
-__all__ = ["LOG_HEADER", "merge_log_builder"]
+__all__ = ["LOG_HEADER", "log_starts", "merge_log_builder"]
 
-#: the log's header; its first cell finds the log when read back
+#: the log's header in English; it is written in the workbook's language, and its first cell
+#: in any language finds the log when read back (:func:`log_starts`)
 LOG_HEADER = ("Merged on", "Sheet", "Kept", "Merged", "Field", "Value", "What happened")
+
+
+def log_starts(first: Any) -> bool:
+    """Whether a row's first cell is the log header's, in any language."""
+    return first in in_every_language("merge_log_header", first_cell=True) or first == LOG_HEADER[0]
 
 
 def merge_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
@@ -30,7 +36,7 @@ def merge_log_builder(crm: Crm, rows: list[list[Any]]) -> SheetBuilder:
         text = owned_text(crm.schema)
         banner(ws, crm.schema, f, text["merge_log_title"], text["merge_log_note"],
                key="merge_log")
-        ws.write_row(3, 0, list(LOG_HEADER), f.head)
+        ws.write_row(3, 0, list(text.header("merge_log_header")), f.head)
         for i, r in enumerate(rows, 4):
             for c, v in enumerate(r):
                 value = cell_value(v)

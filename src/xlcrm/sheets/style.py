@@ -168,6 +168,24 @@ def banner(ws: Worksheet, schema: Schema, f: Formats, title: str, note: str,
     ws.write_string(2, 0, note, f.note)
 
 
+def wrapped_note(book: xlsxwriter.Workbook, ws: Worksheet, row: int, note: str,
+                 widths: dict[int, float], last_col: int) -> None:
+    """Write a long note across columns A to ``last_col``, wrapped at word boundaries, its row
+    as tall as its lines: left to run on, it widens the printed page (LibreOffice prints what
+    a text overflows into) and every table shrinks with it."""
+    fmt = book.add_format({"italic": True, "font_color": GREY, "text_wrap": True,
+                           "valign": "top"})
+    room = sum(widths.get(c, 8.43) for c in range(last_col + 1)) - 1
+    lines, used = 1, -1.0
+    for word in note.split():  # greedy wrapping, as Excel and LibreOffice wrap at spaces
+        if used + 1 + len(word) > room / 1.05 and used >= 0:
+            lines, used = lines + 1, float(len(word))
+        else:
+            used += 1 + len(word)
+    ws.merge_range(row, 0, row, last_col, note, fmt)
+    ws.set_row(row, lines * _LINE)
+
+
 def cell_value(v: Any) -> Any:
     """A value as a cell takes it: "" for nothing (None, NaN), plain Python for numpy and
     pandas values."""

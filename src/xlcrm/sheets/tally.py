@@ -77,6 +77,7 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         # every table's header widens its columns to its longest word, in any language
         widths = {0: 14.0, **{c: 11.0 for c in range(1, 16)}, **{c: 13.0 for c in range(16, 25)}}
         row = _write_weeks(ws, _TOP, week, labels, f, refs, text, widths, cohort=False)
+        breaks = [row]  # each long table starts a printed page, under its own header
         title = text["tally_cohort_title"]
         ws.write_string(row, 0, title, f.title)
         # the note starts where the (14 pt) title ends, so neither covers the other
@@ -86,6 +87,7 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         ws.write_string(row, max(7, col), text.get("tally_cohort_note", days=week.mature_days),
                         f.note)
         row = _write_weeks(ws, row + 1, week, labels, f, refs, text, widths, cohort=True)
+        breaks.append(row)  # the sources, the reps and the definitions share a page
         row = _write_totals(ws, row, text["tally_by_source"], week.by_source, f, labels, text,
                             widths, money=True)
         row = _write_totals(ws, row, text["tally_by_rep"], week.by_rep, f, labels, text, widths)
@@ -105,7 +107,9 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         ws.freeze_panes(_TOP + 1, 1)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
-        ws.repeat_rows(_TOP)
+        # no repeated title rows: Excel repeats one set of rows over every page of a sheet,
+        # and the weekly header would then stand over the cohort, source and rep tables
+        ws.set_h_pagebreaks(breaks)
     return build
 
 

@@ -16,7 +16,7 @@ from babel.dates import format_date
 
 from ..schema import Schema, available_locales, load_locale
 
-__all__ = ["OwnedText", "owned_text", "owned_text_of"]
+__all__ = ["OwnedText", "in_every_language", "owned_text", "owned_text_of"]
 
 #: Windows locale ids, for Excel number formats that must show month names in a language
 #: (the same as the report workbook's)
@@ -52,6 +52,10 @@ class OwnedText:
         category = self._babel.plural_form(abs(n))
         return forms.get(category, forms.get("other", next(iter(forms.values()))))
 
+    def header(self, key: str) -> tuple[str, ...]:
+        """A table's header, its cells separated by ``|`` in the locale file."""
+        return tuple(self[key].split("|"))
+
     def long_date(self, day: Any) -> str:
         """A day in words: "Monday 16 November 2026" in English (as before), the language's
         own full date elsewhere ("lunedì 16 novembre 2026")."""
@@ -80,3 +84,11 @@ def owned_text(schema: Schema) -> OwnedText:
 def owned_text_of(code: str) -> OwnedText:
     """The (shared) :class:`OwnedText` of a language code (English when unknown)."""
     return _text(code.strip().casefold())
+
+
+def in_every_language(key: str, *, first_cell: bool = False) -> frozenset[str]:
+    """The words ``key`` of every shipped language (with ``first_cell``, only a header's first
+    cell), so a sheet written in one language is read back in any: a team may change its
+    language, and a log written before keeps its lines."""
+    return frozenset(_text(code).header(key)[0] if first_cell else _text(code)[key]
+                     for code in available_locales())
