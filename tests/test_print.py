@@ -74,3 +74,30 @@ def test_text_columns_fit_their_values(demo_book: Callable[..., Path]) -> None:
         letter = cells[0][email_col].column_letter
         widest = max(len(str(row[email_col].value or "")) for row in cells[1:])
         assert reps.column_dimensions[letter].width >= widest
+
+
+def test_tally_prints_each_long_table_under_its_own_header(demo_book: Callable[..., Path]
+                                                           ) -> None:
+    """No repeated title rows (Excel would repeat the weekly header over every later table);
+    instead the cohort table and the source and rep tables each start a printed page."""
+    book = demo_book("dealer", 120, 2, True)
+    wb = load_workbook(book)
+    ws = wb["Tally"]
+    assert not ws.print_title_rows
+    titles = {row[0].value: row[0].row for row in ws.iter_rows(max_col=1) if row[0].value}
+    breaks = sorted(b.id for b in ws.row_breaks.brk)
+    # a break after row N starts row N + 1 on a new page: the cohort title's row, and the
+    # by-source title's
+    cohort = next(r for t, r in titles.items() if str(t).startswith("By lead cohort"))
+    source = next(r for t, r in titles.items() if str(t).startswith("By source"))
+    assert breaks == [cohort - 1, source - 1]
+    # the notes wrap within the tables instead of running on across the page
+    assert any(str(m).startswith("A4:") for m in ws.merged_cells.ranges)
+
+
+def test_dashboard_prints_its_charts_whole(demo_book: Callable[..., Path]) -> None:
+    book = demo_book("dealer", 120, 2, True)
+    ws = load_workbook(book)["Dashboard"]
+    # the lower charts sit at row 21 and are 300 px (15 rows of 20 px) tall; the trend chart
+    # at column G is 620 px (about 10 columns of 64 px) wide
+    assert ws.print_area == "'Dashboard'!$A$1:$Q$37"

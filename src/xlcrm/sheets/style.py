@@ -169,21 +169,23 @@ def banner(ws: Worksheet, schema: Schema, f: Formats, title: str, note: str,
 
 
 def wrapped_note(book: xlsxwriter.Workbook, ws: Worksheet, row: int, note: str,
-                 widths: dict[int, float], last_col: int) -> None:
-    """Write a long note across columns A to ``last_col``, wrapped at word boundaries, its row
-    as tall as its lines: left to run on, it widens the printed page (LibreOffice prints what
-    a text overflows into) and every table shrinks with it."""
+                 widths: dict[int, float], last_col: int, *, first_col: int = 0,
+                 least: float = 0.0) -> None:
+    """Write a long note across columns ``first_col`` (A) to ``last_col``, wrapped at word
+    boundaries, its row as tall as its lines (at least ``least`` points): left to run on, it
+    widens the printed page (LibreOffice prints what a text overflows into) and every table
+    shrinks with it."""
     fmt = book.add_format({"italic": True, "font_color": GREY, "text_wrap": True,
                            "valign": "top"})
-    room = sum(widths.get(c, 8.43) for c in range(last_col + 1)) - 1
+    room = sum(widths.get(c, 8.43) for c in range(first_col, last_col + 1)) - 1
     lines, used = 1, -1.0
     for word in note.split():  # greedy wrapping, as Excel and LibreOffice wrap at spaces
         if used + 1 + len(word) > room / 1.05 and used >= 0:
             lines, used = lines + 1, float(len(word))
         else:
             used += 1 + len(word)
-    ws.merge_range(row, 0, row, last_col, note, fmt)
-    ws.set_row(row, lines * _LINE)
+    ws.merge_range(row, first_col, row, last_col, note, fmt)
+    ws.set_row(row, max(least, lines * _LINE))
 
 
 def cell_value(v: Any) -> Any:

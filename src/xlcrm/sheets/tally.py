@@ -21,7 +21,7 @@ from ..crm import Crm
 from ..metrics.tally import NESTED, RATE_DEFINITIONS, RATES, STEPS
 from ..week import WeekResult
 from ..xlsx.writer import SheetBuilder
-from .style import Formats, banner, cell_value, fit_header, measure_headers
+from .style import Formats, banner, cell_value, fit_header, measure_headers, wrapped_note
 from .words import OwnedText, owned_text
 from .workbook import structured_ref
 
@@ -68,8 +68,6 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         labels = measure_headers(crm.settings, crm.schema)
         banner(ws, crm.schema, f, text["tally_title"],
                text.get("tally_note", today=f"{week.today:%Y-%m-%d}"))
-        ws.write_string(3, 0, text["tally_rates_note"] + text_dates_note(week, text=text),
-                        f.note)
         ws.set_column(0, 0, 14)
         ws.set_column(1, 5, 11)
         ws.set_column(6, 15, 11)
@@ -84,8 +82,7 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         col, reach = 0, 0.0
         while reach < len(title) * 1.45:
             reach, col = reach + widths.get(col, 8.43), col + 1
-        ws.write_string(row, max(7, col), text.get("tally_cohort_note", days=week.mature_days),
-                        f.note)
+        cohort_row, note_col = row, max(7, col)
         row = _write_weeks(ws, row + 1, week, labels, f, refs, text, widths, cohort=True)
         breaks.append(row)  # the sources, the reps and the definitions share a page
         row = _write_totals(ws, row, text["tally_by_source"], week.by_source, f, labels, text,
@@ -104,6 +101,17 @@ def tally_sheet(week: WeekResult, crm: Crm) -> SheetBuilder:
         longest = max(len(n) for n in names) + 1.0
         if longest > widths[0]:
             ws.set_column(0, 0, longest)
+        # the notes wrap within the tables' width: run on, they widen the printed page and
+        # every table shrinks with it
+        extra = [c for c in week.by_source.columns if c not in STEPS and c not in RATES]
+        last = max(15, len(STEPS) + len(RATES) + len(extra))
+        wrapped_note(book, ws, 2, text.get("tally_note", today=f"{week.today:%Y-%m-%d}"),
+                     widths, last)
+        wrapped_note(book, ws, 3, text["tally_rates_note"] + text_dates_note(week, text=text),
+                     widths, last)
+        wrapped_note(book, ws, cohort_row, text.get("tally_cohort_note",
+                                                    days=week.mature_days),
+                     widths, last, first_col=note_col, least=20.0)
         ws.freeze_panes(_TOP + 1, 1)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
