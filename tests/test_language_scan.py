@@ -1,10 +1,12 @@
 """Every word xlcrm writes is in the workbook's language, in every preset and every language.
 
-Each preset is made as a small demo in each language, then updated, reported (workbook and
-HTML page) and given an agenda (sheet, page and terminal), all through the command line.
-Every text it wrote (each text cell of each sheet, each text of each chart, the report
-workbook, the HTML pages, what the commands printed) is scanned for the labels of the OTHER
-languages: the values of their locale files and the month and day names of their calendar.
+Each preset is made as a small demo in each language, then updated, cleaned, scored,
+reported (workbook, HTML page and e-mail) and given an agenda (sheet, page and terminal), all
+through the command line. Every text it wrote (each text cell of each sheet, each text of each
+chart, the report workbook, the HTML pages, the e-mail, what the commands printed) is scanned
+for the labels of the OTHER languages: the values of their locale files and the month and day
+names of their calendar. In Russian and Kyrgyz, any Latin word their own locale file doesn't
+write is a miss too.
 A label is no sign of another language when the workbook's language writes it too (a word
 both share, a number, a brand): that is read from the locale files themselves, so no list of
 exceptions can hide a real miss. What the user typed (the demo's names, companies, cities,
@@ -13,6 +15,8 @@ e-mails and vehicles) is not scanned; the demo's own phrases (subjects, notes, t
 
 from __future__ import annotations
 
+import email
+import email.policy
 import html
 import re
 import sys
@@ -197,7 +201,7 @@ def _build(folder: Path, preset: str, code: str) -> dict[str, list[tuple[str, st
                  ["update", str(book), "--today", f"{TODAY}"],
                  ["clean", str(book), "--today", f"{TODAY}"],
                  ["score", str(book), "--today", f"{TODAY}"],
-                 ["report", str(book), "--out", str(folder / "report"), "--html",
+                 ["report", str(book), "--out", str(folder / "report"), "--html", "--eml",
                   "--today", f"{TODAY}"],
                  ["agenda", str(book), "--out", str(folder / "agenda"), "--date", "2026-11-24"]):
         result = runner.invoke(app, args, env={"COLUMNS": "200"})
@@ -210,6 +214,14 @@ def _build(folder: Path, preset: str, code: str) -> dict[str, list[tuple[str, st
         texts[path.name] = list(_book_texts(path))
     for path in sorted(folder.rglob("*.html")):
         texts[path.name] = list(_page_texts(path))
+    for path in sorted(folder.rglob("*.eml")):  # the e-mail: its subject, text and HTML
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        texts[path.name] = [(f"{path.name}:subject", str(message["subject"]))]
+        for part in message.walk():
+            if part.get_content_type() in ("text/plain", "text/html"):
+                page = path.with_suffix(f".{part.get_content_subtype()}.part")
+                page.write_text(part.get_content(), encoding="utf-8")
+                texts[path.name] += list(_page_texts(page))
     return texts
 
 
@@ -276,6 +288,7 @@ def test_no_label_of_another_language_anywhere(
     assert f"demo-{preset}.xlsx" in names and "terminal" in names
     assert any(n.startswith(f"demo-{preset}-report-") and n.endswith(".xlsx") for n in names)
     assert any(n.startswith("agenda-") for n in names)
+    assert any(n.endswith(".eml") for n in names)
     assert _misses(texts, code) == []
     if code in _CYRILLIC:
         assert _latin_words(texts, code) == []
@@ -293,3 +306,17 @@ def test_the_scan_sees_another_language(tmp_path: Path) -> None:
     assert any("'weekly tally'" in line for line in found)
     # a phrase of the demo's own (an activity's subject) is a label too
     assert any("'call, no answer'" in line for line in found)
+
+
+def test_the_terminal_writes_numbers_as_the_language_does(
+        built: tuple[str, str, dict[str, list[tuple[str, str]]]]) -> None:
+    """The update's table prints rates with the language's decimal sign (CLDR, via Babel):
+    33.3% in English, 33,3 % or 33,3% in the others shipped."""
+    _, code, texts = built
+    printed = "\n".join(text for where, text in texts["terminal"]
+                        if where == "terminal:update")
+    rates = re.findall(r"\d+([.,])\d[\s\u00a0\u202f]?%", printed)
+    assert rates, printed
+    decimal = BabelLocale.parse("en_GB" if code == "en" else code).number_symbols["latn"][
+        "decimal"]
+    assert set(rates) == {decimal}

@@ -296,7 +296,8 @@ def report(
     data = result.report
     from . import terminal
 
-    terminal.print_missing(console, data.notes)  # a sheet with no records, a week not over
+    # a sheet with no records, a week not over
+    terminal.print_missing(console, data.notes, data.locale)
     terminal.print_report(console, data)
     for made in (result.workbook, result.html, result.pdf, result.eml):
         if made is not None:
@@ -508,7 +509,7 @@ def score(
         return
     from . import terminal
 
-    terminal.print_missing(console, result.missing)
+    terminal.print_missing(console, result.missing, result.locale)
     terminal.print_score(console, result, top, dry_run=dry_run)
 
 

@@ -128,8 +128,13 @@ class Crm:
                     len(self.tables.get(sheet_key, ())):
                 continue
             name = self.sheet_names.get(sheet_key) or self.schema.sheet(sheet_key).name
-            hint = _EMPTY_HINTS.get(key, "").format(file=shlex.quote(str(self.path)))
-            lines.append(f"{name} has no records yet" + (f": {hint}" if hint else ""))
+            # in the workbook's language ([owned] of its locale file), English without
+            words = self.schema.locale.sections.get("owned", {})
+            hint = (words.get(f"missing_hint_{key}") or _EMPTY_HINTS.get(key, "")).format(
+                file=shlex.quote(str(self.path)))
+            said = (words.get("missing_records") or "{sheet} has no records yet").format(
+                sheet=name)
+            lines.append(said + (f": {hint}" if hint else ""))
         return lines
 
     def present_sheets(self) -> Iterator[tuple[Sheet, pd.DataFrame, str]]:

@@ -65,7 +65,7 @@ def _words(code: str) -> tuple[OwnedText, ReportText]:
 def print_update_summary(console: Console, result: UpdateResult) -> None:
     """Print the week's summary table: this week, last week and the baseline; then what is
     missing for the figures to mean something (a sheet with no records yet)."""
-    print_missing(console, result.missing)
+    print_missing(console, result.missing, result.locale)
     words, numbers = _words(result.locale)
     if not result.summary():
         console.print(words["terminal_no_full_week"])
@@ -129,10 +129,11 @@ def print_written(console: Console, code: str, path: object, *, agenda_sheet: bo
                             path=path), markup=False, highlight=False)
 
 
-def print_missing(console: Console, missing: list[str]) -> None:
+def print_missing(console: Console, missing: list[str], code: str = "en") -> None:
     """Print, one line each, the data sheets with no records yet and what they feed."""
+    note = escape(owned_text_of(code)["terminal_note"])
     for line in missing:
-        console.print(f"[yellow]note:[/] {escape(line)}")
+        console.print(f"[yellow]{note}:[/] {escape(line)}")
 
 
 def print_update_changes(console: Console, result: UpdateResult, shown: int) -> None:
@@ -189,7 +190,7 @@ def update_json(result: UpdateResult, dry_run: bool) -> str:
 
 def print_agenda(console: Console, result: AgendaResult, day: dt.date) -> None:
     """Print one table per salesperson: each section's first ten rows."""
-    print_missing(console, result.missing)
+    print_missing(console, result.missing, result.locale)
     words, numbers = _words(result.locale)
     if not result.reps:
         console.print(numbers["agenda_nothing"])
@@ -224,7 +225,7 @@ def print_clean(console: Console, result: CleanResult, *, apply: bool, dry_run: 
                       + (f" (the merged version is kept as {result.saved.backup})"
                          if result.saved and result.saved.backup else ""))
         return
-    print_missing(console, result.missing)
+    print_missing(console, result.missing, result.locale)
     words, numbers = _words(result.locale)
     for group in result.groups[:20]:
         console.print(f"[bold]{escape(result.names.get(group.sheet, group.sheet))}[/] "
