@@ -320,3 +320,17 @@ def test_the_terminal_writes_numbers_as_the_language_does(
     decimal = BabelLocale.parse("en_GB" if code == "en" else code).number_symbols["latn"][
         "decimal"]
     assert set(rates) == {decimal}
+
+
+def test_import_checklist_says_when_the_vendors_steps_are_english(tmp_path: Path) -> None:
+    """IMPORT.md speaks the workbook's language; the vendor's steps are in the languages the
+    mapping file has them in (English, Italian), and a German reader is told they are English."""
+    from xlcrm import demo, export
+
+    for code, told in (("de", True), ("it", False)):
+        book = demo(tmp_path / code, leads=30, locale=code, today=TODAY, run_report=False)
+        guide = (export(book, "hubspot", tmp_path / code / "out").out / "IMPORT.md").read_text(
+            encoding="utf-8")
+        note = str(_raw(code)["guide"]["steps_in_english"])
+        assert (note in guide) is told
+        assert str(_raw(code)["guide"]["before"]) in guide

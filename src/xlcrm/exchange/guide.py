@@ -52,6 +52,12 @@ def write_guide(folder: Path, crm: Crm, spec: Mapping_, result: ExportResult) ->
     guide = spec.guide
     lines = [f"# {w['title'].format(**fill)}", "", w["intro"].format(**fill), "",
              w["report"].format(**fill), ""]
+    entries = [guide.get("tool"), *guide.get("before", []), *guide.get("after", []),
+               *(fs.steps for fs in spec.files_for(crm.schema.preset))]
+    if any(isinstance(e, Mapping) and not e.get(lang) for e in entries):
+        # the vendor's screens are named as its interface names them: where the mapping
+        # file has no steps in this language, they stay English, and the reader is told
+        lines += [f"*{w['steps_in_english']}*", ""]
     if guide.get("tool"):
         lines += [f"**{_text(guide['tool'], lang)}**", ""]
     lines += [f"## 1. {w['before']}", ""]
