@@ -342,3 +342,34 @@ def test_import_checklist_says_when_the_vendors_steps_are_english(tmp_path: Path
         note = str(_raw(code)["guide"]["steps_in_english"])
         assert (note in guide) is told
         assert str(_raw(code)["guide"]["before"]) in guide
+
+
+def test_a_merge_lists_its_conflicts_in_the_workbooks_language(tmp_path: Path) -> None:
+    """A Russian workbook's Conflicts sheet has a Russian name, banner and header; a second
+    merge finds that sheet again and rewrites it (no second sheet)."""
+    import shutil
+
+    from xlcrm.schema import load_schema
+    from xlcrm.sheets.words import OwnedText
+    from xlcrm.xlsx.writer import patch_sheet
+
+    base = Path(xlcrm.demo(tmp_path / "base", leads=30, locale="ru", today=TODAY,
+                           run_update=False))
+    leads = load_schema("dealer", "ru").sheet("leads")
+    notes = [c.key for c in leads.columns].index("notes")
+    copies = {}
+    for side in ("mine", "theirs"):
+        copies[side] = Path(shutil.copyfile(base, tmp_path / f"{side}.xlsx"))
+        patch_sheet(copies[side], leads.name, {(2, notes): f"заметка {side}"}, backups=0)
+    words = OwnedText("ru")
+    for _ in range(2):
+        out = tmp_path / "merged.xlsx"
+        result = xlcrm.merge(copies["mine"], copies["theirs"], out=out, base=base, force=True)
+        assert result.conflicts
+        book = CalamineWorkbook.from_path(str(out))
+        assert words["conflicts_sheet"] in book.sheet_names
+        assert "Conflicts" not in book.sheet_names
+        rows = book.get_sheet_by_name(words["conflicts_sheet"]).to_python()
+        assert rows[0][0] == words["conflicts_banner"]
+        assert tuple(rows[3][:8]) == words.header("conflicts_header")
+        copies["mine"] = Path(shutil.copyfile(out, tmp_path / "mine.xlsx"))

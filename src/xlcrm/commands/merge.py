@@ -39,6 +39,7 @@ from ..metrics.compare import Records, compare_records, compare_settings
 from ..metrics.threeway import Conflict, MergeStep, Prefer, ThreeWayPlan, plan_three_way
 from ..read import bulk_work, load
 from ..sheets.conflicts import CONFLICTS_SHEET, conflicts_builder, is_owned_mark
+from ..sheets.words import in_every_language, owned_text
 from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
@@ -216,21 +217,25 @@ def _settings_patches(crm: Crm, plan: ThreeWayPlan, pkg: Package
 
 
 def _conflicts_name(mine: Crm) -> str:
-    """The Conflicts sheet's name, after checking that a sheet so named is xlcrm's own."""
+    """The Conflicts sheet's name, after checking that a sheet so named is xlcrm's own: the
+    one already in the workbook (named in any language), else the workbook language's."""
     from python_calamine import CalamineWorkbook
 
+    own = owned_text(mine.schema)["conflicts_sheet"]
+    names = [own, *sorted(in_every_language("conflicts_sheet") - {own}), CONFLICTS_SHEET]
     book = CalamineWorkbook.from_path(str(mine.path))
     try:
-        if CONFLICTS_SHEET in book.sheet_names:
-            rows = book.get_sheet_by_name(CONFLICTS_SHEET).to_python(nrows=1)
+        name = next((n for n in names if n in book.sheet_names), None)
+        if name is not None:
+            rows = book.get_sheet_by_name(name).to_python(nrows=1)
             first = str(rows[0][0]) if rows and rows[0] else ""
             if not is_owned_mark(first):
                 raise WorkbookError(
-                    f'{mine.path.name}: has its own sheet "{CONFLICTS_SHEET}", where xlcrm '
+                    f'{mine.path.name}: has its own sheet "{name}", where xlcrm '
                     "would list the merge's conflicts; rename that sheet and merge again")
     finally:
         book.close()
-    return CONFLICTS_SHEET
+    return name or own
 
 
 # ----- the command ----------------------------------------------------------------------------
