@@ -229,9 +229,13 @@ def check(
     if output is OutputFormat.json:
         print(result.to_json())
     else:
+        from .sheets.words import owned_text_of
+
+        words = owned_text_of(result.locale).words  # the severities in the language
         for issue in result.issues:
             style = "red" if issue.severity == "error" else "yellow"
-            console.print(f"[{style}]{issue.severity:<7}[/] {issue}", markup=True,
+            severity = words.get(f"quality_severity_{issue.severity}", issue.severity)
+            console.print(f"[{style}]{severity:<7}[/] {issue}", markup=True,
                           soft_wrap=True, highlight=False)
         console.print(("[green]" if result.ok else "[red]") + result.summary() + "[/]")
     raise typer.Exit(DONE if result.ok else PROBLEMS)

@@ -16,6 +16,8 @@ from pathlib import Path
 from ..issues import Issue, sort_issues
 from ..metrics.validation import validate
 from ..read import load
+from ..reporting.words import report_text
+from ..sheets.words import owned_text, owned_text_of
 from ..xlsx.crypto import with_password
 
 __all__ = ["CheckResult", "check"]
@@ -28,6 +30,8 @@ class CheckResult:
     path: Path
     issues: list[Issue]
     records: dict[str, int]
+    #: the workbook's language (its locale code), for the summary's words and numbers
+    locale: str = "en"
 
     @property
     def errors(self) -> int:
@@ -45,12 +49,16 @@ class CheckResult:
         return self.errors == 0
 
     def summary(self) -> str:
-        """One line: clean, or how many errors and warnings."""
-        counted = ", ".join(f"{n:,} {sheet}" for sheet, n in self.records.items())
+        """One line: clean, or how many errors and warnings (in the workbook's language)."""
+        words, numbers = owned_text_of(self.locale), report_text(self.locale)
+        counted = ", ".join(f"{numbers.count(n)} {sheet}" for sheet, n in self.records.items())
         if not self.issues:
-            return f"{self.path.name}: clean ({counted} checked)"
-        return (f"{self.path.name}: {self.errors:,} error{'s' * (self.errors != 1)}, "
-                f"{self.warnings:,} warning{'s' * (self.warnings != 1)} ({counted} checked)")
+            return words.get("check_clean", file=self.path.name, counted=counted)
+        return words.get("check_found", file=self.path.name, counted=counted,
+                         errors=numbers.count(self.errors),
+                         error_word=words.plural("word_error", self.errors),
+                         warnings=numbers.count(self.warnings),
+                         warning_word=words.plural("word_warning", self.warnings))
 
     def to_json(self) -> str:
         """The result as JSON: file, counts and every issue with sheet, cell and message."""
@@ -77,8 +85,10 @@ def check(path: str | Path, *, today: dt.date | None = None,
     """
     crm = load(path)
     crm.require_xlcrm()  # a team's own sheets read as xlcrm's give only false alarms
-    issues = list(crm.issues) + validate(crm, today=today)
+    # the findings in the workbook's language
+    issues = list(crm.issues) + validate(crm, today=today, words=owned_text(crm.schema).words)
     order = list(crm.sheet_names.values())
     records = {crm.sheet_names.get(s.key, s.name): len(crm.tables[s.key])
                for s in crm.schema.data_sheets if s.key in crm.sheet_names}
-    return CheckResult(crm.path, sort_issues(issues, order), records)
+    return CheckResult(crm.path, sort_issues(issues, order), records,
+                       locale=crm.schema.locale.code)

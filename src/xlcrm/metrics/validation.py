@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -31,14 +32,44 @@ _PHONE_SHAPE = r"(?i:tel:)?\s*\+?[\d\s().\-/]+"
 _STRICT_LISTS = frozenset({"stages"})
 
 
-def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
-    """Return the problems across records of a loaded workbook (see the module docstring)."""
+#: each message in English, by its key in the locale files' ``[owned]`` section
+MESSAGES = {
+    "validation_required": "{column} is empty; it is required",
+    "validation_dangling": '{column} "{value}" does not exist in {targets}',
+    "validation_or": "or",
+    "validation_future": "{column} {date} is in the future",
+    "validation_bad_phone": '{column} "{value}" is not a phone number of {region} or with a '
+                            "country code; write it as +39 347 123 4567",
+    "validation_contact_not_marked": "the lead answered (inbound activity on {date}) but "
+                                     "{column} is empty; the tally counts the activity",
+    "validation_contact_disagrees": "the {column} date {marked} is after the first inbound "
+                                    "activity ({date}); the tally counts the earlier one",
+    "validation_missing_id": "the record has no id; give it one such as {example} so others "
+                             "can link to it",
+    "validation_duplicate_id": 'id "{value}" is used again (first in row {row})',
+    "validation_not_in_list": '{column} "{value}" is not in Settings > {title}',
+    "validation_more_rows": "(and {count} more rows)",
+    "validation_did_you_mean": 'did you mean "{close}"?',
+    "validation_add_it": "add it to {title} or fix it",
+    "validation_parent_cycle": "parent account chain loops: {chain}",
+}
+
+
+def _say(words: Mapping[str, str] | None, key: str, **values: Any) -> str:
+    return ((words or {}).get(key) or MESSAGES[key]).format(**values)
+
+
+def validate(crm: Crm, *, today: dt.date | None = None,
+             words: Mapping[str, str] | None = None) -> list[Issue]:
+    """Return the problems across records of a loaded workbook (see the module docstring),
+    each message in ``words`` (the workbook language's ``[owned]`` words; English when
+    None: metrics read no files)."""
     today = today or dt.date.today()
     issues: list[Issue] = []
     already = {(i.sheet, i.cell) for i in crm.issues if i.cell}  # unreadable cells, reported
     ids: dict[str, set[str]] = {}
     for sheet, _, _ in crm.present_sheets():
-        ids[sheet.key] = _check_ids(crm, sheet, issues)
+        ids[sheet.key] = _check_ids(crm, sheet, issues, words)
     for sheet, frame, name in crm.present_sheets():
         for col in sheet.columns:
             if col.key not in crm.columns[sheet.key] or frame.empty:
@@ -50,36 +81,40 @@ def validate(crm: Crm, *, today: dt.date | None = None) -> list[Issue]:
                     if (name, f"{column_letter(c)}{row}") in already:
                         continue
                     issues.append(Issue(name, f"{column_letter(c)}{row}", "error", "required",
-                                        f"{col.header.lower()} is empty; it is required",
-                                        int(row), c))
+                                        _say(words, "validation_required",
+                                             column=col.header.lower()), int(row), c))
             if col.type == "choice" and col.list:
-                _check_choices(crm, name, col.header, col.list, values, c, issues)
+                _check_choices(crm, name, col.header, col.list, values, c, issues, words)
             elif col.type == "phone":
-                _check_phones(crm, name, col.header, values, c, issues)
+                _check_phones(crm, name, col.header, values, c, issues, words)
             elif col.type == "link":
                 known = set().union(*(ids.get(ref, set()) for ref in col.ref))
-                targets = " or ".join(crm.sheet_names.get(r, crm.schema.sheet(r).name)
-                                      for r in col.ref)
+                targets = f" {_say(words, 'validation_or')} ".join(
+                    crm.sheet_names.get(r, crm.schema.sheet(r).name) for r in col.ref)
                 dangling = values[values.notna() & ~values.isin(known)]
                 for row, value in dangling.items():
                     if isinstance(value, str):
                         issues.append(Issue(name, f"{column_letter(c)}{row}", "error",
-                                            "dangling-link", f'{col.header.lower()} "{value}" '
-                                            f"does not exist in {targets}", int(str(row)), c))
+                                            "dangling-link", _say(
+                                                words, "validation_dangling",
+                                                column=col.header.lower(), value=value,
+                                                targets=targets), int(str(row)), c))
             elif col.past and col.type in ("date", "datetime"):
                 limit = pd.Timestamp(today) + pd.Timedelta(days=1)
                 for row, value in values[values >= limit].items():
                     issues.append(Issue(name, f"{column_letter(c)}{row}", col.past,  # type: ignore[arg-type]
-                                        "future-date", f"{col.header.lower()} "
-                                        f"{value:%Y-%m-%d} is in the future", int(str(row)), c))
+                                        "future-date", _say(
+                                            words, "validation_future",
+                                            column=col.header.lower(),
+                                            date=f"{value:%Y-%m-%d}"), int(str(row)), c))
     if "accounts" in crm.sheet_names and crm.schema.sheet("accounts").has_column("parent"):
-        _check_parent_cycles(crm, issues)
-    _check_contacts(crm, issues)
+        _check_parent_cycles(crm, issues, words)
+    _check_contacts(crm, issues, words)
     return issues
 
 
 def _check_phones(crm: Crm, name: str, header: str, values: pd.Series, c: int,
-                  issues: list[Issue]) -> None:
+                  issues: list[Issue], words: Mapping[str, str] | None = None) -> None:
     """A phone that can't be one (``abc``, ``=1+2``, ``12345``, ``0000000000``): nobody can
     call it and no CRM takes it. Its shape decides, for every row at once (letters, too few or
     too many digits, one digit repeated); each suspect is then read as a number of Settings'
@@ -95,12 +130,13 @@ def _check_phones(crm: Crm, name: str, header: str, values: pd.Series, c: int,
     for row, value in text[suspect].items():
         if phone_key(value, region) is None:
             issues.append(Issue(name, f"{column_letter(c)}{row}", "warning", "bad-phone",
-                                f'{header.lower()} "{value}" is not a phone number of {region} '
-                                "or with a country code; write it as +39 347 123 4567",
+                                _say(words, "validation_bad_phone", column=header.lower(),
+                                     value=value, region=region),
                                 int(str(row)), c))
 
 
-def _check_contacts(crm: Crm, issues: list[Issue]) -> None:
+def _check_contacts(crm: Crm, issues: list[Issue],
+                    words: Mapping[str, str] | None = None) -> None:
     """The two sources of truth for a two-way contact must agree: a logged inbound activity
     and the contact date filled in by hand (either alone is fine, a contradiction is not)."""
     milestone = next((m for m in crm.settings.milestones if m.key == "contact"), None)
@@ -120,19 +156,21 @@ def _check_contacts(crm: Crm, issues: list[Issue]) -> None:
     marked = leads[milestone.column]
     for row in leads.index[logged.notna() & marked.isna()]:
         issues.append(Issue(name, f"{column_letter(c)}{row}", "warning", "contact-not-marked",
-                            f"the lead answered (inbound activity on "
-                            f"{pd.Timestamp(logged[row]):%Y-%m-%d}) but {header} is empty; "
-                            "the tally counts the activity", int(str(row)), c))
+                            _say(words, "validation_contact_not_marked", column=header,
+                                 date=f"{pd.Timestamp(logged[row]):%Y-%m-%d}"),
+                            int(str(row)), c))
     late = logged.notna() & marked.notna() & (
         marked - pd.to_datetime(logged) > pd.Timedelta(days=1))
     for row in leads.index[late]:
         issues.append(Issue(name, f"{column_letter(c)}{row}", "warning", "contact-disagrees",
-                            f"the {header} date {marked[row]:%Y-%m-%d} is after the first inbound "
-                            f"activity ({pd.Timestamp(logged[row]):%Y-%m-%d}); "
-                            "the tally counts the earlier one", int(str(row)), c))
+                            _say(words, "validation_contact_disagrees", column=header,
+                                 marked=f"{marked[row]:%Y-%m-%d}",
+                                 date=f"{pd.Timestamp(logged[row]):%Y-%m-%d}"),
+                            int(str(row)), c))
 
 
-def _check_ids(crm: Crm, sheet: Sheet, issues: list[Issue]) -> set[str]:
+def _check_ids(crm: Crm, sheet: Sheet, issues: list[Issue],
+               words: Mapping[str, str] | None = None) -> set[str]:
     frame, name = crm.tables[sheet.key], crm.sheet_names[sheet.key]
     c = crm.columns[sheet.key].get("id")
     if c is None or frame.empty:
@@ -145,12 +183,13 @@ def _check_ids(crm: Crm, sheet: Sheet, issues: list[Issue]) -> set[str]:
         where = f"{column_letter(c)}{row}"
         if not isinstance(value, str):
             issues.append(Issue(name, where, "warning", "missing-id",
-                                "the record has no id; give it one such as "
-                                f"{sheet.id_prefix or 'X'}-{int(str(row)):06d} so others can "
-                                "link to it", int(str(row)), c))
+                                _say(words, "validation_missing_id",
+                                     example=f"{sheet.id_prefix or 'X'}-{int(str(row)):06d}"),
+                                int(str(row)), c))
         elif value in first:
             issues.append(Issue(name, where, "error", "duplicate-id",
-                                f'id "{value}" is used again (first in row {first[value]})',
+                                _say(words, "validation_duplicate_id", value=value,
+                                     row=first[value]),
                                 int(str(row)), c))
         else:
             first[value] = int(str(row))
@@ -158,7 +197,8 @@ def _check_ids(crm: Crm, sheet: Sheet, issues: list[Issue]) -> set[str]:
 
 
 def _check_choices(crm: Crm, name: str, header: str, list_key: str, values: pd.Series,
-                   c: int, issues: list[Issue]) -> None:
+                   c: int, issues: list[Issue], words: Mapping[str, str] | None = None
+                   ) -> None:
     """Values outside a Settings list: one issue per unknown value, at its first cell."""
     items = crm.settings.items(list_key)
     if not items:
@@ -174,14 +214,18 @@ def _check_choices(crm: Crm, name: str, header: str, list_key: str, values: pd.S
     severity = "error" if list_key in _STRICT_LISTS else "warning"
     for value, rows in unknown.items():
         close = difflib.get_close_matches(value, items, n=1, cutoff=0.6)
-        more = f" (and {len(rows) - 1:,} more rows)" if len(rows) > 1 else ""
-        hint = f'; did you mean "{close[0]}"?' if close else f"; add it to {title} or fix it"
+        more = " " + _say(words, "validation_more_rows", count=f"{len(rows) - 1:,}") \
+            if len(rows) > 1 else ""
+        hint = _say(words, "validation_did_you_mean", close=close[0]) if close else \
+            _say(words, "validation_add_it", title=title)
+        said = _say(words, "validation_not_in_list", column=header.lower(), value=value,
+                    title=title)
         issues.append(Issue(name, f"{column_letter(c)}{rows[0]}", severity,  # type: ignore[arg-type]
-                            "not-in-list", f'{header.lower()} "{value}" is not in Settings > '
-                            f"{title}{more}{hint}", int(str(rows[0])), c))
+                            "not-in-list", f"{said}{more}; {hint}", int(str(rows[0])), c))
 
 
-def _check_parent_cycles(crm: Crm, issues: list[Issue]) -> None:
+def _check_parent_cycles(crm: Crm, issues: list[Issue],
+                         words: Mapping[str, str] | None = None) -> None:
     frame = crm.tables["accounts"]
     c = crm.columns["accounts"].get("parent")
     if c is None or frame.empty:
@@ -193,4 +237,5 @@ def _check_parent_cycles(crm: Crm, issues: list[Issue]) -> None:
         path = " → ".join(loop + [loop[0]])
         row = int(str(row_of[loop[0]]))
         issues.append(Issue(crm.sheet_names["accounts"], f"{column_letter(c)}{row}", "error",
-                            "parent-cycle", f"parent account chain loops: {path}", row, c))
+                            "parent-cycle", _say(words, "validation_parent_cycle", chain=path),
+                            row, c))
