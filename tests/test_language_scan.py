@@ -1,12 +1,12 @@
 """Every word xlcrm writes is in the workbook's language, in every preset and every language.
 
 Each preset is made as a small demo in each language, then checked, updated, cleaned, scored,
-reported (workbook, HTML page and e-mail) and given an agenda (sheet, page and terminal), all
-through the command line. Every text it wrote (each text cell of each sheet, each text of each
-chart, the report workbook, the HTML pages, the e-mail, what the commands printed) is scanned
-for the labels of the OTHER languages: the values of their locale files and the month and day
-names of their calendar. In Russian and Kyrgyz, any Latin word their own locale file doesn't
-write is a miss too.
+given owners (proposed), reported (workbook, HTML page and e-mail) and given an agenda (sheet,
+page and terminal), all through the command line. Every text it wrote (each text cell of each
+sheet, each text of each chart, the report workbook, the HTML pages, the e-mail, what the
+commands printed) is scanned for the labels of the OTHER languages: the values of their locale
+files and the month and day names of their calendar. In Russian and Kyrgyz, any Latin word
+their own locale file doesn't write is a miss too.
 A label is no sign of another language when the workbook's language writes it too (a word
 both share, a number, a brand): that is read from the locale files themselves, so no list of
 exceptions can hide a real miss. What the user typed (the demo's names, companies, cities,
@@ -195,8 +195,8 @@ def _page_texts(path: Path) -> Iterator[tuple[str, str]]:
 
 
 def _build(folder: Path, preset: str, code: str) -> dict[str, list[tuple[str, str]]]:
-    """Make the demo, then run check, update, clean, score, report and agenda through the
-    command line; return every text written and printed."""
+    """Make the demo, then run check, update, clean, score, assign (a proposal), report and
+    agenda through the command line; return every text written and printed."""
     runner = CliRunner()
     # the demo's own update, clean, score and report are the commands run below: made bare,
     # it is made once; what `xlcrm demo` prints is printed here as the command prints it
@@ -210,6 +210,7 @@ def _build(folder: Path, preset: str, code: str) -> dict[str, list[tuple[str, st
                  ["update", str(book), "--today", f"{TODAY}"],
                  ["clean", str(book), "--today", f"{TODAY}"],
                  ["score", str(book), "--today", f"{TODAY}"],
+                 ["assign", str(book)],
                  ["report", str(book), "--out", str(folder / "report"), "--html", "--eml",
                   "--today", f"{TODAY}"],
                  ["agenda", str(book), "--out", str(folder / "agenda"), "--date", "2026-11-24"]):

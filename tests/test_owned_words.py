@@ -67,9 +67,12 @@ def _texts(path: Path, code: str) -> dict[str, list[str]]:
 def _found(texts: dict[str, list[str]], labels: list[str]) -> set[tuple[str, str]]:
     """(where, label) for each label found as whole words ("Lead" is not in "Leads")."""
     found = set()
+    # a command (`xlcrm clean --apply`) is a command in every language, not a label
+    plain = {where: [re.sub(r"`[^`]*`", " ", v) for v in values]
+             for where, values in texts.items()}
     for label in labels:
         pattern = re.compile(r"(?<!\w)" + re.escape(label) + r"(?!\w)")
-        for where, values in texts.items():
+        for where, values in plain.items():
             if any(pattern.search(v) for v in values):
                 found.add((where, label))
     return found

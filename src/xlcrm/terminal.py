@@ -296,21 +296,26 @@ def print_score(console: Console, result: ScoreResult, top: pd.DataFrame, *,
 
 def print_assign(console: Console, result: AssignResult) -> None:
     """Print the proposed owners (the first 30), rules not understood, and what was done."""
+    words, numbers = _words(result.locale)
     for rec in result.proposals.head(30).itertuples():
         console.print(f"{rec.cell:<16} {rec.record:<12} -> {rec.owner} "
-                      f"({rec.territory or 'no territory'}; {rec.reason})")
+                      f"({rec.territory or words['assign_no_territory']}; {rec.reason})",
+                      markup=False, highlight=False)
     if len(result.proposals) > 30:
-        console.print(f"... and {len(result.proposals) - 30:,} more")
+        console.print(words.get("assign_more", count=numbers.count(len(result.proposals) - 30)))
     for line in result.unknown_rules:
-        console.print(f"[yellow]territory rule not understood:[/] {line}; fix it in Settings")
+        console.print(words.get("assign_rule_not_understood", rule=line), style="yellow",
+                      markup=False)
     n = len(result.proposals)
+    records = words.plural("word_record", n)
     if result.applied:
-        console.print(f"Assigned {n:,} record{'s' * (n != 1)} in {result.path}")
+        console.print(words.get("assign_done", count=numbers.count(n), records=records,
+                                path=result.path), markup=False, highlight=False)
     elif n:
-        console.print(f"{n:,} record{'s' * (n != 1)} without an owner; run with --apply to "
-                      "assign them")
+        console.print(words.get("assign_proposed", count=numbers.count(n), records=records),
+                      markup=False, highlight=False)
     else:
-        console.print("Every record has an owner")
+        console.print(words["assign_all_owned"])
 
 
 def print_diff(console: Console, result: DiffResult, fmt: str) -> None:

@@ -20,6 +20,7 @@ from ..metrics.scoring import Rule, condition_names
 from ..metrics.territories import Rep, TerritoryRule, assign_owners, territory_for
 from ..read import Crm, bulk_work, load
 from ..schema import available_locales, load_schema, normalize_header
+from ..sheets.words import owned_text
 from ..xlsx.crypto import with_password
 from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
@@ -40,6 +41,8 @@ class AssignResult:
     unknown_rules: list[str] = field(default_factory=list)
     applied: bool = False
     saved: SaveResult | None = None
+    #: the workbook's language (its locale code), for what is printed about the run
+    locale: str = "en"
 
     def to_json(self) -> str:
         """The proposals as JSON: sheet, record, cell, owner, territory and reason each."""
@@ -131,6 +134,7 @@ def assign(path: str | Path, *, apply: bool = False, force: bool = False,
     with bulk_work():
         crm = load(path)
         crm.require_xlcrm()
+        words = owned_text(crm.schema).words  # the reasons in the workbook's language
         reps = _reps(crm)
         unknown: list[str] = []
         rows: list[tuple[Any, ...]] = []
@@ -173,10 +177,13 @@ def assign(path: str | Path, *, apply: bool = False, force: bool = False,
             load_now = frame[owner_col].value_counts().to_dict()
             free = inherited.isna()
             picked = assign_owners(territory[free], reps, {str(k): int(v)
-                                                          for k, v in load_now.items()})
+                                                          for k, v in load_now.items()},
+                                   words=words)
             for row in fields.index:
                 if not free[row]:
-                    owner, reason = inherited[row], f"owner of account {fields.at[row, 'account']}"
+                    owner, reason = inherited[row], (words.get("assign_account_owner") or
+                                                     "owner of account {account}").format(
+                        account=fields.at[row, "account"])
                 else:
                     owner, reason = picked.at[row, "owner"], picked.at[row, "reason"]
                 if owner is None:
@@ -190,7 +197,8 @@ def assign(path: str | Path, *, apply: bool = False, force: bool = False,
                     account_owner[str(fields.at[row, "id"])] = str(owner)
                 if "territory" in crm.columns[key] and _blank(own[row]) and isinstance(t, str):
                     cells[(int(row) - 1, crm.columns[key]["territory"])] = t
-        result = AssignResult(Path(path), pd.DataFrame(rows, columns=_COLUMNS), unknown)
+        result = AssignResult(Path(path), pd.DataFrame(rows, columns=_COLUMNS), unknown,
+                              locale=crm.schema.locale.code)
         if apply and rows:
             result.saved = write_changes(path, {}, patches, force=force, backups=backups,
                                          identities=crm.sheet_names)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -55,19 +56,32 @@ def territory_for(records: pd.DataFrame, rules: Sequence[TerritoryRule]) -> pd.S
     return out
 
 
+#: each reason in English, by its key in the locale files' ``[owned]`` section
+REASONS = {"assign_round_robin": "round robin in {territory}",
+           "assign_no_rep_in": "no active rep in {territory}: round robin over the team",
+           "assign_team": "round robin over the team",
+           "assign_no_rep": "no active rep in Settings"}
+
+
 def assign_owners(territories: pd.Series, reps: Sequence[Rep],
-                  load: Mapping[str, int] | None = None) -> pd.DataFrame:
+                  load: Mapping[str, int] | None = None,
+                  words: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Give each record (in order) an active rep of its territory, the least loaded first.
 
     Args:
         territories: per record, its territory (None: any active rep).
         reps: Settings > Reps.
         load: how many records each rep owns already.
+        words: the reasons in the workbook's language (``assign_*`` of the locale file's
+            ``[owned]``); English when None.
 
     Returns:
         Per record (same index): ``owner`` (None when there is no active rep at all) and
         ``reason``.
     """
+    def say(key: str, **values: Any) -> str:
+        return ((words or {}).get(key) or REASONS[key]).format(**values)
+
     counts = {r.name: 0 for r in reps}
     counts.update({k: v for k, v in (load or {}).items() if k in counts})
     active = [r for r in reps if r.active]
@@ -76,14 +90,13 @@ def assign_owners(territories: pd.Series, reps: Sequence[Rep],
     for territory in territories:
         key = normalize_header(str(territory)) if isinstance(territory, str) else None
         pool = [r for r in active if key and r.territory and normalize_header(r.territory) == key]
-        why = f"round robin in {territory}"
+        why = say("assign_round_robin", territory=territory)
         if not pool:
             pool = active
-            why = (f"no active rep in {territory}: round robin over the team" if key
-                   else "round robin over the team")
+            why = say("assign_no_rep_in", territory=territory) if key else say("assign_team")
         if not pool:
             owners.append(None)
-            reasons.append("no active rep in Settings")
+            reasons.append(say("assign_no_rep"))
             continue
         pick = min(pool, key=lambda r: counts[r.name])  # min keeps Settings order on ties
         counts[pick.name] += 1
