@@ -18,3 +18,12 @@ def templates_dir() -> Path:
         f"xlcrm's templates folder is missing (looked in {_PACKAGE_TEMPLATES} and "
         f"{_SOURCE_TEMPLATES}); reinstall xlcrm"
     )
+
+
+def available_locales() -> list[str]:
+    """Return the language codes xlcrm ships labels for (``en``, ``it`` ...).
+
+    Kept here, beside the templates folder, so the command line can list them in its help
+    without loading the schema.
+    """
+    return sorted(p.stem for p in (templates_dir() / "locales").glob("*.toml"))

@@ -5,9 +5,12 @@ the lazy facade (:mod:`xlcrm`, whose names import their module on first use), th
 the version. A command imports what it needs inside its function (the facade's function, or
 ``from . import terminal`` to print), so ``xlcrm --help`` never loads pandas. A new command
 follows the same rule: no module-level import of anything heavier than this module's own.
-"""
 
-from __future__ import annotations
+The command-line modules (this one, :mod:`xlcrm.cli_copies`, :mod:`xlcrm.cli_privacy`) do not
+use postponed annotations: typer reads every command's signature on each run, twice, and
+string annotations made it evaluate some 650 strings before ``--version`` could answer (43 ms
+of a 150 ms start; 11 ms with the annotations already objects).
+"""
 
 import datetime as dt
 from pathlib import Path

@@ -4,8 +4,7 @@ Kept beside :mod:`xlcrm.cli` (which registers them on its app, with its own refu
 and console), as :mod:`xlcrm.cli_privacy` is, so the front door stays within one module's size.
 """
 
-from __future__ import annotations
-
+# no postponed annotations: typer evaluates string annotations on every run (see xlcrm.cli)
 import contextlib
 from collections.abc import Callable
 from pathlib import Path

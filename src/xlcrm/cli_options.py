@@ -19,8 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-import xlcrm
-
+from ._resources import available_locales
 from .errors import XlcrmError
 
 __all__ = ["DONE", "EXIT_CODES", "PROBLEMS", "REFUSED", "ForceOpt", "FormatOpt", "LocaleOpt",
@@ -34,7 +33,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 flag = functools.partial(typer.Option, metavar="")
 PresetOpt = Annotated[str, typer.Option("--preset", "-p", help="dealer or b2b.")]
 LocaleOpt = Annotated[str, typer.Option(
-    "--locale", "-l", help=f"Language of labels: {', '.join(xlcrm.available_locales())}.")]
+    "--locale", "-l", help=f"Language of labels: {', '.join(available_locales())}.")]
 ForceOpt = Annotated[bool, flag(
     "--force", help="Write even though Excel or LibreOffice has it open.")]
 

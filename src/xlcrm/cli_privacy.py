@@ -5,8 +5,7 @@ Kept beside :mod:`xlcrm.cli` (which registers these commands on its app, with it
 refusal handling and console) so the front door stays one page of parsing and exit codes.
 """
 
-from __future__ import annotations
-
+# no postponed annotations: typer evaluates string annotations on every run (see xlcrm.cli)
 import contextlib
 import os
 from collections.abc import Callable

@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal, cast, get_args
 
-from ._resources import templates_dir
+from ._resources import available_locales, templates_dir
 from .errors import SchemaError, UnknownPresetError
 
 if sys.version_info >= (3, 11):
@@ -311,11 +311,6 @@ def available_presets() -> list[str]:
 
 
 @cache
-def available_locales() -> list[str]:
-    """Return the language codes xlcrm ships labels for (``en``, ``it`` ...)."""
-    return sorted(p.stem for p in (templates_dir() / "locales").glob("*.toml"))
-
-
 @cache
 def _raw_preset(name: str) -> dict[str, Any]:
     path = templates_dir() / "presets" / f"{name}.toml"
