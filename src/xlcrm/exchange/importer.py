@@ -44,7 +44,7 @@ from .oldsheets import YES, date_yes_marks, won_stage, yes_no_dates
 from .roundtrip import exported_files, import_export_folder
 from .safety import unneutralize
 from .sources import detect_date_order, read_table
-from .upsert import ImportResult, ImportRow, SheetUpsert, filled, header_row
+from .upsert import ImportResult, ImportRow, SheetUpsert, filled
 
 __all__ = ["ColumnMatch", "ImportResult", "ImportRow", "import_leads", "put_full_name"]
 
@@ -202,7 +202,7 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
                               str(crm.settings.options.get("date_order") or "DMY"))
     result.date_order = order
     coercer = _coercer(crm, order)
-    state = SheetUpsert(crm, key, header_row(crm, key))
+    state = SheetUpsert(crm, key)
     region = state.region
     stamp_source = _choice(crm, "sources", source) if source else None
     if stamp_source and stamp_source not in crm.settings.items("sources"):
