@@ -46,17 +46,19 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
     safe_save(target, lambda tmp: write_new_workbook(
         tmp, data.schema, data.data, options=data.options, settings_rows=data.settings_rows,
         active="dashboard"), force=force, backups=1 if force else 0)
+    today = data.today
+    del data  # the records are in the workbook now: the commands below read it back
     if run_update:
         from .update import update
 
-        update(target, today=data.today, backups=0)
+        update(target, today=today, backups=0)
         from .clean import clean
         from .score import score
 
-        clean(target, today=data.today, backups=0)  # the planted duplicates, listed
-        score(target, today=data.today, backups=0)
+        clean(target, today=today, backups=0)  # the planted duplicates, listed
+        score(target, today=today, backups=0)
         if run_report is None or run_report:
             from .report import report
 
-            report(target, target.parent, html=True, today=data.today)
+            report(target, target.parent, html=True, today=today)
     return target
