@@ -42,12 +42,8 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
     preset = load_schema(preset, locale).preset  # unknown: refused before any work; any case
     locale = locale.strip().casefold()
     target = prepare_target(Path(directory) / f"demo-{preset}.xlsx", force=force)
-    data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
-    safe_save(target, lambda tmp: write_new_workbook(
-        tmp, data.schema, data.data, options=data.options, settings_rows=data.settings_rows,
-        active="dashboard"), force=force, backups=1 if force else 0)
-    today = data.today
-    del data  # the records are in the workbook now: the commands below read it back
+    # the records are let go once written: the commands below read the workbook back
+    today = _write_demo(target, preset, leads, seed, locale, today, force)
     if run_update:
         from .update import update
 
@@ -62,3 +58,13 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
 
             report(target, target.parent, html=True, today=today)
     return target
+
+
+def _write_demo(target: Path, preset: str, leads: int, seed: int, locale: str,
+                today: dt.date | None, force: bool) -> dt.date:
+    """Generate the records and write the new workbook; return the demo's today."""
+    data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
+    safe_save(target, lambda tmp: write_new_workbook(
+        tmp, data.schema, data.data, options=data.options, settings_rows=data.settings_rows,
+        active="dashboard"), force=force, backups=1 if force else 0)
+    return data.today

@@ -177,10 +177,12 @@ class Generator:
                           [4, 2, 2, 2])
         email = f"{local}@{domain or self.rng.choice(pool['mail'])}"
         n = 1
-        while email_key(email) in self.emails_used:  # a mailbox belongs to one person
+        key = email_key(email)
+        while key in self.emails_used:  # a mailbox belongs to one person
             n += 1
             email = f"{local}{n}@{email.partition('@')[2]}"
-        self.emails_used.add(str(email_key(email)))
+            key = email_key(email)
+        self.emails_used.add(str(key))
         return Person(first, last, lang, email, self.phone(lang))
 
     def phone(self, lang: str) -> str:

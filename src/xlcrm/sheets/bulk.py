@@ -105,6 +105,8 @@ def _fits(col: BulkColumn) -> bool:
         return False
     if col.kind == "formula" and not all(issubclass(k, (int, float, str)) for k in kinds):
         return False
+    if kinds <= {str, type(None)}:  # the usual text column: its longest text, at C speed
+        return max(map(len, filter(None, col.values)), default=0) <= _LONG
     return max((len(v) for v in col.values if isinstance(v, str)), default=0) <= _LONG
 
 
@@ -123,18 +125,25 @@ def write_rows_in_bulk(ws: Worksheet, columns: Sequence[BulkColumn]) -> bool:
     n = max((len(c.values) for c in columns), default=0)
     if not n or not all(_fits(c) for c in columns):
         return False
-    register = ws.str_table._get_shared_string_index
+    # what _get_shared_string_index does for each text, a column at a time: a new text
+    # takes the next index, every use is counted
+    table = ws.str_table
+    strings: dict[str, int] = table.string_table
     for c in columns:
-        for text in _texts(c):
-            register(text)
+        texts = _texts(c)
+        for text in dict.fromkeys(texts):
+            if text not in strings:
+                strings[text] = len(strings)
+        table.count += len(texts)
+    table.unique_count = len(strings)
     for r in [r for r in ws.table if r >= 1]:  # a formula cell add_table put there: ours now
         del ws.table[r]
     last = max(_last_row(c) for c in columns)
     if last:
         ws._check_dimensions(last, 0)
     header_rows = ws._write_rows
-    # the string table's own dict: the workbook swaps it for a list before sheets are written
-    strings: dict[str, int] = ws.str_table.string_table
+    # (strings: the table's own dict, which the workbook swaps for a list before sheets are
+    # written)
 
     def write_rows() -> None:
         header_rows()
