@@ -236,6 +236,8 @@ class _SheetSplice:
     def _rows(self, start: int, end: int) -> None:
         data, view, targets = self.data, memoryview(self.data), sorted(self.by_row)
         last = self._last_row(start, end)
+        if last is not None and self._rows_found(start, end, targets, last):
+            return
         t, pos, copied, number = 0, start, start, 0
         while t < len(targets):
             if last is not None and targets[t] > last[0] and pos < last[1]:
@@ -265,6 +267,56 @@ class _SheetSplice:
         self.out.append(view[copied:end])
         for r in targets[t:]:
             self._new_row(r)
+
+    def _rows_found(self, start: int, end: int, targets: list[int],
+                    last: tuple[int, int]) -> bool:
+        """The rows to patch found by their numbers, the rows between copied unread: when
+        every row states its number first (``<row r="7"``, as spreadsheets write it) and
+        each row to patch exists or comes after the last one. False (nothing done) else."""
+        data, p = self.data, self.prefix.encode()
+        tag = b"<" + p + b'row r="'
+        if data.count(b"<" + p + b"row", start, end) != data.count(tag, start, end):
+            return False
+        found: list[tuple[int, int, int]] = []  # (row, start, end) of each existing target
+        pos = start
+        for t in targets:
+            if t > last[0]:
+                break
+            at = data.find(tag + b'%d"' % t, pos, end)
+            if at < 0:
+                return False  # a new row between two others: the row-by-row pass places it
+            pos = self._row_end(at)
+            found.append((t, at, pos))
+        view, copied = memoryview(data), start
+        for t, at, stop in found:
+            self._styles_above(t, copied, at)
+            self.out.append(view[copied:at])
+            self._patch_row(t, data[at:stop])
+            copied = stop
+        appended = targets[len(found):]
+        if appended:
+            self._styles_above(appended[0], copied, end)
+        self.out.append(view[copied:end])
+        for r in appended:
+            self._new_row(r)
+        return True
+
+    def _row_end(self, at: int) -> int:
+        m = _ROW.match(self.data, at)
+        assert m is not None
+        if m.group(3):
+            return m.end()
+        close = b"</" + m.group(1) + b"row>"
+        return self.data.index(close, m.end()) + len(close)
+
+    def _styles_above(self, r: int, start: int, end: int) -> None:
+        """Remember the styles of row ``r - 1`` when it is an unpatched row in
+        ``start``..``end`` (a patched or new one is remembered as it is written)."""
+        if self.above[0] == r - 1:
+            return
+        at = self.data.rfind(b"<" + self.prefix.encode() + b'row r="%d"' % (r - 1), start, end)
+        if at >= 0:
+            self.above = (r - 1, self._styles(self.data[at:self._row_end(at)]))
 
     def _last_row(self, start: int, end: int) -> tuple[int, int] | None:
         """(number, position) of the sheet's last row, when it states its number."""
