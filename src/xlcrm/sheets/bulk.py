@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -211,8 +211,9 @@ def _cells(ws: Worksheet, col: BulkColumn, strings: dict[str, int], letter: str,
         return [_formula_cell(f"{head}{r}{style}", formula, v) for r, v in zip(rows, values)]
     if col.kind == "temporal" and kinds <= {dt.datetime, dt.date, dt.time, type(None)}:
         # each distinct day or time worked out once
-        serial = {v: f"{ws._convert_date_time(v):.16G}" for v in set(values)
-                  if v is not None}
+        slow = ws._convert_date_time
+        serial = {v: f"{_serial(v, slow) if not ws.date_1904 else slow(v):.16G}"
+                  for v in set(values) if v is not None}
         return ["" if v is None else f"{head}{r}{style}><v>{serial[v]}</v></c>"
                 for r, v in zip(rows, values)]
     if col.kind == "number" and kinds <= {int, float, type(None)}:
@@ -232,6 +233,22 @@ def _cells(ws: Worksheet, col: BulkColumn, strings: dict[str, int], letter: str,
             text = v if isinstance(v, str) else str(v)
             out.append(f'{head}{r}{style} t="s"><v>{strings[text]}</v></c>')
     return out
+
+
+_EPOCH = dt.datetime(1899, 12, 31)  # XlsxWriter's, with Excel's day 60, 1900-02-29
+
+
+def _serial(v: Any, slow: Callable[[Any], float]) -> float:
+    """XlsxWriter's serial number of a date or time (1900 date system): its own arithmetic,
+    without its checks, for the usual value (a naive datetime or a date after 1900), else
+    ``slow`` (the worksheet's own conversion)."""
+    if v.__class__ is dt.datetime and v.tzinfo is None and v.year > 1900:
+        delta = v - _EPOCH
+        return delta.days + (float(delta.seconds) + float(delta.microseconds) / 1e6) / (
+            60 * 60 * 24) + 1  # + 1: Excel's 29 February 1900
+    if v.__class__ is dt.date and v.year > 1900:
+        return float(v.toordinal() - _EPOCH.toordinal()) + 1
+    return slow(v)
 
 
 def _formula_cell(head: str, formula: str, value: Any) -> str:
