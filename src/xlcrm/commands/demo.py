@@ -42,21 +42,48 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
     preset = load_schema(preset, locale).preset  # unknown: refused before any work; any case
     locale = locale.strip().casefold()
     target = prepare_target(Path(directory) / f"demo-{preset}.xlsx", force=force)
+    # the records are let go once written: the commands below read the workbook back
+    today = _write_demo(target, preset, leads, seed, locale, today, force)
+    if run_update:
+        from .update import update
+
+        _give_back_memory()
+        update(target, today=today, backups=0)
+        from .clean import clean
+        from .score import score
+
+        _give_back_memory()
+        clean(target, today=today, backups=0)  # the planted duplicates, listed
+        _give_back_memory()
+        score(target, today=today, backups=0)
+        if run_report is None or run_report:
+            from .report import report
+
+            _give_back_memory()
+            report(target, target.parent, html=True, today=today)
+    return target
+
+
+def _give_back_memory() -> None:
+    """Hand the memory the last step freed back to the system before the next step reads
+    the workbook again: each step of a 100k-lead demo peaks at its own size, not on top of
+    what the steps before it left in the allocator."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the process runs on
+    except (OSError, AttributeError, TypeError):  # not glibc: nothing to ask
+        return
+    trim(0)
+
+
+def _write_demo(target: Path, preset: str, leads: int, seed: int, locale: str,
+                today: dt.date | None, force: bool) -> dt.date:
+    """Generate the records and write the new workbook; return the demo's today."""
     data = generate_demo(preset, leads=leads, seed=seed, locale=locale, today=today)
     safe_save(target, lambda tmp: write_new_workbook(
         tmp, data.schema, data.data, options=data.options, settings_rows=data.settings_rows,
         active="dashboard"), force=force, backups=1 if force else 0)
-    if run_update:
-        from .update import update
-
-        update(target, today=data.today, backups=0)
-        from .clean import clean
-        from .score import score
-
-        clean(target, today=data.today, backups=0)  # the planted duplicates, listed
-        score(target, today=data.today, backups=0)
-        if run_report is None or run_report:
-            from .report import report
-
-            report(target, target.parent, html=True, today=data.today)
-    return target
+    return data.today

@@ -35,7 +35,7 @@ import pandas as pd
 from ..errors import ImportFileError
 from ..metrics.identity import email_key, phone_key, stored_email, stored_phone
 from ..read import Coercer, Crm, load, sheet_header_names
-from ..schema import Column, item_labels, normalize_header
+from ..schema import Column, Schema, item_labels, normalize_header
 from ..xlsx.crypto import with_password
 from ..xlsx.lock import locked_command
 from ..xlsx.writer import patch_sheet
@@ -44,7 +44,7 @@ from .oldsheets import YES, date_yes_marks, won_stage, yes_no_dates
 from .roundtrip import exported_files, import_export_folder
 from .safety import unneutralize
 from .sources import detect_date_order, read_table
-from .upsert import ImportResult, ImportRow, SheetUpsert, filled, header_row
+from .upsert import ImportResult, ImportRow, SheetUpsert, filled
 
 __all__ = ["ColumnMatch", "ImportResult", "ImportRow", "import_leads", "put_full_name"]
 
@@ -76,18 +76,21 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
     file = Path(file)
     if not file.exists():
         raise ImportFileError(f"{file}: no such file")
-    crm = load(path)
+    manifest = file / "manifest.json" if file.is_dir() else file
+    beside = file.parent / "manifest.json"
+    whole = manifest.name == "manifest.json" and manifest.exists()
+    one_of_export = mapping is None and beside.exists() and file.name in exported_files(beside)
+    # a lead file goes into the lead sheet alone: the other data sheets are checked, not typed
+    crm = load(path) if whole or one_of_export else load(path, columns=_lead_sheet_only)
     crm.require_xlcrm()
     if crm.schema.lead_sheet not in crm.sheet_names:
         lead_sheet = crm.schema.sheet(crm.schema.lead_sheet).name
         raise ImportFileError(f"{crm.path.name}: has no {lead_sheet} sheet to import into "
                               "(renamed or deleted?); nothing was imported")
     now = now or dt.datetime.now().replace(microsecond=0)
-    manifest = file / "manifest.json" if file.is_dir() else file
-    beside = file.parent / "manifest.json"
-    if manifest.name == "manifest.json" and manifest.exists():
+    if whole:
         result = import_export_folder(crm, manifest, now=now)
-    elif mapping is None and beside.exists() and file.name in exported_files(beside):
+    elif one_of_export:
         result = import_export_folder(crm, beside, now=now, only=file.name)  # one file of an export
     else:
         result = _import_file(crm, file, mapping=mapping, source=source, now=now,
@@ -101,6 +104,12 @@ def import_leads(path: str | Path, file: str | Path, *, mapping: str | Path | No
                 if saved.backup:
                     result.backups.append(saved.backup)
     return result
+
+
+def _lead_sheet_only(schema: Schema, settings: Any) -> dict[str, list[str]]:
+    """The columns a lead file's import types: every one of the lead sheet, none of the
+    others (``load``'s ``columns``)."""
+    return {s.key: [] for s in schema.data_sheets if s.key != schema.lead_sheet}
 
 
 def _coercer(crm: Crm, order: str) -> Coercer:
@@ -202,7 +211,7 @@ def _import_file(crm: Crm, file: Path, *, mapping: str | Path | None, source: st
                               str(crm.settings.options.get("date_order") or "DMY"))
     result.date_order = order
     coercer = _coercer(crm, order)
-    state = SheetUpsert(crm, key, header_row(crm, key))
+    state = SheetUpsert(crm, key)
     region = state.region
     stamp_source = _choice(crm, "sources", source) if source else None
     if stamp_source and stamp_source not in crm.settings.items("sources"):

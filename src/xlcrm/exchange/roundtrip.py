@@ -21,7 +21,7 @@ from ..schema import Sheet, item_labels, normalize_header
 from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
 from .safety import unneutralize
 from .sources import RawTable, read_table
-from .upsert import ImportResult, ImportRow, SheetUpsert, filled, header_row
+from .upsert import ImportResult, ImportRow, SheetUpsert, filled
 
 __all__ = ["carries_value", "exported_files", "import_export_folder"]
 
@@ -145,7 +145,7 @@ def import_export_folder(crm: Crm, manifest_path: Path, *, now: dt.datetime,
                                   f"{spec.name} mapping")
         sheet = crm.schema.sheet(fs.sheet)
         if fs.sheet not in states:
-            states[fs.sheet] = SheetUpsert(crm, fs.sheet, header_row(crm, fs.sheet))
+            states[fs.sheet] = SheetUpsert(crm, fs.sheet)
         state = states[fs.sheet]
         path = folder / entry["file"]
         result.files.append(path)

@@ -75,38 +75,103 @@ class ImportResult:
 class SheetUpsert:
     """One data sheet being upserted: a working copy, its key indexes, the cells to write."""
 
-    def __init__(self, crm: Crm, key: str, header_row: int) -> None:
+    def __init__(self, crm: Crm, key: str, header: int | None = None) -> None:
+        """Index the sheet's records; ``header``: the sheet row of its header (found in the
+        workbook when the sheet has no record to put new ones below)."""
         self.crm, self.key = crm, key
         self.schema: Sheet = crm.schema.sheet(key)
         self.name = crm.sheet_names.get(key, self.schema.name)
         self.frame = crm.tables[key]
         self.positions = crm.columns.get(key, {})
         self.region = str(crm.settings.options.get("phone_region") or "US")
-        self.records: dict[int, dict[str, Any]] = {
-            int(r): rec for r, rec in zip(self.frame.index, self.frame.to_dict("records"))}
-        self.next_row = max(self.records, default=header_row) + 1
+        # a record becomes a dict when it is first looked at: at 100k leads, making them all
+        # up front took longer than the rest of the import of a few thousand rows
+        self.records = _Records(self.frame)
+        if len(self.frame):
+            self.next_row = max(self.records.rows) + 1
+        else:
+            self.next_row = (header if header is not None else header_row(crm, key)) + 1
         self.cells: dict[tuple[int, int], Any] = {}
         self.by: dict[str, dict[str, int]] = {"id": {}, "email": {}, "phone": {}}
-        self.by_name: dict[str, list[int]] = {}
-        for row, rec in self.records.items():
-            self._index(row, rec)
+        column = self.records.column
+        ids, emails, phones = column("id"), column("email"), column("phone")
+        # the phones of the records as they were: each first row by key (self.by["phone"]
+        # holds the later ones, of records added or changed since, which never win over it)
+        self._phone_first: dict[str, int] = {}
+        self._phone_later: dict[str, list[tuple[int, str]]] = {}
+        for i, row in enumerate(self.records.rows):
+            self._index_keys(row, ids[i], emails[i], None)
+            self._index_first_phone(row, phones[i])
+        # the index by name serves rows with no e-mail nor phone: made when one comes, from
+        # the records as they were, then the later changes in the order they came
+        self._by_name: dict[str, list[int]] | None = None
+        self._named_later: list[tuple[int, str | None]] = []
         prefix = self.schema.id_prefix or "R"
         numbers = [int(str(i).rsplit("-", 1)[-1]) for i in self.by["id"]
                    if str(i).rsplit("-", 1)[-1].isdigit()]
         self.prefix, self.next_id = prefix, max(numbers, default=0) + 1
 
+    @property
+    def by_name(self) -> dict[str, list[int]]:
+        """Sheet rows by name key, in the order the records were indexed."""
+        if self._by_name is None:
+            self._by_name = {}
+            firsts, lasts = self.records.column("first_name"), self.records.column("last_name")
+            for row, first, last in zip(self.records.rows, firsts, lasts):
+                self._add_name(row, _name({"first_name": first, "last_name": last}))
+            for row, n in self._named_later:
+                self._add_name(row, n)
+        return self._by_name
+
+    def _add_name(self, row: int, n: str | None) -> None:
+        assert self._by_name is not None
+        if n and row not in self._by_name.get(n, []):
+            self._by_name.setdefault(n, []).append(row)
+
     def _index(self, row: int, rec: dict[str, Any]) -> None:
-        if filled(rec.get("id")):
-            self.by["id"].setdefault(str(rec["id"]), row)
-        e = email_key(rec.get("email")) if filled(rec.get("email")) else None
+        self._index_keys(row, rec.get("id"), rec.get("email"), rec.get("phone"))
+        if self._by_name is None:
+            self._named_later.append((row, _name(rec)))
+        else:
+            self._add_name(row, _name(rec))
+
+    def _index_keys(self, row: int, ident: Any, email: Any, phone: Any) -> None:
+        if filled(ident):
+            self.by["id"].setdefault(str(ident), row)
+        e = email_key(email) if filled(email) else None
         if e:
             self.by["email"].setdefault(e, row)
-        p = phone_key(str(rec["phone"]), self.region) if filled(rec.get("phone")) else None
+        p = phone_key(str(phone), self.region) if filled(phone) else None
         if p:
             self.by["phone"].setdefault(p, row)
-        n = _name(rec)
-        if n and row not in self.by_name.get(n, []):
-            self.by_name.setdefault(n, []).append(row)
+
+    def _index_first_phone(self, row: int, phone: Any) -> None:
+        """Index a phone of the records as they were. A number typed as digits (a "+" and
+        spaces at most) keeps its last six digits in its E.164 key (what parsing changes is its
+        start: a country code, a trunk prefix), so it waits, filed by them, until a phone
+        with those last six digits is looked for: at 100k leads parsing every phone up front
+        took seconds, and an import looks up a few thousand."""
+        if not filled(phone):
+            return
+        text = str(phone)
+        typed = text.strip()
+        digits = typed.removeprefix("+").replace(" ", "")
+        if len(digits) >= 10 and digits.isascii() and digits.isdigit():
+            self._phone_later.setdefault(digits[-6:], []).append((row, text))
+            return
+        p = phone_key(text, self.region)
+        if p:
+            self._phone_first.setdefault(p, row)
+
+    def _phone_row(self, key: str) -> int | None:
+        """The row of the record with phone ``key`` (the first of the records as they were,
+        else the first added or changed since)."""
+        for row, text in self._phone_later.pop(key[-6:], []):
+            p = phone_key(text, self.region)
+            if p and row < self._phone_first.get(p, row + 1):
+                self._phone_first[p] = row
+        found = self._phone_first.get(key)
+        return found if found is not None else self.by["phone"].get(key)
 
     def find(self, values: dict[str, Any], by_id_only: bool = False) -> tuple[int | None, str]:
         if filled(values.get("id")) and str(values["id"]) in self.by["id"]:
@@ -117,8 +182,9 @@ class SheetUpsert:
         if e and e in self.by["email"]:
             return self.by["email"][e], "e-mail"
         p = phone_key(str(values["phone"]), self.region) if filled(values.get("phone")) else None
-        if p and p in self.by["phone"]:
-            return self.by["phone"][p], "phone"
+        found = self._phone_row(p) if p else None
+        if found is not None:
+            return found, "phone"
         if e or p:
             return None, ""
         # no e-mail, no phone: the same name, and nothing else that says otherwise (the same
@@ -141,7 +207,7 @@ class SheetUpsert:
         if col is None:
             return False
         self.cells[(row - 1, col)] = value
-        self.records.setdefault(row, {})[key] = value
+        self.records.setdefault(row, {})[key] = value  # a new row's, or one looked at
         return True
 
     def upsert(self, values: dict[str, Any], *, stamp: dict[str, Any],
@@ -176,6 +242,33 @@ class SheetUpsert:
         if changed:
             self._index(row, self.records[row])
         return ("updated" if changed else "unchanged"), row, how
+
+
+class _Records(dict[int, dict[str, Any]]):
+    """A sheet's records by sheet row, each made a dict (as ``DataFrame.to_dict``) when first
+    asked for; a row the frame lacks (a new record) is an ordinary entry."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        super().__init__()
+        self.rows = [int(r) for r in frame.index]
+        self._at = {row: i for i, row in enumerate(self.rows)}
+        self._columns = {str(c): frame[c].tolist() for c in frame.columns}
+
+    def column(self, key: str) -> list[Any]:
+        """A column's values in row order (None throughout when the sheet lacks it)."""
+        values = self._columns.get(key)
+        return values if values is not None else [None] * len(self.rows)
+
+    def __missing__(self, row: int) -> dict[str, Any]:
+        i = self._at[row]  # KeyError: no such record
+        record = self[row] = {k: values[i] for k, values in self._columns.items()}
+        return record
+
+    def setdefault(self, row: int, default: Any = None) -> dict[str, Any]:
+        """The record of ``row``, made from the frame when it has one, else ``default``."""
+        if row in self or row in self._at:
+            return self[row]
+        return super().setdefault(row, default)
 
 
 def filled(v: Any) -> bool:

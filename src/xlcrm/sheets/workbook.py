@@ -18,6 +18,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .._version import __version__
 from ..schema import Column, Schema, SettingsList, Sheet
+from .bulk import BulkColumn, add_long_table, write_rows_in_bulk
 from .style import owned_banner
 
 __all__ = ["ColumnData", "write_new_workbook"]
@@ -173,7 +174,8 @@ def _column_count(data: ColumnData | None) -> int:
 
 def _write_data_sheet(ws: Worksheet, schema: Schema, sheet: Sheet,
                       data: ColumnData | None, formats: _Formats,
-                      settings_rows: Mapping[str, Sequence[tuple[Any, ...]]]) -> None:
+                      settings_rows: Mapping[str, Sequence[tuple[Any, ...]]],
+                      bulk: bool = True) -> None:
     loc = schema.locale
     n = _column_count(data)
     cols = sheet.columns
@@ -185,7 +187,7 @@ def _write_data_sheet(ws: Worksheet, schema: Schema, sheet: Sheet,
             spec["formula"] = _FORMULAS[col.formula](schema, sheet)
         table_columns.append(spec)
     last_row = max(n, 1)
-    ws.add_table(0, 0, last_row, len(cols) - 1, {
+    add_long_table(ws, last_row, len(cols) - 1, {
         "name": sheet.table, "style": _TABLE_STYLE, "columns": table_columns,
     })
     for c, col in enumerate(cols):
@@ -208,6 +210,9 @@ def _write_data_sheet(ws: Worksheet, schema: Schema, sheet: Sheet,
     _print_setup(ws)
     if not data or n == 0:
         return
+    if bulk and write_rows_in_bulk(ws, _bulk_columns(ws, schema, sheet, data, n, formats,
+                                                     settings_rows)):
+        return  # the rows are written as the sheet is assembled, not held cell by cell
     for c, col in enumerate(cols):
         fmt = formats.cell(col)
         if col.formula:
@@ -222,6 +227,28 @@ def _write_data_sheet(ws: Worksheet, schema: Schema, sheet: Sheet,
         for r, value in enumerate(values, 1):
             if value is not None and value != "":
                 write(ws, r, c, value)
+
+
+def _bulk_columns(ws: Worksheet, schema: Schema, sheet: Sheet, data: ColumnData, n: int,
+                  formats: _Formats, settings_rows: Mapping[str, Sequence[tuple[Any, ...]]]
+                  ) -> list[BulkColumn]:
+    """The sheet's columns as :func:`~xlcrm.sheets.bulk.write_rows_in_bulk` writes them: what
+    :func:`_cell_writer` would do with each value."""
+    loc = schema.locale
+    out = []
+    for c, col in enumerate(sheet.columns):
+        fmt = formats.cell(col)
+        if col.formula:
+            values = _formula_values(col.formula, data, n, settings_rows)
+            # the formula as XlsxWriter keeps it (no "=", functions spelled its way)
+            ws.write_formula(1, c, _FORMULAS[col.formula](schema, sheet), fmt, values[0])
+            out.append(BulkColumn("formula", fmt, values, formula=ws.table[1][c].formula))
+            continue
+        kind = ("temporal" if col.type in _TEMPORAL else "number" if col.type in _NUMERIC
+                else "flag" if col.type == "flag" else "text")
+        out.append(BulkColumn(kind, fmt, data.get(col.key) or [None] * n,
+                              yes=loc.yes, no=loc.no))
+    return out
 
 
 def _write_kept_columns(ws: Worksheet, left: int,
@@ -469,7 +496,7 @@ def write_new_workbook(
                 ws.activate()
             if sheet.kind == "data":
                 _write_data_sheet(ws, schema, sheet, (data or {}).get(sheet.key),
-                                  formats, rows)
+                                  formats, rows, bulk=not (extras or {}).get(sheet.key))
                 _write_kept_columns(ws, len(sheet.columns), (extras or {}).get(sheet.key),
                                     formats)
             elif sheet.kind == "owned":
