@@ -148,15 +148,13 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
 def bounded_reader(path: Path) -> Iterator[Any]:
     """Open ``path`` with the cell reader, bounded as :func:`bounded_copy` says (every sheet);
     for a caller that needs some sheets' cells as they are, not the typed tables."""
-    from .cells import workbook_reader
+    from .cells import open_book, read_book
     from .parts import read_outline
 
     ooxml = path.suffix.lower() in (".xlsx", ".xlsm")  # .xls and .ods are read as they are
-    from .crypto import source as decrypted
-
     copy, _ = bounded_copy(path, read_outline(path).sheet_parts) if ooxml else (path, [])
     try:
-        book = workbook_reader()[0].from_path(decrypted(copy) if copy == path else str(copy))
+        book = read_book(copy) if copy == path else open_book(copy)
         try:
             yield book
         finally:
