@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -19,6 +21,7 @@ from pathlib import Path
 import msoffcrypto
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
+from pypdf import PasswordType, PdfReader
 from python_calamine import CalamineWorkbook
 from typer.testing import CliRunner
 
@@ -177,3 +180,73 @@ def test_a_wrong_password_is_refused_without_memfd(demo_book: Callable[..., Path
     assert "wrong password" in result.output and result.output.strip().count("\n") == 0
     assert crm.read_bytes() == before
     assert not (tmp_path / ".xlcrm-backups").exists()
+
+
+def _pdf_text(pdf: Path, secret: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["pdftotext", "-layout", *(["-upw", secret] if secret else []),
+                           str(pdf), "-"], capture_output=True, text=True, check=False)
+
+
+def test_report_pdf_of_an_encrypted_workbook_is_printed_in_memory_and_encrypted(
+        demo_book: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("pdftotext") is None:
+        pytest.fail("pdftotext (poppler-utils) must be installed; .ci/run does it")
+    plain = demo_book("dealer", 120, 2)
+    crm = tmp_path / "crm.xlsx"
+    with plain.open("rb") as fh, crm.open("wb") as dest:
+        OOXMLFile(fh).encrypt(SECRET, dest)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with _watching_writes() as recorded:
+        made = xlcrm.report(crm, tmp_path / "out", pdf=True, password=SECRET, today=TODAY)
+    written = [Path(p) for p in recorded]
+    assert made.pdf is not None and made.pdf.parent == tmp_path / "out"
+    # the plain report workbook reached a folder kept in memory only, removed at once; every
+    # other file written is in the answer's folder, and encrypted
+    memory = [p for p in written if not p.is_relative_to(tmp_path)]
+    assert memory and all(_file_system(p) == "tmpfs" and not p.exists() for p in memory)
+    assert not any(p.parent.exists() for p in memory)
+    assert {p for p in written if p.is_relative_to(tmp_path)} == {made.workbook, made.pdf}
+    assert made.workbook.read_bytes()[:8] == OLE_MAGIC
+    # the PDF opens with the workbook's password only (AES-256), not without, not with another
+    reader = PdfReader(made.pdf)
+    assert reader.is_encrypted
+    assert reader.decrypt("not it") == PasswordType.NOT_DECRYPTED
+    assert reader.decrypt(SECRET) != PasswordType.NOT_DECRYPTED
+    assert "/AESV3" in str(reader.trailer["/Encrypt"]["/CF"])
+    assert _pdf_text(made.pdf).returncode != 0
+    opened = _pdf_text(made.pdf, SECRET)
+    assert opened.returncode == 0, opened.stderr
+    # its text is the report of the plain workbook, number for number
+    twin = xlcrm.report(plain, tmp_path / "plain", pdf=True, today=TODAY)
+    assert twin.pdf is not None
+    assert opened.stdout.replace("crm.xlsx", plain.name).split() == \
+        _pdf_text(twin.pdf).stdout.split()  # word for word; columns move with the name's length
+    leads = int(made.report.summary.at["leads", "this_week"])
+    assert any(line.split()[:2] == ["Leads", str(leads)] for line in opened.stdout.splitlines())
+
+
+def test_report_pdf_is_refused_where_no_folder_is_kept_in_memory(
+        demo_book: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xlcrm.xlsx import crypto
+
+    monkeypatch.setattr(crypto, "_MEMORY_FOLDERS", ())  # as on Windows and macOS
+    crm = tmp_path / "crm.xlsx"
+    with demo_book("dealer", 120, 2).open("rb") as fh, crm.open("wb") as dest:
+        OOXMLFile(fh).encrypt(SECRET, dest)
+    monkeypatch.setenv("CRM_PASSWORD", SECRET)
+    result = runner.invoke(app, ["report", str(crm), "--out", str(tmp_path / "out"), "--pdf",
+                                 "--password-env", "CRM_PASSWORD"])
+    assert result.exit_code == REFUSED
+    assert "/dev/shm" in result.output and result.output.strip().count("\n") == 0
+    assert not (tmp_path / "out").exists()
+
+
+def _file_system(path: Path) -> str:
+    """The type of the file system ``path`` is on (Linux's mount table)."""
+    mounts = [line.split() for line in Path("/proc/self/mounts").read_text().splitlines()]
+    real = os.path.realpath(path.parent.parent if not path.parent.exists() else path.parent)
+    best = max((m for m in mounts if real == m[1] or real.startswith(m[1].rstrip("/") + "/")),
+               key=lambda m: len(m[1]))
+    return best[2]

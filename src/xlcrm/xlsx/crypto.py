@@ -37,6 +37,8 @@ import contextlib
 import functools
 import io
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
@@ -47,8 +49,9 @@ from typing import Any, ParamSpec, TypeAlias, TypeVar
 from ..errors import PasswordError
 
 __all__ = ["OLE_MAGIC", "MemoryFile", "Place", "decrypt_bytes", "encrypt_bytes",
-           "is_encrypted", "memory_file", "opened", "password", "scratch_path", "sealed_copy",
-           "sealed_output", "source", "unlock", "unlocked", "with_password", "write_sealed"]
+           "encrypt_pdf", "has_memory_folder", "is_encrypted", "memory_file", "memory_folder",
+           "opened", "password", "scratch_path", "sealed_copy", "sealed_output", "source",
+           "unlock", "unlocked", "with_password", "write_sealed"]
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _password: ContextVar[str | None] = ContextVar("xlcrm_password", default=None)
@@ -320,3 +323,71 @@ def scratch_path(folder: Path, name: str) -> Iterator[Place]:
         yield folder / name
         return
     yield MemoryFile(name)
+
+
+#: folders whose files live in memory (tmpfs), first the user's own
+_MEMORY_FOLDERS = ("XDG_RUNTIME_DIR", "/dev/shm")
+_MEMORY_FILE_SYSTEMS = {"tmpfs", "ramfs"}
+
+
+def _memory_parent() -> Path | None:
+    """A folder of this system whose files live in memory, ``None`` when there is none."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()
+    except OSError:  # not Linux: Windows and macOS have no such folder by default
+        return None
+    kinds = {}
+    for line in mounts:
+        fields = line.split()
+        if len(fields) >= 3:
+            kinds[fields[1].replace("\\040", " ")] = fields[2]
+    for name in _MEMORY_FOLDERS:
+        folder = os.environ.get(name, "") if name.isupper() else name
+        if not folder or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            continue
+        real = os.path.realpath(folder)
+        mount = max((m for m in kinds if real == m or real.startswith(m.rstrip("/") + "/")),
+                    key=len, default=None)
+        if mount is not None and kinds[mount] in _MEMORY_FILE_SYSTEMS:
+            return Path(real)
+    return None
+
+
+def has_memory_folder() -> bool:
+    """Tell whether :func:`memory_folder` can make a folder here (Linux: yes)."""
+    return _memory_parent() is not None
+
+
+@contextlib.contextmanager
+def memory_folder(what: str) -> Iterator[Path]:
+    """A private folder whose files live in memory (tmpfs), removed with all it holds at the end.
+
+    For the one case where another program (LibreOffice, printing the report to PDF) must read
+    a plain workbook by name: the folder is the user's alone (mode 0700), in a file system
+    kept in memory, and is removed as soon as the body ends, however it ends.
+
+    Raises:
+        PasswordError: the system has no such file system (Windows, macOS); ``what`` says
+            what could not be done.
+    """
+    parent = _memory_parent()
+    if parent is None:
+        raise PasswordError(f"{what} of an encrypted workbook needs a folder kept in memory "
+                            "(/dev/shm), which this system lacks; nothing was written")
+    folder = Path(tempfile.mkdtemp(prefix="xlcrm-", dir=parent))  # mode 0700
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def encrypt_pdf(data: bytes, secret: str) -> bytes:
+    """Encrypt a PDF with ``secret`` (PDF standard security handler, AES-256, revision 6): a
+    PDF reader asks for the password before it shows a page."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password=secret, owner_password=secret, algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
