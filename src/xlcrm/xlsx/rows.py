@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Collection
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
@@ -193,11 +194,13 @@ def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
 def _rewrite_other_sheets(pkg: Package, part: str, shift: RowShift, sheet: str) -> None:
     """Rewrite the formulas of the other sheets that refer to ``sheet`` by address; a sheet
     none of whose formulas change stays byte for byte."""
-    low = sheet.lower().encode()
+    name = escape(sheet).lower()
+    marks = (f"{name}!".encode(), f"'{name.replace(chr(39), chr(39) * 2)}'!".encode())
     for _, other, _ in pkg.sheets():
         if not other or other == part or not pkg.has(other):
             continue
-        if low not in pkg.read(other).lower():  # most sheets never name it: not parsed
+        data = pkg.read(other).lower()
+        if not any(mark in data for mark in marks):  # most sheets never name it: not parsed
             continue
         root = pkg.peek(other)
         if rewrite_sheet_formulas(root, shift.span, sheet, local=False):
