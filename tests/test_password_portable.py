@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -250,3 +251,35 @@ def _file_system(path: Path) -> str:
     best = max((m for m in mounts if real == m[1] or real.startswith(m[1].rstrip("/") + "/")),
                key=lambda m: len(m[1]))
     return best[2]
+
+
+def test_a_far_stray_cell_of_an_encrypted_workbook_is_left_out_in_memory(
+        demo_book: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        no_memfd: None) -> None:
+    """A value far from the table makes the reader work on a copy without it: for an
+    encrypted workbook that copy stays in memory as well."""
+    with zipfile.ZipFile(demo_book("dealer", 120, 2)) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    leads = "xl/worksheets/sheet1.xml"
+    parts[leads] = parts[leads].replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" t="inlineStr"><is><t>far</t>'
+        b"</is></c></row></sheetData>", 1)
+    plain = io.BytesIO()
+    with zipfile.ZipFile(plain, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    crm = tmp_path / "crm.xlsx"
+    with crm.open("wb") as dest:
+        OOXMLFile(io.BytesIO(plain.getvalue())).encrypt(SECRET, dest)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    with _watching_writes() as recorded:
+        found = xlcrm.check(crm, password=SECRET)
+        xlcrm.score(crm, password=SECRET, today=TODAY)
+    assert any(i.code == "far-cell" and i.cell == "XFD1048576" for i in found.issues)
+    assert found.records["Leads"] > 100
+    assert [p for p in recorded if Path(p).is_relative_to(scratch)] == []
+    assert [p for p in recorded if Path(p).is_file() and
+            Path(p).read_bytes()[:4] == ZIP_MAGIC] == []
+    assert crm.read_bytes()[:8] == OLE_MAGIC

@@ -49,9 +49,9 @@ from typing import Any, ParamSpec, TypeAlias, TypeVar
 from ..errors import PasswordError
 
 __all__ = ["OLE_MAGIC", "MemoryFile", "Place", "decrypt_bytes", "encrypt_bytes",
-           "encrypt_pdf", "has_memory_folder", "is_encrypted", "memory_file", "memory_folder",
-           "opened", "password", "scratch_path", "sealed_copy", "sealed_output", "source",
-           "unlock", "unlocked", "with_password", "write_sealed"]
+           "encrypt_pdf", "has_memory_folder", "is_encrypted", "keep_in_memory", "memory_file",
+           "memory_folder", "opened", "password", "scratch_path", "sealed_copy",
+           "sealed_output", "source", "unlock", "unlocked", "with_password", "write_sealed"]
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _password: ContextVar[str | None] = ContextVar("xlcrm_password", default=None)
@@ -239,6 +239,14 @@ def unlock(path: Path) -> Place:
     with _lock:
         _views[key] = _View(plain, stamp)
     return MemoryFile(path.name, plain)
+
+
+def keep_in_memory(path: Path, plain: bytes) -> None:
+    """Have readers of ``path`` read ``plain`` instead, until the command ends: a plain copy
+    made of an unlocked workbook (one read without its far stray cells), which must not be
+    written to ``path`` itself."""
+    with _lock:
+        _views[os.path.realpath(path)] = _View(plain)
 
 
 def source(path: str | Path) -> str | MemoryFile:
