@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Protocol
 from xml.sax.saxutils import escape, unescape
 
 from lxml import etree
@@ -33,7 +34,7 @@ from openpyxl.formula.translate import Translator
 from .package import Package
 from .parts import NS_MAIN
 
-__all__ = ["names_other_sheet", "rewrite_chart_refs", "rewrite_sheet_formulas",
+__all__ = ["RowMove", "names_other_sheet", "rewrite_chart_refs", "rewrite_sheet_formulas",
            "shift_formula"]
 
 _M = f"{{{NS_MAIN}}}"
@@ -41,10 +42,16 @@ _CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)(\d+)$")
 _ROW = re.compile(r"^(\$?)(\d+)$")
 _COL = re.compile(r"^\$?[A-Za-z]{1,3}$")
 _CELL_NAME = re.compile(r"([A-Z]+)(\d+)$")
+_NUMBER = re.compile(r"\d+")
 _REF = "#REF!"
 
-#: ``shift(top, bottom)``: the rows ``top..bottom`` become, ``None`` when all of them go
-Span = Callable[[int, int], "tuple[int, int] | None"]
+class RowMove(Protocol):
+    """Which rows go (:class:`~xlcrm.xlsx.rows.RowShift`)."""
+
+    removed: list[int]  # 1-based, sorted
+
+    def span(self, top: int, bottom: int) -> tuple[int, int] | None:
+        """The rows ``top..bottom`` become, ``None`` when all of them go."""
 
 
 def names_other_sheet(qualifier: str, sheet: str) -> bool:
@@ -74,7 +81,7 @@ def _split_qualifier(operand: str) -> tuple[str, str]:
     return (head + bang, tail) if bang else ("", operand)
 
 
-def _shift_area(area: str, span: Span) -> str | None:
+def _shift_area(area: str, shift: RowMove) -> str | None:
     """A cell, cell range or row range after the rows go (``None``: all of it is gone);
     anything else (a column range, a name) as it is."""
     ends = area.split(":")
@@ -85,7 +92,7 @@ def _shift_area(area: str, span: Span) -> str | None:
         top, bottom = int(cells[0].group(4)), int(cells[-1].group(4))  # type: ignore[union-attr]
         if top > bottom:
             top, bottom = bottom, top
-        new = span(top, bottom)
+        new = shift.span(top, bottom)
         if new is None:
             return None
         if len(ends) == 1:
@@ -102,14 +109,14 @@ def _shift_area(area: str, span: Span) -> str | None:
         r1, r2 = rows[0], rows[1]
         assert r1 is not None and r2 is not None
         top, bottom = sorted((int(r1.group(2)), int(r2.group(2))))
-        new = span(top, bottom)
+        new = shift.span(top, bottom)
         if new is None:
             return None
         return f"{r1.group(1)}{new[0]}:{r2.group(1)}{new[1]}"
     return area
 
 
-def shift_operand(operand: str, span: Span, sheet: str, *, local: bool) -> str:
+def shift_operand(operand: str, shift: RowMove, sheet: str, *, local: bool) -> str:
     """One range operand of a formula after rows of ``sheet`` go (``#REF!`` when all of it
     does). ``local``: the formula is on ``sheet``, so an unqualified reference points there."""
     qual, area = _split_qualifier(operand)
@@ -122,18 +129,20 @@ def shift_operand(operand: str, span: Span, sheet: str, *, local: bool) -> str:
         left, right = area.split(":", 1)
         if right.startswith(qual) and qual:
             area = f"{left}:{right[len(qual):]}"
-            moved = _shift_area(area, span)
+            moved = _shift_area(area, shift)
             if moved is None:
                 return _REF
             a, b = moved.split(":")
             return f"{qual}{a}:{qual}{b}"
-    moved = _shift_area(area, span)
+    moved = _shift_area(area, shift)
     return _REF if moved is None else f"{qual}{moved}"
 
 
-def shift_formula(formula: str, span: Span, sheet: str, *, local: bool) -> str:
+def shift_formula(formula: str, shift: RowMove, sheet: str, *, local: bool) -> str:
     """A formula (without ``=``) after rows of ``sheet`` are removed; the text itself when
     nothing in it refers to them."""
+    if not shift.removed or all(int(n) < shift.removed[0] for n in _NUMBER.findall(formula)):
+        return formula  # every row it could name is above the first removed row: no change
     try:
         tokens = Tokenizer("=" + formula).items
     except Exception:  # noqa: BLE001 - a formula the tokenizer can't read is left alone
@@ -143,10 +152,10 @@ def shift_formula(formula: str, span: Span, sheet: str, *, local: bool) -> str:
     for tok in tokens:
         value = tok.value
         if tok.type == Token.OPERAND and tok.subtype == Token.RANGE:
-            value = shift_operand(tok.value, span, sheet, local=local)
+            value = shift_operand(tok.value, shift, sheet, local=local)
         elif tok.type == Token.FUNC and tok.subtype == Token.OPEN and ":" in tok.value:
             head, _, func = tok.value.rpartition(":")  # A1:INDEX(...): a range to a function
-            moved = shift_operand(head, span, sheet, local=local)
+            moved = shift_operand(head, shift, sheet, local=local)
             value = tok.value if moved == head else f"{moved}:{func}"
         changed = changed or value != tok.value
         out.append(value)
@@ -167,13 +176,13 @@ def _translate(formula: str, origin: str, dest: str) -> str:
     return str(Translator("=" + formula, origin=origin).translate_formula(dest))[1:]
 
 
-def rewrite_sheet_formulas(root: etree._Element, span: Span, sheet: str, *, local: bool,
+def rewrite_sheet_formulas(root: etree._Element, shift: RowMove, sheet: str, *, local: bool,
                            row_of: Callable[[int], int | None] | None = None) -> bool:
     """Rewrite the cell formulas of one sheet part after rows of ``sheet`` are removed.
 
     Args:
         root: the sheet part's root element (edited in place).
-        span: how rows of ``sheet`` move (:meth:`~xlcrm.xlsx.rows.RowShift.span`).
+        shift: the rows of ``sheet`` removed.
         sheet: the sheet the rows were removed from.
         local: ``root`` is that sheet (its cells move too: call this before they do).
         row_of: for a local sheet, where each row goes (``None``: removed).
@@ -190,16 +199,16 @@ def rewrite_sheet_formulas(root: etree._Element, span: Span, sheet: str, *, loca
             groups.setdefault(str(f.get("si")), []).append((where, f))
             continue
         if f.text and (local or _mentions(f.text, sheet)):
-            new = shift_formula(f.text, span, sheet, local=local)
+            new = shift_formula(f.text, shift, sheet, local=local)
             if new != f.text:
                 f.text = new
                 changed = True
     for members in groups.values():
-        changed = _rewrite_shared(members, span, sheet, local, row_of) or changed
+        changed = _rewrite_shared(members, shift, sheet, local, row_of) or changed
     return changed
 
 
-def _rewrite_shared(members: list[tuple[str, etree._Element]], span: Span, sheet: str,
+def _rewrite_shared(members: list[tuple[str, etree._Element]], shift: RowMove, sheet: str,
                     local: bool, row_of: Callable[[int], int | None] | None) -> bool:
     """One shared formula group: kept shared when every member still follows its master's
     formula, else written out member by member (Excel does the same)."""
@@ -223,10 +232,10 @@ def _rewrite_shared(members: list[tuple[str, etree._Element]], span: Span, sheet
         new_place = moved(where)
         if new_place is None:
             continue  # its row goes
-        wanted.append((f, new_place, shift_formula(_translate(text, m_where, where), span,
+        wanted.append((f, new_place, shift_formula(_translate(text, m_where, where), shift,
                                                     sheet, local=local)))
     master_place = moved(m_where)
-    new_master = shift_formula(text, span, sheet, local=local)
+    new_master = shift_formula(text, shift, sheet, local=local)
     if master_place is not None and all(
             _translate(new_master, master_place, place) == formula
             for _, place, formula in wanted):
@@ -244,7 +253,7 @@ def _rewrite_shared(members: list[tuple[str, etree._Element]], span: Span, sheet
 _CHART_REF = re.compile(r"(<(?:\w+:)?f>)([^<]*)(</(?:\w+:)?f>)")
 
 
-def rewrite_chart_refs(pkg: Package, span: Span, sheet: str) -> list[str]:
+def rewrite_chart_refs(pkg: Package, shift: RowMove, sheet: str) -> list[str]:
     """Rewrite the series references (``<c:f>``) of every chart that points at ``sheet``;
     return the chart parts changed. Only the references' text changes in each part."""
     changed = []
@@ -258,7 +267,7 @@ def rewrite_chart_refs(pkg: Package, span: Span, sheet: str) -> list[str]:
 
         def one(m: re.Match[str]) -> str:
             formula = unescape(m.group(2), {"&apos;": "'", "&quot;": '"'})
-            new = shift_formula(formula, span, sheet, local=False)
+            new = shift_formula(formula, shift, sheet, local=False)
             return m.group(0) if new == formula else f"{m.group(1)}{escape(new)}{m.group(3)}"
 
         new_text = _CHART_REF.sub(one, text)

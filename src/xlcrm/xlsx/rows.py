@@ -133,7 +133,7 @@ def shift_formula(formula: str, shift: RowShift, sheet: str, *, local: bool) -> 
         sheet: the sheet they were removed from.
         local: the formula lives on that sheet (its unqualified references point there).
     """
-    return _shift_formula(formula, shift.span, sheet, local=local)
+    return _shift_formula(formula, shift, sheet, local=local)
 
 
 def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
@@ -153,7 +153,7 @@ def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
     data = root.find(_M + "sheetData")
     assert data is not None
     # formulas first, while every cell is still where its formula was written
-    rewrite_sheet_formulas(root, shift.span, sheet, local=True, row_of=shift.row)
+    rewrite_sheet_formulas(root, shift, sheet, local=True, row_of=shift.row)
     for row in list(data.findall(_M + "row")):
         new = shift.row(int(row.get("r", "0")))
         if new is None:
@@ -188,7 +188,7 @@ def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
         if name.text:
             name.text = shift_formula(name.text, shift, sheet, local=False)
     _rewrite_other_sheets(pkg, part, shift, sheet)
-    rewrite_chart_refs(pkg, shift.span, sheet)
+    rewrite_chart_refs(pkg, shift, sheet)
 
 
 def _rewrite_other_sheets(pkg: Package, part: str, shift: RowShift, sheet: str) -> None:
@@ -203,7 +203,7 @@ def _rewrite_other_sheets(pkg: Package, part: str, shift: RowShift, sheet: str) 
         if not any(mark in data for mark in marks):  # most sheets never name it: not parsed
             continue
         root = pkg.peek(other)
-        if rewrite_sheet_formulas(root, shift.span, sheet, local=False):
+        if rewrite_sheet_formulas(root, shift, sheet, local=False):
             pkg.write(other, to_xml(root))
 
 
