@@ -53,6 +53,9 @@ def _make(path: Path) -> None:
     for r in range(2, 5):
         summary.write_formula(f"E{r}", f"=Leads!B{r + 18}+1")
     summary.write_array_formula("F1:F1", "{=SUM(Leads!B2:B20*Leads!C2:C20)}")
+    summary.data_validation("G1", {"validate": "list", "source": "=Leads!$A$2:$A$12"})
+    summary.conditional_format("A1", {"type": "formula", "criteria": "=Leads!$B$10>9",
+                                      "format": book.add_format({"bold": True})})
     chart = book.add_chart({"type": "column"})
     chart.add_series({"name": "=Leads!$B$1", "categories": "=Leads!$A$2:$A$12",
                       "values": "=Leads!$B$2:$B$12"})
@@ -130,6 +133,9 @@ def test_formulas_on_every_sheet_follow_the_rows_libreoffice_agrees(tmp_path: Pa
     # Summary!E2:E4 pointed at B20..B22, which all moved up by three: still one shared group
     assert '<f t="shared" ref="E2:E4" si="1">Leads!B17+1</f>' in sheet3
     assert "<f t=\"array\" ref=\"F1\">SUM(Leads!B2:B17*Leads!C2:C17)</f>" in sheet3
+    # a list of values kept on Leads, and a format that looks there, follow the rows too
+    assert "<formula1>Leads!$A$2:$A$9</formula1>" in sheet3
+    assert "<formula>Leads!$B$7&gt;9</formula>" in sheet3
     # on Leads: Total (one formula per row) moves with its row; the running total breaks at
     # the removed rows, as in Excel
     assert '<f t="shared"' not in sheet1
@@ -180,3 +186,24 @@ def test_formula_text_is_read_with_a_tokenizer() -> None:
     assert shift_formula("{1,2;3,4}", shift, "S", local=True) == "{1,2;3,4}"
     assert shift_formula("Leads!B2:Leads!B9", shift, "Leads", local=False) == \
         "Leads!B2:Leads!B6"
+
+
+def test_a_list_kept_on_the_sheet_in_an_excel_extension_follows_the_rows() -> None:
+    """Excel 2010 and later write a validation list kept on another sheet as <xm:f>."""
+    from lxml import etree
+
+    from xlcrm.xlsx.formulas import rewrite_sheet_formulas
+
+    root = etree.fromstring(
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main" '
+        b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"><sheetData/>'
+        b'<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}"><x14:dataValidations '
+        b'count="1"><x14:dataValidation type="list"><x14:formula1><xm:f>\'Lead list\'!$A$2:'
+        b"$A$40</xm:f></x14:formula1><xm:sqref>C2:C9</xm:sqref></x14:dataValidation>"
+        b"</x14:dataValidations></ext></extLst></worksheet>")
+    assert rewrite_sheet_formulas(root, RowShift([3, 4]), "Lead list", local=False)
+    f = root.find(".//{http://schemas.microsoft.com/office/excel/2006/main}f")
+    assert f is not None and f.text == "'Lead list'!$A$2:$A$38"
+    assert root.find(".//{http://schemas.microsoft.com/office/excel/2006/main}sqref").text \
+        == "C2:C9"  # type: ignore[union-attr]  # on its own sheet: it stays

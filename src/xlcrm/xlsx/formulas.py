@@ -11,7 +11,8 @@ array constants are told apart from references), for:
 - cell formulas on every sheet (:func:`rewrite_sheet_formulas`), the removed rows' sheet and
   the others, shared formulas (``<f t="shared">``) included: a shared group whose members would
   no longer all follow one formula is written out member by member, as Excel does when a
-  shared formula breaks; array formulas keep their range;
+  shared formula breaks; array formulas keep their range. The other sheets' validations and
+  conditional formats that point at the sheet (a list of values kept there) follow too;
 - the series references of charts (``<c:f>`` in ``xl/charts/chartN.xml``,
   :func:`rewrite_chart_refs`), edited as text so the rest of each chart part stays byte for
   byte.
@@ -38,6 +39,7 @@ __all__ = ["RowMove", "names_other_sheet", "rewrite_chart_refs", "rewrite_sheet_
            "shift_formula"]
 
 _M = f"{{{NS_MAIN}}}"
+_XM = "{http://schemas.microsoft.com/office/excel/2006/main}"
 _CELL = re.compile(r"^(\$?)([A-Za-z]{1,3})(\$?)(\d+)$")
 _ROW = re.compile(r"^(\$?)(\d+)$")
 _COL = re.compile(r"^\$?[A-Za-z]{1,3}$")
@@ -205,6 +207,14 @@ def rewrite_sheet_formulas(root: etree._Element, shift: RowMove, sheet: str, *, 
                 changed = True
     for members in groups.values():
         changed = _rewrite_shared(members, shift, sheet, local, row_of) or changed
+    if not local:  # validations and conditional formats that point at the sheet (a list)
+        # Excel 2010 and later write a list kept on another sheet in an extension: <xm:f>
+        for f in root.iter(_M + "formula1", _M + "formula2", _M + "formula", _XM + "f"):
+            if f.text and _mentions(f.text, sheet):
+                new = shift_formula(f.text, shift, sheet, local=False)
+                if new != f.text:
+                    f.text = new
+                    changed = True
     return changed
 
 
