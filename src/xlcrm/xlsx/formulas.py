@@ -10,8 +10,8 @@ array constants are told apart from references), for:
 
 - cell formulas on every sheet (:func:`rewrite_sheet_formulas`), the removed rows' sheet and
   the others, shared formulas (``<f t="shared">``) included: a shared group whose members would
-  no longer all follow one formula is written out member by member, as Excel does when a
-  shared formula breaks; array formulas keep their range. The other sheets' validations and
+  no longer all follow one formula is written out member by member (each cell gets a formula
+  of its own, which every reader reads the same); array formulas keep their range. The other sheets' validations and
   conditional formats that point at the sheet (a list of values kept there) follow too;
 - the series references of charts (``<c:f>`` in ``xl/charts/chartN.xml``,
   :func:`rewrite_chart_refs`), edited as text so the rest of each chart part stays byte for
@@ -221,7 +221,7 @@ def rewrite_sheet_formulas(root: etree._Element, shift: RowMove, sheet: str, *, 
 def _rewrite_shared(members: list[tuple[str, etree._Element]], shift: RowMove, sheet: str,
                     local: bool, row_of: Callable[[int], int | None] | None) -> bool:
     """One shared formula group: kept shared when every member still follows its master's
-    formula, else written out member by member (Excel does the same)."""
+    formula, else written out member by member (each cell its own formula)."""
     master = next(((w, f) for w, f in members if f.text), None)
     if master is None:
         return False
