@@ -8,17 +8,22 @@ out by hand below. Leads row r (2..50) holds Amount r and Qty 2r.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
+import warnings
 import zipfile
 from pathlib import Path
 
 import openpyxl
+import pytest
 import xlsxwriter
 
 from xlcrm.xlsx.package import Package
 from xlcrm.xlsx.rows import RowShift, delete_rows, shift_formula
 
-from ._helpers import Office, xlsx_parts
+from ._helpers import Office, corpus_folder, xlsx_parts
 
 REMOVED = [5, 6, 7]  # rows of Leads, 1-based: Amounts 5, 6, 7 and Qtys 10, 12, 14 go
 
@@ -207,3 +212,103 @@ def test_a_list_kept_on_the_sheet_in_an_excel_extension_follows_the_rows() -> No
     assert f is not None and f.text == "'Lead list'!$A$2:$A$38"
     assert root.find(".//{http://schemas.microsoft.com/office/excel/2006/main}sqref").text \
         == "C2:C9"  # type: ignore[union-attr]  # on its own sheet: it stays
+
+
+def _uno_python() -> str:
+    """The system Python with LibreOffice's uno module (CI installs python3-uno)."""
+    for python in ("/usr/bin/python3", "python3"):
+        found = shutil.which(python)
+        if found and subprocess.run([found, "-c", "import uno"], capture_output=True,
+                                    check=False).returncode == 0:
+            return found
+    if os.environ.get("CI"):
+        pytest.fail("python3-uno must be installed on CI; .ci/run installs it")
+    pytest.skip("LibreOffice's Python (python3-uno) is not installed")
+
+
+def test_the_same_values_as_when_libreoffice_deletes_the_rows_itself(
+        tmp_path: Path, office: Office) -> None:
+    """The second opinion: LibreOffice deletes the same rows of the same workbook with its
+    own Delete Rows; every value of every sheet, recalculated, is the same."""
+    python = _uno_python()
+    source = tmp_path / "crm.xlsx"
+    _make(source)
+    ours = tmp_path / "ours" / "crm.xlsx"
+    ours.parent.mkdir()
+    with Package(source) as pkg:
+        delete_rows(pkg, "Leads", [r - 1 for r in REMOVED])
+        pkg.save(ours)
+    theirs = tmp_path / "theirs" / "crm.xlsx"
+    theirs.parent.mkdir()
+    with office.lock:
+        subprocess.run([python, str(Path(__file__).with_name("lo_delete_rows.py")), str(source),
+                        str(theirs), "Leads", ",".join(map(str, REMOVED)),
+                        str(office.profile)], check=True, capture_output=True, timeout=300)
+    # the same formulas, cell for cell, on every sheet
+    for sheet in ("Leads", "My Sheet", "Summary"):
+        assert _formulas(ours, sheet) == _formulas(theirs, sheet), sheet
+    # and the same values; an error is an error (LibreOffice, right after its own deletion,
+    # calls #REF!+1 #VALUE!; read again from the file, as Excel does, #REF!)
+    mine, its = _values(office.convert(ours, "xlsx", tmp_path / "lo")), _values(theirs)
+
+    def errors_alike(grid: dict[str, object]) -> dict[str, object]:
+        return {k: "#ERROR" if isinstance(v, str) and v.startswith("#") and v.endswith(("!", "?"))
+                else v for k, v in grid.items()}
+
+    assert {n: errors_alike(g) for n, g in mine.items()} == \
+        {n: errors_alike(g) for n, g in its.items()}
+
+
+#: real workbooks whose formulas point at the sheet rows are removed from: from other sheets
+#: (over a thousand), through shared formulas, and from validations
+ORACLE_BOOKS = {"closedxml__TryToLoad__TemplateWithTableSourcePivotTables.xlsx":
+                "Hedge detail - Nominal",
+                "poi__ConditionalFormattingSamples.xlsx": "Home",
+                "poi__dataValidationTableRange.xlsx": "xdropdown"}
+
+
+def _formula_or_value(path: Path) -> dict[tuple[str, str], object]:
+    """Every cell's formula (as typed, ``TRUE()`` read as ``TRUE``, any case), else value."""
+    with warnings.catch_warnings():  # openpyxl warns of the parts it does not read
+        warnings.simplefilter("ignore", UserWarning)
+        book = openpyxl.load_workbook(path)
+    try:
+        out: dict[tuple[str, str], object] = {}
+        for ws in book.worksheets:
+            for row in ws.iter_rows():
+                for c in row:
+                    v = c.value
+                    if isinstance(v, str) and v.startswith("="):
+                        v = re.sub(r"(TRUE|FALSE)\(\)", r"\1", v).upper()
+                        v = {"=TRUE": True, "=FALSE": False}.get(v, v)  # how each saves a bool
+                    if v is not None and not hasattr(v, "text"):  # array formulas aside
+                        out[(ws.title, c.coordinate)] = v
+        return out
+    finally:
+        book.close()
+
+
+@pytest.mark.parametrize("name", sorted(ORACLE_BOOKS))
+def test_real_workbooks_get_the_formulas_libreoffice_writes_on_deleting_rows(
+        name: str, tmp_path: Path, office: Office) -> None:
+    source = corpus_folder() / name
+    if not source.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"the corpus is missing {name}")
+        pytest.skip("the corpus is not beside this checkout")
+    python = _uno_python()
+    sheet, rows = ORACLE_BOOKS[name], [3, 4, 10]
+    ours, theirs = tmp_path / "ours" / name, tmp_path / "theirs" / name
+    ours.parent.mkdir()
+    theirs.parent.mkdir()
+    with Package(source) as pkg:
+        delete_rows(pkg, sheet, [r - 1 for r in rows])
+        pkg.save(ours)
+    with office.lock:
+        subprocess.run([python, str(Path(__file__).with_name("lo_delete_rows.py")), str(source),
+                        str(theirs), sheet, ",".join(map(str, rows)), str(office.profile)],
+                       check=True, capture_output=True, timeout=300)
+    mine, its = _formula_or_value(ours), _formula_or_value(theirs)
+    formulas = [k for k, v in its.items() if isinstance(v, str) and v.startswith("=")]
+    assert formulas  # the workbook has formulas to compare
+    assert {k: mine.get(k) for k in formulas} == {k: its[k] for k in formulas}
