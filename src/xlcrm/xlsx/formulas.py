@@ -11,8 +11,9 @@ array constants are told apart from references), for:
 - cell formulas on every sheet (:func:`rewrite_sheet_formulas`), the removed rows' sheet and
   the others, shared formulas (``<f t="shared">``) included: a shared group whose members would
   no longer all follow one formula is written out member by member (each cell gets a formula
-  of its own, which every reader reads the same); array formulas keep their range. The other sheets' validations and
-  conditional formats that point at the sheet (a list of values kept there) follow too;
+  of its own, which every reader reads the same); array formulas keep their range. The other
+  sheets' validations and conditional formats that point at the sheet (a list of values kept
+  there) follow too;
 - the series references of charts (``<c:f>`` in ``xl/charts/chartN.xml``,
   :func:`rewrite_chart_refs`), edited as text so the rest of each chart part stays byte for
   byte.
