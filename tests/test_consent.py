@@ -70,3 +70,32 @@ def test_report_never_lists_an_erased_person_among_records_to_fix(
     after = xlcrm.make_report(path, today=TODAY).worst
     assert target not in set(after["record"])
     assert "[erased]" not in set(after["name"])
+
+
+def test_agenda_drops_the_deals_of_an_erased_contact(demo_book: Callable[..., Path],
+                                                     tmp_path: Path) -> None:
+    """b2b: a deal is worked through its contact; once the contact is erased, the deal's
+    tasks are not suggested any more (they would name nobody and say nothing)."""
+    path = copy_of(demo_book("b2b", 120, 2), tmp_path, "crm.xlsx")
+    now = dt.datetime.combine(TODAY, dt.time(18))
+    deals = xlcrm.load(path)["deals"]
+    contact_of = dict(zip(deals["id"].astype(str), deals["contact"].astype(str)))
+    for offset in range(-7, 30):  # a day whose agenda has a task on a deal
+        day = TODAY + dt.timedelta(days=offset)
+        items = xlcrm.agenda(path, day=day, now=now, write_sheet=False).items
+        on_deals = items[items["record"].astype(str).isin(contact_of)]
+        if not on_deals.empty:
+            break
+    else:
+        raise AssertionError("the demo's agenda has no task on a deal")
+    deal = str(on_deals["record"].iloc[0])
+    contact = contact_of[deal]
+    theirs = set(deals.loc[deals["contact"].astype(str) == contact, "id"].astype(str))
+    xlcrm.forget(path, record_id=contact, today=TODAY)
+    after = xlcrm.agenda(path, day=day, now=now, write_sheet=False).items
+    listed = set(after["record"].astype(str))
+    assert deal not in listed and contact not in listed and not theirs & listed
+    assert "[erased]" not in set(after["client"].astype(str))
+    # nobody else's line went: the lines left are those that were not the contact's
+    mine = items["record"].astype(str).isin(theirs | {contact})
+    assert len(after) == len(items) - int(mine.sum())

@@ -133,8 +133,9 @@ def test_new_workbooks_and_answers_are_encrypted_too(tmp_path: Path) -> None:
     answer = xlcrm.person(made, email="nobody@example.org", out=tmp_path / "answer.xlsx",
                           password=SECRET)
     assert answer.out is not None and answer.out.read_bytes()[:8] == OLE_MAGIC
-    with pytest.raises(xlcrm.ReportError, match="--pdf"):
-        xlcrm.report(made, tmp_path / "r", pdf=True, password=SECRET)
+    report = xlcrm.report(made, tmp_path / "r", pdf=True, password=SECRET)
+    assert report.pdf is not None and b"/Encrypt" in report.pdf.read_bytes()
+    assert report.workbook.read_bytes()[:8] == OLE_MAGIC
 
 
 def test_a_restored_encrypted_version_is_written_as_it_is(tmp_path: Path) -> None:

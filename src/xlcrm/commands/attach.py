@@ -8,8 +8,8 @@ from .._version import __version__
 from ..errors import TransplantError, UnreadableWorkbookError
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
-from ..xlsx.cells import workbook_reader
-from ..xlsx.crypto import source, with_password
+from ..xlsx.cells import read_book, workbook_reader
+from ..xlsx.crypto import Place, scratch_path, with_password
 from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
@@ -26,7 +26,7 @@ def _refuse_unreadable(target: Path) -> None:
     reader, errors = workbook_reader()
     caught: tuple[type[BaseException], ...] = (*errors, ValueError, KeyError)
     try:
-        book = reader.from_path(source(target))
+        book = read_book(target)
         try:
             for name in book.sheet_names:  # a sheet of a kind the reader doesn't know
                 book.get_sheet_by_name(name).to_python(nrows=1)
@@ -78,10 +78,10 @@ def attach(path: str | Path, *, preset: str = "dealer", locale: str = "en",
             f"{target.name}: already has sheet{'s' * (len(clashes) > 1)} named "
             + ", ".join(f'"{c}"' for c in clashes)
             + "; rename them (or attach with another --locale) so xlcrm can add its own")
-    with scratch_dir("attach") as tmp:
-        scratch = write_new_workbook(Path(tmp) / "scratch.xlsx", schema)
+    with scratch_dir("attach") as tmp, scratch_path(Path(tmp), "scratch.xlsx") as place:
+        scratch = write_new_workbook(place, schema)
 
-        def write(out: Path) -> None:
+        def write(out: Place) -> None:
             with Package(target) as pkg, Package(scratch) as src:
                 transplant_sheets(pkg, src, [s.name for s in schema.sheets], replace=False)
                 pkg.record_sheet_identities({s.key: s.name for s in schema.sheets})

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import xlsxwriter
-
 from ..crm import Crm
 from ..errors import ArgumentError, WorkbookExistsError
 from ..metrics.person import PersonRows, find_person
 from ..read import load
-from ..xlsx.crypto import sealed_output, source, with_password
+from ..xlsx.cells import read_book
+from ..xlsx.crypto import sealed_output, with_password
+from ..xlsx.writer import new_book
 
 __all__ = ["PersonResult", "person", "read_all_sheets", "require_one_key"]
 
@@ -88,9 +88,7 @@ def require_one_key(email: str | None, phone: str | None, record_id: str | None
 
 def read_all_sheets(crm: Crm) -> dict[str, list[list[Any]]]:
     """The cells of every sheet of the workbook, as read (one opening, in tab order)."""
-    from python_calamine import CalamineWorkbook
-
-    book = CalamineWorkbook.from_path(source(crm.path))
+    book = read_book(crm.path)
     try:
         return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
                 for n in book.sheet_names}
@@ -147,8 +145,7 @@ def _write_workbook(result: PersonResult, target: Path) -> None:
     """One sheet per sheet of the CRM holding the person's rows, plus a first sheet saying
     who was asked for and what was found."""
     with sealed_output(target) as out:
-        book = xlsxwriter.Workbook(str(out), {"strings_to_formulas": False,
-                                              "strings_to_urls": False})
+        book = new_book(out)  # data stays data, in memory when encrypted
         try:
             bold = book.add_format({"bold": True})
             date = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})

@@ -30,7 +30,8 @@ from ..reporting.mail import PASSWORD_VARIABLE, SmtpSettings, build_message, sen
 from ..reporting.workbook import write_report_workbook
 from ..sheets.words import owned_text
 from ..week import OWNED_READ, compute_week
-from ..xlsx.crypto import with_password
+from ..xlsx.crypto import decrypt_bytes, encrypt_pdf, with_password
+from ..xlsx.crypto import has_memory_folder as can_print_privately
 
 __all__ = ["PASSWORD_VARIABLE", "SECTION_TITLES", "ReportResult", "SmtpSettings",
            "WeeklyReport", "make_report", "parse_week", "report", "report_week"]
@@ -66,7 +67,8 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
             the week, or None for the last full week.
         today: the day the report is made (default: today).
         password: the workbook's password when it is encrypted; it is decrypted in
-            memory only and every workbook written is encrypted with it.
+            memory only and every workbook written is encrypted with it, the PDF too (printed
+            from a private folder kept in memory, where the system has one: Linux).
 
     Raises:
         ReportError: the week is malformed or has not begun yet.
@@ -116,15 +118,16 @@ def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = No
         templates: a folder of templates that override the built-in ones.
         today: the day the report is made (default: today).
         password: the workbook's password when it is encrypted; it is decrypted in
-            memory only and every workbook written is encrypted with it.
+            memory only and every workbook written is encrypted with it, the PDF too (printed
+            from a private folder kept in memory, where the system has one: Linux).
 
     Raises:
         ReportError: the week is wrong, a template has an error, or sending failed.
     """
-    if pdf and password is not None:
-        raise ReportError("--pdf with --password-env: LibreOffice would need the report "
-                          "workbook unencrypted on disk to print it; make the PDF from the "
-                          "HTML page (--html) instead")
+    if pdf and password is not None and not can_print_privately():
+        raise ReportError("--pdf with --password-env needs a folder kept in memory "
+                          "(/dev/shm) for LibreOffice to print from, which this system "
+                          "lacks; make the PDF from the HTML page (--html) instead")
     data = make_report(path, week=week, today=today)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
@@ -137,7 +140,11 @@ def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = No
     if html:
         result.html = folder / f"{data.file_stem}.html"
         result.html.write_text(page, encoding="utf-8")
-    if pdf:
+    if pdf and password is not None:
+        # the report holds personal data: printed from memory, and the PDF encrypted
+        result.pdf = folder / f"{data.file_stem}.pdf"
+        result.pdf.write_bytes(_sealed_pdf(result.workbook, password))
+    elif pdf:
         from ..xlsx.libreoffice import convert
 
         with tempfile.TemporaryDirectory(prefix="xlcrm-pdf-") as tmp:
@@ -155,3 +162,12 @@ def report(path: str | Path, out: str | Path, *, week: str | dt.date | None = No
             send(message, smtp)
             result.sent_to = list(to)
     return result
+
+
+def _sealed_pdf(workbook: Path, secret: str) -> bytes:
+    """The PDF of an encrypted report workbook, encrypted with the same password: printed by
+    LibreOffice from a private folder kept in memory, never from a plain file on disk."""
+    from ..xlsx.libreoffice import convert_privately
+
+    plain = decrypt_bytes(workbook.read_bytes(), secret, workbook.name)
+    return encrypt_pdf(convert_privately(plain, workbook.name, "pdf"), secret)

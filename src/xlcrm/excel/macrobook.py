@@ -22,7 +22,7 @@ from lxml import etree
 
 from ..errors import TransplantError, WorkbookError, WorkbookExistsError
 from ..read import require_xlcrm_file
-from ..xlsx.crypto import with_password
+from ..xlsx.crypto import Place, with_password
 from ..xlsx.package import Package
 from ..xlsx.save import SaveResult, safe_save
 from ..xlsx.transplant import transplant_sheets
@@ -210,7 +210,7 @@ def macro_workbook(path: str | Path, out: str | Path | None = None, *,
     with tempfile.TemporaryDirectory(prefix="xlcrm-macros-") as tmp:
         scratch = _scratch(Path(tmp) / "buttons.xlsx", python)
 
-        def write(dest: Path) -> None:
+        def write(dest: Place) -> None:
             with Package(source) as pkg, Package(scratch) as src:
                 transplant_sheets(pkg, src, [CONTROL_SHEET, CONF_SHEET], replace=False,
                                   defined_names=False)

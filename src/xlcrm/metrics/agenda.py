@@ -226,8 +226,18 @@ def build_agenda(crm: Crm, *, day: dt.date, now: dt.datetime, steps: pd.DataFram
             "open": (status == "open") & leads_table["sold"].isna()
             if "sold" in leads_table else status == "open"})
         leads = leads[leads["created"].notna()]
-    # a person erased by `xlcrm forget` is never suggested for contact again
-    gone = erased_ids(leads_table)
+    # b2b: a deal is worked through its contact, whose consent and erasure the deal carries
+    deals = crm.tables.get(sheet.key, pd.DataFrame()) if sheet is not None and \
+        sheet.key != lsheet.key else pd.DataFrame()
+
+    def through_deals(people: set[str]) -> set[str]:
+        if "contact" not in deals or not people:
+            return people
+        return people | {str(i) for i, c in zip(deals["id"], deals["contact"])
+                         if str(c) in people}
+
+    # a person erased by `xlcrm forget` is never suggested for contact again, nor their deals
+    gone = through_deals(erased_ids(leads_table))
     if gone:
         tasks = tasks[~tasks["record"].astype(str).isin(gone)]
         open_records = open_records[~open_records["id"].astype(str).isin(gone)]
@@ -237,13 +247,7 @@ def build_agenda(crm: Crm, *, day: dt.date, now: dt.datetime, steps: pd.DataFram
         hours = float(threshold)
     except (TypeError, ValueError):
         hours = 24.0
-    no_marketing = without_consent(leads_table)
-    if sheet is not None and sheet.key != lsheet.key and "contact" in crm.tables.get(
-            sheet.key, pd.DataFrame()):
-        # b2b: a deal is marketed to through its contact, whose consent the deal carries
-        deals = crm.tables[sheet.key]
-        no_marketing |= {str(i) for i, c in zip(deals["id"], deals["contact"])
-                         if str(c) in no_marketing}
+    no_marketing = through_deals(without_consent(leads_table))
     return agenda_items(tasks, day=day, now=now, open_records=open_records, leads=leads,
                         last_touch=last_touches(crm), names=record_names(crm),
                         threshold_hours=hours, rep=rep, no_marketing=no_marketing,

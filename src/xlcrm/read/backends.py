@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UnreadableWorkbookError
-from ..xlsx.cells import error_cells, workbook_reader
-from ..xlsx.crypto import source
+from ..xlsx.cells import error_cells, read_book, workbook_reader
 from .grid import Plan, Projected, project
 from .headers import Merged
 from .settings import TableSpan
@@ -54,7 +53,7 @@ class Books:
             self._unstarted -= 1
         book: CalamineWorkbook | None = getattr(self._local, "book", None)
         if book is None:
-            book = workbook_reader()[0].from_path(source(self.path), load_tables=True)
+            book = read_book(self.path, load_tables=True)
             self._local.book = book
             self._opened.append(book)
         try:

@@ -18,6 +18,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from .._version import __version__
 from ..schema import Column, Schema, SettingsList, Sheet
+from ..xlsx.crypto import MemoryFile
+from ..xlsx.writer import new_book
 from .bulk import BulkColumn, add_long_table, write_rows_in_bulk
 from .style import owned_banner
 
@@ -445,7 +447,7 @@ def _write_owned(ws: Worksheet, schema: Schema, sheet: Sheet, formats: _Formats)
 
 
 def write_new_workbook(
-    path: str | Path,
+    path: str | Path | MemoryFile,
     schema: Schema,
     data: Mapping[str, ColumnData] | None = None,
     *,
@@ -453,8 +455,9 @@ def write_new_workbook(
     settings_rows: Mapping[str, Sequence[tuple[Any, ...]]] | None = None,
     active: str | None = None,
     extras: Mapping[str, Mapping[str, Sequence[Any]]] | None = None,
-) -> Path:
-    """Write a complete CRM workbook for ``schema`` at ``path`` (which is overwritten).
+) -> Path | MemoryFile:
+    """Write a complete CRM workbook for ``schema`` at ``path`` (which is overwritten; an
+    in-memory file while the workbook being saved is encrypted).
 
     Args:
         path: the .xlsx file to write.
@@ -468,17 +471,15 @@ def write_new_workbook(
             values, dates written as dates.
 
     Returns:
-        The path written.
+        The path (or in-memory file) written.
     """
-    path = Path(path)
+    path = path if isinstance(path, MemoryFile) else Path(path)
     options = dict(options or {})
     rows = {lst.key: list(lst.rows) for lst in schema.lists}
     rows.update({k: list(v) for k, v in (settings_rows or {}).items()})
     currency = str(options.get("currency", schema.option("currency")))
-    # data stays data: an adopted cell "=..." is text (the options of xlsx.writer.SAFE_OPTIONS)
-    book = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False,
-                                           "strings_to_formulas": False,
-                                           "strings_to_urls": False})
+    # data stays data: an adopted cell "=..." is text (xlsx.writer.SAFE_OPTIONS)
+    book = new_book(path)
     try:
         book.set_properties({
             "title": f"CRM ({schema.preset})",

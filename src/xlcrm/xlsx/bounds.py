@@ -114,11 +114,12 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
     Raises:
         UnreadableWorkbookError: a sheet's values really fill more than :data:`MAX_CELLS`.
     """
-    from .crypto import source  # an encrypted workbook is read from its in-memory copy
+    from .crypto import MemoryFile, keep_in_memory, source
 
     replaced: dict[str, bytes] = {}
     far: list[FarCell] = []
-    with zipfile.ZipFile(source(path)) as zf:
+    plain = source(path)  # an encrypted workbook is read from its in-memory copy
+    with zipfile.ZipFile(plain) as zf:
         present = set(zf.namelist())
         for name, part in parts.items():
             if part not in present:
@@ -138,9 +139,14 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
         if not replaced:
             return path, []
         copy = new_scratch_folder("read") / path.name  # the caller removes it
-        with zipfile.ZipFile(copy, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out:
+        # the copy of an encrypted workbook stays in memory too, read by the copy's name
+        memory = MemoryFile(path.name) if isinstance(plain, MemoryFile) else None
+        with zipfile.ZipFile(memory or copy, "w", zipfile.ZIP_DEFLATED,
+                             compresslevel=1) as out:
             for info in zf.infolist():
                 out.writestr(info.filename, replaced.get(info.filename) or zf.read(info))
+        if memory is not None:
+            keep_in_memory(copy, memory.getvalue())
     return copy, far
 
 
@@ -148,15 +154,13 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
 def bounded_reader(path: Path) -> Iterator[Any]:
     """Open ``path`` with the cell reader, bounded as :func:`bounded_copy` says (every sheet);
     for a caller that needs some sheets' cells as they are, not the typed tables."""
-    from .cells import workbook_reader
+    from .cells import read_book
     from .parts import read_outline
 
     ooxml = path.suffix.lower() in (".xlsx", ".xlsm")  # .xls and .ods are read as they are
-    from .crypto import source as decrypted
-
     copy, _ = bounded_copy(path, read_outline(path).sheet_parts) if ooxml else (path, [])
     try:
-        book = workbook_reader()[0].from_path(decrypted(copy) if copy == path else str(copy))
+        book = read_book(copy)  # from memory when encrypted, the copy's too
         try:
             yield book
         finally:

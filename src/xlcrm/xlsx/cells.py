@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..issues import column_index
-from .crypto import source
+from .crypto import MemoryFile, source
 
-__all__ = ["error_cells", "workbook_reader"]
+__all__ = ["error_cells", "open_book", "read_book", "workbook_reader"]
 
 _CELL_ERROR = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<v>([^<]*)</v>'
                          rb'|<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>.*?<v>([^<]*)</v>',
@@ -36,6 +36,21 @@ def workbook_reader() -> tuple[Any, tuple[type[BaseException], ...]]:
 
         return OpenpyxlBook, (BadZipFile, KeyError, ValueError, OSError)
     return CalamineWorkbook, (CalamineError,)
+
+
+def open_book(place: str | Path | MemoryFile, *, load_tables: bool = False) -> Any:
+    """Open a workbook with the cell reader: a file by name, an in-memory one (an encrypted
+    workbook's plain copy, from :func:`~xlcrm.xlsx.crypto.source`) as a file object."""
+    reader = workbook_reader()[0]
+    if isinstance(place, MemoryFile):
+        return reader.from_filelike(place.reopened(), load_tables=load_tables)
+    return reader.from_path(str(place), load_tables=load_tables)
+
+
+def read_book(path: str | Path, *, load_tables: bool = False) -> Any:
+    """Open the workbook ``path`` with the cell reader, from its plain copy in memory when it
+    is an unlocked encrypted workbook."""
+    return open_book(source(path), load_tables=load_tables)
 
 
 def error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:

@@ -2,25 +2,33 @@
 
 Excel's "Encrypt with password" stores the workbook package inside an OLE file, encrypted with
 ECMA-376 agile encryption (AES-256, SHA-512 key derivation); msoffcrypto-tool reads and writes
-that format. This layer is thin on purpose: the rest of the package opens and saves
-workbooks by path, and this module gives them a path that never touches a disk.
+that format. This layer is thin on purpose: the rest of the package reads and writes workbooks
+through a *place*, which is a path for a plain workbook and an in-memory file object
+(:class:`MemoryFile`, an :class:`io.BytesIO`) for an encrypted one. zipfile, python-calamine
+(``from_filelike``), openpyxl and XlsxWriter (``in_memory``) all take file objects, so one code
+path serves Linux, Windows and macOS alike, and no plain byte of an encrypted workbook is ever
+written to a disk, temporary files included.
 
-- **In.** :func:`unlock` (called by the safe opening) decrypts an encrypted workbook into an
-  anonymous in-memory file (``memfd_create``; it has no name in any folder and vanishes with
-  the process) and remembers it under the workbook's path. Every reader asks :func:`source`
-  for the file to read, which is that in-memory copy for an unlocked workbook and the
-  workbook itself otherwise.
+- **In.** :func:`unlock` (called by the safe opening) decrypts an encrypted workbook into memory
+  and remembers the plain bytes under the workbook's path. Every reader asks :func:`source` for
+  what to read, which is a fresh file object over those bytes for an unlocked workbook (one per
+  reader, so that threads never share a file position) and the workbook's path otherwise.
 - **Out.** :func:`write_sealed` (called by the safe save) has the new version written into a
-  fresh in-memory file, encrypts it and only then writes the encrypted bytes to the save's
-  temporary file. Backups of a plain workbook being protected are encrypted copies
-  (:func:`sealed_copy`); backups of an encrypted one are the encrypted file itself.
+  :class:`MemoryFile`, encrypts its bytes and only then writes them to the save's temporary
+  file. Backups of a plain workbook being protected are encrypted copies (:func:`sealed_copy`);
+  backups of an encrypted one are the encrypted file itself. Scratch workbooks
+  (:func:`scratch_path`) and answers written beside the workbook (:func:`sealed_output`: the
+  report workbook, a person's data) are memory files too while a password is active.
 - **Scope.** The password lives in a context variable for the length of one command
   (:func:`unlocked`, or the ``password=`` argument of a library twin, :func:`with_password`);
-  every workbook saved meanwhile is encrypted with it, and the in-memory copies are closed when
+  every workbook saved meanwhile is encrypted with it, and the plain copies are dropped when
   the command ends. It is never written anywhere nor printed.
 
-Limits: in-memory files are a Linux facility; elsewhere an encrypted workbook is refused with
-one line. Memory may still be swapped out by the operating system, as any program's may.
+A :class:`MemoryFile` has no name on any disk: asking for one (``str()``) raises, so code that
+would hand it to a program needing a file name fails loudly instead of writing a plain file by
+that name. Limits: memory may still be swapped out by the operating
+system, as any program's may, and Python gives no way to wipe a bytes object before it is
+freed.
 """
 
 from __future__ import annotations
@@ -29,18 +37,21 @@ import contextlib
 import functools
 import io
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeAlias, TypeVar
 
 from ..errors import PasswordError
 
-__all__ = ["MemoryFile", "decrypt_bytes", "encrypt_bytes", "is_encrypted", "memory_file",
-           "password", "scratch_path", "sealed_copy", "sealed_output", "source", "unlock",
-           "unlocked", "with_password", "write_sealed"]
+__all__ = ["OLE_MAGIC", "MemoryFile", "Place", "decrypt_bytes", "encrypt_bytes",
+           "encrypt_pdf", "has_memory_folder", "is_encrypted", "keep_in_memory", "memory_file",
+           "memory_folder", "opened", "password", "scratch_path", "sealed_copy",
+           "sealed_output", "source", "unlock", "unlocked", "with_password", "write_sealed"]
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _password: ContextVar[str | None] = ContextVar("xlcrm_password", default=None)
@@ -51,26 +62,49 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+class MemoryFile(io.BytesIO):
+    """An in-memory workbook file: what is written to it stays in this process's memory.
+
+    It answers the few path methods the writers use (``write_bytes``, ``read_bytes``,
+    ``name``), so a function that writes a new version works on either place; it has no path
+    (``str()`` raises, and it is no :class:`os.PathLike`), so it is never taken for a file name.
+    """
+
+    def __init__(self, name: str, data: bytes = b"") -> None:
+        super().__init__(data)
+        self.name = name
+
+    def __str__(self) -> str:
+        raise TypeError(f"{self.name}: an in-memory workbook has no path; pass the file object")
+
+    def write_bytes(self, data: bytes) -> int:
+        """Replace the content with ``data`` (as :meth:`pathlib.Path.write_bytes` does)."""
+        self.seek(0)
+        self.truncate()
+        return self.write(data)
+
+    def read_bytes(self) -> bytes:
+        """The whole content, wherever the position is."""
+        return self.getvalue()
+
+    def reopened(self) -> MemoryFile:
+        """A new file object over the same content, at its start (for one more reader)."""
+        return MemoryFile(self.name, self.getvalue())
+
+
+#: Where a workbook is read from or written to: a file, or an in-memory file when encrypted.
+Place: TypeAlias = "Path | MemoryFile"
+
+
 @dataclass
-class MemoryFile:
-    """An anonymous in-memory file and a path other code (and other threads) can open it by."""
+class _View:
+    """The decrypted bytes of an unlocked workbook and the encrypted file they came from."""
 
-    fd: int
-    path: Path
-    stamp: tuple[int, int, int] | None = None  # the encrypted file it came from: ino, size, mtime
-
-    def read(self) -> bytes:
-        """The file's whole content."""
-        size = os.fstat(self.fd).st_size
-        return os.pread(self.fd, size, 0)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
+    plain: bytes
+    stamp: tuple[int, int, int] | None = None  # ino, size, mtime of the encrypted file
 
 
-_views: dict[str, MemoryFile] = {}  # real path of an unlocked workbook -> its plain copy
-_scratch: list[MemoryFile] = []  # files made while a password is active, closed at its end
+_views: dict[str, _View] = {}  # real path of an unlocked workbook -> its plain bytes
 
 
 def password() -> str | None:
@@ -83,7 +117,7 @@ def unlocked(secret: str | None) -> Iterator[None]:
     """Work on password-protected workbooks with ``secret`` for the body.
 
     ``None`` changes nothing (a nested call without a password keeps the outer one). When the
-    outermost body ends, every in-memory copy made for it is closed.
+    outermost body ends, every plain copy made for it is dropped.
     """
     if secret is None:
         yield
@@ -99,10 +133,7 @@ def unlocked(secret: str | None) -> Iterator[None]:
         _password.reset(token)
         if _depth.get() == 0:
             with _lock:
-                for view in [*_views.values(), *_scratch]:
-                    view.close()
                 _views.clear()
-                _scratch.clear()
 
 
 def with_password(fn: Callable[P, R]) -> Callable[P, R]:
@@ -118,19 +149,13 @@ def with_password(fn: Callable[P, R]) -> Callable[P, R]:
 
 
 def memory_file(name: str, data: bytes = b"") -> MemoryFile:
-    """Make an anonymous in-memory file holding ``data``.
+    """Make an in-memory file named ``name`` (for messages only) holding ``data``."""
+    return MemoryFile(name, data)
 
-    Raises:
-        PasswordError: the platform has no in-memory files (only Linux has them).
-    """
-    make = getattr(os, "memfd_create", None)
-    if make is None:
-        raise PasswordError(f"{name}: password-protected workbooks are worked on in memory, "
-                            "which needs Linux; remove the password in Excel to use it here")
-    fd = make(name, getattr(os, "MFD_CLOEXEC", 1))
-    if data:
-        os.write(fd, data)
-    return MemoryFile(fd, Path(f"/proc/{os.getpid()}/fd/{fd}"))
+
+def opened(place: str | Path | MemoryFile) -> str | MemoryFile:
+    """What a reader opens for ``place``: a file name, or a fresh in-memory file object."""
+    return place.reopened() if isinstance(place, MemoryFile) else str(place)
 
 
 def is_encrypted(path: Path) -> bool:
@@ -192,8 +217,8 @@ def _stamp(path: Path) -> tuple[int, int, int]:
     return info.st_ino, info.st_size, info.st_mtime_ns
 
 
-def unlock(path: Path) -> Path:
-    """Return the file to read for ``path``: itself when plain, else its decrypted in-memory copy.
+def unlock(path: Path) -> Place:
+    """Return what to read for ``path``: itself when plain, else its decrypted in-memory copy.
 
     Raises:
         PasswordError: the workbook is encrypted and no password, or a wrong one, was given.
@@ -209,33 +234,39 @@ def unlock(path: Path) -> Path:
     with _lock:
         known = _views.get(key)
         if known is not None and known.stamp == stamp:
-            return known.path
+            return MemoryFile(path.name, known.plain)
     plain = decrypt_bytes(path.read_bytes(), secret, path.name)
-    view = memory_file(path.name, plain)
-    view.stamp = stamp
     with _lock:
-        old = _views.pop(key, None)
-        if old is not None:
-            _scratch.append(old)  # a reader may still hold it open: closed at the end
-        _views[key] = view
-    return view.path
+        _views[key] = _View(plain, stamp)
+    return MemoryFile(path.name, plain)
 
 
-def source(path: str | Path) -> str:
-    """The file a reader opens for the workbook ``path`` (its in-memory copy when unlocked)."""
+def keep_in_memory(path: Path, plain: bytes) -> None:
+    """Have readers of ``path`` read ``plain`` instead, until the command ends: a plain copy
+    made of an unlocked workbook (one read without its far stray cells), which must not be
+    written to ``path`` itself."""
+    with _lock:
+        _views[os.path.realpath(path)] = _View(plain)
+
+
+def source(path: str | Path) -> str | MemoryFile:
+    """What a reader opens for the workbook ``path``: a fresh in-memory file over its plain
+    bytes when it was unlocked, else its file name. Each call gives a file object of its own
+    (no copy is made: they share the bytes), so readers in other threads never share one."""
     if not _views:
         return str(path)
     with _lock:
         view = _views.get(os.path.realpath(path))
-    return str(view.path) if view is not None else str(path)
+    return MemoryFile(Path(path).name, view.plain) if view is not None else str(path)
 
 
-def write_sealed(write: Callable[[Path], object], tmp: Path, name: str
+def write_sealed(write: Callable[[Place], object], tmp: Path, name: str
                  ) -> Callable[[Path], None] | None:
     """Have ``write`` write a new workbook version, encrypted when a password is active.
 
-    Without a password, ``write`` writes ``tmp`` itself. With one, it writes an in-memory file,
-    whose bytes are encrypted into ``tmp``: the plain version never reaches the disk.
+    Without a password, ``write`` writes ``tmp`` itself. With one, it writes a
+    :class:`MemoryFile`, whose bytes are encrypted into ``tmp``: the plain version never
+    reaches the disk.
 
     Returns:
         ``None`` for a plain save; else a function to call with the workbook's path once it
@@ -245,27 +276,19 @@ def write_sealed(write: Callable[[Path], object], tmp: Path, name: str
     if secret is None:
         write(tmp)
         return None
-    view = memory_file(name)
-    try:
-        write(view.path)
-        plain = view.read()
-        if plain.startswith(OLE_MAGIC):  # a restored version, encrypted already (clean's undo)
-            tmp.write_bytes(plain)
-            view.close()
-            view = memory_file(name, decrypt_bytes(plain, secret, name))
-        elif plain:
-            tmp.write_bytes(encrypt_bytes(plain, secret))
-    except BaseException:
-        view.close()
-        raise
+    memory = MemoryFile(name)
+    write(memory)
+    plain = memory.getvalue()
+    del memory
+    if plain.startswith(OLE_MAGIC):  # a restored version, encrypted already (clean's undo)
+        tmp.write_bytes(plain)
+        plain = decrypt_bytes(plain, secret, name)
+    elif plain:
+        tmp.write_bytes(encrypt_bytes(plain, secret))
 
     def remember(path: Path) -> None:
-        view.stamp = _stamp(path)
         with _lock:
-            old = _views.pop(os.path.realpath(path), None)
-            if old is not None:
-                _scratch.append(old)
-            _views[os.path.realpath(path)] = view
+            _views[os.path.realpath(path)] = _View(plain, _stamp(path))
 
     return remember
 
@@ -284,24 +307,22 @@ def sealed_copy(path: Path) -> bytes | None:
 
 
 @contextlib.contextmanager
-def sealed_output(target: Path) -> Iterator[Path]:
-    """A path to write a new workbook for ``target`` to, encrypted into ``target`` at the end
-    when a password is active (a report workbook). Without one, ``target`` itself."""
+def sealed_output(target: Path) -> Iterator[Place]:
+    """Where to write a new file for ``target``: ``target`` itself, or, while a password is
+    active, a :class:`MemoryFile` whose bytes are encrypted into ``target`` at the end (the
+    report workbook, a person's data)."""
     secret = _password.get()
     if secret is None:
         yield target
         return
-    view = memory_file(target.name)
-    try:
-        yield view.path
-        target.write_bytes(encrypt_bytes(view.read(), secret))
-    finally:
-        view.close()
+    memory = MemoryFile(target.name)
+    yield memory
+    target.write_bytes(encrypt_bytes(memory.getvalue(), secret))
 
 
 @contextlib.contextmanager
-def scratch_path(folder: Path, name: str) -> Iterator[Path]:
-    """A path for a scratch workbook: in memory while a password is active, else in ``folder``.
+def scratch_path(folder: Path, name: str) -> Iterator[Place]:
+    """A place for a scratch workbook: in memory while a password is active, else in ``folder``.
 
     Scratch workbooks hold the owned sheets about to be written, names included, so they must
     not reach the disk of an encrypted workbook's user either.
@@ -309,9 +330,72 @@ def scratch_path(folder: Path, name: str) -> Iterator[Path]:
     if _password.get() is None:
         yield folder / name
         return
-    view = memory_file(name)
-    try:
-        yield view.path
-    finally:
-        view.close()
+    yield MemoryFile(name)
 
+
+#: folders whose files live in memory (tmpfs), first the user's own
+_MEMORY_FOLDERS = ("XDG_RUNTIME_DIR", "/dev/shm")
+_MEMORY_FILE_SYSTEMS = {"tmpfs", "ramfs"}
+
+
+def _memory_parent() -> Path | None:
+    """A folder of this system whose files live in memory, ``None`` when there is none."""
+    try:
+        mounts = Path("/proc/self/mounts").read_text(encoding="utf-8").splitlines()
+    except OSError:  # not Linux: Windows and macOS have no such folder by default
+        return None
+    kinds = {}
+    for line in mounts:
+        fields = line.split()
+        if len(fields) >= 3:
+            kinds[fields[1].replace("\\040", " ")] = fields[2]
+    for name in _MEMORY_FOLDERS:
+        folder = os.environ.get(name, "") if name.isupper() else name
+        if not folder or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            continue
+        real = os.path.realpath(folder)
+        mount = max((m for m in kinds if real == m or real.startswith(m.rstrip("/") + "/")),
+                    key=len, default=None)
+        if mount is not None and kinds[mount] in _MEMORY_FILE_SYSTEMS:
+            return Path(real)
+    return None
+
+
+def has_memory_folder() -> bool:
+    """Tell whether :func:`memory_folder` can make a folder here (Linux: yes)."""
+    return _memory_parent() is not None
+
+
+@contextlib.contextmanager
+def memory_folder(what: str) -> Iterator[Path]:
+    """A private folder whose files live in memory (tmpfs), removed with all it holds at the end.
+
+    For the one case where another program (LibreOffice, printing the report to PDF) must read
+    a plain workbook by name: the folder is the user's alone (mode 0700), in a file system
+    kept in memory, and is removed as soon as the body ends, however it ends.
+
+    Raises:
+        PasswordError: the system has no such file system (Windows, macOS); ``what`` says
+            what could not be done.
+    """
+    parent = _memory_parent()
+    if parent is None:
+        raise PasswordError(f"{what} of an encrypted workbook needs a folder kept in memory "
+                            "(/dev/shm), which this system lacks; nothing was written")
+    folder = Path(tempfile.mkdtemp(prefix="xlcrm-", dir=parent))  # mode 0700
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def encrypt_pdf(data: bytes, secret: str) -> bytes:
+    """Encrypt a PDF with ``secret`` (PDF standard security handler, AES-256, revision 6): a
+    PDF reader asks for the password before it shows a page."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password=secret, owner_password=secret, algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

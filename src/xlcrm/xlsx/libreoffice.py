@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import WorkbookError
 
-__all__ = ["convert", "convert_many", "find_soffice", "office_profile"]
+__all__ = ["convert", "convert_many", "convert_privately", "find_soffice", "office_profile"]
 
 _RECALC_ALWAYS = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry"
@@ -46,7 +46,7 @@ def find_soffice() -> str | None:
 
 
 @contextlib.contextmanager
-def office_profile(*, recalc: bool = True) -> Iterator[Path]:
+def office_profile(*, recalc: bool = True, parent: Path | None = None) -> Iterator[Path]:
     """Make a throwaway LibreOffice profile, to pass as ``profile`` to many conversions.
 
     A fresh profile costs LibreOffice a first-start set-up; one made here is set up once.
@@ -54,11 +54,12 @@ def office_profile(*, recalc: bool = True) -> Iterator[Path]:
 
     Args:
         recalc: the profile says "recalculate every formula on load".
+        parent: the folder to make it in (default: the system's temporary folder).
 
     Yields:
         The profile's folder, deleted on exit.
     """
-    with tempfile.TemporaryDirectory(prefix="xlcrm-lo-") as folder:
+    with tempfile.TemporaryDirectory(prefix="xlcrm-lo-", dir=parent) as folder:
         user = Path(folder) / "user"
         user.mkdir()
         if recalc:
@@ -67,7 +68,8 @@ def office_profile(*, recalc: bool = True) -> Iterator[Path]:
 
 
 def convert(path: str | Path, fmt: str, outdir: str | Path, *, recalc: bool = True,
-            timeout: float = 300, profile: str | Path | None = None) -> Path:
+            timeout: float = 300, profile: str | Path | None = None,
+            tmpdir: Path | None = None) -> Path:
     """Convert ``path`` with LibreOffice headless and return the converted file.
 
     Args:
@@ -80,17 +82,19 @@ def convert(path: str | Path, fmt: str, outdir: str | Path, *, recalc: bool = Tr
         timeout: seconds before giving up.
         profile: a profile from :func:`office_profile` to use instead of a fresh one (its
             settings then decide whether formulas are recalculated).
+        tmpdir: the folder for LibreOffice's own temporary files (default: the system's).
 
     Raises:
         WorkbookError: LibreOffice is missing, failed, or wrote nothing.
     """
     return convert_many([path], fmt, outdir, recalc=recalc, timeout=timeout,
-                        profile=profile)[0]
+                        profile=profile, tmpdir=tmpdir)[0]
 
 
 def convert_many(paths: Sequence[str | Path], fmt: str, outdir: str | Path, *,
                  recalc: bool = True, timeout: float = 300,
-                 profile: str | Path | None = None) -> list[Path]:
+                 profile: str | Path | None = None, tmpdir: Path | None = None
+                 ) -> list[Path]:
     """Convert several files in one LibreOffice run; return each one's output, in order.
 
     Arguments as for :func:`convert`; ``timeout`` is for the whole run. The files' names
@@ -116,9 +120,11 @@ def convert_many(paths: Sequence[str | Path], fmt: str, outdir: str | Path, *,
         cmd = [soffice, f"-env:UserInstallation={folder.resolve().as_uri()}", "--headless",
                "--norestore", "--nolockcheck", "--convert-to", fmt, "--outdir", str(out),
                *(str(src) for src in sources)]
+        env = None if tmpdir is None else {**os.environ, **dict.fromkeys(
+            ("TMPDIR", "TMP", "TEMP"), str(tmpdir))}
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  check=False)
+                                  check=False, env=env)
         except subprocess.TimeoutExpired as exc:
             names = ", ".join(src.name for src in sources)
             raise WorkbookError(f"{names}: LibreOffice took over {timeout:.0f} s") from exc
@@ -134,3 +140,30 @@ def convert_many(paths: Sequence[str | Path], fmt: str, outdir: str | Path, *,
                                 + (f": {detail[-1]}" if detail else ""))
         results.append(produced[0])
     return results
+
+
+def convert_privately(plain: bytes, name: str, fmt: str, *, timeout: float = 300) -> bytes:
+    """Convert a plain workbook held in memory (an encrypted workbook's report) and return the
+    converted file's bytes, leaving no plain file on a disk.
+
+    LibreOffice reads files by name only, so the workbook, LibreOffice's profile and its own
+    temporary files all go to a private folder kept in memory
+    (:func:`~xlcrm.xlsx.crypto.memory_folder`), removed as soon as the conversion ends; no
+    password is ever given to LibreOffice (a command line is visible to every user).
+
+    Raises:
+        PasswordError: the system has no folder kept in memory (Windows, macOS).
+        WorkbookError: LibreOffice is missing or failed.
+    """
+    from .crypto import memory_folder
+
+    with memory_folder(f"{name}: printing the report to {fmt.split(':', 1)[0].upper()}") \
+            as folder:
+        src = folder / name
+        fd = os.open(src, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(plain)
+        with office_profile(parent=folder) as profile:
+            made = convert(src, fmt, folder / "out", timeout=timeout, profile=profile,
+                           tmpdir=folder)
+        return made.read_bytes()

@@ -145,12 +145,12 @@ def check_package(path: Path, limits: Limits = Limits()) -> None:
         raise UnreadableWorkbookError(f"{path}: is a folder, not a workbook")
     if path.suffix.lower() not in WORKBOOK_SUFFIXES:
         raise UnreadableWorkbookError(f"{name}: not an .xlsx or .xlsm workbook")
-    path = unlock(path)  # an encrypted workbook: its decrypted copy, in memory only
-    if not zipfile.is_zipfile(path):
+    plain = unlock(path)  # an encrypted workbook: its decrypted copy, in memory only
+    if not zipfile.is_zipfile(plain):
         what = _sniff(path) or "is damaged: not a complete zip package (truncated or corrupt)"
         raise UnreadableWorkbookError(f"{name}: {what}")
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(plain) as zf:
             _check_entries(name, zf, limits)
             names = set(zf.namelist())
             if "[Content_Types].xml" not in names or not any(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from openpyxl.utils.cell import range_boundaries
 
@@ -55,7 +55,7 @@ def _value(v: Any) -> Any:
 class OpenpyxlBook:
     """The part of ``python_calamine.CalamineWorkbook`` the reader uses."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path | IO[bytes]) -> None:
         import openpyxl
 
         self._wb = openpyxl.load_workbook(path, data_only=True)
@@ -72,6 +72,11 @@ class OpenpyxlBook:
     def from_path(cls, path: str, load_tables: bool = False) -> OpenpyxlBook:
         """Open ``path`` (tables are always read)."""
         return cls(path)
+
+    @classmethod
+    def from_filelike(cls, filelike: IO[bytes], load_tables: bool = False) -> OpenpyxlBook:
+        """Open a workbook held in a file object (tables are always read)."""
+        return cls(filelike)
 
     def get_sheet_by_name(self, name: str) -> _Sheet:
         return _Sheet(self._wb[name])

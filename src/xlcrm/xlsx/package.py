@@ -22,7 +22,7 @@ from typing import Any
 from lxml import etree
 
 from ..errors import TransplantError, UnreadableWorkbookError
-from .crypto import source
+from .crypto import MemoryFile, opened, source
 from .identity import record_identities, sort_defined_names
 from .parts import (
     NS_CUSTOM,
@@ -82,10 +82,12 @@ class Rel:
 class Package:
     """An xlsx package opened for surgical edits; :meth:`save` writes the edited copy."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        try:
-            self._zip = zipfile.ZipFile(source(self.path))  # in memory when encrypted
+    def __init__(self, path: str | Path | MemoryFile) -> None:
+        # a scratch workbook of an encrypted one is an in-memory file, named for messages
+        self.path = Path(path.name) if isinstance(path, MemoryFile) else Path(path)
+        try:  # an encrypted workbook is read from its plain copy in memory
+            self._zip = zipfile.ZipFile(opened(path) if isinstance(path, MemoryFile)
+                                        else source(self.path))
         except zipfile.BadZipFile as exc:
             raise UnreadableWorkbookError(f"{self.path.name}: is damaged: {exc}") from exc
         self._infos = self._zip.infolist()
@@ -334,7 +336,7 @@ class Package:
             etree.SubElement(el, f"{{{NS_VT}}}{kind}").text = str(value)
 
     # ----- saving ------------------------------------------------------------------------
-    def save(self, out: str | Path) -> None:
+    def save(self, out: str | Path | MemoryFile) -> None:
         """Write the edited package to ``out`` (never the source file itself).
 
         Untouched parts are copied as their raw compressed bytes, in their original order.

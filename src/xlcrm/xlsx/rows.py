@@ -2,12 +2,12 @@
 uses any more blanked (:func:`drop_unused_strings`).
 
 Removing rows of a sheet moves the rows below up and updates what points at them: the sheet's
-dimension, its cells' formulas, merged ranges, hyperlinks, data validations and conditional
-formats, its tables' ranges, and the workbook's defined names. A range that loses some of its
-rows shrinks; one that loses all of them goes (a formula's reference to a removed cell becomes
-``#REF!``, as in Excel). Every other part stays byte for byte; formulas on *other* sheets that
-point at the moved rows by address are not rewritten (a CRM's sheets point at tables by
-name, which follows).
+dimension, merged ranges, hyperlinks, data validations and conditional formats, its tables'
+ranges, the workbook's defined names, and every formula that refers to the sheet by address,
+on any sheet, and every chart series over it (:mod:`.formulas`, shared formulas included). A
+range that loses some of its rows shrinks; one that loses all of them goes (a formula's
+reference to a removed cell becomes ``#REF!``, as in Excel). Every other part stays byte for
+byte.
 
 A cell patched with a new value stops referring to its shared string, but the string stays in
 ``xl/sharedStrings.xml``, where anyone unzipping the file can read it. After erasing cells,
@@ -20,11 +20,14 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Collection
+from xml.sax.saxutils import escape
 
 from lxml import etree
 
 from ..errors import TransplantError
-from .package import Package
+from .formulas import names_other_sheet, rewrite_chart_refs, rewrite_sheet_formulas
+from .formulas import shift_formula as _shift_formula
+from .package import Package, to_xml
 from .parts import NS_MAIN
 
 __all__ = ["RowShift", "delete_rows", "drop_unused_strings"]
@@ -122,7 +125,7 @@ _STRING = re.compile(r'"(?:[^"]|"")*"')
 
 
 def shift_formula(formula: str, shift: RowShift, sheet: str, *, local: bool) -> str:
-    """A formula after rows of ``sheet`` are removed.
+    """A formula after rows of ``sheet`` are removed (:func:`.formulas.shift_formula`).
 
     Args:
         formula: the formula text (without ``=``).
@@ -130,20 +133,7 @@ def shift_formula(formula: str, shift: RowShift, sheet: str, *, local: bool) -> 
         sheet: the sheet they were removed from.
         local: the formula lives on that sheet (its unqualified references point there).
     """
-    def one(m: re.Match[str]) -> str:
-        qual, ref = m.group(1), m.group(2)
-        if (qual and _names_other_sheet(qual, sheet)) or (not qual and not local):
-            return m.group(0)
-        new = shift_range(ref, shift)
-        return f"{qual or ''}{new}" if new is not None else "#REF!"
-
-    out, last = [], 0
-    for s in _STRING.finditer(formula):  # text in quotes is never a reference
-        out.append(_FORMULA_REF.sub(one, formula[last:s.start()]))
-        out.append(s.group(0))
-        last = s.end()
-    out.append(_FORMULA_REF.sub(one, formula[last:]))
-    return "".join(out)
+    return _shift_formula(formula, shift, sheet, local=local)
 
 
 def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
@@ -162,6 +152,8 @@ def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
     root = pkg.tree(part)
     data = root.find(_M + "sheetData")
     assert data is not None
+    # formulas first, while every cell is still where its formula was written
+    rewrite_sheet_formulas(root, shift, sheet, local=True, row_of=shift.row)
     for row in list(data.findall(_M + "row")):
         new = shift.row(int(row.get("r", "0")))
         if new is None:
@@ -174,15 +166,12 @@ def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
             if m:
                 cell.set("r", f"{m.group(1)}{new}")
             f = cell.find(_M + "f")
-            if f is not None:
-                if f.text:
-                    f.text = shift_formula(f.text, shift, sheet, local=True)
-                if f.get("ref"):
-                    moved = shift_range(f.get("ref", ""), shift)
-                    if moved is None:
-                        f.attrib.pop("ref")
-                    else:
-                        f.set("ref", moved)
+            if f is not None and f.get("ref"):  # an array formula's or a shared group's range
+                moved = shift_range(f.get("ref", ""), shift)
+                if moved is None:
+                    f.attrib.pop("ref")
+                else:
+                    f.set("ref", moved)
     _shift_sheet_ranges(root, shift, sheet)
     for rel in pkg.rels(part):
         if rel.type.endswith("/table") and not rel.external:
@@ -198,6 +187,24 @@ def delete_rows(pkg: Package, sheet: str, rows: Collection[int]) -> None:
     for name in names if names is not None else []:
         if name.text:
             name.text = shift_formula(name.text, shift, sheet, local=False)
+    _rewrite_other_sheets(pkg, part, shift, sheet)
+    rewrite_chart_refs(pkg, shift, sheet)
+
+
+def _rewrite_other_sheets(pkg: Package, part: str, shift: RowShift, sheet: str) -> None:
+    """Rewrite the formulas of the other sheets that refer to ``sheet`` by address; a sheet
+    none of whose formulas change stays byte for byte."""
+    name = escape(sheet).lower()
+    marks = (f"{name}!".encode(), f"'{name.replace(chr(39), chr(39) * 2)}'!".encode())
+    for _, other, _ in pkg.sheets():
+        if not other or other == part or not pkg.has(other):
+            continue
+        data = pkg.read(other).lower()
+        if not any(mark in data for mark in marks):  # most sheets never name it: not parsed
+            continue
+        root = pkg.peek(other)
+        if rewrite_sheet_formulas(root, shift, sheet, local=False):
+            pkg.write(other, to_xml(root))
 
 
 def _table_ref(el: etree._Element, shift: RowShift) -> str:
@@ -280,7 +287,7 @@ def _relative_formula(text: str, shift: RowShift, sheet: str, old_anchor: str,
 
     def one(m: re.Match[str]) -> str:
         qual, ref = m.group(1), m.group(2)
-        if qual and _names_other_sheet(qual, sheet):
+        if qual and names_other_sheet(qual, sheet):
             return m.group(0)
         return (qual or "") + _CELL.sub(endpoint, ref)
 
@@ -294,12 +301,3 @@ def _relative_formula(text: str, shift: RowShift, sheet: str, old_anchor: str,
 
 
 _CELL = re.compile(r"(\$?)([A-Z]{1,3})(\$?)(\d+)")
-
-
-def _names_other_sheet(qualifier: str, sheet: str) -> bool:
-    """Tell whether a reference's sheet qualifier (``Data!`` or ``'My data'!``) names a sheet
-    other than ``sheet``."""
-    name = qualifier[:-1]
-    if name.startswith("'"):
-        name = name[1:-1].replace("''", "'")
-    return name != sheet

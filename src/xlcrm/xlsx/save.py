@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import WorkbookError, WorkbookExistsError, WorkbookLockedError
-from .crypto import sealed_copy, write_sealed
+from .crypto import Place, sealed_copy, write_sealed
 from .lock import carry_lock, workbook_lock
 from .opening import lock_files
 
@@ -72,19 +72,21 @@ class SaveResult:
     backup: Path | None
 
 
-def safe_save(target: str | Path, write: Callable[[Path], object], *, backups: int = 5,
+def safe_save(target: str | Path, write: Callable[[Place], object], *, backups: int = 5,
               backup_dir: str | Path | None = None, force: bool = False,
               lock_timeout: float = 30.0) -> SaveResult:
     """Replace ``target`` with what ``write`` produces, atomically, keeping a backup.
 
     ``write`` is called once, under the write lock, with a temporary path beside ``target``;
-    it must write the complete new workbook there (the file already exists, empty). Read the
+    it must write the complete new workbook there (the file already exists, empty). While a
+    password is active (:mod:`.crypto`) it is given an in-memory file instead, whose bytes are
+    encrypted into the temporary file: ``write`` must then not ask it for a path. Read the
     current workbook inside ``write`` when the new version is derived from it, so that no other
     xlcrm run can change it in between.
 
     Args:
         target: the workbook to create or replace.
-        write: writes the new version to the path it is given.
+        write: writes the new version to the place it is given (a path or a memory file).
         backups: how many previous versions of this workbook to keep; ``0`` makes no backup
             and leaves earlier backups alone.
         backup_dir: where backups go; ``.xlcrm-backups`` beside the workbook by default.

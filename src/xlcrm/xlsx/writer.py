@@ -21,7 +21,7 @@ import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
 from ..errors import TransplantError
-from .crypto import scratch_path
+from .crypto import MemoryFile, Place, scratch_path
 from .opening import safe_open
 from .package import Package
 from .patch import patch_cells
@@ -41,13 +41,18 @@ SAFE_OPTIONS: dict[str, bool] = {"strings_to_formulas": False, "strings_to_urls"
                                  "strings_to_numbers": False}
 
 
-def new_book(path: str | Path, **options: Any) -> xlsxwriter.Workbook:
+def new_book(path: str | Path | MemoryFile, **options: Any) -> xlsxwriter.Workbook:
     """Start an XlsxWriter workbook that writes data as data (see :data:`SAFE_OPTIONS`).
 
     Args:
-        path: where the workbook is written when it is closed.
+        path: where the workbook is written when it is closed: a file, or an in-memory file
+            (a workbook that will be encrypted). XlsxWriter then keeps every part in memory
+            too (``in_memory``): by default it writes each XML part to a temporary file first,
+            which would put plain parts of an encrypted workbook on the disk.
         **options: more XlsxWriter options (``nan_inf_to_errors`` ...); the safe ones stay.
     """
+    if isinstance(path, MemoryFile):
+        return xlsxwriter.Workbook(path, {**options, **SAFE_OPTIONS, "in_memory": True})
     return xlsxwriter.Workbook(str(path), {**options, **SAFE_OPTIONS})
 
 #: Fills one owned sheet of a scratch workbook: ``builder(workbook, worksheet)``. It may return
@@ -93,7 +98,7 @@ def patch_sheet(path: str | Path, sheet: str, cells: Mapping[tuple[int, int], An
     """
     target, _ = safe_open(path, for_writing=True, force=force)
 
-    def write(out: Path) -> None:
+    def write(out: Place) -> None:
         with Package(target) as pkg:
             _claim(pkg, target, [sheet], identities)
             patch_cells(pkg, sheet, cells)
@@ -145,7 +150,7 @@ def write_changes(path: str | Path, builders: Mapping[str, SheetBuilder],
     with scratch_dir("changes") as tmp, scratch_path(Path(tmp), "owned.xlsx") as scratch:
         extra = _build_scratch(scratch, builders)
 
-        def write(out: Path) -> None:
+        def write(out: Place) -> None:
             with Package(origin) as pkg, Package(scratch) as src:
                 _claim(pkg, target, [*builders, *patches], identities)
                 for sheet, cells in patches.items():
@@ -180,7 +185,7 @@ def _claim(pkg: Package, target: Path, sheets: list[str],
                                  if v.lower() in present or v in sheets})
 
 
-def _build_scratch(scratch_path: Path, builders: Mapping[str, SheetBuilder]
+def _build_scratch(scratch_path: Place, builders: Mapping[str, SheetBuilder]
                    ) -> dict[str, RowRenderer]:
     """Fill a scratch workbook with the builders' sheets; return their bulk-row renderers."""
     book = new_book(scratch_path)
@@ -227,14 +232,13 @@ def preview_owned_sheets(path: str | Path, builders: Mapping[str, SheetBuilder]
     compared here: the caller knows which of them are new.
     """
     from .bounds import bounded_reader
-    from .cells import workbook_reader
+    from .cells import open_book
 
-    reader = workbook_reader()[0]
     target, _ = safe_open(path)
     changes: list[CellChange] = []
     with scratch_dir("preview") as tmp, scratch_path(Path(tmp), "owned.xlsx") as scratch:
         bulk = _build_scratch(scratch, builders)
-        new_book = reader.from_path(str(scratch))
+        new_book = open_book(scratch)
         try:
             with bounded_reader(target) as old_book:  # a far stray cell costs nothing
                 present = set(old_book.sheet_names)
