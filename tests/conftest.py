@@ -8,6 +8,8 @@ files per run: each start costs seconds. Demo workbooks are made once per sessio
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +32,20 @@ def soffice() -> str:
             pytest.fail("LibreOffice (soffice) must be installed on CI; .ci/run installs it")
         pytest.skip("LibreOffice not installed")
     return found
+
+
+@pytest.fixture(scope="session")
+def uno_python() -> str:
+    """The system Python with LibreOffice's uno module, which drives LibreOffice as a person
+    would (CI installs python3-uno); missing it fails on CI and skips elsewhere."""
+    for python in ("/usr/bin/python3", "python3"):
+        found = shutil.which(python)
+        if found and subprocess.run([found, "-c", "import uno"], capture_output=True,
+                                    check=False).returncode == 0:
+            return found
+    if os.environ.get("CI"):
+        pytest.fail("python3-uno must be installed on CI; .ci/run installs it")
+    pytest.skip("LibreOffice's Python (python3-uno) is not installed")
 
 
 @pytest.fixture(scope="session")

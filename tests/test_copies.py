@@ -41,19 +41,6 @@ THEIRS_NOTE = "Called back: wants the estate version"
 runner = CliRunner()
 
 
-def _uno_python() -> str:
-    """The system Python with LibreOffice's uno module (CI installs python3-uno)."""
-    import os
-
-    for python in ("/usr/bin/python3", "python3"):
-        found = shutil.which(python)
-        if found and subprocess.run([found, "-c", "import uno"], capture_output=True,
-                                    check=False).returncode == 0:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail("python3-uno must be installed on CI; .ci/run installs it")
-    pytest.skip("LibreOffice's Python (python3-uno) is not installed")
-
 
 @dataclass
 class Copies:
@@ -118,9 +105,9 @@ def _row(ws: Any, ident: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def copies(office: Office, demo_book: Callable[..., Path],
+def copies(office: Office, uno_python: str, demo_book: Callable[..., Path],
            tmp_path_factory: pytest.TempPathFactory) -> Copies:
-    python = _uno_python()
+    python = uno_python
     folder = tmp_path_factory.mktemp("shared-drive")
     crm = Path(shutil.copyfile(demo_book("dealer", 60, 3), folder / "crm.xlsx"))
     leads_csv = folder / "web-form.csv"

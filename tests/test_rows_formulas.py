@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import warnings
 import zipfile
@@ -214,23 +213,12 @@ def test_a_list_kept_on_the_sheet_in_an_excel_extension_follows_the_rows() -> No
         == "C2:C9"  # type: ignore[union-attr]  # on its own sheet: it stays
 
 
-def _uno_python() -> str:
-    """The system Python with LibreOffice's uno module (CI installs python3-uno)."""
-    for python in ("/usr/bin/python3", "python3"):
-        found = shutil.which(python)
-        if found and subprocess.run([found, "-c", "import uno"], capture_output=True,
-                                    check=False).returncode == 0:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail("python3-uno must be installed on CI; .ci/run installs it")
-    pytest.skip("LibreOffice's Python (python3-uno) is not installed")
-
 
 def test_the_same_values_as_when_libreoffice_deletes_the_rows_itself(
-        tmp_path: Path, office: Office) -> None:
+        tmp_path: Path, office: Office, uno_python: str) -> None:
     """The second opinion: LibreOffice deletes the same rows of the same workbook with its
     own Delete Rows; every value of every sheet, recalculated, is the same."""
-    python = _uno_python()
+    python = uno_python
     source = tmp_path / "crm.xlsx"
     _make(source)
     ours = tmp_path / "ours" / "crm.xlsx"
@@ -290,13 +278,13 @@ def _formula_or_value(path: Path) -> dict[tuple[str, str], object]:
 
 @pytest.mark.parametrize("name", sorted(ORACLE_BOOKS))
 def test_real_workbooks_get_the_formulas_libreoffice_writes_on_deleting_rows(
-        name: str, tmp_path: Path, office: Office) -> None:
+        name: str, tmp_path: Path, office: Office, uno_python: str) -> None:
     source = corpus_folder() / name
     if not source.exists():
         if os.environ.get("CI"):
             pytest.fail(f"the corpus is missing {name}")
         pytest.skip("the corpus is not beside this checkout")
-    python = _uno_python()
+    python = uno_python
     sheet, rows = ORACLE_BOOKS[name], [3, 4, 10]
     ours, theirs = tmp_path / "ours" / name, tmp_path / "theirs" / name
     ours.parent.mkdir()

@@ -354,27 +354,14 @@ def test_patch_appends_rows_and_grows_the_table(tmp_path: Path,
     assert OpenXmlValidator().validate(work).is_valid
 
 
-def _uno_python() -> str:
-    """The system Python with LibreOffice's uno module (CI installs python3-uno)."""
-    import os
-    import subprocess
-
-    for python in ("/usr/bin/python3", "python3"):
-        found = shutil.which(python)
-        if found and subprocess.run([found, "-c", "import uno"], capture_output=True,
-                                    check=False).returncode == 0:
-            return found
-    if os.environ.get("CI"):
-        pytest.fail("python3-uno must be installed on CI; .ci/run installs it")
-    pytest.skip("LibreOffice's Python (python3-uno) is not installed")
-
 
 @pytest.mark.libreoffice
 def test_pivot_and_chart_made_in_libreoffice_survive_ten_updates(
-        office: Office, demo_book: Callable[..., Path], tmp_path: Path) -> None:
+        office: Office, uno_python: str, demo_book: Callable[..., Path],
+        tmp_path: Path) -> None:
     import subprocess
 
-    python = _uno_python()
+    python = uno_python
     # before any update, so the only charts are the ones LibreOffice adds
     demo = demo_book("dealer", 200, 5, updated=False)
     work = tmp_path / "team.xlsx"
