@@ -245,6 +245,9 @@ def test_merge_into_a_new_file_and_a_plain_theirs(copies: Copies, tmp_path: Path
     plain_theirs.write_bytes(_decrypt(copies.theirs))
     before = copies.mine.read_bytes()
     out = copies.folder / "merged.xlsx"
+    plan = xlcrm.merge(copies.mine, plain_theirs, out=out, password=SECRET, dry_run=True)
+    assert [(s.record, s.action) for s in plan.steps] == [("L-000062", "add")]
+    assert not out.exists()
     result = xlcrm.merge(copies.mine, plain_theirs, out=out, password=SECRET)
     assert result.base.parent.name == ".xlcrm-backups"
     assert [(s.record, s.action) for s in result.steps] == [("L-000062", "add")]
