@@ -72,6 +72,46 @@ def test_readme_exit_code_table_matches_the_command_line() -> None:
         assert f"| {code} |" in section, f"README does not explain exit code {code}"
 
 
+#: Commands that take a file path but no --password-env, each with the reason it needs none.
+#: Empty on purpose: ``init`` and ``demo`` make new workbooks and take it too (the new
+#: workbook is written encrypted with it), so that "every command that reads or writes a
+#: workbook takes --password-env" holds without a footnote.
+NO_PASSWORD: dict[str, str] = {}
+
+
+def _path_parameters(command: typer.models.CommandInfo) -> list[str]:
+    """The parameters of a command's function typed as a path (optional or not)."""
+    hints = typing.get_type_hints(command.callback, include_extras=True)
+    found = []
+    for name, hint in hints.items():
+        base = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
+        if Path in (base, *typing.get_args(base)):
+            found.append(name)
+    return found
+
+
+def test_every_command_that_takes_a_workbook_offers_password_env() -> None:
+    """A new command that reads or writes a workbook cannot forget encrypted workbooks: it
+    takes --password-env (the shared option, same words in --help) and its twin ``password=``."""
+    commands = _commands()
+    shared = next(p for p in commands["check"].params if "--password-env" in p.opts)
+    checked = []
+    for info in app.registered_commands:
+        assert info.callback is not None
+        name = info.name or info.callback.__name__.rstrip("_").replace("_", "-")
+        if not _path_parameters(info) or name in NO_PASSWORD:
+            continue
+        options = [p for p in commands[name].params if "--password-env" in p.opts]
+        assert options, f"xlcrm {name} takes a path but no --password-env"
+        assert options[0].help == shared.help and options[0].metavar == "NAME", name
+        twin = inspect.signature(getattr(xlcrm, TWINS[name])).parameters
+        assert "password" in twin and twin["password"].kind is inspect.Parameter.KEYWORD_ONLY \
+            and twin["password"].default is None, f"xlcrm.{TWINS[name]} has no password="
+        checked.append(name)
+    assert {"diff", "merge", "init", "demo", "check", "update"} <= set(checked)
+    assert set(checked) | set(NO_PASSWORD) == set(commands), "a command takes no path at all?"
+
+
 def test_all_lists_exactly_the_public_names() -> None:
     """As httpx does: ``__all__`` is sorted and is every public name of the package (once
     each lazily imported name has been asked for)."""

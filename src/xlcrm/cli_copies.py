@@ -15,7 +15,7 @@ from rich.console import Console
 
 import xlcrm
 
-from .cli_options import DONE, PROBLEMS, ForceOpt
+from .cli_options import DONE, PROBLEMS, ForceOpt, PasswordOpt, password_from_env
 
 __all__ = ["register_copies_commands"]
 
@@ -36,12 +36,14 @@ def register_copies_commands(app: typer.Typer,
         output: Annotated[str, typer.Option("--format", "-f", help="text, json or html.")] = "text",
         since_backup: Annotated[Optional[int], typer.Option(  # noqa: UP045
             help="Compare the workbook with its N-th newest backup (1: newest).")] = None,
+        password_env: PasswordOpt = None,
     ) -> None:
         """Show the records and Settings items added, removed and changed from OLD to NEW."""
         from . import terminal  # (imported when used: start-up stays quick)
 
         with as_exit():
-            result = xlcrm.diff(old, new, since_backup=since_backup)
+            result = xlcrm.diff(old, new, since_backup=since_backup,
+                                password=password_from_env(password_env))
             terminal.print_diff(console, result, output)
         raise typer.Exit(PROBLEMS if result.changed else DONE)
 
@@ -55,13 +57,15 @@ def register_copies_commands(app: typer.Typer,
         prefer: Annotated[str, typer.Option(help="mine, theirs or newer.")] = "mine",
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
         output: Annotated[str, typer.Option("--format", "-f", help="text or json.")]
-        = "text", force: ForceOpt = False,
+        = "text", force: ForceOpt = False, password_env: PasswordOpt = None,
     ) -> None:
         """Merge two copies record by record (see README); charts, pivots, macros and other sheets
-        come from MINE. Exit code 1 when conflicts were settled (listed on the Conflicts sheet)."""
+        come from MINE. Exit code 1 when conflicts were settled (listed on the Conflicts sheet).
+        Encrypted copies (--password-env) give an encrypted merged workbook."""
         with as_exit():
             result = xlcrm.merge(mine, theirs, out=out, base=base, prefer=prefer,  # type: ignore[arg-type]
-                                 dry_run=dry_run, force=force)
+                                 dry_run=dry_run, force=force,
+                                 password=password_from_env(password_env))
         from . import terminal
 
         terminal.print_merge(console, result, output)

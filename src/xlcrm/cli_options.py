@@ -13,18 +13,18 @@ import functools
 import os
 from collections.abc import Iterator
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from ._resources import available_locales
-from .errors import XlcrmError
+from .errors import ArgumentError, XlcrmError
 
 __all__ = ["DONE", "EXIT_CODES", "PROBLEMS", "REFUSED", "ForceOpt", "FormatOpt", "LocaleOpt",
-           "OutputFormat", "PresetOpt", "as_exit", "console", "err", "fail", "flag",
-           "not_future"]
+           "OutputFormat", "PasswordOpt", "PresetOpt", "as_exit", "console", "err", "fail",
+           "flag", "not_future", "password_from_env"]
 
 console = Console(highlight=False, soft_wrap=True)  # long paths stay on one line
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -36,6 +36,10 @@ LocaleOpt = Annotated[str, typer.Option(
     "--locale", "-l", help=f"Language of labels: {', '.join(available_locales())}.")]
 ForceOpt = Annotated[bool, flag(
     "--force", help="Write even though Excel or LibreOffice has it open.")]
+#: Every command that reads or writes a workbook takes it (tests/test_commands_contract.py)
+PasswordOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--password-env", metavar="NAME",
+    help="The workbook is encrypted: its password is in this environment variable.")]
 
 
 class OutputFormat(str, Enum):
@@ -89,6 +93,22 @@ def as_exit() -> Iterator[None]:
         raise fail(escape(f"{type(exc).__name__}: {exc}. This is a bug in xlcrm; please "
                            "report it with the output of the same command run with "
                            "XLCRM_DEBUG=1")) from None
+
+
+def password_from_env(name: str | None) -> str | None:
+    """The password held by the environment variable ``name`` (never given on the command
+    line, where other users and the shell's history would see it).
+
+    Raises:
+        ArgumentError: the variable is not set or empty.
+    """
+    if name is None:
+        return None
+    value = os.environ.get(name)
+    if not value:
+        raise ArgumentError(f"--password-env {name}: the environment variable {name} "
+                            "is not set or empty; set it to the workbook's password")
+    return value
 
 
 def not_future(day: dt.datetime | None, option: str) -> dt.date | None:

@@ -1,5 +1,5 @@
-"""The command line's options and commands for personal data: ``--password-env`` (every command
-takes it), ``protect``, ``unprotect``, ``person`` and ``forget``.
+"""The command line's commands for personal data: ``protect``, ``unprotect``, ``person`` and
+``forget`` (``--password-env``, which every command takes, is in :mod:`xlcrm.cli_options`).
 
 Kept beside :mod:`xlcrm.cli` (which registers these commands on its app, with its own
 refusal handling and console) so the front door stays one page of parsing and exit codes.
@@ -7,7 +7,6 @@ refusal handling and console) so the front door stays one page of parsing and ex
 
 # no postponed annotations: typer evaluates string annotations on every run (see xlcrm.cli)
 import contextlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,35 +17,16 @@ from rich.markup import escape
 
 import xlcrm
 
-from .cli_options import ForceOpt
+from .cli_options import ForceOpt, PasswordOpt, password_from_env
 
 __all__ = ["PasswordOpt", "password_from_env", "register_privacy_commands"]
 
-PasswordOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
-    "--password-env", metavar="NAME",
-    help="The workbook is encrypted: its password is in this environment variable.")]
 EmailOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--email", help="The person's e-mail (matched as imports and clean-ups match).")]
 PhoneOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--phone", help="The person's phone (matched in the workbook's phone region).")]
 IdOpt = Annotated[Optional[str], typer.Option(  # noqa: UP045
     "--id", help="The id of one of the person's records (L-000123).")]
-
-
-def password_from_env(name: str | None) -> str | None:
-    """The password held by the environment variable ``name`` (never given on the command
-    line, where other users and the shell's history would see it).
-
-    Raises:
-        ArgumentError: the variable is not set or empty.
-    """
-    if name is None:
-        return None
-    value = os.environ.get(name)
-    if not value:
-        raise xlcrm.ArgumentError(f"--password-env {name}: the environment variable {name} "
-                                  "is not set or empty; set it to the workbook's password")
-    return value
 
 
 def register_privacy_commands(app: typer.Typer,

@@ -26,6 +26,7 @@ from ..metrics.compare import (
     compare_settings,
 )
 from ..read import load
+from ..xlsx.crypto import with_password
 from ..xlsx.parts import read_outline
 from ..xlsx.save import BACKUP_FOLDER
 
@@ -178,14 +179,17 @@ def load_same_kind(*paths: Path) -> list[Crm]:
     return crms
 
 
+@with_password
 def diff(old: str | Path, new: str | Path | None = None, *,
-         since_backup: int | None = None) -> DiffResult:
+         since_backup: int | None = None, password: str | None = None) -> DiffResult:
     """Compare two versions of a CRM workbook record by record.
 
     Args:
         old: the older version; with ``since_backup``, the workbook itself.
         new: the newer version (not with ``since_backup``).
         since_backup: compare the workbook with its N-th newest backup (1: the newest).
+        password: the password of encrypted versions (both, or one of them: a plain version
+            is read as it is); they are decrypted in memory only.
 
     Returns:
         The records and Settings items added, removed and changed.
@@ -194,6 +198,7 @@ def diff(old: str | Path, new: str | Path | None = None, *,
         ArgumentError: no NEW and no ``since_backup``, both, or no such backup.
         WorkbookError: the two are of different presets or schema versions.
         UnreadableWorkbookError: a file can't be read.
+        PasswordError: a version is encrypted and no password, or a wrong one, was given.
     """
     old_path = Path(old)
     if since_backup is not None:

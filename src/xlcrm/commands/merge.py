@@ -40,6 +40,8 @@ from ..metrics.threeway import Conflict, MergeStep, Prefer, ThreeWayPlan, plan_t
 from ..read import bulk_work, load
 from ..sheets.conflicts import CONFLICTS_SHEET, conflicts_builder, is_owned_mark
 from ..sheets.words import in_every_language, owned_text
+from ..xlsx.cells import read_book
+from ..xlsx.crypto import with_password
 from ..xlsx.lock import locked_command
 from ..xlsx.opening import safe_open
 from ..xlsx.package import Package
@@ -219,11 +221,9 @@ def _settings_patches(crm: Crm, plan: ThreeWayPlan, pkg: Package
 def _conflicts_name(mine: Crm) -> str:
     """The Conflicts sheet's name, after checking that a sheet so named is xlcrm's own: the
     one already in the workbook (named in any language), else the workbook language's."""
-    from python_calamine import CalamineWorkbook
-
     own = owned_text(mine.schema)["conflicts_sheet"]
     names = [own, *sorted(in_every_language("conflicts_sheet") - {own}), CONFLICTS_SHEET]
-    book = CalamineWorkbook.from_path(str(mine.path))
+    book = read_book(mine.path)  # an encrypted copy: its plain bytes, in memory
     try:
         name = next((n for n in names if n in book.sheet_names), None)
         if name is not None:
@@ -239,10 +239,11 @@ def _conflicts_name(mine: Crm) -> str:
 
 
 # ----- the command ----------------------------------------------------------------------------
+@with_password
 @locked_command(lambda kw: not kw.get("dry_run"))  # MINE read, then written or copied
 def merge(mine: str | Path, theirs: str | Path, *, out: str | Path,
           base: str | Path | None = None, prefer: Prefer = "mine", dry_run: bool = False,
-          force: bool = False, backups: int = 5) -> MergeResult:
+          force: bool = False, backups: int = 5, password: str | None = None) -> MergeResult:
     """Merge THEIRS into MINE, record by record, and write the result to ``out``.
 
     Args:
@@ -257,6 +258,9 @@ def merge(mine: str | Path, theirs: str | Path, *, out: str | Path,
         force: write even though Excel or LibreOffice has OUT open, or overwrite an OUT that
             exists and is not MINE.
         backups: how many earlier versions of OUT to keep when it is replaced.
+        password: the password of encrypted copies: MINE, THEIRS and the base are decrypted
+            with it in memory only (a plain one is read as it is), and OUT and its backups
+            are written encrypted with it.
 
     Returns:
         The steps taken, the conflicts and how each was settled, the ids renumbered.
@@ -267,6 +271,7 @@ def merge(mine: str | Path, theirs: str | Path, *, out: str | Path,
         WorkbookError: different presets or schema versions, no base found, a sheet named
             Conflicts that is the team's own.
         NotXlcrmWorkbookError: MINE is not an xlcrm workbook.
+        PasswordError: a copy is encrypted and no password, or a wrong one, was given.
     """
     if prefer not in _PREFER:
         raise ArgumentError(f"--prefer {prefer}: use mine, theirs or newer")
