@@ -445,8 +445,9 @@ def main(argv: list[str] | None = None) -> None:
         extra = [*(["--workbook", str(args.workbook)] if args.workbook else []),
                  *(["--commands", args.commands] if args.commands else [])]
         for name, value, unit in _run_child(kind, leads, preset, extra if kind == "cmd" else []):
-            if args.only and not name.startswith(args.only) and not name.startswith("ref_"):
-                continue
+            if (args.only and kind != "growth" and not name.startswith(args.only)
+                    and not name.startswith("ref_")):
+                continue  # (growth prints the timings its ratios are made of)
             print(f"{name}\t{value:.4g}\t{unit}", flush=True)
 
 
