@@ -69,7 +69,6 @@ def test_every_step_exists_in_every_language(target: str) -> None:
 def test_a_translation_keeps_every_placeholder_name_and_quoted_screen_name(target: str) -> None:
     for where, entry in _entries(target):
         wanted = _kept(entry["en"])
-        assert wanted, (target, where)  # each step names at least one thing to keep
         for code in LOCALES:
             missing = {k for k in wanted if k not in entry[code]}
             assert not missing, (target, where, code, missing)
