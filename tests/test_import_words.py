@@ -143,3 +143,26 @@ def test_every_language_names_the_workbooks_own_settings_sheet(
         if code != "en":
             assert locale["guide"]["screen_names"] in text
             assert locale["guide"]["steps_in_english"] not in text
+
+
+def test_a_mapping_without_the_language_gives_english_steps_and_says_so(
+        guides: dict[tuple[str, str, str], str], tmp_path: Path) -> None:
+    """A user's own mapping file written before a language existed (only ``en`` and ``it``
+    steps): the Russian checklist keeps its own headings, gives the steps in English and says
+    so, instead of leaving a step out."""
+    text = (templates_dir() / "exports" / "hubspot.toml").read_text(encoding="utf-8")
+    old = re.sub(r', (?:hu|ru|ky|de|fr|es) = "(?:[^"\\]|\\.)*"', "", text)
+    assert ' ru = "' not in old and ' it = "' in old
+    mapping = tmp_path / "old-hubspot.toml"
+    mapping.write_text(old, encoding="utf-8")
+    book = xlcrm.demo(tmp_path / "ru", leads=30, locale="ru", today=TODAY, run_update=False,
+                      run_report=False)
+    guide = (xlcrm.export(book, "hubspot", tmp_path / "out", mapping=mapping).out
+             / "IMPORT.md").read_text(encoding="utf-8")
+    with (templates_dir() / "locales" / "ru.toml").open("rb") as fh:
+        words = tomllib.load(fh)["guide"]
+    assert words["steps_in_english"] in guide and words["screen_names"] not in guide
+    assert words["before"] in guide
+    assert "Upload `contacts.csv` for Contacts" in guide
+    assert _english_left(guide)  # and the English check sees those steps
+    assert guides["dealer", "ru", "hubspot"].count("- [ ]") == guide.count("- [ ]")
