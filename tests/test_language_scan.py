@@ -335,17 +335,17 @@ def test_the_terminal_writes_numbers_as_the_language_does(
     assert set(rates) == {decimal}
 
 
-def test_import_checklist_says_when_the_vendors_steps_are_english(tmp_path: Path) -> None:
-    """IMPORT.md speaks the workbook's language; the vendor's steps are in the languages the
-    mapping file has them in (English, Italian), and a German reader is told they are English."""
+def test_import_checklist_names_the_vendors_screens_as_in_english(tmp_path: Path) -> None:
+    """IMPORT.md speaks the workbook's language, steps included; the reader is told that the
+    vendor's screens, buttons and fields are named as its English interface names them."""
     from xlcrm import demo, export
 
-    for code, told in (("de", True), ("it", False)):
+    for code in ("de", "it"):
         book = demo(tmp_path / code, leads=30, locale=code, today=TODAY, run_report=False)
         guide = (export(book, "hubspot", tmp_path / code / "out").out / "IMPORT.md").read_text(
             encoding="utf-8")
-        note = str(_raw(code)["guide"]["steps_in_english"])
-        assert (note in guide) is told
+        assert str(_raw(code)["guide"]["screen_names"]) in guide
+        assert str(_raw(code)["guide"]["steps_in_english"]) not in guide
         assert str(_raw(code)["guide"]["before"]) in guide
 
 

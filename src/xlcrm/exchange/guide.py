@@ -48,16 +48,22 @@ def write_guide(folder: Path, crm: Crm, spec: Mapping_, result: ExportResult) ->
             "version": __version__, "errors": len(result.errors),
             "warnings": len(result.issues) - len(result.errors), "zip": spec.zip,
             "encoding": "UTF-8" + (" (BOM)" if spec.encoding == "utf-8-sig" else ""),
-            "date": human_date_format(spec.date_format)}
+            "date": human_date_format(spec.date_format),
+            # the workbook's own Settings sheet, by its name in the workbook's language
+            "settings": crm.schema.locale.label("sheets", "settings")}
     guide = spec.guide
     lines = [f"# {w['title'].format(**fill)}", "", w["intro"].format(**fill), "",
              w["report"].format(**fill), ""]
     entries = [guide.get("tool"), *guide.get("before", []), *guide.get("after", []),
                *(fs.steps for fs in spec.files_for(crm.schema.preset))]
     if any(isinstance(e, Mapping) and not e.get(lang) for e in entries):
-        # the vendor's screens are named as its interface names them: where the mapping
-        # file has no steps in this language, they stay English, and the reader is told
+        # a language the mapping file has no steps in (a user's own locale): they stay
+        # English, and the reader is told
         lines += [f"*{w['steps_in_english']}*", ""]
+    elif lang != "en":
+        # the vendor's localized screen labels can't be checked here, so every language
+        # names the screens, buttons and fields as the vendor's English interface does
+        lines += [f"*{w['screen_names']}*", ""]
     if guide.get("tool"):
         lines += [f"**{_text(guide['tool'], lang)}**", ""]
     lines += [f"## 1. {w['before']}", ""]
@@ -83,7 +89,12 @@ def write_guide(folder: Path, crm: Crm, spec: Mapping_, result: ExportResult) ->
                         r.applies_to(f.file, crm.schema.preset)
                         for f in spec.files_for(crm.schema.preset)))]
     if unverified:
-        lines += ["", f"## {w['unverified']}", ""] + [f"- UNVERIFIED: {u}" for u in unverified]
+        # the research notes stay as written (English), quoted, so they can be checked
+        # against the vendor's pages word for word; the reader is told so
+        lines += ["", f"## {w['unverified']}", ""]
+        if lang != "en":
+            lines += [f"*{w['unverified_note']}*", ""]
+        lines += [f"- UNVERIFIED: {u}" for u in unverified]
     pages = sorted({r.source for r in spec.rules} | set(spec.cite.values()) | set(spec.sources))
     lines += ["", f"## {w['sources']}", ""] + [f"- <{p}>" for p in pages]
     path = folder / "IMPORT.md"
