@@ -45,6 +45,9 @@ from .safety import neutralize
 __all__ = ["ExportResult", "ExportedFile", "export", "export_crm"]
 
 _NUMBER_TYPES = frozenset({"money", "number", "integer", "percent"})
+#: the workbook column types an export formats as themselves
+_KINDS = {"date": "date", "datetime": "datetime", "flag": "flag", "phone": "phone",
+          "email": "email"}
 
 
 @dataclass
@@ -208,20 +211,75 @@ def format_number(v: Any) -> str:
     return str(int(x)) if x.is_integer() else f"{x:.2f}".rstrip("0")
 
 
-def _lookup(crm: Crm) -> Callable[[str, str], dict[str, Any] | None]:
-    index: dict[str, dict[str, dict[str, Any]]] = {}
+class _Row:
+    """One record of a table read column by column: ``get`` as its dict would answer."""
 
-    def find(sheet: str, record: str) -> dict[str, Any] | None:
+    __slots__ = ("_at", "_columns")
+
+    def __init__(self, columns: _Columns, at: int) -> None:
+        self._columns, self._at = columns, at
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The record's value in column ``key`` (``default`` when there is no such column)."""
+        column = self._columns.get(key)
+        return default if column is None else column[self._at]
+
+
+#: the Python types ``DataFrame.to_dict("records")`` leaves as they are
+_NATIVE = frozenset({str, int, float, bool, type(None), pd.Timestamp, type(pd.NaT), dt.datetime,
+                     dt.date, dt.time})
+
+
+class _Columns:
+    """A table's columns, each turned into the Python values ``table.to_dict("records")``
+    gives the first time it is asked for: the same values at a fraction of the cost of a
+    dict per record, and only for the columns an export uses."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self._table = table
+        self._done: dict[str, list[Any] | None] = {}
+
+    def get(self, key: str) -> list[Any] | None:
+        """Column ``key``'s values, or None when the table has no such column."""
+        try:
+            return self._done[key]
+        except KeyError:
+            pass
+        from pandas.api.extensions import ExtensionDtype
+        from pandas.core.dtypes.cast import maybe_box_native
+
+        values: list[Any] | None = None
+        if key in self._table.columns:
+            series = self._table[key]
+            values = series.tolist()
+            boxed = series.dtype == object or isinstance(series.dtype, ExtensionDtype)
+            if boxed and not set(map(type, values)) <= _NATIVE:
+                values = [maybe_box_native(v) for v in values]
+        self._done[key] = values
+        return values
+
+
+def _lookup(crm: Crm) -> Callable[[str, str], _Row | None]:
+    index: dict[str, dict[str, _Row]] = {}
+
+    def find(sheet: str, record: str) -> _Row | None:
         if sheet not in index:
             t = crm.tables.get(sheet)
-            index[sheet] = {} if t is None else {
-                str(r["id"]): r for r in t.to_dict("records") if not _empty(r.get("id"))}
+            if t is None:
+                index[sheet] = {}
+            else:
+                columns = _Columns(t)
+                ids = columns.get("id") or [None] * len(t)
+                index[sheet] = {str(v): _Row(columns, k) for k, v in enumerate(ids)
+                                if not _empty(v)}
         return index[sheet].get(record)
     return find
 
 
 def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
           issues: list[Issue]) -> tuple[list[str], list[list[str]], list[tuple[str, int]]]:
+    """The file's rows, worked out column by column (each distinct value of a column formatted
+    and checked once); its problems go to ``issues`` record by record, column by column."""
     table = crm.tables.get(fs.sheet)
     header = [c.header for c in fs.columns]
     if table is None:
@@ -231,58 +289,154 @@ def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
     reps = _rep_emails(crm)
     find = _lookup(crm)
     region = str(crm.settings.options.get("phone_region") or "US")
-    rows: list[list[str]] = []
-    origins: list[tuple[str, int]] = []
-    # stages, reps, sources and dates repeat: each distinct value is formatted once per column
-    memo: dict[tuple[int, Any, str], tuple[str, tuple[Any, str, str] | None]] = {}
+    columns = _Columns(table)
+    n = len(table)
     wanted = _wanted(crm, fs)
-    for row_no, record in zip(table.index, table.to_dict("records")):
-        if fs.where and _empty(record.get(fs.where)):
-            continue
-        if wanted is not None and normalize_header(str(record.get(fs.where))) not in wanted:
-            continue
-        out: list[str] = []
-        erased = str(record.get("last_name") or "") == ERASED
-        for i, col in enumerate(fs.columns):
-            if col.kind == "consent":
-                raw, ctype, src = (_consent_state(record, spec.values[col.table or "consent"]),
-                                   "text", "marketing_consent")
-            elif erased and col.value in _CONSENT_KEYS:
+    if fs.where:
+        where = columns.get(fs.where) or [None] * n
+        kept = [k for k in range(n) if not _empty(where[k]) and (
+            wanted is None or normalize_header(str(where[k])) in wanted)]
+    else:  # (``where_in`` goes with ``where``)
+        kept = list(range(n))
+    row_nos = [int(r) for r in table.index]
+    last_names = columns.get("last_name")
+    erased = [] if last_names is None else [
+        p for p, k in enumerate(kept) if str(last_names[k] or "") == ERASED]
+    found: list[tuple[int, int, Issue]] = []
+    texts: list[list[str]] = []
+    for i, col in enumerate(fs.columns):
+        raws: list[Any]
+        ctypes: list[str] | str
+        srcs: list[str] | str
+        if col.kind == "consent":
+            values = spec.values[col.table or "consent"]
+            raws = [_consent_state(_Row(columns, k), values) for k in kept]
+            ctypes, srcs = "text", "marketing_consent"
+        else:
+            raws, ctypes, srcs = _resolved(crm, sheet.key, col, columns, kept, find)
+            if erased and col.value in _CONSENT_KEYS:
                 # the consent went with the person: an erased record is exported opted out
-                raw, ctype, src = None, "text", str(col.value)
-            else:
-                raw, ctype, src = _resolve(crm, sheet.key, col, record, find)
-            key = (i, raw, ctype)
-            try:
-                text, problem = memo[key]
-            except KeyError:
-                text = _format(raw, col, ctype, spec, reps, region)
-                problem = _validate(col, text, spec, plugin)
-                memo[key] = (text, problem)
-            except TypeError:  # an unhashable cell value
-                text = _format(raw, col, ctype, spec, reps, region)
-                problem = _validate(col, text, spec, plugin)
-            if problem and "." in str(col.value) and problem[0] == "warning":
-                problem = None  # the linked record's own row reports it once
-            if text == "" and not _empty(raw) and (col.kind or ctype) == "phone" \
-                    and "." not in str(col.value):
-                problem = ("warning", "export-phone",
-                           f'"{raw}" is not a phone number, left out (fix it in the workbook)')
-            if problem:
-                issues.append(Issue(title, crm.cell(fs.sheet, src, int(row_no)),
-                                    problem[0], problem[1],
-                                    f"{fs.file} {col.header}: {problem[2]}", int(row_no)))
-            out.append(text)
-        rows.append(out)
-        origins.append((title, int(row_no)))
-    return header, rows, origins
+                ctypes = ctypes if isinstance(ctypes, list) else [ctypes] * len(kept)
+                srcs = srcs if isinstance(srcs, list) else [srcs] * len(kept)
+                for p in erased:
+                    raws[p], ctypes[p], srcs[p] = None, "text", str(col.value)
+        out, flagged = _settled(raws, ctypes, col, spec, reps, region, plugin)
+        texts.append(out)
+        for pos, problem in flagged:
+            row_no = row_nos[kept[pos]]
+            src = srcs if isinstance(srcs, str) else srcs[pos]
+            found.append((pos, i, Issue(title, crm.cell(fs.sheet, src, row_no),
+                                        problem[0], problem[1],
+                                        f"{fs.file} {col.header}: {problem[2]}", row_no)))
+    found.sort(key=lambda f: f[:2])  # in the order of the records, then of the columns
+    issues += [issue for _, _, issue in found]
+    rows = [list(row) for row in zip(*texts)] if fs.columns else [[] for _ in kept]
+    return header, rows, [(title, row_nos[k]) for k in kept]
+
+
+Problem = tuple[Any, str, str]
+
+
+def _settled(raws: list[Any], ctypes: list[str] | str, col: ColumnSpec, spec: Mapping_,
+             reps: dict[str, str], region: str, plugin: ModuleType | None
+             ) -> tuple[list[str], list[tuple[int, Problem]]]:
+    """One column's texts, and its problems by position; stages, reps, sources and dates
+    repeat, so each distinct value (and type) is formatted and checked once."""
+    linked = "." in str(col.value)
+
+    def settle(raw: Any, ctype: str) -> tuple[str, Problem | None]:
+        text = _format(raw, col, ctype, spec, reps, region)
+        problem = _validate(col, text, spec, plugin)
+        if problem and linked and problem[0] == "warning":
+            problem = None  # the linked record's own row reports it once
+        if text == "" and not linked and (col.kind or ctype) == "phone" and not _empty(raw):
+            problem = ("warning", "export-phone",
+                       f'"{raw}" is not a phone number, left out (fix it in the workbook)')
+        return text, problem
+
+    keys: list[Any] = raws if isinstance(ctypes, str) else list(zip(raws, ctypes))
+    try:
+        memo: dict[Any, Any] = dict.fromkeys(keys)
+    except TypeError:  # an unhashable cell value: the column goes value by value
+        pairs = zip(raws, [ctypes] * len(raws) if isinstance(ctypes, str) else ctypes)
+        seen: dict[tuple[Any, str], tuple[str, Problem | None]] = {}
+        done = [_settle_one(settle, seen, raw, ctype) for raw, ctype in pairs]
+        return ([text for text, _ in done],
+                [(p, problem) for p, (_, problem) in enumerate(done) if problem])
+    bad: dict[Any, Problem] = {}
+    for key in memo:
+        raw, ctype = (key, ctypes) if isinstance(ctypes, str) else key
+        memo[key], problem = settle(raw, ctype)
+        if problem:
+            bad[key] = problem
+    out = list(map(memo.__getitem__, keys))
+    if not bad:
+        return out, []
+    flagged = []
+    for p, key in enumerate(keys):
+        if key in bad:
+            problem = bad[key]
+            if problem[1] == "export-phone":  # the value as this cell holds it
+                raw = key if isinstance(ctypes, str) else key[0]
+                problem = (problem[0], problem[1], f'"{raw}" is not a phone number, left out '
+                           "(fix it in the workbook)")
+            flagged.append((p, problem))
+    return out, flagged
+
+
+def _settle_one(settle: Callable[[Any, str], tuple[str, Problem | None]],
+                memo: dict[tuple[Any, str], tuple[str, Problem | None]], raw: Any, ctype: str
+                ) -> tuple[str, Problem | None]:
+    """``settle`` of one value, remembered when the value can be."""
+    try:
+        return memo[raw, ctype]
+    except KeyError:
+        memo[raw, ctype] = settle(raw, ctype)
+        return memo[raw, ctype]
+    except TypeError:
+        return settle(raw, ctype)
+
+
+def _resolved(crm: Crm, sheet_key: str, col: ColumnSpec, columns: _Columns,
+              kept: list[int], find: Callable[[str, str], _Row | None]
+              ) -> tuple[list[Any], list[str] | str, list[str] | str]:
+    """The value, workbook column type and source column key of one spec for each kept
+    record (a type or key the same for all of them once)."""
+    if col.const is not None or not col.value:
+        raw, ctype, src = _resolve(crm, sheet_key, col, _Row(columns, 0), find)
+        return [raw] * len(kept), ctype, src
+    if " " not in col.value and "." not in col.value and not col.fallback:
+        # a column of the record itself: its values as they are
+        spec = _columns(crm)[sheet_key].get(col.value)
+        values = columns.get(col.value)
+        return ([None] * len(kept) if values is None else [values[k] for k in kept],
+                spec.type if spec else "text", col.value)
+    # a link or several columns: the answer depends on the record's values in those columns
+    # only, so each distinct combination is worked out once (by type too: 1 is not "1")
+    links = sorted({key.partition(".")[0]
+                    for key in f"{col.value} {col.fallback or ''}".split()})
+    deps = [columns.get(link) or [None] * (max(kept) + 1 if kept else 0) for link in links]
+    if len(deps) == 1:
+        keys: list[Any] = [(type(v), v) for v in map(deps[0].__getitem__, kept)]
+    else:
+        keys = [tuple((type(d[k]), d[k]) for d in deps) for k in kept]
+    try:
+        # each key's first record (the reversed pairs leave the first one last written)
+        first = dict(zip(reversed(keys), reversed(kept)))
+    except TypeError:  # an unhashable cell value
+        got = [_resolve(crm, sheet_key, col, _Row(columns, k), find) for k in kept]
+    else:
+        memo = {key: _resolve(crm, sheet_key, col, _Row(columns, k), find)
+                for key, k in first.items()}
+        got = [memo[key] for key in keys]
+    return [g[0] for g in got], [g[1] for g in got], [g[2] for g in got]
 
 
 #: the workbook's consent columns: what they say of a person is void once the person is erased
 _CONSENT_KEYS = frozenset({"marketing_consent", "consent_source"})
 
 
-def _consent_state(record: dict[str, Any], values: Mapping[str, str]) -> str:
+def _consent_state(record: _Row, values: Mapping[str, str]) -> str:
     """The key of ``[values.consent]`` for one person.
 
     ``erased`` (``xlcrm forget`` anonymised them), ``no_email`` (only when the vendor's field
@@ -306,8 +460,8 @@ def _wanted(crm: Crm, fs: FileSpec) -> set[str] | None:
             for x in [key, *item_labels(list_key, key)]}
 
 
-def _resolve(crm: Crm, sheet_key: str, col: ColumnSpec, record: dict[str, Any],
-             find: Callable[[str, str], dict[str, Any] | None]) -> tuple[Any, str, str]:
+def _resolve(crm: Crm, sheet_key: str, col: ColumnSpec, record: _Row,
+             find: Callable[[str, str], _Row | None]) -> tuple[Any, str, str]:
     """Return (value, workbook column type, source column key) of one spec for one record."""
     if col.const is not None:
         return col.const, "text", "id"
@@ -333,8 +487,8 @@ def _columns(crm: Crm) -> dict[str, dict[str, Column]]:
     return _column_index(crm.schema.preset, crm.schema.locale.code)
 
 
-def _resolve_one(crm: Crm, sheet_key: str, value: str, record: dict[str, Any],
-                 find: Callable[[str, str], dict[str, Any] | None]) -> tuple[Any, str, str]:
+def _resolve_one(crm: Crm, sheet_key: str, value: str, record: _Row,
+                 find: Callable[[str, str], _Row | None]) -> tuple[Any, str, str]:
     columns = _columns(crm)
     link, _, field_key = value.partition(".")
     col = columns[sheet_key].get(link)
@@ -365,9 +519,7 @@ def _format(raw: Any, col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[st
             region: str) -> str:
     if _empty(raw):
         return ""
-    kind = col.kind or {"date": "date", "datetime": "datetime", "flag": "flag", "phone": "phone",
-                        "email": "email"}.get(ctype, "number" if ctype in _NUMBER_TYPES
-                                                      else "text")
+    kind = col.kind or _KINDS.get(ctype) or ("number" if ctype in _NUMBER_TYPES else "text")
     if kind == "consent":  # raw is a key of [values.consent], checked when the mapping loads
         return neutralize(spec.values[col.table or "consent"][str(raw)])
     if col.map == "reps":
@@ -430,7 +582,7 @@ def _validate(col: ColumnSpec, text: str, spec: Mapping_, plugin: ModuleType | N
     if col.choices and text not in col.choices:
         return ("error", "export-picklist",
                 f'"{text}" is not one of the target\'s values ({", ".join(col.choices)})')
-    bad = sorted({ch for ch in text if ch in spec.forbidden})
+    bad = sorted(set(text).intersection(spec.forbidden)) if spec.forbidden else []
     if bad:
         return ("error", "export-character",
                 f"contains {' '.join(bad)}, which the target's importer refuses")
@@ -510,13 +662,19 @@ def _write(folder: Path, fs: FileSpec, header: list[str], rows: list[list[str]],
     bom = len("".encode(codec))  # utf-8-sig writes its BOM even for an empty string
     head = _csv_line(header)
     chunks: list[list[str]] = [[]]
-    size = bom + len(head.encode(codec.replace("-sig", "")))
+    plain = codec.replace("-sig", "")
+    size = bom + len(head.encode(plain))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")  # one writer for every line
     for row in rows:
-        line = _csv_line(row)
-        n = len(line.encode(codec.replace("-sig", "")))
+        writer.writerow(row)
+        line = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        n = len(line.encode(plain))
         if chunks[-1] and (len(chunks[-1]) >= max_rows or size + n > spec.max_bytes):
             chunks.append([])
-            size = bom + len(head.encode(codec.replace("-sig", "")))
+            size = bom + len(head.encode(plain))
         chunks[-1].append(line)
         size += n
     stem, suffix = fs.file.rsplit(".", 1)
