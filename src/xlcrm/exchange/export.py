@@ -34,13 +34,13 @@ from ..errors import ExportError
 from ..issues import Issue
 from ..metrics.identity import is_email, phone_key, stored_email
 from ..metrics.person import ERASED
-from ..read import Crm, load
+from ..read import Crm, bulk_work, load
 from ..schema import Column, item_labels, load_schema, normalize_header
 from ..xlsx.crypto import with_password
 from .guide import write_guide
 from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
 from .rules import Table, apply_rules
-from .safety import neutralize
+from .safety import TRIGGERS, neutralize
 
 __all__ = ["ExportResult", "ExportedFile", "export", "export_crm"]
 
@@ -113,9 +113,10 @@ def export(path: str | Path, to: str, out: str | Path, *, mapping: str | Path | 
     Raises:
         ExportError: a stage has no target stage in the mapping, or the mapping is wrong.
     """
-    crm = load(path)
-    crm.require_xlcrm()  # a team's own sheets would give empty files that look right
-    return export_crm(crm, to, out, mapping=mapping, max_rows=max_rows)
+    with bulk_work():  # millions of small values and no cycles: the collector only rescans
+        crm = load(path)
+        crm.require_xlcrm()  # a team's own sheets would give empty files that look right
+        return export_crm(crm, to, out, mapping=mapping, max_rows=max_rows)
 
 
 def export_crm(crm: Crm, to: str, out: str | Path, *, mapping: str | Path | None = None,
@@ -343,10 +344,15 @@ def _settled(raws: list[Any], ctypes: list[str] | str, col: ColumnSpec, spec: Ma
     """One column's texts, and its problems by position; stages, reps, sources and dates
     repeat, so each distinct value (and type) is formatted and checked once."""
     linked = "." in str(col.value)
+    check = _checker(col, spec, plugin)
+    formats: dict[str, Callable[[Any], str]] = {}
 
     def settle(raw: Any, ctype: str) -> tuple[str, Problem | None]:
-        text = _format(raw, col, ctype, spec, reps, region)
-        problem = _validate(col, text, spec, plugin)
+        fmt = formats.get(ctype)
+        if fmt is None:
+            fmt = formats[ctype] = _formatter(col, ctype, spec, reps, region)
+        text = fmt(raw)
+        problem = check(text)
         if problem and linked and problem[0] == "warning":
             problem = None  # the linked record's own row reports it once
         if text == "" and not linked and (col.kind or ctype) == "phone" and not _empty(raw):
@@ -570,30 +576,54 @@ def _item_key(list_key: str, value: str, table: dict[str, str]) -> str | None:
     return None
 
 
-def _validate(col: ColumnSpec, text: str, spec: Mapping_, plugin: ModuleType | None
-              ) -> tuple[Any, str, str] | None:
-    if not text:
-        if col.required:
-            return "error", "export-required", "required by the target and empty"
+def _checker(col: ColumnSpec, spec: Mapping_, plugin: ModuleType | None
+             ) -> Callable[[str], Problem | None]:
+    """The check of one column's texts, its settings looked up once (not once per value)."""
+    required, longest, choices, forbidden = col.required, col.max_length, col.choices, \
+        spec.forbidden
+    mail = col.kind == "email" or "mail" in col.header.lower()
+    plug = plugin.check_value if plugin is not None and hasattr(plugin, "check_value") \
+        else None
+
+    def check(text: str) -> Problem | None:
+        if not text:
+            if required:
+                return "error", "export-required", "required by the target and empty"
+            return None
+        if longest and len(text) > longest:
+            return ("error", "export-too-long",
+                    f"{len(text)} characters, the target takes at most {longest}")
+        if choices and text not in choices:
+            return ("error", "export-picklist",
+                    f'"{text}" is not one of the target\'s values ({", ".join(choices)})')
+        bad = sorted(set(text).intersection(forbidden)) if forbidden else []
+        if bad:
+            return ("error", "export-character",
+                    f"contains {' '.join(bad)}, which the target's importer refuses")
+        if mail and "@" in text and not is_email(text):
+            return "warning", "export-email", f'"{text}" is not a valid e-mail address'
+        if plug is not None:
+            message = plug(col, text)
+            if message:
+                return "error", "export-" + spec.key, str(message)
         return None
-    if col.max_length and len(text) > col.max_length:
-        return ("error", "export-too-long",
-                f"{len(text)} characters, the target takes at most {col.max_length}")
-    if col.choices and text not in col.choices:
-        return ("error", "export-picklist",
-                f'"{text}" is not one of the target\'s values ({", ".join(col.choices)})')
-    bad = sorted(set(text).intersection(spec.forbidden)) if spec.forbidden else []
-    if bad:
-        return ("error", "export-character",
-                f"contains {' '.join(bad)}, which the target's importer refuses")
-    if (col.kind == "email" or "mail" in col.header.lower()) and "@" in text \
-            and not is_email(text):
-        return "warning", "export-email", f'"{text}" is not a valid e-mail address'
-    if plugin is not None and hasattr(plugin, "check_value"):
-        message = plugin.check_value(col, text)
-        if message:
-            return "error", "export-" + spec.key, str(message)
-    return None
+    return check
+
+
+def _formatter(col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[str, str],
+               region: str) -> Callable[[Any], str]:
+    """:func:`_format` of one column and workbook type; a text column's texts straight."""
+    kind = col.kind or _KINDS.get(ctype) or ("number" if ctype in _NUMBER_TYPES else "text")
+    if kind != "text" or col.map:
+        return lambda raw: _format(raw, col, ctype, spec, reps, region)
+
+    def text(raw: Any) -> str:
+        if raw.__class__ is str:  # as _empty, then neutralize, would answer
+            if not raw.strip():
+                return ""
+            return "'" + raw if raw.startswith(TRIGGERS) else raw
+        return _format(raw, col, ctype, spec, reps, region)
+    return text
 
 
 def _file_of(tables: dict[str, Table], obj: str) -> Table | None:

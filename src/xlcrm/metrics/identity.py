@@ -181,7 +181,7 @@ def phone_key(text: str | None, region: str = "US") -> str | None:
     length is possible for its country, whatever its formatting (spaces, dots, dashes,
     brackets, ``tel:``); else, and for placeholders such as ``0000000000``, None.
     """
-    if not isinstance(text, str) or sum(ch.isdigit() for ch in text) < 5:
+    if not isinstance(text, str) or sum(map(str.isdigit, text)) < 5:
         return None
     s = text.strip()
     if s.lower().startswith("tel:"):
