@@ -1,6 +1,6 @@
-"""The owned sheets' long tables written as row XML at once (xlcrm.sheets.rowxml) are the very
-bytes the cell-by-cell path writes: each test writes the same sheet both ways into copies of
-one workbook and compares every part of the two files."""
+"""The owned sheets' long tables written as row XML at once (xlcrm.sheets.rowxml: Lead scores,
+RFM, Agenda) are the very bytes the cell-by-cell path writes: each test writes the same sheets
+both ways into copies of one workbook and compares every part of the two files."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from python_calamine import CalamineWorkbook
 from xlsxwriter.worksheet import Worksheet
 
 import xlcrm.sheets.agenda
+import xlcrm.sheets.rfm
 import xlcrm.sheets.scores
 from xlcrm.commands.agenda import agenda
 from xlcrm.commands.score import score
@@ -42,17 +43,18 @@ def _cell_by_cell(*_: object, **__: object) -> None:
     return None
 
 
-@pytest.mark.parametrize("module, run", [
-    (xlcrm.sheets.scores, lambda p: score(p, today=TODAY, backups=0)),
-    (xlcrm.sheets.agenda, lambda p: agenda(p, day=dt.date(2026, 11, 24), backups=0)),
+@pytest.mark.parametrize("modules, run", [
+    ((xlcrm.sheets.scores, xlcrm.sheets.rfm), lambda p: score(p, today=TODAY, backups=0)),
+    ((xlcrm.sheets.agenda,), lambda p: agenda(p, day=dt.date(2026, 11, 24), backups=0)),
 ])
 def test_long_sheets_are_the_cell_by_cell_bytes(
         tmp_path: Path, demo_book: Callable[..., Path], monkeypatch: pytest.MonkeyPatch,
-        module: Any, run: Callable[[Path], object]) -> None:
+        modules: tuple[Any, ...], run: Callable[[Path], object]) -> None:
     fast = copy_of(demo_book("dealer", 300, 8), tmp_path / "fast")
     slow = copy_of(demo_book("dealer", 300, 8), tmp_path / "slow")
     run(fast)
-    monkeypatch.setattr(module, "row_renderer", _cell_by_cell)
+    for module in modules:
+        monkeypatch.setattr(module, "row_renderer", _cell_by_cell)
     run(slow)
     a, b = _parts(fast), _parts(slow)
     assert a.keys() == b.keys()

@@ -18,7 +18,7 @@ from ..crm import Crm
 from ..xlsx.transplant import RowRenderer
 from ..xlsx.writer import SheetBuilder
 from .rowxml import CellStyle, row_renderer
-from .style import Formats, banner, record_name, write_cells
+from .style import Formats, banner, record_names, write_cells
 from .words import owned_text
 
 __all__ = ["scores_builder"]
@@ -66,8 +66,7 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
         # the leads' cells in the ranked order, column by column (a pandas row per lead would cost
         # more than writing it)
         picked = leads.reindex(ranked.index)
-        named = [c for c in ("name", "first_name", "last_name") if c in picked]
-        names = [record_name(rec) for rec in picked[named].to_dict("records")]
+        names = record_names(picked)
         ids = picked["id"] if "id" in picked else pd.Series(None, index=picked.index)
         others = [picked[c] if c in picked else pd.Series(None, index=picked.index)
                   for c in extra]
