@@ -86,10 +86,10 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
             raise ReportError(f"week {report_week(start)} has not begun yet (today is {today})")
         # the weekly run as it would have been on the Monday after that week
         result = compute_week(crm, today=min(today, start + dt.timedelta(days=7)))
-    checked = QualityInput(issues=validate(crm, today=today),
-                           problems=find_problems(crm, today=today),
-                           duplicates=find_groups(crm)[0])
-    return weekly_report(crm, result, week=start, generated=today, checked=checked)
+        checked = QualityInput(issues=validate(crm, today=today),
+                               problems=find_problems(crm, today=today),
+                               duplicates=find_groups(crm)[0])
+        return weekly_report(crm, result, week=start, generated=today, checked=checked)
 
 
 @with_password
