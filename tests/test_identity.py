@@ -183,3 +183,30 @@ def test_short_way_and_full_parse_agree_on_random_numbers() -> None:
                 or len(digits) < 5:  # fewer than five digits: no phone number at all
             full = None
         assert phone_key(typed, "US") == full, typed
+
+
+@pytest.mark.parametrize("region", ["US", "IT", "GB", "DE", "BR", "JP", "KY", "RU", "ZZ"])
+def test_digits_alone_take_the_short_way_to_the_full_parse_key(region: str) -> None:
+    """A number typed as digits alone (national, or a country code without "+") keys as the
+    phone library's full parse keys it, in every region (ZZ: an unknown one)."""
+    import random
+
+    rnd = random.Random(23)
+    for _ in range(1500):
+        typed = rnd.choice(["", "0", "00", "1", "39", "44", "011"]) + "".join(
+            rnd.choice("0123456789") for _ in range(rnd.randint(3, 15)))
+        try:
+            parsed = phonenumbers.parse(typed, region)
+            full = (phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+                    if phonenumbers.is_possible_number(parsed)
+                    and len(set(str(parsed.national_number))) > 1 else None)
+        except phonenumbers.NumberParseException:
+            full = None
+        runs = ("1234567890", "0123456789", "9876543210")  # placeholders, no key
+        national = str(parsed.national_number) if full else ""
+        if len(national) >= 5 and any(r.startswith(national) for r in runs) \
+                or len(typed) < 5:  # fewer than five digits: no phone number at all
+            full = None
+        if typed.startswith("00") and typed[2:3] in "123456789":
+            continue  # "00" is read as "+": the test above covers those
+        assert phone_key(typed, region) == full, typed

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..issues import Issue, sort_issues
 from ..metrics.validation import validate
-from ..read import load
+from ..read import bulk_work, load
 from ..reporting.words import report_text
 from ..sheets.words import owned_text, owned_text_of
 from ..xlsx.crypto import with_password
@@ -83,10 +83,12 @@ def check(path: str | Path, *, today: dt.date | None = None,
         UnreadableWorkbookError: the file can't be read at all (not a workbook, encrypted,
             damaged, a zip or XML bomb).
     """
-    crm = load(path)
-    crm.require_xlcrm()  # a team's own sheets read as xlcrm's give only false alarms
-    # the findings in the workbook's language
-    issues = list(crm.issues) + validate(crm, today=today, words=owned_text(crm.schema).words)
+    with bulk_work():  # a check of 100k rows makes millions of small values, no cycles
+        crm = load(path)
+        crm.require_xlcrm()  # a team's own sheets read as xlcrm's give only false alarms
+        # the findings in the workbook's language
+        issues = list(crm.issues) + validate(crm, today=today,
+                                             words=owned_text(crm.schema).words)
     order = list(crm.sheet_names.values())
     records = {crm.sheet_names.get(s.key, s.name): len(crm.tables[s.key])
                for s in crm.schema.data_sheets if s.key in crm.sheet_names}

@@ -89,11 +89,11 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
             raise ReportError(f"week {report_week(start)} has not begun yet (today is {today})")
         # the weekly run as it would have been on the Monday after that week
         result = compute_week(crm, today=min(today, start + dt.timedelta(days=7)))
-    words = owned_text(crm.schema).words  # the findings in the workbook's language
-    checked = QualityInput(issues=validate(crm, today=today, words=words),
-                           problems=find_problems(crm, today=today, words=words),
-                           duplicates=find_groups(crm, words)[0])
-    return weekly_report(crm, result, week=start, generated=today, checked=checked)
+        words = owned_text(crm.schema).words  # the findings in the workbook's language
+        checked = QualityInput(issues=validate(crm, today=today, words=words),
+                               problems=find_problems(crm, today=today, words=words),
+                               duplicates=find_groups(crm, words)[0])
+        return weekly_report(crm, result, week=start, generated=today, checked=checked)
 
 
 @with_password

@@ -34,7 +34,7 @@ from ..read import bulk_work, load
 from ..schema import normalize_header
 from ..sheets.rfm import rfm_builder
 from ..sheets.scores import scores_builder
-from ..sheets.style import record_name
+from ..sheets.style import record_names
 from ..xlsx.crypto import with_password
 from ..xlsx.lock import locked_command
 from ..xlsx.save import SaveResult
@@ -95,9 +95,7 @@ def score(path: str | Path, *, today: dt.date | None = None, dry_run: bool = Fal
 
 def _names(crm: Crm, index: pd.Index) -> list[str]:
     """The name a person reads for each lead of ``index`` (the lead sheet's rows)."""
-    leads = crm.tables[crm.schema.lead_sheet].reindex(index)
-    named = [c for c in ("name", "first_name", "last_name") if c in leads]
-    return [record_name(rec) for rec in leads[named].to_dict("records")]
+    return record_names(crm.tables[crm.schema.lead_sheet].reindex(index))
 
 
 def _score(path: Path, *, today: dt.date, dry_run: bool, force: bool,

@@ -13,38 +13,28 @@ A target's own quirks live in ``xlcrm/exchange/targets/<key>.py`` (optional): a 
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import importlib
 import io
 import json
-import math
-import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from types import ModuleType
-from typing import Any
-
-import pandas as pd
 
 from .._version import __version__
 from ..errors import ExportError
 from ..issues import Issue
-from ..metrics.identity import is_email, phone_key, stored_email
-from ..metrics.person import ERASED
-from ..read import Crm, load
-from ..schema import Column, item_labels, load_schema, normalize_header
+from ..read import Crm, bulk_work, load
 from ..xlsx.crypto import with_password
 from .guide import write_guide
-from .mapping import ColumnSpec, FileSpec, Mapping_, load_mapping
+from .mapping import FileSpec, Mapping_, load_mapping
 from .rules import Table, apply_rules
 from .safety import neutralize
+from .values import check_value_maps, export_rows
 
 __all__ = ["ExportResult", "ExportedFile", "export", "export_crm"]
 
-_NUMBER_TYPES = frozenset({"money", "number", "integer", "percent"})
 
 
 @dataclass
@@ -110,9 +100,10 @@ def export(path: str | Path, to: str, out: str | Path, *, mapping: str | Path | 
     Raises:
         ExportError: a stage has no target stage in the mapping, or the mapping is wrong.
     """
-    crm = load(path)
-    crm.require_xlcrm()  # a team's own sheets would give empty files that look right
-    return export_crm(crm, to, out, mapping=mapping, max_rows=max_rows)
+    with bulk_work():  # millions of small values and no cycles: the collector only rescans
+        crm = load(path)
+        crm.require_xlcrm()  # a team's own sheets would give empty files that look right
+        return export_crm(crm, to, out, mapping=mapping, max_rows=max_rows)
 
 
 def export_crm(crm: Crm, to: str, out: str | Path, *, mapping: str | Path | None = None,
@@ -123,14 +114,14 @@ def export_crm(crm: Crm, to: str, out: str | Path, *, mapping: str | Path | None
     if not files:
         raise ExportError(f"{spec.path}: no files for the {crm.schema.preset} preset; add "
                           f'[[files]] with preset = "{crm.schema.preset}"')
-    _check_value_maps(crm, spec, files)
+    check_value_maps(crm, spec, files)
     plugin = _plugin(spec.key)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     result = ExportResult(target=spec.key, out=folder, files=[])
     tables: dict[str, Table] = {}
     for fs in files:
-        header, rows, origins = _rows(crm, spec, fs, plugin, result.issues)
+        header, rows, origins = export_rows(crm, spec, fs, plugin, result.issues)
         title = crm.sheet_names.get(fs.sheet, crm.schema.sheet(fs.sheet).name)
         tables[fs.file] = Table(fs, header, rows, origins, title)
     _check_refs(tables, result.issues)
@@ -164,284 +155,11 @@ def _zip(folder: Path, name: str, files: list[ExportedFile]) -> Path:
     return path
 
 
-# ----- values --------------------------------------------------------------------------------
-def _check_value_maps(crm: Crm, spec: Mapping_, files: Iterable[FileSpec]) -> None:
-    """Raise one error naming every workbook value (a stage) the mapping can't translate."""
-    missing: dict[str, set[str]] = {}
-    for fs in files:
-        table = crm.tables.get(fs.sheet)
-        for col in fs.columns:
-            if table is None or col.map in (None, "reps") or col.value not in table:
-                continue
-            values = spec.values.get(col.values_table, {})
-            for v in table[col.value].dropna().unique():
-                if _item_key(col.map or "", str(v), dict(values)) is None:
-                    missing.setdefault(col.values_table, set()).add(str(v))
-    if missing:
-        parts = [f"{key}: " + ", ".join(f'"{v}"' for v in sorted(vals))
-                 for key, vals in sorted(missing.items())]
-        tables = ", ".join(f"[values.{key}]" for key in sorted(missing))
-        raise ExportError(f"{spec.path.name}: no {spec.name} value for " + "; ".join(parts)
-                          + f"; copy {spec.path} to a file of your own, add each under "
-                          f"{tables} with the {spec.name} value it stands for, and pass that "
-                          "file with --mapping FILE")
-
-
 def _plugin(key: str) -> ModuleType | None:
     try:
         return importlib.import_module(f"{__package__}.targets.{key}")
     except ModuleNotFoundError:
         return None
-
-
-def _empty(v: Any) -> bool:
-    if v is None or v is pd.NaT:
-        return True
-    if isinstance(v, float) and math.isnan(v):
-        return True
-    return isinstance(v, str) and not v.strip()
-
-
-def format_number(v: Any) -> str:
-    """Return a number with a dot decimal, no symbols or separators (``-1250.5``)."""
-    x = float(v)
-    return str(int(x)) if x.is_integer() else f"{x:.2f}".rstrip("0")
-
-
-def _lookup(crm: Crm) -> Callable[[str, str], dict[str, Any] | None]:
-    index: dict[str, dict[str, dict[str, Any]]] = {}
-
-    def find(sheet: str, record: str) -> dict[str, Any] | None:
-        if sheet not in index:
-            t = crm.tables.get(sheet)
-            index[sheet] = {} if t is None else {
-                str(r["id"]): r for r in t.to_dict("records") if not _empty(r.get("id"))}
-        return index[sheet].get(record)
-    return find
-
-
-def _rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
-          issues: list[Issue]) -> tuple[list[str], list[list[str]], list[tuple[str, int]]]:
-    table = crm.tables.get(fs.sheet)
-    header = [c.header for c in fs.columns]
-    if table is None:
-        return header, [], []
-    sheet = crm.schema.sheet(fs.sheet)
-    title = crm.sheet_names.get(fs.sheet, sheet.name)
-    reps = _rep_emails(crm)
-    find = _lookup(crm)
-    region = str(crm.settings.options.get("phone_region") or "US")
-    rows: list[list[str]] = []
-    origins: list[tuple[str, int]] = []
-    # stages, reps, sources and dates repeat: each distinct value is formatted once per column
-    memo: dict[tuple[int, Any, str], tuple[str, tuple[Any, str, str] | None]] = {}
-    wanted = _wanted(crm, fs)
-    for row_no, record in zip(table.index, table.to_dict("records")):
-        if fs.where and _empty(record.get(fs.where)):
-            continue
-        if wanted is not None and normalize_header(str(record.get(fs.where))) not in wanted:
-            continue
-        out: list[str] = []
-        erased = str(record.get("last_name") or "") == ERASED
-        for i, col in enumerate(fs.columns):
-            if col.kind == "consent":
-                raw, ctype, src = (_consent_state(record, spec.values[col.table or "consent"]),
-                                   "text", "marketing_consent")
-            elif erased and col.value in _CONSENT_KEYS:
-                # the consent went with the person: an erased record is exported opted out
-                raw, ctype, src = None, "text", str(col.value)
-            else:
-                raw, ctype, src = _resolve(crm, sheet.key, col, record, find)
-            key = (i, raw, ctype)
-            try:
-                text, problem = memo[key]
-            except KeyError:
-                text = _format(raw, col, ctype, spec, reps, region)
-                problem = _validate(col, text, spec, plugin)
-                memo[key] = (text, problem)
-            except TypeError:  # an unhashable cell value
-                text = _format(raw, col, ctype, spec, reps, region)
-                problem = _validate(col, text, spec, plugin)
-            if problem and "." in str(col.value) and problem[0] == "warning":
-                problem = None  # the linked record's own row reports it once
-            if text == "" and not _empty(raw) and (col.kind or ctype) == "phone" \
-                    and "." not in str(col.value):
-                problem = ("warning", "export-phone",
-                           f'"{raw}" is not a phone number, left out (fix it in the workbook)')
-            if problem:
-                issues.append(Issue(title, crm.cell(fs.sheet, src, int(row_no)),
-                                    problem[0], problem[1],
-                                    f"{fs.file} {col.header}: {problem[2]}", int(row_no)))
-            out.append(text)
-        rows.append(out)
-        origins.append((title, int(row_no)))
-    return header, rows, origins
-
-
-#: the workbook's consent columns: what they say of a person is void once the person is erased
-_CONSENT_KEYS = frozenset({"marketing_consent", "consent_source"})
-
-
-def _consent_state(record: dict[str, Any], values: Mapping[str, str]) -> str:
-    """The key of ``[values.consent]`` for one person.
-
-    ``erased`` (``xlcrm forget`` anonymised them), ``no_email`` (only when the vendor's field
-    belongs to an e-mail address and the mapping lists that key), ``given`` (a consent date)
-    or ``none``: no date means no consent, never a subscription.
-    """
-    if "no_email" in values and not stored_email(str(record.get("email") or "")):
-        return "no_email"  # first: an erased person has no e-mail left either
-    if str(record.get("last_name") or "") == ERASED:
-        return "erased"
-    return "none" if _empty(record.get("marketing_consent")) else "given"
-
-
-def _wanted(crm: Crm, fs: FileSpec) -> set[str] | None:
-    """The spellings (keys and every language's labels) of the list items ``where_in`` keeps."""
-    if not fs.where_in or not fs.where:
-        return None
-    col = _columns(crm)[fs.sheet].get(fs.where)
-    list_key = col.list if col is not None and col.list else fs.where
-    return {normalize_header(x) for key in fs.where_in
-            for x in [key, *item_labels(list_key, key)]}
-
-
-def _resolve(crm: Crm, sheet_key: str, col: ColumnSpec, record: dict[str, Any],
-             find: Callable[[str, str], dict[str, Any] | None]) -> tuple[Any, str, str]:
-    """Return (value, workbook column type, source column key) of one spec for one record."""
-    if col.const is not None:
-        return col.const, "text", "id"
-    if not col.value:
-        return None, "text", "id"
-    if " " in col.value or (col.fallback and _empty(_resolve_one(crm, sheet_key, col.value,
-                                                                 record, find)[0])):
-        keys = col.value if " " in col.value else str(col.fallback)
-        parts = [_resolve_one(crm, sheet_key, k, record, find)[0] for k in keys.split()]
-        text = " ".join(str(p).strip() for p in parts if not _empty(p))
-        return text or None, "text", keys.split()[0]
-    return _resolve_one(crm, sheet_key, col.value, record, find)
-
-
-@cache
-def _column_index(preset: str, locale: str) -> dict[str, dict[str, Column]]:
-    schema = load_schema(preset, locale)
-    return {s.key: {c.key: c for c in s.columns} for s in schema.data_sheets}
-
-
-def _columns(crm: Crm) -> dict[str, dict[str, Column]]:
-    """Each data sheet's columns by key (looked up once, not once per cell)."""
-    return _column_index(crm.schema.preset, crm.schema.locale.code)
-
-
-def _resolve_one(crm: Crm, sheet_key: str, value: str, record: dict[str, Any],
-                 find: Callable[[str, str], dict[str, Any] | None]) -> tuple[Any, str, str]:
-    columns = _columns(crm)
-    link, _, field_key = value.partition(".")
-    col = columns[sheet_key].get(link)
-    if not field_key:
-        return record.get(link), col.type if col else "text", link
-    linked = record.get(link)
-    if _empty(linked) or col is None:
-        return None, "text", link
-    for ref in col.ref:
-        target = find(ref, str(linked))
-        if target is not None and "." in field_key:  # two links away: contact.account.name
-            return _resolve_one(crm, ref, field_key, target, find)[:2] + (link,)
-        if target is not None:
-            ref_col = columns[ref].get(field_key)
-            return target.get(field_key), ref_col.type if ref_col else "text", link
-    return None, "text", link
-
-
-def _rep_emails(crm: Crm) -> dict[str, str]:
-    frame = crm.settings.lists.get("reps")
-    if frame is None or "email" not in frame:
-        return {}
-    return {normalize_header(str(r)): str(e) for r, e in zip(frame.iloc[:, 0], frame["email"])
-            if not _empty(r) and not _empty(e)}
-
-
-def _format(raw: Any, col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[str, str],
-            region: str) -> str:
-    if _empty(raw):
-        return ""
-    kind = col.kind or {"date": "date", "datetime": "datetime", "flag": "flag", "phone": "phone",
-                        "email": "email"}.get(ctype, "number" if ctype in _NUMBER_TYPES
-                                                      else "text")
-    if kind == "consent":  # raw is a key of [values.consent], checked when the mapping loads
-        return neutralize(spec.values[col.table or "consent"][str(raw)])
-    if col.map == "reps":
-        users = spec.values.get(col.table or "", {})
-        user = next((u for r, u in users.items() if normalize_header(r) == normalize_header(
-            str(raw)) or normalize_header(u) == normalize_header(str(raw))), None)
-        return neutralize(user or reps.get(normalize_header(str(raw)), str(raw)))
-    if col.map:
-        table = dict(spec.values.get(col.values_table, {}))
-        key = _item_key(col.map, str(raw), table)
-        return neutralize(table[key] if key is not None else str(raw))
-    if kind in ("date", "datetime"):
-        try:
-            when = pd.Timestamp(raw)
-        except (TypeError, ValueError):  # a date typed as text the reader could not read
-            return neutralize(str(raw))
-        fmt = spec.date_format if kind == "date" else spec.datetime_format
-        return str(when.strftime(fmt))
-    if kind == "number":
-        try:
-            return neutralize(format_number(raw), kind="number")
-        except (TypeError, ValueError):
-            return neutralize(str(raw))
-    if kind == "flag":
-        return spec.true if bool(raw) else spec.false
-    if kind == "phone":
-        # only a number phonenumbers can place goes out: "n/a", "12345" and "0000000000" are
-        # reported on their row instead of reaching the target as a bogus "+00000000"
-        return neutralize(phone_key(str(raw), region) or "", kind="phone")
-    if kind == "email":
-        return neutralize(stored_email(str(raw)) or "")
-    if kind == "domain":
-        host = re.sub(r"^[a-z]+://", "", str(raw).strip().lower()).split("/")[0]
-        return neutralize(host.removeprefix("www."))
-    if isinstance(raw, (dt.date, pd.Timestamp)):
-        return str(pd.Timestamp(raw).strftime(spec.date_format))
-    return neutralize(str(raw))
-
-
-def _item_key(list_key: str, value: str, table: dict[str, str]) -> str | None:
-    if value in table:
-        return value
-    wanted = normalize_header(value)
-    for key in table:
-        if normalize_header(key) == wanted or any(
-                normalize_header(label) == wanted for label in item_labels(list_key, key)):
-            return key
-    return None
-
-
-def _validate(col: ColumnSpec, text: str, spec: Mapping_, plugin: ModuleType | None
-              ) -> tuple[Any, str, str] | None:
-    if not text:
-        if col.required:
-            return "error", "export-required", "required by the target and empty"
-        return None
-    if col.max_length and len(text) > col.max_length:
-        return ("error", "export-too-long",
-                f"{len(text)} characters, the target takes at most {col.max_length}")
-    if col.choices and text not in col.choices:
-        return ("error", "export-picklist",
-                f'"{text}" is not one of the target\'s values ({", ".join(col.choices)})')
-    bad = sorted({ch for ch in text if ch in spec.forbidden})
-    if bad:
-        return ("error", "export-character",
-                f"contains {' '.join(bad)}, which the target's importer refuses")
-    if (col.kind == "email" or "mail" in col.header.lower()) and "@" in text \
-            and not is_email(text):
-        return "warning", "export-email", f'"{text}" is not a valid e-mail address'
-    if plugin is not None and hasattr(plugin, "check_value"):
-        message = plugin.check_value(col, text)
-        if message:
-            return "error", "export-" + spec.key, str(message)
-    return None
 
 
 def _file_of(tables: dict[str, Table], obj: str) -> Table | None:
@@ -510,13 +228,19 @@ def _write(folder: Path, fs: FileSpec, header: list[str], rows: list[list[str]],
     bom = len("".encode(codec))  # utf-8-sig writes its BOM even for an empty string
     head = _csv_line(header)
     chunks: list[list[str]] = [[]]
-    size = bom + len(head.encode(codec.replace("-sig", "")))
+    plain = codec.replace("-sig", "")
+    size = bom + len(head.encode(plain))
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")  # one writer for every line
     for row in rows:
-        line = _csv_line(row)
-        n = len(line.encode(codec.replace("-sig", "")))
+        writer.writerow(row)
+        line = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        n = len(line.encode(plain))
         if chunks[-1] and (len(chunks[-1]) >= max_rows or size + n > spec.max_bytes):
             chunks.append([])
-            size = bom + len(head.encode(codec.replace("-sig", "")))
+            size = bom + len(head.encode(plain))
         chunks[-1].append(line)
         size += n
     stem, suffix = fs.file.rsplit(".", 1)

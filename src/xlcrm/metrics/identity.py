@@ -172,6 +172,48 @@ def _parse_plus_digits(text: str) -> phonenumbers.PhoneNumber | None:
     return number
 
 
+_DIGITS = re.compile(r"[0-9]{2,17}")
+
+
+def _parse_national_digits(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    """``phonenumbers.parse(text, region)`` of a number written as digits alone (a national
+    number, or one with the country code and no ``+``): the library's own steps after the
+    ones such text makes moot (finding the number in text, extensions, letters, other
+    scripts' digits), as :func:`_parse_plus_digits` does for ``+`` numbers.
+
+    None whenever the full parse is needed (an unknown region, any step that would fail):
+    the caller then runs it, so every answer is the library's own.
+    """
+    try:
+        metadata = phonenumbers.PhoneMetadata.metadata_for_region(region, None)
+        if metadata is None:
+            return None
+        number = phonenumbers.PhoneNumber()
+        code, national = _pnu._maybe_extract_country_code(text, metadata, False, number)
+        if code != 0:
+            number_region = _pnu.region_code_for_country_code(code)
+            if number_region != region:
+                metadata = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+                    code, number_region)
+                if metadata is None:
+                    return None
+        else:
+            national += text  # what the library's _normalize makes of ASCII digits
+            number.country_code = metadata.country_code
+        if len(national) < 2:
+            return None
+        _, stripped, _ = _pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
+        if _pnu._test_number_length(stripped, metadata) not in _LENGTH_REJECTED:
+            national = stripped
+        if not 2 <= len(national) <= 17:
+            return None
+        _pnu._set_italian_leading_zeros_for_phone_number(national, number)
+        number.national_number = int(national)
+    except (AttributeError, phonenumbers.NumberParseException):
+        return None  # a phonenumbers without these steps, or a case for the full parse
+    return number
+
+
 @lru_cache(maxsize=1 << 18)
 def phone_key(text: str | None, region: str = "US") -> str | None:
     """Return a phone number in E.164 (``+393471234567``), the key two phones match by.
@@ -181,13 +223,14 @@ def phone_key(text: str | None, region: str = "US") -> str | None:
     length is possible for its country, whatever its formatting (spaces, dots, dashes,
     brackets, ``tel:``); else, and for placeholders such as ``0000000000``, None.
     """
-    if not isinstance(text, str) or sum(ch.isdigit() for ch in text) < 5:
+    if not isinstance(text, str) or sum(map(str.isdigit, text)) < 5:
         return None
     s = text.strip()
     if s.lower().startswith("tel:"):
         s = s[4:]
     s = re.sub(r"^\s*00(?=[1-9])", "+", s)
-    number = _parse_plus_digits(s) if _PLUS_DIGITS.fullmatch(s) else None
+    number = _parse_plus_digits(s) if _PLUS_DIGITS.fullmatch(s) else \
+        _parse_national_digits(s, (region or "US").upper()) if _DIGITS.fullmatch(s) else None
     if number is None:
         try:
             number = phonenumbers.parse(s, (region or "US").upper())

@@ -12,8 +12,10 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
 from ..metrics.rfm import SEGMENTS
+from ..xlsx.transplant import RowRenderer
 from ..xlsx.writer import SheetBuilder
-from .style import Formats, banner, record_name, write_cells
+from .rowxml import row_renderer
+from .style import Formats, banner, record_names, write_cells
 from .words import owned_text
 
 __all__ = ["rfm_builder"]
@@ -22,7 +24,7 @@ __all__ = ["rfm_builder"]
 def rfm_builder(crm: Crm, customers: pd.DataFrame, key: str, today: dt.date) -> SheetBuilder:
     """Lay out the RFM sheet: the segments, then every customer (see
     :func:`xlcrm.metrics.rfm.rfm` for ``customers``); ``key`` is the customers' sheet."""
-    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> RowRenderer | None:
         f = Formats(book, crm.schema)
         text = owned_text(crm.schema)
         banner(ws, crm.schema, f, text["rfm_title"],
@@ -52,17 +54,15 @@ def rfm_builder(crm: Crm, customers: pd.DataFrame, key: str, today: dt.date) -> 
                   "M", "RFM", text["rfm_segment"]]
         ws.write_row(row + 1, 0, header, f.head)
         table = crm.tables[key]
-        named = [c for c in ("name", "first_name", "last_name") if c in table]
-        name_of = dict(zip(table["id"], (record_name(rec) for rec in table[named].to_dict(
-            "records")))) if "id" in table else {}
+        name_of = dict(zip(table["id"], record_names(table))) if "id" in table else {}
         segment = {seg: crm.schema.locale.value("rfm_segments", seg)
                    for seg in frame["segment"].unique()} if not frame.empty else {}
-        for i, rec in enumerate(frame.itertuples(), row + 2):
-            values = [rec.Index, name_of.get(rec.Index, ""), rec.last, rec.recency_days,
-                      rec.frequency, rec.monetary, rec.r, rec.f, rec.m, rec.rfm,
-                      segment[rec.segment]]
-            write_cells(ws, i, values, f, {5: f.money, 3: f.int, 4: f.int, 6: center,
-                                            7: center, 8: center, 9: center})
+        ids = frame.index.tolist()
+        columns = [ids, [name_of.get(c, "") for c in ids],
+                   *(frame[c].tolist() for c in ("last", "recency_days", "frequency",
+                                                 "monetary", "r", "f", "m", "rfm")),
+                   [segment[s] for s in frame["segment"].tolist()]]
+        formats = {5: f.money, 3: f.int, 4: f.int, 6: center, 7: center, 8: center, 9: center}
         if frame.empty:
             ws.write_string(row + 2, 0, text["rfm_no_purchases"], f.note)
         ws.set_column(0, 0, 18)
@@ -73,4 +73,13 @@ def rfm_builder(crm: Crm, customers: pd.DataFrame, key: str, today: dt.date) -> 
         ws.set_column(10, 10, 18)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
+        if frame.empty:
+            return None
+        # a customer per row, tens of thousands at 100k leads: rendered as XML at once
+        renderer = row_renderer(ws, columns, row + 2, [formats.get(c) for c in range(11)],
+                                f.date)
+        if renderer is None:
+            for i, values in enumerate(zip(*columns), row + 2):
+                write_cells(ws, i, list(values), f, formats)
+        return renderer
     return build

@@ -11,11 +11,14 @@ import datetime as dt
 
 import pandas as pd
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from ..crm import Crm
+from ..xlsx.transplant import RowRenderer
 from ..xlsx.writer import SheetBuilder
-from .style import Formats, banner, record_name, write_cells
+from .rowxml import CellStyle, row_renderer
+from .style import Formats, banner, record_names, write_cells
 from .words import owned_text
 
 __all__ = ["scores_builder"]
@@ -35,7 +38,7 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
         unknown_fields: the Settings rules no field or condition was found for.
         today: the day the scores are for.
     """
-    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> None:
+    def build(book: xlsxwriter.Workbook, ws: Worksheet) -> RowRenderer | None:
         f = Formats(book, crm.schema)
         mql, sql = thresholds
         hot = book.add_format({"bold": True, "font_color": "#FFFFFF", "bg_color": "#548235",
@@ -63,19 +66,19 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
         # the leads' cells in the ranked order, column by column (a pandas row per lead would cost
         # more than writing it)
         picked = leads.reindex(ranked.index)
-        named = [c for c in ("name", "first_name", "last_name") if c in picked]
-        names = [record_name(rec) for rec in picked[named].to_dict("records")]
+        names = record_names(picked)
         ids = picked["id"] if "id" in picked else pd.Series(None, index=picked.index)
         others = [picked[c] if c in picked else pd.Series(None, index=picked.index)
                   for c in extra]
-        for i, (record, name, *cells, score, g, why) in enumerate(zip(
-                ids, names, *others, ranked["score"], ranked["grade"], ranked["why"]), 6):
-            values = [record, name, *cells, score]
-            write_cells(ws, i, values, f, {len(values) - 1: top})
-            ws.write_string(i, len(values), text["scores_closed"] if g == "closed" else g,
-                            hot if g == "SQL" else warm if g == "MQL" else top)
-            ws.write_string(i, len(values) + 1, why)
+        closed = text["scores_closed"]
+        grades = ranked["grade"].tolist()
+        columns = [ids.tolist(), names, *(o.tolist() for o in others), ranked["score"].tolist(),
+                   [closed if g == "closed" else g for g in grades], ranked["why"].tolist()]
         n = len(header)
+
+        def grade_format(g: str) -> Format:
+            return hot if g == "SQL" else warm if g == "MQL" else top
+
         ws.set_column(0, 0, 12)
         ws.set_column(1, 1, 24)
         ws.set_column(2, n - 4, 16)
@@ -85,4 +88,15 @@ def scores_builder(crm: Crm, ranked: pd.DataFrame, *, thresholds: tuple[float, f
         ws.autofilter(5, 0, 5 + len(ranked), n - 1)
         ws.set_landscape()
         ws.fit_to_pages(1, 0)
+        # at 100k leads the table is rendered as XML at once (see .rowxml); a table holding
+        # a text XlsxWriter would keep otherwise goes cell by cell
+        styles: list[CellStyle] = [None] * (n - 3)
+        styles += [top, grade_format, None]
+        renderer = row_renderer(ws, columns, 6, styles, f.date, texts=(n - 2, n - 1))
+        if renderer is None:
+            for i, (*values, g, why) in enumerate(zip(*columns), 6):
+                write_cells(ws, i, values, f, {len(values) - 1: top})
+                ws.write_string(i, len(values), g, grade_format(g))
+                ws.write_string(i, len(values) + 1, why)
+        return renderer
     return build

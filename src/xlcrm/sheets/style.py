@@ -200,6 +200,18 @@ def cell_value(v: Any) -> Any:
     return v
 
 
+def record_names(frame: pd.DataFrame) -> list[str]:
+    """:func:`record_name` of each row of ``frame``, column by column (a dict per row costs
+    more than the name)."""
+    def column(key: str) -> list[Any]:
+        return frame[key].tolist() if key in frame else [None] * len(frame)
+
+    return [name if isinstance(name, str) else
+            " ".join(p for p in (first, last) if isinstance(p, str))
+            for name, first, last in zip(column("name"), column("first_name"),
+                                         column("last_name"))]
+
+
 def record_name(rec: Mapping[str, Any]) -> str:
     """The name a person reads for a record: its name, or its first and last names."""
     if "name" in rec and isinstance(rec["name"], str):

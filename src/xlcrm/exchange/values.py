@@ -1,0 +1,486 @@
+"""The values of an export's files: each record's cells mapped to the target's formats, and
+each value checked against the target's rules (:mod:`xlcrm.exchange.export` writes them).
+
+Work goes column by column: a column's values are read from the workbook's table once (as
+``DataFrame.to_dict("records")`` would give them), and each distinct value of a column is
+formatted and checked once: at 100,000 leads and 300,000 activities that is a few hundred
+thousand formattings instead of millions of cells each looked up anew.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Callable, Iterable, Mapping
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+import pandas as pd
+
+from ..errors import ExportError
+from ..issues import Issue
+from ..metrics.identity import is_email, phone_key, stored_email
+from ..metrics.person import ERASED
+from ..read import Crm
+from ..schema import Column, item_labels, load_schema, normalize_header
+from .mapping import ColumnSpec, FileSpec, Mapping_
+from .safety import TRIGGERS, neutralize
+
+__all__ = ["check_value_maps", "export_rows", "format_number", "item_key"]
+
+_NUMBER_TYPES = frozenset({"money", "number", "integer", "percent"})
+#: the workbook column types an export formats as themselves
+_KINDS = {"date": "date", "datetime": "datetime", "flag": "flag", "phone": "phone",
+          "email": "email"}
+
+
+def check_value_maps(crm: Crm, spec: Mapping_, files: Iterable[FileSpec]) -> None:
+    """Raise one error naming every workbook value (a stage) the mapping can't translate."""
+    missing: dict[str, set[str]] = {}
+    for fs in files:
+        table = crm.tables.get(fs.sheet)
+        for col in fs.columns:
+            if table is None or col.map in (None, "reps") or col.value not in table:
+                continue
+            values = spec.values.get(col.values_table, {})
+            for v in table[col.value].dropna().unique():
+                if item_key(col.map or "", str(v), dict(values)) is None:
+                    missing.setdefault(col.values_table, set()).add(str(v))
+    if missing:
+        parts = [f"{key}: " + ", ".join(f'"{v}"' for v in sorted(vals))
+                 for key, vals in sorted(missing.items())]
+        tables = ", ".join(f"[values.{key}]" for key in sorted(missing))
+        raise ExportError(f"{spec.path.name}: no {spec.name} value for " + "; ".join(parts)
+                          + f"; copy {spec.path} to a file of your own, add each under "
+                          f"{tables} with the {spec.name} value it stands for, and pass that "
+                          "file with --mapping FILE")
+
+
+def _empty(v: Any) -> bool:
+    if v is None or v is pd.NaT:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def format_number(v: Any) -> str:
+    """Return a number with a dot decimal, no symbols or separators (``-1250.5``)."""
+    x = float(v)
+    return str(int(x)) if x.is_integer() else f"{x:.2f}".rstrip("0")
+
+
+class _Row:
+    """One record of a table read column by column: ``get`` as its dict would answer."""
+
+    __slots__ = ("_at", "_columns")
+
+    def __init__(self, columns: _Columns, at: int) -> None:
+        self._columns, self._at = columns, at
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The record's value in column ``key`` (``default`` when there is no such column)."""
+        column = self._columns.get(key)
+        return default if column is None else column[self._at]
+
+
+#: the Python types ``DataFrame.to_dict("records")`` leaves as they are
+_NATIVE = frozenset({str, int, float, bool, type(None), pd.Timestamp, type(pd.NaT), dt.datetime,
+                     dt.date, dt.time})
+
+
+class _Columns:
+    """A table's columns, each turned into the Python values ``table.to_dict("records")``
+    gives the first time it is asked for: the same values at a fraction of the cost of a
+    dict per record, and only for the columns an export uses."""
+
+    def __init__(self, table: pd.DataFrame) -> None:
+        self._table = table
+        self._done: dict[str, list[Any] | None] = {}
+
+    def get(self, key: str) -> list[Any] | None:
+        """Column ``key``'s values, or None when the table has no such column."""
+        try:
+            return self._done[key]
+        except KeyError:
+            pass
+        from pandas.api.extensions import ExtensionDtype
+        from pandas.core.dtypes.cast import maybe_box_native
+
+        values: list[Any] | None = None
+        if key in self._table.columns:
+            series = self._table[key]
+            values = series.tolist()
+            boxed = series.dtype == object or isinstance(series.dtype, ExtensionDtype)
+            if boxed and not set(map(type, values)) <= _NATIVE:
+                values = [maybe_box_native(v) for v in values]
+        self._done[key] = values
+        return values
+
+
+def _lookup(crm: Crm) -> Callable[[str, str], _Row | None]:
+    index: dict[str, dict[str, _Row]] = {}
+
+    def find(sheet: str, record: str) -> _Row | None:
+        if sheet not in index:
+            t = crm.tables.get(sheet)
+            if t is None:
+                index[sheet] = {}
+            else:
+                columns = _Columns(t)
+                ids = columns.get("id") or [None] * len(t)
+                index[sheet] = {str(v): _Row(columns, k) for k, v in enumerate(ids)
+                                if not _empty(v)}
+        return index[sheet].get(record)
+    return find
+
+
+def export_rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
+          issues: list[Issue]) -> tuple[list[str], list[list[str]], list[tuple[str, int]]]:
+    """The file's rows, worked out column by column (each distinct value of a column formatted
+    and checked once); its problems go to ``issues`` record by record, column by column."""
+    table = crm.tables.get(fs.sheet)
+    header = [c.header for c in fs.columns]
+    if table is None:
+        return header, [], []
+    sheet = crm.schema.sheet(fs.sheet)
+    title = crm.sheet_names.get(fs.sheet, sheet.name)
+    reps = _rep_emails(crm)
+    find = _lookup(crm)
+    region = str(crm.settings.options.get("phone_region") or "US")
+    columns = _Columns(table)
+    n = len(table)
+    wanted = _wanted(crm, fs)
+    if fs.where:
+        where = columns.get(fs.where) or [None] * n
+        kept = [k for k in range(n) if not _empty(where[k]) and (
+            wanted is None or normalize_header(str(where[k])) in wanted)]
+    else:  # (``where_in`` goes with ``where``)
+        kept = list(range(n))
+    row_nos = [int(r) for r in table.index]
+    last_names = columns.get("last_name")
+    erased = [] if last_names is None else [
+        p for p, k in enumerate(kept) if str(last_names[k] or "") == ERASED]
+    found: list[tuple[int, int, Issue]] = []
+    texts: list[list[str]] = []
+    for i, col in enumerate(fs.columns):
+        raws: list[Any]
+        ctypes: list[str] | str
+        srcs: list[str] | str
+        if col.kind == "consent":
+            values = spec.values[col.table or "consent"]
+            raws = [_consent_state(_Row(columns, k), values) for k in kept]
+            ctypes, srcs = "text", "marketing_consent"
+        else:
+            raws, ctypes, srcs = _resolved(crm, sheet.key, col, columns, kept, find)
+            if erased and col.value in _CONSENT_KEYS:
+                # the consent went with the person: an erased record is exported opted out
+                ctypes = ctypes if isinstance(ctypes, list) else [ctypes] * len(kept)
+                srcs = srcs if isinstance(srcs, list) else [srcs] * len(kept)
+                for p in erased:
+                    raws[p], ctypes[p], srcs[p] = None, "text", str(col.value)
+        out, flagged = _settled(raws, ctypes, col, spec, reps, region, plugin)
+        texts.append(out)
+        for pos, problem in flagged:
+            row_no = row_nos[kept[pos]]
+            src = srcs if isinstance(srcs, str) else srcs[pos]
+            found.append((pos, i, Issue(title, crm.cell(fs.sheet, src, row_no),
+                                        problem[0], problem[1],
+                                        f"{fs.file} {col.header}: {problem[2]}", row_no)))
+    found.sort(key=lambda f: f[:2])  # in the order of the records, then of the columns
+    issues += [issue for _, _, issue in found]
+    rows = [list(row) for row in zip(*texts)] if fs.columns else [[] for _ in kept]
+    return header, rows, [(title, row_nos[k]) for k in kept]
+
+
+Problem = tuple[Any, str, str]
+
+
+def _settled(raws: list[Any], ctypes: list[str] | str, col: ColumnSpec, spec: Mapping_,
+             reps: dict[str, str], region: str, plugin: ModuleType | None
+             ) -> tuple[list[str], list[tuple[int, Problem]]]:
+    """One column's texts, and its problems by position; stages, reps, sources and dates
+    repeat, so each distinct value (and type) is formatted and checked once."""
+    linked = "." in str(col.value)
+    check = _checker(col, spec, plugin)
+    formats: dict[str, Callable[[Any], str]] = {}
+
+    def settle(raw: Any, ctype: str) -> tuple[str, Problem | None]:
+        fmt = formats.get(ctype)
+        if fmt is None:
+            fmt = formats[ctype] = _formatter(col, ctype, spec, reps, region)
+        text = fmt(raw)
+        problem = check(text)
+        if problem and linked and problem[0] == "warning":
+            problem = None  # the linked record's own row reports it once
+        if text == "" and not linked and (col.kind or ctype) == "phone" and not _empty(raw):
+            problem = ("warning", "export-phone",
+                       f'"{raw}" is not a phone number, left out (fix it in the workbook)')
+        return text, problem
+
+    keys: list[Any] = raws if isinstance(ctypes, str) else list(zip(raws, ctypes))
+    try:
+        memo: dict[Any, Any] = dict.fromkeys(keys)
+    except TypeError:  # an unhashable cell value: the column goes value by value
+        pairs = zip(raws, [ctypes] * len(raws) if isinstance(ctypes, str) else ctypes)
+        seen: dict[tuple[Any, str], tuple[str, Problem | None]] = {}
+        done = [_settle_one(settle, seen, raw, ctype) for raw, ctype in pairs]
+        return ([text for text, _ in done],
+                [(p, problem) for p, (_, problem) in enumerate(done) if problem])
+    bad: dict[Any, Problem] = {}
+    for key in memo:
+        raw, ctype = (key, ctypes) if isinstance(ctypes, str) else key
+        memo[key], problem = settle(raw, ctype)
+        if problem:
+            bad[key] = problem
+    out = list(map(memo.__getitem__, keys))
+    if not bad:
+        return out, []
+    flagged = []
+    for p, key in enumerate(keys):
+        if key in bad:
+            problem = bad[key]
+            if problem[1] == "export-phone":  # the value as this cell holds it
+                raw = key if isinstance(ctypes, str) else key[0]
+                problem = (problem[0], problem[1], f'"{raw}" is not a phone number, left out '
+                           "(fix it in the workbook)")
+            flagged.append((p, problem))
+    return out, flagged
+
+
+def _settle_one(settle: Callable[[Any, str], tuple[str, Problem | None]],
+                memo: dict[tuple[Any, str], tuple[str, Problem | None]], raw: Any, ctype: str
+                ) -> tuple[str, Problem | None]:
+    """``settle`` of one value, remembered when the value can be."""
+    try:
+        return memo[raw, ctype]
+    except KeyError:
+        memo[raw, ctype] = settle(raw, ctype)
+        return memo[raw, ctype]
+    except TypeError:
+        return settle(raw, ctype)
+
+
+def _resolved(crm: Crm, sheet_key: str, col: ColumnSpec, columns: _Columns,
+              kept: list[int], find: Callable[[str, str], _Row | None]
+              ) -> tuple[list[Any], list[str] | str, list[str] | str]:
+    """The value, workbook column type and source column key of one spec for each kept
+    record (a type or key the same for all of them once)."""
+    if col.const is not None or not col.value:
+        raw, ctype, src = _resolve(crm, sheet_key, col, _Row(columns, 0), find)
+        return [raw] * len(kept), ctype, src
+    if " " not in col.value and "." not in col.value and not col.fallback:
+        # a column of the record itself: its values as they are
+        spec = _columns(crm)[sheet_key].get(col.value)
+        values = columns.get(col.value)
+        return ([None] * len(kept) if values is None else [values[k] for k in kept],
+                spec.type if spec else "text", col.value)
+    # a link or several columns: the answer depends on the record's values in those columns
+    # only, so each distinct combination is worked out once (by type too: 1 is not "1")
+    links = sorted({key.partition(".")[0]
+                    for key in f"{col.value} {col.fallback or ''}".split()})
+    deps = [columns.get(link) or [None] * (max(kept) + 1 if kept else 0) for link in links]
+    if len(deps) == 1:
+        keys: list[Any] = [(type(v), v) for v in map(deps[0].__getitem__, kept)]
+    else:
+        keys = [tuple((type(d[k]), d[k]) for d in deps) for k in kept]
+    try:
+        # each key's first record (the reversed pairs leave the first one last written)
+        first = dict(zip(reversed(keys), reversed(kept)))
+    except TypeError:  # an unhashable cell value
+        got = [_resolve(crm, sheet_key, col, _Row(columns, k), find) for k in kept]
+    else:
+        memo = {key: _resolve(crm, sheet_key, col, _Row(columns, k), find)
+                for key, k in first.items()}
+        got = [memo[key] for key in keys]
+    return [g[0] for g in got], [g[1] for g in got], [g[2] for g in got]
+
+
+#: the workbook's consent columns: what they say of a person is void once the person is erased
+_CONSENT_KEYS = frozenset({"marketing_consent", "consent_source"})
+
+
+def _consent_state(record: _Row, values: Mapping[str, str]) -> str:
+    """The key of ``[values.consent]`` for one person.
+
+    ``erased`` (``xlcrm forget`` anonymised them), ``no_email`` (only when the vendor's field
+    belongs to an e-mail address and the mapping lists that key), ``given`` (a consent date)
+    or ``none``: no date means no consent, never a subscription.
+    """
+    if "no_email" in values and not stored_email(str(record.get("email") or "")):
+        return "no_email"  # first: an erased person has no e-mail left either
+    if str(record.get("last_name") or "") == ERASED:
+        return "erased"
+    return "none" if _empty(record.get("marketing_consent")) else "given"
+
+
+def _wanted(crm: Crm, fs: FileSpec) -> set[str] | None:
+    """The spellings (keys and every language's labels) of the list items ``where_in`` keeps."""
+    if not fs.where_in or not fs.where:
+        return None
+    col = _columns(crm)[fs.sheet].get(fs.where)
+    list_key = col.list if col is not None and col.list else fs.where
+    return {normalize_header(x) for key in fs.where_in
+            for x in [key, *item_labels(list_key, key)]}
+
+
+def _resolve(crm: Crm, sheet_key: str, col: ColumnSpec, record: _Row,
+             find: Callable[[str, str], _Row | None]) -> tuple[Any, str, str]:
+    """Return (value, workbook column type, source column key) of one spec for one record."""
+    if col.const is not None:
+        return col.const, "text", "id"
+    if not col.value:
+        return None, "text", "id"
+    if " " in col.value or (col.fallback and _empty(_resolve_one(crm, sheet_key, col.value,
+                                                                 record, find)[0])):
+        keys = col.value if " " in col.value else str(col.fallback)
+        parts = [_resolve_one(crm, sheet_key, k, record, find)[0] for k in keys.split()]
+        text = " ".join(str(p).strip() for p in parts if not _empty(p))
+        return text or None, "text", keys.split()[0]
+    return _resolve_one(crm, sheet_key, col.value, record, find)
+
+
+@cache
+def _column_index(preset: str, locale: str) -> dict[str, dict[str, Column]]:
+    schema = load_schema(preset, locale)
+    return {s.key: {c.key: c for c in s.columns} for s in schema.data_sheets}
+
+
+def _columns(crm: Crm) -> dict[str, dict[str, Column]]:
+    """Each data sheet's columns by key (looked up once, not once per cell)."""
+    return _column_index(crm.schema.preset, crm.schema.locale.code)
+
+
+def _resolve_one(crm: Crm, sheet_key: str, value: str, record: _Row,
+                 find: Callable[[str, str], _Row | None]) -> tuple[Any, str, str]:
+    columns = _columns(crm)
+    link, _, field_key = value.partition(".")
+    col = columns[sheet_key].get(link)
+    if not field_key:
+        return record.get(link), col.type if col else "text", link
+    linked = record.get(link)
+    if _empty(linked) or col is None:
+        return None, "text", link
+    for ref in col.ref:
+        target = find(ref, str(linked))
+        if target is not None and "." in field_key:  # two links away: contact.account.name
+            return _resolve_one(crm, ref, field_key, target, find)[:2] + (link,)
+        if target is not None:
+            ref_col = columns[ref].get(field_key)
+            return target.get(field_key), ref_col.type if ref_col else "text", link
+    return None, "text", link
+
+
+def _rep_emails(crm: Crm) -> dict[str, str]:
+    frame = crm.settings.lists.get("reps")
+    if frame is None or "email" not in frame:
+        return {}
+    return {normalize_header(str(r)): str(e) for r, e in zip(frame.iloc[:, 0], frame["email"])
+            if not _empty(r) and not _empty(e)}
+
+
+def _format(raw: Any, col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[str, str],
+            region: str) -> str:
+    if _empty(raw):
+        return ""
+    kind = col.kind or _KINDS.get(ctype) or ("number" if ctype in _NUMBER_TYPES else "text")
+    if kind == "consent":  # raw is a key of [values.consent], checked when the mapping loads
+        return neutralize(spec.values[col.table or "consent"][str(raw)])
+    if col.map == "reps":
+        users = spec.values.get(col.table or "", {})
+        user = next((u for r, u in users.items() if normalize_header(r) == normalize_header(
+            str(raw)) or normalize_header(u) == normalize_header(str(raw))), None)
+        return neutralize(user or reps.get(normalize_header(str(raw)), str(raw)))
+    if col.map:
+        table = dict(spec.values.get(col.values_table, {}))
+        key = item_key(col.map, str(raw), table)
+        return neutralize(table[key] if key is not None else str(raw))
+    if kind in ("date", "datetime"):
+        try:
+            when = pd.Timestamp(raw)
+        except (TypeError, ValueError):  # a date typed as text the reader could not read
+            return neutralize(str(raw))
+        fmt = spec.date_format if kind == "date" else spec.datetime_format
+        return str(when.strftime(fmt))
+    if kind == "number":
+        try:
+            return neutralize(format_number(raw), kind="number")
+        except (TypeError, ValueError):
+            return neutralize(str(raw))
+    if kind == "flag":
+        return spec.true if bool(raw) else spec.false
+    if kind == "phone":
+        # only a number phonenumbers can place goes out: "n/a", "12345" and "0000000000" are
+        # reported on their row instead of reaching the target as a bogus "+00000000"
+        return neutralize(phone_key(str(raw), region) or "", kind="phone")
+    if kind == "email":
+        return neutralize(stored_email(str(raw)) or "")
+    if kind == "domain":
+        host = re.sub(r"^[a-z]+://", "", str(raw).strip().lower()).split("/")[0]
+        return neutralize(host.removeprefix("www."))
+    if isinstance(raw, (dt.date, pd.Timestamp)):
+        return str(pd.Timestamp(raw).strftime(spec.date_format))
+    return neutralize(str(raw))
+
+
+def item_key(list_key: str, value: str, table: dict[str, str]) -> str | None:
+    if value in table:
+        return value
+    wanted = normalize_header(value)
+    for key in table:
+        if normalize_header(key) == wanted or any(
+                normalize_header(label) == wanted for label in item_labels(list_key, key)):
+            return key
+    return None
+
+
+def _checker(col: ColumnSpec, spec: Mapping_, plugin: ModuleType | None
+             ) -> Callable[[str], Problem | None]:
+    """The check of one column's texts, its settings looked up once (not once per value)."""
+    required, longest, choices, forbidden = col.required, col.max_length, col.choices, \
+        spec.forbidden
+    mail = col.kind == "email" or "mail" in col.header.lower()
+    plug = plugin.check_value if plugin is not None and hasattr(plugin, "check_value") \
+        else None
+
+    def check(text: str) -> Problem | None:
+        if not text:
+            if required:
+                return "error", "export-required", "required by the target and empty"
+            return None
+        if longest and len(text) > longest:
+            return ("error", "export-too-long",
+                    f"{len(text)} characters, the target takes at most {longest}")
+        if choices and text not in choices:
+            return ("error", "export-picklist",
+                    f'"{text}" is not one of the target\'s values ({", ".join(choices)})')
+        bad = sorted(set(text).intersection(forbidden)) if forbidden else []
+        if bad:
+            return ("error", "export-character",
+                    f"contains {' '.join(bad)}, which the target's importer refuses")
+        if mail and "@" in text and not is_email(text):
+            return "warning", "export-email", f'"{text}" is not a valid e-mail address'
+        if plug is not None:
+            message = plug(col, text)
+            if message:
+                return "error", "export-" + spec.key, str(message)
+        return None
+    return check
+
+
+def _formatter(col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[str, str],
+               region: str) -> Callable[[Any], str]:
+    """:func:`_format` of one column and workbook type; a text column's texts straight."""
+    kind = col.kind or _KINDS.get(ctype) or ("number" if ctype in _NUMBER_TYPES else "text")
+    if kind != "text" or col.map:
+        return lambda raw: _format(raw, col, ctype, spec, reps, region)
+
+    def text(raw: Any) -> str:
+        if raw.__class__ is str:  # as _empty, then neutralize, would answer
+            if not raw.strip():
+                return ""
+            return "'" + raw if raw.startswith(TRIGGERS) else raw
+        return _format(raw, col, ctype, spec, reps, region)
+    return text
