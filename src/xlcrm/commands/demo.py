@@ -45,23 +45,38 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
     # the records are let go once written: the commands below read the workbook back
     today = _write_demo(target, preset, leads, seed, locale, today, force)
     if run_update:
-        from .update import update
+        _week_of(target, today, run_report is None or run_report)
+    return target
 
-        _give_back_memory()
+
+def _week_of(target: Path, today: dt.date, run_report: bool) -> None:
+    """Run the team's week on the new workbook: update, clean, score and the report.
+
+    The data sheets are read once and lent to each command (:func:`held_reading`): none of
+    them changes a data sheet or Settings, only its owned sheets, which each reads back from
+    the file as the one before left it. So each step is the command itself, as a team runs it.
+    """
+    from ..read import bulk_work, held_reading, load
+    from .clean import clean
+    from .score import score
+    from .update import update
+
+    _give_back_memory()
+    with bulk_work():
+        crm = load(target)  # each command reads back the owned sheets it asks for
+    with held_reading(crm):
         update(target, today=today, backups=0)
-        from .clean import clean
-        from .score import score
-
         _give_back_memory()
         clean(target, today=today, backups=0)  # the planted duplicates, listed
         _give_back_memory()
         score(target, today=today, backups=0)
-        if run_report is None or run_report:
+        if run_report:
             from .report import report
 
             _give_back_memory()
             report(target, target.parent, html=True, today=today)
-    return target
+    del crm
+    _give_back_memory()
 
 
 def _give_back_memory() -> None:
