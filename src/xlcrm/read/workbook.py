@@ -58,8 +58,8 @@ def held_reading(crm: Crm) -> Iterator[None]:
     the data sheets once instead of once per command. The caller vouches that the commands
     inside change only owned sheets, never a data sheet or Settings: each :func:`load` gets
     its own copy of the reading's lists and names, the data sheets' frames shared (whole,
-    whatever ``columns`` asks), and the owned sheets it asks for read afresh from the file,
-    which the commands before it have written.
+    whatever ``columns`` asks; the preset and locale the reading's), and the owned sheets it
+    asks for read afresh from the file, which the commands before it have written.
     """
     token = _HELD.set(crm)
     try:
