@@ -324,8 +324,9 @@ def command_figures(leads: int, workdir: Path, names: list[str] | None = None,
             yield f"cmd_demo_{tag}", wall, "s"
             yield f"cmd_demo_vs_calamine_{tag}", wall / ref, "ratio"
             yield f"cmd_demo_peak_memory_{tag}", peak, "MiB"
-    chosen = names or [*(c for c in COMMAND_SHEETS if c != "export"),
-                       *(f"export_{t}" for t in TARGETS), "import"]
+    chosen = [n for n in names if n != "demo"] if names else [
+        *(c for c in COMMAND_SHEETS if c != "export"), *(f"export_{t}" for t in TARGETS),
+        "import"]
     for name in chosen:
         book = workdir / f"{name}.xlsx"
         shutil.copyfile(source, book)
@@ -421,7 +422,8 @@ def main(argv: list[str] | None = None) -> None:
                              "--seed 1 --today 2026-11-23) instead of making one")
     parser.add_argument("--commands", help="cmd figures: only these, comma-separated "
                                            "(check,agenda,score,report,report_html,export_zoho,"
-                                           "clean,update,import)")
+                                           "clean,update,import; demo alone: the demo's "
+                                           "figures only)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

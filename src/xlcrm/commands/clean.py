@@ -104,7 +104,7 @@ def _sheet_grids(path: Path, names: list[str]) -> dict[str, list[list[Any]]]:
     """The cells of the named sheets that exist (one opening of the workbook)."""
     from ..xlsx.bounds import bounded_reader
 
-    with bounded_reader(path) as book:
+    with bounded_reader(path, names) as book:
         return {n: book.get_sheet_by_name(n).to_python(skip_empty_area=False)
                 for n in names if n in book.sheet_names}
 

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..demodata import generate_demo
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.crypto import with_password
 from ..xlsx.save import prepare_target, safe_save
+
+if TYPE_CHECKING:
+    from ..crm import Crm
 
 __all__ = ["demo"]
 
@@ -45,29 +49,59 @@ def demo(directory: str | Path = "xlcrm-demo", *, preset: str = "dealer", leads:
     # the records are let go once written: the commands below read the workbook back
     today = _write_demo(target, preset, leads, seed, locale, today, force)
     if run_update:
-        from .update import update
+        _week_of(target, today, run_report is None or run_report)
+    return target
 
-        _give_back_memory()
+
+def _week_of(target: Path, today: dt.date, run_report: bool) -> None:
+    """Run the team's week on the new workbook: update, clean, score and the report.
+
+    The data sheets are read once and lent to each command (:func:`held_reading`): none of
+    them changes a data sheet or Settings, only its owned sheets, which each reads back from
+    the file as the one before left it. So each step is the command itself, as a team runs it.
+    """
+    import gc
+
+    from ..read import bulk_work, load
+
+    _give_back_memory()
+    with bulk_work():
+        crm = load(target)  # each command reads back the owned sheets it asks for
+    # the reading lives through every step: the collector need not walk its millions of
+    # objects again at each step's end
+    gc.freeze()
+    try:
+        _steps(target, today, crm, run_report)
+    finally:
+        gc.unfreeze()
+    del crm
+    _give_back_memory()
+
+
+def _steps(target: Path, today: dt.date, crm: Crm, run_report: bool) -> None:
+    """Update, clean, score and report ``target``, each lent the reading ``crm``."""
+    from ..read import held_reading
+    from .clean import clean
+    from .score import score
+    from .update import update
+
+    with held_reading(crm):
         update(target, today=today, backups=0)
-        from .clean import clean
-        from .score import score
-
         _give_back_memory()
         clean(target, today=today, backups=0)  # the planted duplicates, listed
         _give_back_memory()
         score(target, today=today, backups=0)
-        if run_report is None or run_report:
+        if run_report:
             from .report import report
 
             _give_back_memory()
             report(target, target.parent, html=True, today=today)
-    return target
 
 
 def _give_back_memory() -> None:
-    """Hand the memory the last step freed back to the system before the next step reads
-    the workbook again: each step of a 100k-lead demo peaks at its own size, not on top of
-    what the steps before it left in the allocator."""
+    """Hand the memory the last step freed back to the system before the next step: each
+    step of a 100k-lead demo peaks at its own size beside the reading they share, not on top
+    of what the steps before it left in the allocator."""
     import ctypes
     import gc
 

@@ -21,7 +21,7 @@ from .backends import bulk_work
 from .cells import Coercer
 from .headers import HEADER_SCAN_ROWS, sheet_header_names
 from .kind import require_xlcrm_file
-from .workbook import load
+from .workbook import held_reading, load
 
-__all__ = ["HEADER_SCAN_ROWS", "Coercer", "Columns", "Crm", "Settings", "bulk_work", "load",
-           "require_xlcrm_file", "sheet_header_names", "workbook_reader"]
+__all__ = ["HEADER_SCAN_ROWS", "Coercer", "Columns", "Crm", "Settings", "bulk_work", "held_reading",
+           "load", "require_xlcrm_file", "sheet_header_names", "workbook_reader"]

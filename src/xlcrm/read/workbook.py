@@ -8,10 +8,13 @@ biggest first. Every problem becomes an issue; only a file that can't be read at
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import difflib
 import shutil
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from concurrent.futures import Future
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,46 @@ from .grid import Plan, SheetRead, read_grid
 from .headers import detect_locale, detect_preset, sheet_header_names, sheet_name_keys
 from .settings import read_settings
 
-__all__ = ["load"]
+__all__ = ["held_reading", "load"]
+
+#: the reading :func:`held_reading` lends to every :func:`load` of its workbook
+_HELD: ContextVar[Crm | None] = ContextVar("xlcrm_held_reading", default=None)
+
+
+@contextlib.contextmanager
+def held_reading(crm: Crm) -> Iterator[None]:
+    """Serve ``crm``'s data sheets and Settings to every :func:`load` of its workbook, inside.
+
+    A run of several commands on one workbook (the demo: update, clean, score, report) reads
+    the data sheets once instead of once per command. The caller vouches that the commands
+    inside change only owned sheets, never a data sheet or Settings: each :func:`load` gets
+    its own copy of the reading's lists and names, the data sheets' frames shared (whole,
+    whatever ``columns`` asks; the preset and locale the reading's), and the owned sheets it
+    asks for read afresh from the file, which the commands before it have written.
+    """
+    token = _HELD.set(crm)
+    try:
+        yield
+    finally:
+        _HELD.reset(token)
+
+
+def _lent(held: Crm, path: str | Path, owned: Collection[str]) -> Crm | None:
+    """The held reading, for ``path``, with its owned sheets read now; None for another file."""
+    if Path(path).resolve() != held.path.resolve():
+        return None
+    keys = [key for key in owned if key in held.sheet_names]
+    cells: dict[str, list[list[Any]]] = {}
+    if keys:
+        books = Books(held.path, len(keys))
+        try:
+            cells = {key: fetch_cells(books, held.sheet_names[key]) for key in keys}
+        finally:
+            books.close()
+    return dataclasses.replace(held, tables=dict(held.tables), issues=list(held.issues),
+                               sheet_names=dict(held.sheet_names), owned_cells=cells,
+                               all_sheets=list(held.all_sheets))
+
 
 def load(path: str | Path, *, preset: str | None = None, locale: str | None = None,
          owned: Collection[str] = (),
@@ -70,6 +112,10 @@ def load(path: str | Path, *, preset: str | None = None, locale: str | None = No
     Raises:
         UnreadableWorkbookError: the file is not a workbook that can be read safely.
     """
+    held = _HELD.get()
+    lent = _lent(held, path, owned) if held is not None else None
+    if lent is not None:
+        return lent
     with bulk_work():
         return _load(path, preset=preset, locale=locale, owned=owned, columns=columns or {})
 

@@ -15,7 +15,7 @@ import contextlib
 import re
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -151,14 +151,23 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
 
 
 @contextlib.contextmanager
-def bounded_reader(path: Path) -> Iterator[Any]:
-    """Open ``path`` with the cell reader, bounded as :func:`bounded_copy` says (every sheet);
-    for a caller that needs some sheets' cells as they are, not the typed tables."""
+def bounded_reader(path: Path, sheets: Collection[str] | None = None) -> Iterator[Any]:
+    """Open ``path`` with the cell reader, bounded as :func:`bounded_copy` says; for a caller
+    that needs some sheets' cells as they are, not the typed tables.
+
+    Args:
+        path: the workbook.
+        sheets: the only sheets the caller reads (the others' size is then not checked: a
+            small sheet is read without unpacking the 300k-row ones); None for every sheet.
+    """
     from .cells import read_book
     from .parts import read_outline
 
     ooxml = path.suffix.lower() in (".xlsx", ".xlsm")  # .xls and .ods are read as they are
-    copy, _ = bounded_copy(path, read_outline(path).sheet_parts) if ooxml else (path, [])
+    parts = read_outline(path).sheet_parts if ooxml else {}
+    if sheets is not None:
+        parts = {name: part for name, part in parts.items() if name in sheets}
+    copy, _ = bounded_copy(path, parts) if ooxml else (path, [])
     try:
         book = read_book(copy)  # from memory when encrypted, the copy's too
         try:
