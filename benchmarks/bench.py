@@ -352,11 +352,17 @@ def startup_figures() -> Iterator[Figure]:
     base = min(_run_measured([sys.executable, "-c", "import typer, rich.console"])[0]
                for _ in range(5))
     yield "ref_import_typer_rich", base * 1000, "ms"
+    # what typer's own help renderer costs: a two-command typer app's --help
+    app = ("import typer\napp = typer.Typer()\n@app.command()\ndef one(name: str = 'x') -> None:"
+           "\n    \"One.\"\"\"\n@app.command()\ndef two() -> None:\n    \"Two.\"\"\"\napp()\n")
+    typer_help = min(_run_measured([sys.executable, "-c", app, "--help"])[0] for _ in range(5))
+    yield "ref_typer_app_help", typer_help * 1000, "ms"
     for flag in ("--version", "--help"):
         ours = min(_run_measured([sys.executable, "-m", "xlcrm.cli", flag])[0]
                    for _ in range(5))
         yield f"startup{flag[1:]}", ours * 1000, "ms"
         yield f"startup{flag[1:]}_vs_typer_rich", ours / base, "ratio"
+    yield "startup-help_vs_typer_app_help", ours / typer_help, "ratio"
 
 
 def growth_figures(sizes: list[int], workdir: Path) -> Iterator[Figure]:
