@@ -159,16 +159,25 @@ def _parse_plus_digits(text: str) -> phonenumbers.PhoneNumber | None:
             code, _pnu.region_code_for_country_code(code))
         if metadata is None or len(national) < 2:
             return None
-        _, stripped, _ = _pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
-        if _pnu._test_number_length(stripped, metadata) not in _LENGTH_REJECTED:
-            national = stripped
-        if not 2 <= len(national) <= 17:
-            return None
-        number = phonenumbers.PhoneNumber(country_code=code)
-        _pnu._set_italian_leading_zeros_for_phone_number(national, number)
-        number.national_number = int(national)
+        number = _with_national(phonenumbers.PhoneNumber(country_code=code), national,
+                                metadata)
     except AttributeError:  # a phonenumbers without these steps: its parse does it all
         return None
+    return number
+
+
+def _with_national(number: phonenumbers.PhoneNumber, national: str,
+                   metadata: phonenumbers.PhoneMetadata) -> phonenumbers.PhoneNumber | None:
+    """The library's last parse steps, shared by both fast paths: strip a national prefix
+    when what is left still has a valid length, check the length, keep Italian leading zeros
+    and set the national number. None when the length is out of range."""
+    _, stripped, _ = _pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
+    if _pnu._test_number_length(stripped, metadata) not in _LENGTH_REJECTED:
+        national = stripped
+    if not 2 <= len(national) <= 17:
+        return None
+    _pnu._set_italian_leading_zeros_for_phone_number(national, number)
+    number.national_number = int(national)
     return number
 
 
@@ -202,16 +211,9 @@ def _parse_national_digits(text: str, region: str) -> phonenumbers.PhoneNumber |
             number.country_code = metadata.country_code
         if len(national) < 2:
             return None
-        _, stripped, _ = _pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
-        if _pnu._test_number_length(stripped, metadata) not in _LENGTH_REJECTED:
-            national = stripped
-        if not 2 <= len(national) <= 17:
-            return None
-        _pnu._set_italian_leading_zeros_for_phone_number(national, number)
-        number.national_number = int(national)
+        return _with_national(number, national, metadata)
     except (AttributeError, phonenumbers.NumberParseException):
         return None  # a phonenumbers without these steps, or a case for the full parse
-    return number
 
 
 @lru_cache(maxsize=1 << 18)
