@@ -206,3 +206,36 @@ def test_columns_taken_while_parsing_read_as_the_whole_grid_does(
     assert 9 in taken[key].index and 6 not in taken[key].index
     assert [str(i) for i in taken.issues if i.code == "error-cell"] == [
         str(i) for i in whole.issues if i.code == "error-cell"] != []
+
+
+def test_far_stray_cell_and_error_cell_are_both_named(demo_book: Callable[..., Path],
+                                                      tmp_path: Path) -> None:
+    """A stray value at XFD1048576 makes the sheet's grid too big to read as it is: the
+    workbook is read again from a copy without it, and the sheet's error cell is still found
+    there."""
+    import re
+    import zipfile
+
+    from xlcrm.xlsx.parts import read_outline
+
+    path = copy_of(demo_book("dealer", 20, 2), tmp_path)
+    part = read_outline(path).sheet_parts["Leads"]
+    with zipfile.ZipFile(path) as zf:
+        parts = {i.filename: zf.read(i) for i in zf.infolist()}
+    sheet = parts[part]
+    # B5 (created) becomes the error #N/A; the last cell of the sheet gains a stray value
+    sheet, n = re.subn(rb'<c r="B5"[^>]*?(/>|>.*?</c>)', b'<c r="B5" t="e"><v>#N/A</v></c>',
+                       sheet, count=1, flags=re.DOTALL)
+    assert n == 1
+    sheet = sheet.replace(b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" '
+                          b't="inlineStr"><is><t>far</t></is></c></row></sheetData>')
+    parts[part] = sheet
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in parts.items():
+            zf.writestr(name, data)
+    crm = xlcrm.load(path)
+    found = {(i.code, i.cell) for i in crm.issues}
+    assert ("far-cell", "XFD1048576") in found
+    assert ("error-cell", "B5") in found
+    assert pd.isna(crm["leads"].loc[5, "created"])
+    assert len(crm["leads"]) == 20

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import UnreadableWorkbookError
-from ..xlsx.cells import error_cells, read_book, workbook_reader
+from ..xlsx.bounds import fits
+from ..xlsx.cells import errors_in, read_book, read_part, workbook_reader
 from .grid import Plan, Projected, project
 from .headers import Merged
 from .settings import TableSpan
@@ -26,8 +27,13 @@ from .settings import TableSpan
 if TYPE_CHECKING:  # the reader itself is imported where it runs (see workbook_reader)
     from python_calamine import CalamineWorkbook
 
-__all__ = ["Books", "InlineExecutor", "bulk_work", "fetch_cells", "fetch_settings",
+__all__ = ["Books", "InlineExecutor", "TooBig", "bulk_work", "fetch_cells", "fetch_settings",
            "fetch_sheet", "sheet_pool"]
+
+
+class TooBig(Exception):  # noqa: N818 - a signal to read a bounded copy, not an error shown
+    """A sheet's cells reach so far that the reader's grid would be enormous: the caller reads
+    a copy without the far cells instead (:func:`~xlcrm.xlsx.bounds.bounded_copy`)."""
 
 
 class Books:
@@ -39,8 +45,11 @@ class Books:
     in memory beside the sheets being typed.
     """
 
-    def __init__(self, path: Path, sheets: int) -> None:
+    def __init__(self, path: Path, sheets: int, parts: dict[str, str] | None = None, *,
+                 bounded: bool = False) -> None:
         self.path = path
+        self.parts = parts or {}  # sheet name -> part, of the sheets to look at before parsing
+        self.bounded = bounded  # a copy already without its far cells: no need to measure
         self._local = threading.local()
         self._opened: list[CalamineWorkbook] = []
         self._unstarted = sheets
@@ -72,18 +81,30 @@ class Books:
             book.close()
         self._opened.clear()
 
+    def look(self, name: str) -> dict[tuple[int, int], str]:
+        """Look at a sheet's XML before it is parsed, on the worker that parses it: raise
+        :class:`TooBig` when its cells reach too far for the reader's grid; else return its
+        error cells, which the reader reads as empty. One unpacking serves both."""
+        part = self.parts.get(name)
+        data = read_part(self.path, part) if part else None
+        if data is None:
+            return {}
+        if not self.bounded and not fits(data):
+            raise TooBig(name)
+        return errors_in(data)
 
-def fetch_sheet(books: Books, name: str, part: str | None, key: str, plan: Plan
+
+def fetch_sheet(books: Books, name: str, key: str, plan: Plan
                 ) -> tuple[list[list[Any]] | Projected, Merged, dict[tuple[int, int], str]]:
     """Parse one data sheet with the calling thread's workbook handle: the columns the plan
     wants of it once Settings is read, or the whole grid."""
+    errors = books.look(name)
     with books.book() as book, _naming(books.path, name):
         sheet = book.get_sheet_by_name(name)
         merged = list(sheet.merged_cell_ranges or [])
         taken = project(sheet, key, plan, merged)
         rows = taken if taken is not None else sheet.to_python(skip_empty_area=False)
-        del sheet  # the parsed sheet, before its error cells are looked for
-    return rows, merged, error_cells(books.path, part) if part else {}
+    return rows, merged, errors
 
 
 def fetch_settings(books: Books, name: str | None, wanted: Collection[str]
@@ -94,6 +115,7 @@ def fetch_settings(books: Books, name: str | None, wanted: Collection[str]
     with books.book() as book:
         if name is None:
             return [], {}
+        books.look(name)
         with _naming(books.path, name):
             grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
         spans: dict[str, TableSpan] = {}
@@ -107,6 +129,7 @@ def fetch_settings(books: Books, name: str | None, wanted: Collection[str]
 
 def fetch_cells(books: Books, name: str) -> list[list[Any]]:
     """Parse one sheet's cells as they are (an owned sheet read back, not typed)."""
+    books.look(name)
     with books.book() as book, _naming(books.path, name):
         return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
 

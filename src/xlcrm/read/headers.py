@@ -13,6 +13,7 @@ from typing import Any
 
 from ..schema import (
     Column,
+    Schema,
     available_locales,
     available_presets,
     header_aliases,
@@ -22,7 +23,7 @@ from ..schema import (
 )
 
 __all__ = ["HEADER_SCAN_ROWS", "Merged", "detect_locale", "detect_preset", "find_header",
-           "list_header_names", "sheet_header_names", "sheet_name_keys"]
+           "list_header_names", "sheet_header_names", "sheet_name_keys", "warm_up"]
 
 #: How far down a sheet its header row is looked for (titles and notes may sit above it)
 HEADER_SCAN_ROWS = 20
@@ -77,6 +78,22 @@ def list_header_names(preset: str, list_key: str) -> dict[str, str]:
     """Normalized header in any language, or alias -> column key, of a Settings list."""
     return _header_names([load_schema(preset, loc).settings_list(list_key).columns
                           for loc in available_locales()])
+
+
+def warm_up(schema: Schema) -> None:
+    """Load every language's labels and the header names the reading looks up, now.
+
+    Called while the workers start parsing: later, each look at a locale file on disk would
+    wait for the interpreter while they hold it (0.7 s of a 100k-lead read), where now it
+    costs its 0.1 s once.
+    """
+    for code in available_locales():
+        load_locale(code)
+    sheet_name_keys(schema.preset)
+    for sheet in schema.data_sheets:
+        sheet_header_names(schema.preset, sheet.key)
+    for lst in schema.lists:
+        list_header_names(schema.preset, lst.key)
 
 
 def detect_preset(sheet_names: Sequence[str]) -> str:

@@ -32,6 +32,7 @@ from ..xlsx.parts import Outline, read_outline
 from .backends import (
     Books,
     InlineExecutor,
+    TooBig,
     bulk_work,
     fetch_cells,
     fetch_settings,
@@ -41,7 +42,13 @@ from .backends import (
 from .cells import Coercer
 from .columns import empty_column
 from .grid import Plan, SheetRead, read_grid
-from .headers import detect_locale, detect_preset, sheet_header_names, sheet_name_keys
+from .headers import (
+    detect_locale,
+    detect_preset,
+    sheet_header_names,
+    sheet_name_keys,
+    warm_up,
+)
 from .settings import read_settings
 
 __all__ = ["held_reading", "load"]
@@ -137,15 +144,21 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
     by_key = _sheets_by_key(schema, outline.identities, names,
                             recorded="xlcrm_locale" in outline.properties)
 
-    # a stray value far from the table would make the reader's grid enormous: read a copy
-    # without it (and say so) instead; the usual workbook is read as it is
+    # a stray value far from the table would make the reader's grid enormous: each sheet is
+    # looked at on its worker before it is parsed, and a workbook with one is read again from
+    # a copy without it (saying so); the usual workbook is read as it is, looked at once
     wanted_parts = {by_key[k]: outline.sheet_parts[by_key[k]] for k in by_key
                     if k == "settings" or k in owned
                     or any(s.key == k for s in schema.data_sheets)}
+    try:
+        return _read(target, target, outline, schema, preset, by_key, owned, columns,
+                     list(issues), [], wanted_parts)
+    except TooBig:
+        pass
     source, far = bounded_copy(target, wanted_parts)
     try:
         return _read(target, source, outline, schema, preset, by_key, owned, columns, issues,
-                     far)
+                     far, wanted_parts)
     finally:
         if source != target:
             shutil.rmtree(source.parent, ignore_errors=True)
@@ -153,7 +166,7 @@ def _load(path: str | Path, *, preset: str | None, locale: str | None,
 
 def _read(target: Path, source: Path, outline: Outline, schema: Schema, preset: str,
           by_key: dict[str, str], owned: Collection[str], columns: Columns,
-          issues: list[Issue], far: list[FarCell]) -> Crm:
+          issues: list[Issue], far: list[FarCell], parts: dict[str, str]) -> Crm:
     CalamineError = workbook_reader()[1]  # noqa: N806 - the reader's errors
     names = list(outline.sheet_parts)
     for stray in far:
@@ -170,7 +183,8 @@ def _read(target: Path, source: Path, outline: Outline, schema: Schema, preset: 
                          key=lambda s: -outline.sizes.get(
                              outline.sheet_parts.get(by_key[s.key], ""), 0))
     read_back_keys = [key for key in owned if key in by_key]
-    books = Books(source, len(data_sheets) + len(read_back_keys) + 1)
+    books = Books(source, len(data_sheets) + len(read_back_keys) + 1, parts,
+                  bounded=source != target)
     settings_name = by_key.get("settings")
     fetched: dict[str, Future[Any]] = {}
     plan = Plan(preset, schema)
@@ -178,9 +192,8 @@ def _read(target: Path, source: Path, outline: Outline, schema: Schema, preset: 
         plan.decide({})  # a sheet is parsed as it is asked for, before Settings: whole
     settings_tables = {"Options", "Milestones", *(lst.table for lst in schema.lists)}
     for i, sheet in enumerate(data_sheets):
-        fetched[sheet.key] = pool.submit(fetch_sheet, books, by_key[sheet.key],
-                                         outline.sheet_parts.get(by_key[sheet.key]),
-                                         sheet.key, plan)
+        fetched[sheet.key] = pool.submit(fetch_sheet, books, by_key[sheet.key], sheet.key,
+                                         plan)
         if i == 0:
             fetched["settings"] = pool.submit(fetch_settings, books, settings_name,
                                               settings_tables)
@@ -189,6 +202,7 @@ def _read(target: Path, source: Path, outline: Outline, schema: Schema, preset: 
     # the owned sheets an update appends to are parsed on the same workers, after the data
     # sheets: this thread is still typing those when the workers get to them
     read_back = {key: pool.submit(fetch_cells, books, by_key[key]) for key in read_back_keys}
+    warm_up(schema)  # while the workers open the workbook and unpack its sheets
 
     loc = schema.locale
 

@@ -24,17 +24,17 @@ from ..errors import UnreadableWorkbookError
 from ..issues import column_index, column_letter
 from .scratch import new_scratch_folder
 
-__all__ = ["MAX_CELLS", "FarCell", "bounded_copy", "bounded_reader", "grid_size"]
+__all__ = ["MAX_CELLS", "FarCell", "bounded_copy", "bounded_reader", "fits", "grid_size"]
 
 #: the largest grid (rows x columns) a sheet is read as: about 320 MB in the reader
 MAX_CELLS = 10_000_000
 _ROW_GAP = 1_000  # empty rows that part a stray value from the rows above it
 _COL_GAP = 64  # empty columns that part a stray value from the columns before it
 # literal-led patterns, fast over megabytes: a row's number; a cell reference with a column
-# past Z; a cell reference with a row past 999,999 (whatever its row element says)
+# past Z or a row past 999,999 (whatever its row element says)
 _ROW_TAG = re.compile(rb'row r="(\d+)"')
-_WIDE_COL = re.compile(rb' r="([A-Z]{2,3})\d+"')
-_FAR_CELL_ROW = re.compile(rb' r="[A-Z]{1,3}(\d{7,})"')
+# (a cell reference with a column past Z, or one with a row past 999,999: few in most sheets)
+_FAR_REF = re.compile(rb' r="(?:([A-Z]{2,3})\d{1,6}|([A-Z]{1,3})(\d{7,}))"')
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d+)"')
 _ROW_ELEMENT = re.compile(rb'<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)', re.DOTALL)
 _CELL_ELEMENT = re.compile(rb'<(?:\w+:)?c\b[^>]*?(?:/>|>.*?</(?:\w+:)?c>)', re.DOTALL)
@@ -52,11 +52,18 @@ class FarCell:
 def grid_size(data: bytes) -> tuple[int, int]:
     """The rows and columns of the grid a reader would make of a sheet's XML (a bound: the
     last row and the last column that hold a cell)."""
-    rows = [int(m) for m in _ROW_TAG.findall(data)]
-    rows += [int(m) for m in _FAR_CELL_ROW.findall(data)]  # a cell beyond its row's number
-    wide = set(_WIDE_COL.findall(data))
+    far = _FAR_REF.findall(data)  # one pass for both kinds
+    rows = max(map(int, [*_ROW_TAG.findall(data), *(row for _, _, row in far if row)]),
+               default=0)
+    wide = {wide or letters for wide, letters, _ in far} - {b""}
     last_col = max((column_index(c.decode()) + 1 for c in wide), default=26)
-    return max(rows, default=0), last_col
+    return rows, max(last_col, 26)
+
+
+def fits(data: bytes) -> bool:
+    """Whether a sheet's XML makes a grid the reader may build (:data:`MAX_CELLS` at most)."""
+    rows, cols = grid_size(data)
+    return rows * cols <= MAX_CELLS
 
 
 def _kept_extent(data: bytes) -> tuple[int, int]:
@@ -125,8 +132,7 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
             if part not in present:
                 continue
             data = zf.read(part)
-            rows, cols = grid_size(data)
-            if rows * cols <= MAX_CELLS:
+            if fits(data):
                 continue
             last_row, last_col = _kept_extent(data)
             if last_row * last_col > MAX_CELLS:

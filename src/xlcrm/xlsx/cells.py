@@ -16,7 +16,7 @@ from typing import Any
 from ..issues import column_index
 from .crypto import MemoryFile, source
 
-__all__ = ["error_cells", "open_book", "read_book", "workbook_reader"]
+__all__ = ["error_cells", "errors_in", "open_book", "read_book", "read_part", "workbook_reader"]
 
 _CELL_ERROR = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<v>([^<]*)</v>'
                          rb'|<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>.*?<v>([^<]*)</v>',
@@ -53,18 +53,30 @@ def read_book(path: str | Path, *, load_tables: bool = False) -> Any:
     return open_book(source(path), load_tables=load_tables)
 
 
-def error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
-    """Find the error cells (``#N/A``, ``#REF!``) of a sheet part: (row, column), 0-based ->
-    the error as shown. A part the package lacks has none."""
-    found: dict[tuple[int, int], str] = {}
+def read_part(path: Path, part: str) -> bytes | None:
+    """The inflated bytes of one part of the workbook ``path`` (from its plain copy in memory
+    when it is an unlocked encrypted workbook); None when the package lacks it."""
     try:
         with zipfile.ZipFile(source(path)) as zf:
-            data = zf.read(part)
+            return zf.read(part)
     except (KeyError, zipfile.BadZipFile):
-        return found
+        return None
+
+
+def errors_in(data: bytes) -> dict[tuple[int, int], str]:
+    """The error cells (``#N/A``, ``#REF!``) of a sheet's XML: (row, column), 0-based -> the
+    error as shown."""
+    found: dict[tuple[int, int], str] = {}
     if b't="e"' not in data:  # the usual case: no need to run the pattern over the sheet
         return found
     for m in _CELL_ERROR.finditer(data):
         letters, row, value = (m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6))
         found[(int(row) - 1, column_index(letters.decode()))] = value.decode(errors="replace")
     return found
+
+
+def error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
+    """Find the error cells of a sheet part (as :func:`errors_in`). A part the package lacks
+    has none."""
+    data = read_part(path, part)
+    return errors_in(data) if data is not None else {}
