@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import io
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-import msoffcrypto
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 from python_calamine import CalamineWorkbook
@@ -17,11 +15,10 @@ import xlcrm
 from xlcrm.cli import REFUSED, app
 
 from ._helpers import TODAY, Office, copy_of
+from ._sealed import OLE_MAGIC, ZIP_MAGIC, decrypt
 
 runner = CliRunner()
 SECRET = "correct horse 7"
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 def _encrypt(plain: Path, out: Path, secret: str = SECRET) -> Path:
@@ -29,14 +26,6 @@ def _encrypt(plain: Path, out: Path, secret: str = SECRET) -> Path:
     with plain.open("rb") as fh, out.open("wb") as dest:
         OOXMLFile(fh).encrypt(secret, dest)
     return out
-
-
-def _decrypt(path: Path, secret: str = SECRET) -> bytes:
-    office = msoffcrypto.OfficeFile(io.BytesIO(path.read_bytes()))
-    office.load_key(password=secret)
-    out = io.BytesIO()
-    office.decrypt(out)
-    return out.getvalue()
 
 
 def _plain_zips(folder: Path) -> list[Path]:
@@ -75,12 +64,12 @@ def test_encrypted_workbook_goes_through_the_weekly_routine(
     opened = tmp_path / "opened"
     opened.mkdir()
     plain = opened / "crm.xlsx"
-    plain.write_bytes(_decrypt(crm))
+    plain.write_bytes(decrypt(crm, SECRET))
     book = CalamineWorkbook.from_path(str(plain))
     assert "Tally" in book.sheet_names
     tally = book.get_sheet_by_name("Tally").to_python()
     assert len(tally) > 5
-    (opened / "report.xlsx").write_bytes(_decrypt(report_book))
+    (opened / "report.xlsx").write_bytes(decrypt(report_book, SECRET))
     converted = office.convert_many([plain, opened / "report.xlsx"], "csv", tmp_path / "lo")
     assert all(p.stat().st_size > 0 for p in converted)
 
@@ -112,7 +101,7 @@ def test_protect_encrypts_workbook_and_backups_and_unprotect_reverses_it(
     assert _plain_zips(tmp_path) == []  # the workbook and every backup are encrypted now
     copies = sorted((tmp_path / ".xlcrm-backups").iterdir())
     assert len(copies) == 2
-    assert _decrypt(copies[0]) == original  # the oldest backup, the same workbook, encrypted
+    assert decrypt(copies[0], SECRET) == original  # the oldest backup, the same workbook, encrypted
     with pytest.raises(xlcrm.PasswordError):
         xlcrm.check(crm)
     with pytest.raises(xlcrm.PasswordError):

@@ -11,20 +11,16 @@ writing, so a plain copy written and deleted again would be seen, not only what 
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
-import os
 import shutil
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msoffcrypto
 import openpyxl
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
@@ -35,59 +31,19 @@ import xlcrm
 from xlcrm.cli import DONE, PROBLEMS, REFUSED, app
 
 from ._helpers import TODAY, Office
+from ._sealed import OLE_MAGIC, ZIP_MAGIC, decrypt, watching_writes
 
 runner = CliRunner()
 SECRET = "shared drive 4 u"
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MINE_PHONE = "+39 347 555 0144"
 THEIRS_EMAIL = "paolo.russo@example.com"
 PW = ["--password-env", "CRM_PASSWORD"]
-
-#: files opened for writing while ``_watching`` is on
-_written: list[str] = []
-_watching = False
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    """Record every file opened for writing (``open()`` and ``os.open`` both raise "open")."""
-    if not _watching or event != "open":
-        return
-    path, mode, flags = args
-    writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
-        (isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
-    if writing and isinstance(path, (str, bytes, os.PathLike)):
-        _written.append(os.fsdecode(path))
-
-
-sys.addaudithook(_audit)  # audit hooks can't be removed; it does nothing unless watching
-
-
-@contextlib.contextmanager
-def _watching_writes() -> Iterator[list[str]]:
-    """Record every file opened for writing in the body (the list yielded)."""
-    global _watching
-    _written.clear()
-    _watching = True
-    try:
-        yield _written
-    finally:
-        _watching = False
-
 
 def _encrypt(plain: bytes, out: Path) -> Path:
     """Encrypt a workbook package as Excel's "Encrypt with password" does."""
     with out.open("wb") as dest:
         OOXMLFile(io.BytesIO(plain)).encrypt(SECRET, dest)
     return out
-
-
-def _decrypt(path: Path, secret: str = SECRET) -> bytes:
-    office = msoffcrypto.OfficeFile(io.BytesIO(path.read_bytes()))
-    office.load_key(password=secret)
-    out = io.BytesIO()
-    office.decrypt(out)
-    return out.getvalue()
 
 
 def _leads(plain: bytes) -> dict[str, dict[str, Any]]:
@@ -125,7 +81,7 @@ def copies(demo_book: Callable[..., Path], tmp_path: Path,
     xlcrm.import_leads(crm, form, password=SECRET)  # keeps the demo: an older backup
     xlcrm.update(crm, today=TODAY, password=SECRET)  # keeps the version with the import: the base
     theirs = Path(shutil.copyfile(crm, folder / "crm (conflicted copy).xlsx"))
-    start = _decrypt(crm)
+    start = decrypt(crm, SECRET)
 
     # MINE: opened and saved again with openpyxl, encrypted again with msoffcrypto-tool
     book = openpyxl.load_workbook(io.BytesIO(start))
@@ -198,7 +154,7 @@ def test_merge_of_two_encrypted_copies_stays_encrypted(copies: Copies, tmp_path:
     monkeypatch.setenv("CRM_PASSWORD", SECRET)
     backups = copies.folder / ".xlcrm-backups"
     kept = set(backups.iterdir())
-    with _watching_writes() as recorded:
+    with watching_writes() as recorded:
         merged = runner.invoke(app, ["merge", str(copies.mine), str(copies.theirs),
                                      "--out", str(copies.mine), *PW])
         checked = runner.invoke(app, ["check", str(copies.mine), *PW])
@@ -209,7 +165,7 @@ def test_merge_of_two_encrypted_copies_stays_encrypted(copies: Copies, tmp_path:
     assert checked.exit_code == DONE, checked.output
     # MINE is encrypted, and holds both sides' work
     assert copies.mine.read_bytes()[:8] == OLE_MAGIC
-    plain = _decrypt(copies.mine)
+    plain = decrypt(copies.mine, SECRET)
     leads = _leads(plain)
     start = _leads(copies.plain_start)
     assert leads["L-000005"]["Phone"] == MINE_PHONE
@@ -242,7 +198,7 @@ def test_merge_into_a_new_file_and_a_plain_theirs(copies: Copies, tmp_path: Path
     """THEIRS given plain (decrypted by hand) is read as it is; the result is still encrypted
     with the password, and MINE is left as it was."""
     plain_theirs = tmp_path / "theirs.xlsx"
-    plain_theirs.write_bytes(_decrypt(copies.theirs))
+    plain_theirs.write_bytes(decrypt(copies.theirs, SECRET))
     before = copies.mine.read_bytes()
     out = copies.folder / "merged.xlsx"
     plan = xlcrm.merge(copies.mine, plain_theirs, out=out, password=SECRET, dry_run=True)
@@ -252,7 +208,7 @@ def test_merge_into_a_new_file_and_a_plain_theirs(copies: Copies, tmp_path: Path
     assert result.base.parent.name == ".xlcrm-backups"
     assert [(s.record, s.action) for s in result.steps] == [("L-000062", "add")]
     assert out.read_bytes()[:8] == OLE_MAGIC
-    assert _leads(_decrypt(out))["L-000062"]["E-mail"] == THEIRS_EMAIL
+    assert _leads(decrypt(out, SECRET))["L-000062"]["E-mail"] == THEIRS_EMAIL
     assert copies.mine.read_bytes() == before
     assert xlcrm.check(out, password=SECRET).errors == 0
 

@@ -8,18 +8,15 @@ left at the end.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import msoffcrypto
 import pytest
 from msoffcrypto.format.ooxml import OOXMLFile
 from pypdf import PasswordType, PdfReader
@@ -30,55 +27,15 @@ import xlcrm
 from xlcrm.cli import REFUSED, app
 
 from ._helpers import TODAY, Office
+from ._sealed import OLE_MAGIC, ZIP_MAGIC, decrypt, watching_writes
 
 runner = CliRunner()
 SECRET = "Tr0ub4dor & 3"
-ZIP_MAGIC = b"PK\x03\x04"
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-
-#: files opened for writing while ``_watching`` is on
-_written: list[str] = []
-_watching = False
-
-
-def _audit(event: str, args: tuple[object, ...]) -> None:
-    """Record every file opened for writing (``open()`` and ``os.open`` both raise "open")."""
-    if not _watching or event != "open":
-        return
-    path, mode, flags = args
-    writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or \
-        (isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
-    if writing and isinstance(path, (str, bytes, os.PathLike)):
-        _written.append(os.fsdecode(path))
-
-
-sys.addaudithook(_audit)  # audit hooks can't be removed; it does nothing unless watching
-
 
 @pytest.fixture
 def no_memfd(monkeypatch: pytest.MonkeyPatch) -> None:
     """A system without anonymous in-memory files."""
     monkeypatch.delattr(os, "memfd_create", raising=False)
-
-
-@contextlib.contextmanager
-def _watching_writes() -> Iterator[list[str]]:
-    """Record every file opened for writing in the body (the list yielded)."""
-    global _watching
-    _written.clear()
-    _watching = True
-    try:
-        yield _written
-    finally:
-        _watching = False
-
-
-def _decrypt(path: Path, secret: str = SECRET) -> bytes:
-    office = msoffcrypto.OfficeFile(io.BytesIO(path.read_bytes()))
-    office.load_key(password=secret)
-    out = io.BytesIO()
-    office.decrypt(out)
-    return out.getvalue()
 
 
 def _cells(path: Path) -> tuple[set[str], list[str]]:
@@ -135,7 +92,7 @@ def test_every_command_works_on_an_encrypted_workbook_without_memfd(
         (["unprotect", str(crm)], (0,)),
         (["protect", str(crm)], (0,)),
     ]
-    with _watching_writes() as recorded:
+    with watching_writes() as recorded:
         for args, codes in steps:
             result = runner.invoke(app, [*args, *pw])
             assert result.exit_code in codes, (args[0], result.output)
@@ -147,7 +104,7 @@ def test_every_command_works_on_an_encrypted_workbook_without_memfd(
     assert crm.read_bytes()[:8] == OLE_MAGIC
     opened = tmp_path / "opened"
     opened.mkdir()
-    (opened / "crm.xlsx").write_bytes(_decrypt(crm))
+    (opened / "crm.xlsx").write_bytes(decrypt(crm, SECRET))
     names, cells = _cells(opened / "crm.xlsx")
     assert {"Tally", "Agenda"} <= names
     assert who in cells
@@ -155,7 +112,7 @@ def test_every_command_works_on_an_encrypted_workbook_without_memfd(
     # the person's data, asked for before the erasure, was written encrypted
     answer = work / "answer.xlsx"
     assert answer.read_bytes()[:8] == OLE_MAGIC
-    (opened / "answer.xlsx").write_bytes(_decrypt(answer))
+    (opened / "answer.xlsx").write_bytes(decrypt(answer, SECRET))
     assert email in _cells(opened / "answer.xlsx")[1]
     converted = office.convert(opened / "crm.xlsx", "pdf", tmp_path / "lo")
     assert converted.stat().st_size > 0
@@ -199,7 +156,7 @@ def test_report_pdf_of_an_encrypted_workbook_is_printed_in_memory_and_encrypted(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    with _watching_writes() as recorded:
+    with watching_writes() as recorded:
         made = xlcrm.report(crm, tmp_path / "out", pdf=True, password=SECRET, today=TODAY)
     written = [Path(p) for p in recorded]
     assert made.pdf is not None and made.pdf.parent == tmp_path / "out"
@@ -274,7 +231,7 @@ def test_a_far_stray_cell_of_an_encrypted_workbook_is_left_out_in_memory(
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    with _watching_writes() as recorded:
+    with watching_writes() as recorded:
         found = xlcrm.check(crm, password=SECRET)
         xlcrm.score(crm, password=SECRET, today=TODAY)
     assert any(i.code == "far-cell" and i.cell == "XFD1048576" for i in found.issues)
