@@ -239,3 +239,25 @@ def test_far_stray_cell_and_error_cell_are_both_named(demo_book: Callable[..., P
     assert ("error-cell", "B5") in found
     assert pd.isna(crm["leads"].loc[5, "created"])
     assert len(crm["leads"]) == 20
+
+
+def test_a_big_sheet_is_read_as_it_is_and_a_stray_far_cell_is_not() -> None:
+    """The bound on a sheet's grid follows its contents: 400,000 rows of three columns make
+    a grid of 10.4 million cells by the 26-column bound (1.2 million cells really), which
+    fits; a stray value at A1048576 below 20 rows makes 27 million of nothing, which doesn't."""
+    from xlcrm.xlsx.bounds import MAX_CELLS, fits, grid_size
+
+    def sheet(rows: range, extra: bytes = b"") -> bytes:
+        body = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c><c r="B%d"><v>2</v></c>'
+                        b'<c r="C%d"><v>3</v></c></row>' % (r, r, r, r) for r in rows)
+        return b"<worksheet><sheetData>" + body + extra + b"</sheetData></worksheet>"
+
+    big = sheet(range(1, 400_001))
+    assert grid_size(big) == (400_000, 26)
+    assert MAX_CELLS < 400_000 * 26
+    assert fits(big)
+    stray = sheet(range(1, 21), b'<row r="1048576"><c r="A1048576"><v>9</v></c></row>')
+    assert grid_size(stray) == (1_048_576, 26)
+    assert not fits(stray)
+    wide = sheet(range(1, 400_001), b'<row r="400001"><c r="XFD400001"><v>9</v></c></row>')
+    assert not fits(wide)  # 400,001 x 16,384 cells for 1.2 million values

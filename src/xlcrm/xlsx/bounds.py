@@ -3,10 +3,11 @@
 The cell reader (calamine) gives a sheet as one dense grid from its first to its last cell: a
 single value at ``XFD1048576`` makes that 17 billion cells (half a terabyte), and a stray value
 at ``XFD2`` of a 10,000-row sheet 164 million. :func:`bounded_copy` looks at each sheet's cell
-addresses first (a scan of the XML, no parsing); when a sheet's grid would exceed
-:data:`MAX_CELLS`, the values lying beyond a wide empty gap from the rest are left out of a
-private copy that is read instead, and each is reported, so a stray far cell costs nothing and
-is named. A sheet whose values really fill more than that is refused with one line.
+addresses first (a scan of the XML, no parsing); when a sheet's grid would exceed both
+:data:`MAX_CELLS` and :data:`DENSITY` times the cells it holds, the values lying beyond a wide
+empty gap from the rest are left out of a private copy that is read instead, and each is
+reported, so a stray far cell costs nothing and is named. A sheet whose values really spread
+that far is refused with one line.
 """
 
 from __future__ import annotations
@@ -24,10 +25,14 @@ from ..errors import UnreadableWorkbookError
 from ..issues import column_index, column_letter
 from .scratch import new_scratch_folder
 
-__all__ = ["MAX_CELLS", "FarCell", "bounded_copy", "bounded_reader", "fits", "grid_size"]
+__all__ = ["DENSITY", "MAX_CELLS", "FarCell", "bounded_copy", "bounded_reader", "fits",
+           "grid_size"]
 
 #: the largest grid (rows x columns) a sheet is read as: about 320 MB in the reader
 MAX_CELLS = 10_000_000
+#: how many times its cells a bigger sheet's grid may be (a column of a million values reads
+#: as 26 columns by :func:`grid_size`'s bound)
+DENSITY = 32
 _ROW_GAP = 1_000  # empty rows that part a stray value from the rows above it
 _COL_GAP = 64  # empty columns that part a stray value from the columns before it
 # literal-led patterns, fast over megabytes: a row's number; a cell reference with a column
@@ -61,9 +66,23 @@ def grid_size(data: bytes) -> tuple[int, int]:
 
 
 def fits(data: bytes) -> bool:
-    """Whether a sheet's XML makes a grid the reader may build (:data:`MAX_CELLS` at most)."""
+    """Whether a sheet's XML makes a grid the reader may build: :data:`MAX_CELLS` at most, or
+    at most :data:`DENSITY` times the cells it holds.
+
+    A big sheet is as big as its contents, which the package limits bound: its 900,000 rows
+    make a grid of 24 million cells by the bound :func:`grid_size` gives (26 columns for any
+    sheet whose columns are single letters) while it holds 7 million; what is refused is a
+    grid out of all proportion to its cells, a stray value far from a small table.
+    """
     rows, cols = grid_size(data)
-    return rows * cols <= MAX_CELLS
+    return rows * cols <= MAX_CELLS or rows * cols <= _allowed(data)
+
+
+def _allowed(data: bytes) -> int:
+    """The biggest grid a sheet's XML may make: :data:`MAX_CELLS`, or :data:`DENSITY` times
+    its cells."""
+    cells = data.count(b"<c ") + data.count(b":c ")  # cell elements, with a prefix or not
+    return max(MAX_CELLS, DENSITY * cells)
 
 
 def _kept_extent(data: bytes) -> tuple[int, int]:
@@ -114,12 +133,13 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
         parts: sheet name -> its part, of the sheets to be read.
 
     Returns:
-        ``path`` itself when every sheet's grid is within :data:`MAX_CELLS` (the usual case),
+        ``path`` itself when every sheet's grid is within bounds (:func:`fits`, the usual case),
         else a copy with the strays left out, in a private folder of its own that the caller
         removes (``shutil.rmtree(copy.parent)``), and the strays.
 
     Raises:
-        UnreadableWorkbookError: a sheet's values really fill more than :data:`MAX_CELLS`.
+        UnreadableWorkbookError: a sheet's values really spread further than :func:`fits`
+            allows.
     """
     from .crypto import MemoryFile, keep_in_memory, source
 
@@ -135,11 +155,11 @@ def bounded_copy(path: Path, parts: dict[str, str]) -> tuple[Path, list[FarCell]
             if fits(data):
                 continue
             last_row, last_col = _kept_extent(data)
-            if last_row * last_col > MAX_CELLS:
+            if last_row * last_col > _allowed(data):
                 raise UnreadableWorkbookError(
                     f"{path.name}: sheet {name} holds values over {last_row:,} rows and "
-                    f"{last_col:,} columns, more than xlcrm reads ({MAX_CELLS:,} cells); "
-                    "delete the rows or columns it does not need")
+                    f"{last_col:,} columns, far more than it has cells; delete the rows or "
+                    "columns it does not need")
             replaced[part], dropped = _trim(data, last_row, last_col)
             far += [FarCell(name, cell) for cell in dropped]
         if not replaced:
