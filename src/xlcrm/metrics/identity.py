@@ -216,7 +216,9 @@ def _parse_national_digits(text: str, region: str) -> phonenumbers.PhoneNumber |
         return None  # a phonenumbers without these steps, or a case for the full parse
 
 
-@lru_cache(maxsize=1 << 18)
+# a command looks at each phone two or three times (checks, duplicates): the cache holds a
+# million, as an LRU cache smaller than the phones looked at in order keeps none of them
+@lru_cache(maxsize=1 << 20)
 def phone_key(text: str | None, region: str = "US") -> str | None:
     """Return a phone number in E.164 (``+393471234567``), the key two phones match by.
 
