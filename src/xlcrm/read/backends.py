@@ -50,6 +50,7 @@ class Books:
         self.path = path
         self.parts = parts or {}  # sheet name -> part, of the sheets to look at before parsing
         self.bounded = bounded  # a copy already without its far cells: no need to measure
+        self._too_big = threading.Event()  # a sheet was: the others need not be parsed
         self._local = threading.local()
         self._opened: list[CalamineWorkbook] = []
         self._unstarted = sheets
@@ -85,11 +86,14 @@ class Books:
         """Look at a sheet's XML before it is parsed, on the worker that parses it: raise
         :class:`TooBig` when its cells reach too far for the reader's grid; else return its
         error cells, which the reader reads as empty. One unpacking serves both."""
+        if self._too_big.is_set():
+            raise TooBig(name)  # the workbook is read again from a bounded copy anyway
         part = self.parts.get(name)
         data = read_part(self.path, part) if part else None
         if data is None:
             return {}
         if not self.bounded and not fits(data):
+            self._too_big.set()
             raise TooBig(name)
         return errors_in(data)
 
