@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import resource
 import subprocess
 import sys
@@ -379,6 +380,9 @@ def growth_figures(sizes: list[int], workdir: Path) -> Iterator[Figure]:
                 n0, t0 = previous[name]
                 yield (f"growth_{name}_{n0 // 1000}k_to_{leads // 1000}k", t / t0,
                        f"x for {leads / n0:g}x leads")
+                if name == "clean":  # the bound each step must stay within
+                    yield (f"growth_limit_{n0 // 1000}k_to_{leads // 1000}k",
+                           leads * math.log(leads) / (n0 * math.log(n0)), "x (n log n)")
             previous[name] = (leads, t)
 
 
