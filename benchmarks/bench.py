@@ -366,13 +366,19 @@ def startup_figures() -> Iterator[Figure]:
     yield "startup-help_vs_typer_app_help", ours / typer_help, "ratio"
 
 
-def growth_figures(sizes: list[int], workdir: Path) -> Iterator[Figure]:
+def growth_figures(sizes: list[int], workdir: Path, books: Path | None = None
+                   ) -> Iterator[Figure]:
     """update, check and clean at each size, and the ratio of each step's time to the
-    previous size's (a linear step grows by the ratio of the sizes)."""
+    previous size's (a linear step grows by the ratio of the sizes). ``books``: a folder of
+    demo workbooks made earlier (``xlcrm demo --seed 1 --today 2026-11-23``), one per size,
+    named by its lead count (``300000.xlsx``), used instead of making each size's demo."""
     previous: dict[str, tuple[int, float]] = {}
     for leads in sizes:
+        made = books / f"{leads}.xlsx" if books else None
+        (workdir / str(leads)).mkdir(parents=True, exist_ok=True)
         figures = list(command_figures(leads, workdir / str(leads),
-                                       ["update", "check", "clean"], with_demo=False))
+                                       ["update", "check", "clean"], with_demo=False,
+                                       source=made if made and made.exists() else None))
         yield from figures
         for name in ("update", "check", "clean"):
             t = next(v for f, v, _ in figures if f == f"cmd_{name}_{leads // 1000}k")
@@ -396,7 +402,7 @@ def _child(kind: str, leads: int, preset: str, workbook: Path | None = None,
                    else command_figures(leads, Path(tmp), commands, source=workbook)
                    if kind == "cmd"
                    else startup_figures() if kind == "startup"
-                   else growth_figures([10_000, 100_000, 300_000], Path(tmp))
+                   else growth_figures([10_000, 100_000, 300_000], Path(tmp), workbook)
                    if kind == "growth"
                    else init_figures(Path(tmp)))
         for figure in figures:  # one line each, as soon as it is measured
@@ -429,7 +435,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="also update, check and clean at 10k, 100k and 300k leads")
     parser.add_argument("--workbook", type=Path,
                         help="cmd figures: use this demo workbook of --leads leads (made with "
-                             "--seed 1 --today 2026-11-23) instead of making one")
+                             "--seed 1 --today 2026-11-23) instead of making one; growth "
+                             "figures: a folder of such workbooks named by their lead count "
+                             "(10000.xlsx, 100000.xlsx, 300000.xlsx)")
     parser.add_argument("--commands", help="cmd figures: only these, comma-separated "
                                            "(check,agenda,score,report,report_html,export_zoho,"
                                            "clean,update,import; demo alone: the demo's "
@@ -456,7 +464,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         extra = [*(["--workbook", str(args.workbook)] if args.workbook else []),
                  *(["--commands", args.commands] if args.commands else [])]
-        for name, value, unit in _run_child(kind, leads, preset, extra if kind == "cmd" else []):
+        passed = extra if kind == "cmd" else extra[:2] if kind == "growth" else []
+        for name, value, unit in _run_child(kind, leads, preset, passed):
             if (args.only and kind != "growth" and not name.startswith(args.only)
                     and not name.startswith("ref_")):
                 continue  # (growth prints the timings its ratios are made of)
