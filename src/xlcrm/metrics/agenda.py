@@ -139,11 +139,11 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
                          "what": say("agenda_late_one" if late == 1 else "agenda_late_other",
                                      subject=subject or say("agenda_task"), late=late),
                          "last_date": last, "last_what": what, "_order": 0})
-    planned = set(todo["record"].dropna().astype(str)) if not todo.empty else set()
+    planned = set(todo["record"].dropna().astype(str).tolist()) if not todo.empty else set()
     if not open_records.empty:
         stalled = open_records[~open_records["id"].astype(str).isin(planned)]
-        for rep_name, record, stage in zip(_rep_key(stalled["rep"]), stalled["id"],
-                                           stalled["stage"]):
+        for rep_name, record, stage in zip(_rep_key(stalled["rep"]).tolist(),
+                                           stalled["id"].tolist(), stalled["stage"].tolist()):
             name, last, what = client(record)
             rows.append({"rep": rep_name, "section": "no_next_task", "when": last,
                          "record": record, "client": name,
@@ -156,8 +156,9 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
         created = pd.to_datetime(leads["created"])
         waiting = leads[leads["open"].astype(bool) & leads["contacted"].isna()
                         & (created <= limit)]
-        for rep_name, record, since in zip(_rep_key(waiting["rep"]), waiting["id"],
-                                           created[waiting.index]):
+        for rep_name, record, since in zip(_rep_key(waiting["rep"]).tolist(),
+                                           waiting["id"].tolist(),
+                                           created[waiting.index].tolist()):
             name, last, what = client(record)
             hours = (pd.Timestamp(now) - since).total_seconds() / 3600
             wait = say("agenda_hours", n=f"{hours:.0f}") if hours < 48 \

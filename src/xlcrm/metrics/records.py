@@ -7,6 +7,7 @@ interaction. The schema says which columns link which sheets, so nothing here na
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..crm import Crm
@@ -56,8 +57,12 @@ def outcomes(crm: Crm, records: pd.DataFrame, column: str = "stage") -> pd.Serie
     by_name = {r.name.casefold().strip(): r.outcome for r in rules}
     if column not in records:
         return pd.Series("open", index=records.index, dtype="object")
-    return records[column].map(lambda v: by_name.get(str(v).casefold().strip(), "open")
-                               if isinstance(v, str) else "open").astype("object")
+    # a few stages in 100k rows: each distinct value is looked up once
+    codes, values = pd.factorize(records[column].to_numpy(dtype=object))
+    found = [by_name.get(str(v).casefold().strip(), "open") if isinstance(v, str) else "open"
+             for v in values]
+    return pd.Series(np.array([*found, "open"], dtype=object)[codes], index=records.index,
+                     dtype="object")
 
 
 def record_names(crm: Crm) -> dict[str, str]:
@@ -74,7 +79,8 @@ def record_names(crm: Crm) -> dict[str, str]:
             full = table["name"].fillna("").astype(str)
         else:
             continue
-        names.update(zip(table["id"].astype(str), full))
+        # as lists: iterating a text column cell by cell is slow
+        names.update(zip(table["id"].astype(str).tolist(), full.tolist()))
     return names
 
 
@@ -110,8 +116,16 @@ def last_touches(crm: Crm) -> pd.DataFrame:
                          for i, v in enumerate((kind_of, direction)) if isinstance(v, str))
         return f"{kind}: {subject}" if isinstance(subject, str) and subject else kind
 
-    what = [describe(*values) for values in zip(column("type"), column("direction"),
-                                                column("subject"))]
+    said: dict[tuple[object, object, object], str] = {}  # kinds and subjects repeat
+
+    def described(*values: object) -> str:
+        key = tuple(v if isinstance(v, str) else None for v in values)
+        if key not in said:
+            said[key] = describe(*key)
+        return said[key]
+
+    what = [described(*values) for values in zip(column("type"), column("direction"),
+                                                  column("subject"))]
     return pd.DataFrame({"date": pd.to_datetime(latest["date"]),
                          "what": pd.Series(what, index=latest.index, dtype="object")
                          if not latest.empty else pd.Series(dtype="object")},
