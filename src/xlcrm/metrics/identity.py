@@ -99,6 +99,7 @@ def stored_email(text: str | None) -> str | None:
     return s.removeprefix("mailto:") or None
 
 
+@lru_cache(maxsize=1 << 18)  # the checks and the duplicate search both ask of every e-mail
 def email_key(text: str | None) -> str | None:
     """Return the mailbox an address reaches, the key two e-mails match by; None if not one.
 
@@ -166,13 +167,39 @@ def _parse_plus_digits(text: str) -> phonenumbers.PhoneNumber | None:
     return number
 
 
+# The library's length test reads nothing of a number but its length (the country's possible
+# lengths): its answers, kept by country and length, are the library's own at a dictionary
+# lookup each (100k phones ask a few dozen questions).
+_LENGTHS: dict[tuple[int, int], tuple[phonenumbers.PhoneMetadata, object]] = {}
+_POSSIBLE: dict[tuple[int | None, int], bool] = {}
+
+
+def _length_test(national: str, metadata: phonenumbers.PhoneMetadata) -> object:
+    """``_test_number_length(national, metadata)``, kept by the metadata and the length."""
+    key = (id(metadata), len(national))
+    known = _LENGTHS.get(key)
+    if known is None or known[0] is not metadata:
+        known = _LENGTHS[key] = (metadata, _pnu._test_number_length(national, metadata))
+    return known[1]
+
+
+def _is_possible(number: phonenumbers.PhoneNumber, national: str) -> bool:
+    """``phonenumbers.is_possible_number(number)``, kept by country code and length of the
+    national significant number ``national``: all the library's answer depends on."""
+    key = (number.country_code, len(national))
+    known = _POSSIBLE.get(key)
+    if known is None:
+        known = _POSSIBLE[key] = bool(phonenumbers.is_possible_number(number))
+    return known
+
+
 def _with_national(number: phonenumbers.PhoneNumber, national: str,
                    metadata: phonenumbers.PhoneMetadata) -> phonenumbers.PhoneNumber | None:
     """The library's last parse steps, shared by both fast paths: strip a national prefix
     when what is left still has a valid length, check the length, keep Italian leading zeros
     and set the national number. None when the length is out of range."""
     _, stripped, _ = _pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
-    if _pnu._test_number_length(stripped, metadata) not in _LENGTH_REJECTED:
+    if _length_test(stripped, metadata) not in _LENGTH_REJECTED:
         national = stripped
     if not 2 <= len(national) <= 17:
         return None
@@ -182,6 +209,7 @@ def _with_national(number: phonenumbers.PhoneNumber, national: str,
 
 
 _DIGITS = re.compile(r"[0-9]{2,17}")
+_DOUBLE_ZERO = re.compile(r"^\s*00(?=[1-9])")  # 00 written for +
 
 
 def _parse_national_digits(text: str, region: str) -> phonenumbers.PhoneNumber | None:
@@ -230,7 +258,7 @@ def phone_key(text: str | None, region: str = "US") -> str | None:
     s = text.strip()
     if s.lower().startswith("tel:"):
         s = s[4:]
-    s = re.sub(r"^\s*00(?=[1-9])", "+", s)
+    s = _DOUBLE_ZERO.sub("+", s)
     number = _parse_plus_digits(s) if _PLUS_DIGITS.fullmatch(s) else \
         _parse_national_digits(s, (region or "US").upper()) if _DIGITS.fullmatch(s) else None
     if number is None:
@@ -238,7 +266,7 @@ def phone_key(text: str | None, region: str = "US") -> str | None:
             number = phonenumbers.parse(s, (region or "US").upper())
         except phonenumbers.NumberParseException:
             return None
-    if not phonenumbers.is_possible_number(number):
+    if not _is_possible(number, _pnu.national_significant_number(number)):
         return None
     national = str(number.national_number)
     if len(set(national)) == 1 or national in _RUNS:
