@@ -394,10 +394,14 @@ def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFram
             else finding.check
         found.append((clean, kind, row, finding.sheet, finding.message))
     row_of: dict[str, dict[str, int]] = {}  # sheet -> id -> row, made once per sheet
+    grouped: dict[str, set[str]] = {}  # sheet -> the ids in its groups: the only rows asked
+    for group in checked.duplicates:
+        grouped.setdefault(group.sheet, set()).update(group.ids)
     for group in checked.duplicates:
         if group.sheet not in row_of:
-            table = crm.tables[group.sheet]
-            row_of[group.sheet] = {str(i): int(r) for r, i in zip(table.index, table["id"])}
+            table, asked = crm.tables[group.sheet], grouped[group.sheet]
+            row_of[group.sheet] = {key: int(r) for r, key in zip(
+                table.index, map(str, table["id"].tolist())) if key in asked}
         rows = row_of[group.sheet]
         sheet_name = crm.sheet_names.get(group.sheet, group.sheet)
         for record in group.ids[1:]:

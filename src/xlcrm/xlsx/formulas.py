@@ -29,10 +29,6 @@ from typing import Protocol
 from xml.sax.saxutils import escape, unescape
 
 from lxml import etree
-from openpyxl.formula import Tokenizer
-from openpyxl.formula.tokenizer import Token
-from openpyxl.formula.translate import Translator
-
 from .package import Package
 from .parts import NS_MAIN
 
@@ -146,6 +142,9 @@ def shift_formula(formula: str, shift: RowMove, sheet: str, *, local: bool) -> s
     nothing in it refers to them."""
     if not shift.removed or all(int(n) < shift.removed[0] for n in _NUMBER.findall(formula)):
         return formula  # every row it could name is above the first removed row: no change
+    from openpyxl.formula.tokenizer import Token, Tokenizer  # here: a writer of sheets
+    # that removes no rows (the agenda, the scores) is spared importing all of openpyxl
+
     try:
         tokens = Tokenizer("=" + formula).items
     except Exception:  # noqa: BLE001 - a formula the tokenizer can't read is left alone
@@ -176,6 +175,8 @@ def _translate(formula: str, origin: str, dest: str) -> str:
     """The formula of a shared group's member at ``dest``, from its master's at ``origin``."""
     if origin == dest:
         return formula
+    from openpyxl.formula.translate import Translator
+
     return str(Translator("=" + formula, origin=origin).translate_formula(dest))[1:]
 
 
