@@ -208,6 +208,56 @@ def _with_national(number: phonenumbers.PhoneNumber, national: str,
     return number
 
 
+_FULL_PARSE = "full parse"  # not a key: the caller parses the number the long way
+_CODES: dict[str, tuple[int, int]] = {}  # the first three digits -> country code, its width
+_METADATA: dict[int, phonenumbers.PhoneMetadata | None] = {}
+
+
+def _plus_key(text: str) -> str | None:
+    """:func:`phone_key` of a number written as ``+`` and digits: :func:`_parse_plus_digits`
+    and the checks after it, with the library's answers that hang on the country and the
+    length alone looked up (a key is ``+``, the country code and the national significant
+    number, which here is the national number as written, leading zeros and all).
+
+    :data:`_FULL_PARSE` whenever the library's full parse must answer."""
+    try:
+        digits = text[1:].replace(" ", "")
+        head = digits[:3]  # all the library reads of a number to find its country code
+        found = _CODES.get(head)
+        if found is None:
+            code, rest = _pnu._extract_country_code(head)
+            found = _CODES[head] = (code, len(head) - len(rest))
+        code, width = found
+        if code == 0 or len(digits) > 17 + 3:
+            return _FULL_PARSE
+        if code not in _METADATA:
+            _METADATA[code] = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+                code, _pnu.region_code_for_country_code(code))
+        metadata = _METADATA[code]
+        national = digits[width:]
+        if metadata is None or len(national) < 2:
+            return _FULL_PARSE
+        _, stripped, _ = _pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
+        if _length_test(stripped, metadata) not in _LENGTH_REJECTED:
+            national = stripped
+        if not 2 <= len(national) <= 17:
+            return _FULL_PARSE
+        possible = _POSSIBLE.get((code, len(national)))
+        if possible is None:
+            number = _parse_plus_digits(text)
+            if number is None:
+                return _FULL_PARSE
+            possible = _is_possible(number, _pnu.national_significant_number(number))
+    except AttributeError:  # a phonenumbers without these steps: its parse does it all
+        return _FULL_PARSE
+    if not possible:
+        return None
+    significant = national.lstrip("0") or "0"  # the national number, as an integer writes it
+    if len(set(significant)) == 1 or significant in _RUNS:
+        return None
+    return f"+{code}{national}"
+
+
 _DIGITS = re.compile(r"[0-9]{2,17}")
 _DOUBLE_ZERO = re.compile(r"^\s*00(?=[1-9])")  # 00 written for +
 
@@ -259,6 +309,10 @@ def phone_key(text: str | None, region: str = "US") -> str | None:
     if s.lower().startswith("tel:"):
         s = s[4:]
     s = _DOUBLE_ZERO.sub("+", s)
+    if _PLUS_DIGITS.fullmatch(s):
+        key = _plus_key(s)
+        if key is not _FULL_PARSE:
+            return key
     number = _parse_plus_digits(s) if _PLUS_DIGITS.fullmatch(s) else \
         _parse_national_digits(s, (region or "US").upper()) if _DIGITS.fullmatch(s) else None
     if number is None:
