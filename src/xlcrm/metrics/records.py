@@ -123,10 +123,12 @@ def last_touches(crm: Crm) -> pd.DataFrame:
                          for i, v in enumerate((kind_of, direction)) if isinstance(v, str))
         return f"{kind}: {subject}" if isinstance(subject, str) and subject else kind
 
-    said: dict[tuple[object, object, object], str] = {}  # kinds and subjects repeat
+    said: dict[tuple[str | None, str | None, str | None], str] = {}  # kinds, subjects repeat
 
-    def described(*values: object) -> str:
-        key = tuple(v if isinstance(v, str) else None for v in values)
+    def described(kind_of: object, direction: object, subject: object) -> str:
+        key = (kind_of if isinstance(kind_of, str) else None,
+               direction if isinstance(direction, str) else None,
+               subject if isinstance(subject, str) else None)
         if key not in said:
             said[key] = describe(*key)
         return said[key]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import xlsxwriter
@@ -48,11 +49,11 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
                                                       "last_interaction", "last_was")]
         nobody = text["agenda_unassigned"]
         # column by column: a row tuple per agenda line took a second at 100k leads
-        table = [[nobody if v == UNASSIGNED else v for v in _listed(items["rep"])],
-                 [sections[v] for v in _listed(items["section"])],
-                 _moments(items["when"]), _listed(items["record"]),
-                 _listed(items["client"]), _listed(items["what"]),
-                 _moments(items["last_date"]), _listed(items["last_what"])]
+        table: list[list[Any]] = [
+            [nobody if v == UNASSIGNED else v for v in _listed(items["rep"])],
+            [sections[v] for v in _listed(items["section"])],
+            _moments(items["when"]), _listed(items["record"]), _listed(items["client"]),
+            _listed(items["what"]), _moments(items["last_date"]), _listed(items["last_what"])]
         widths = [18, 24, 17, 11, 22, 44, 17, 44]
         for c, width in enumerate(widths):
             ws.set_column(c, c, width)
@@ -89,9 +90,9 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
     return build
 
 
-def _listed(values: pd.Series) -> list[object]:
+def _listed(values: pd.Series) -> list[Any]:
     """A column's cells as Python objects, as iterating its rows gives them."""
-    return values.tolist()
+    return list(values.tolist())
 
 
 def _moments(values: pd.Series) -> list[dt.datetime | None]:

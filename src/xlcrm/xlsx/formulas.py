@@ -29,6 +29,7 @@ from typing import Protocol
 from xml.sax.saxutils import escape, unescape
 
 from lxml import etree
+
 from .package import Package
 from .parts import NS_MAIN
 
