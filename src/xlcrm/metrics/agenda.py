@@ -104,14 +104,21 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
     rows: list[dict[str, object]] = []
 
     # looked up in plain dicts: a .loc per agenda line took seconds at 100k records
-    touches = dict(zip(last_touch.index, zip(last_touch["date"], last_touch["what"])))
+    # by position: only the records on the agenda have their last date made a timestamp
+    touches = dict(zip(last_touch.index.tolist(), range(len(last_touch))))
+    dates = last_touch["date"]
+    timed = isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"
+    touch_dates = dates.to_numpy() if timed else dates.tolist()
+    touch_whats = last_touch["what"].tolist()
 
     def client(record: object) -> tuple[object, object, object]:
-        key = str(record) if record is not None and not pd.isna(record) else ""
+        key = record if type(record) is str else \
+            str(record) if record is not None and not pd.isna(record) else ""
         name = names.get(key, "") if key else ""
         if key and key in touches:
-            last, what = touches[key]
-            return name, last, what
+            at = touches[key]
+            return (name, pd.Timestamp(touch_dates[at]) if timed else touch_dates[at],
+                    touch_whats[at])
         return name, pd.NaT, ""
 
     todo = tasks[~_is_done(tasks["done"])] if not tasks.empty else tasks
