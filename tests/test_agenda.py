@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 import xlcrm
 from xlcrm.cli import app
 from xlcrm.metrics.agenda import agenda_items
+from xlcrm.metrics.records import record_names
 
 from ._helpers import TODAY, copy_of
 
@@ -150,3 +151,17 @@ def test_agenda_command_prints_each_rep(demo_book: Callable[..., Path]) -> None:
     assert "Due" in done.output
     bad = CliRunner().invoke(app, ["agenda", str(book), "--date", "someday"])
     assert bad.exit_code == 2 and "tomorrow, today or YYYY-MM-DD" in bad.output
+
+
+def test_names_asked_for_a_few_records_are_the_names_of_all(
+        demo_book: Callable[..., Path]) -> None:
+    """The report looks up the names of its worst records only: each is the name the whole
+    workbook's lookup gives (first and last name of a lead), and nothing else comes back."""
+    crm = xlcrm.load(demo_book("dealer", 300, 8))
+    leads = crm.tables["leads"]
+    first = leads[leads["first_name"].notna() & leads["last_name"].notna()].iloc[0]
+    asked = {str(first["id"]), str(leads.iloc[-1]["id"]), "L-999999"}
+    few = record_names(crm, only=asked)
+    assert few[str(first["id"])] == f"{first['first_name']} {first['last_name']}"
+    assert few == {k: v for k, v in record_names(crm).items() if k in asked}
+    assert set(few) == asked - {"L-999999"}

@@ -338,3 +338,23 @@ def test_contact_logged_but_not_marked_is_a_warning(base: dict[str, Path],
         f"Leads!N{row}: the lead answered (inbound activity on {when:%Y-%m-%d}) but two-way "
         "contact is empty; the tally counts the activity"]
     assert result.ok  # a warning, not an error
+
+
+def _phones(wb: openpyxl.Workbook) -> None:
+    ws = wb["Leads"]
+    for cell, value in {"F2": "+39 347 123 4567", "F3": "12345", "F4": "0000000000",
+                        "F5": "tel: +39 347 123 4567", "F6": 12345,
+                        "F7": "+\u0663\u0669 \u0663\u0664\u0667 \u0661\u0662\u0663 "
+                              "\u0664\u0665\u0666\u0667",
+                        "F8": "  +39 (347) 123.4567 "}.items():
+        ws[cell] = value
+
+
+def test_each_phone_shape_is_judged_at_its_cell(base: dict[str, Path], tmp_path: Path) -> None:
+    """Too few digits (typed as text or as a number) and one digit repeated are reported;
+    a tel: prefix, brackets, dots, spaces around and other scripts' digits are a phone's
+    shape, and a well-shaped number is left to `xlcrm clean`."""
+    issues = xlcrm.check(edited(base, tmp_path, _phones), today=TODAY).issues
+    found = {i.cell: i.message.split(" is not")[0] for i in issues if i.code == "bad-phone"}
+    assert found == {"F3": 'phone "12345"', "F4": 'phone "0000000000"',
+                     "F6": 'phone "12345"'}

@@ -13,6 +13,7 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -54,6 +55,8 @@ class AgendaResult:
     missing: list[str] = field(default_factory=list)
     #: the workbook's language (its locale code), for what is printed of the agenda
     locale: str = "en"
+    _where: tuple[pd.DataFrame, dict[Any, Any]] | None = field(default=None, init=False,
+                                                              repr=False, compare=False)
 
     @property
     def reps(self) -> list[str]:
@@ -63,7 +66,11 @@ class AgendaResult:
     def section(self, rep: str, name: str) -> pd.DataFrame:
         """One rep's rows of one section (``due``, ``overdue``, ...)."""
         items = self.items
-        return items[(items["rep"] == rep) & (items["section"] == name)]
+        if self._where is None or self._where[0] is not items:
+            # every rep's sections found in one pass, not one scan of the agenda per section
+            self._where = (items, items.groupby(["rep", "section"], sort=False).indices)
+        rows = self._where[1].get((rep, name))
+        return items.iloc[rows] if rows is not None else items.iloc[0:0]
 
     def counts(self) -> pd.DataFrame:
         """Per rep, how many rows each section has."""

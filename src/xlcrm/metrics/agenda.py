@@ -104,14 +104,21 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
     rows: list[dict[str, object]] = []
 
     # looked up in plain dicts: a .loc per agenda line took seconds at 100k records
-    touches = dict(zip(last_touch.index, zip(last_touch["date"], last_touch["what"])))
+    # by position: only the records on the agenda have their last date made a timestamp
+    touches = dict(zip(last_touch.index.tolist(), range(len(last_touch))))
+    dates = last_touch["date"]
+    timed = isinstance(dates.dtype, np.dtype) and dates.dtype.kind == "M"
+    touch_dates = dates.to_numpy() if timed else dates.tolist()
+    touch_whats = last_touch["what"].tolist()
 
     def client(record: object) -> tuple[object, object, object]:
-        key = str(record) if record is not None and not pd.isna(record) else ""
+        key = record if type(record) is str else \
+            str(record) if record is not None and not pd.isna(record) else ""
         name = names.get(key, "") if key else ""
         if key and key in touches:
-            last, what = touches[key]
-            return name, last, what
+            at = touches[key]
+            return (name, pd.Timestamp(touch_dates[at]) if timed else touch_dates[at],
+                    touch_whats[at])
         return name, pd.NaT, ""
 
     todo = tasks[~_is_done(tasks["done"])] if not tasks.empty else tasks
@@ -139,11 +146,11 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
                          "what": say("agenda_late_one" if late == 1 else "agenda_late_other",
                                      subject=subject or say("agenda_task"), late=late),
                          "last_date": last, "last_what": what, "_order": 0})
-    planned = set(todo["record"].dropna().astype(str)) if not todo.empty else set()
+    planned = set(todo["record"].dropna().astype(str).tolist()) if not todo.empty else set()
     if not open_records.empty:
         stalled = open_records[~open_records["id"].astype(str).isin(planned)]
-        for rep_name, record, stage in zip(_rep_key(stalled["rep"]), stalled["id"],
-                                           stalled["stage"]):
+        for rep_name, record, stage in zip(_rep_key(stalled["rep"]).tolist(),
+                                           stalled["id"].tolist(), stalled["stage"].tolist()):
             name, last, what = client(record)
             rows.append({"rep": rep_name, "section": "no_next_task", "when": last,
                          "record": record, "client": name,
@@ -156,8 +163,9 @@ def agenda_items(tasks: pd.DataFrame, *, day: dt.date, now: dt.datetime,
         created = pd.to_datetime(leads["created"])
         waiting = leads[leads["open"].astype(bool) & leads["contacted"].isna()
                         & (created <= limit)]
-        for rep_name, record, since in zip(_rep_key(waiting["rep"]), waiting["id"],
-                                           created[waiting.index]):
+        for rep_name, record, since in zip(_rep_key(waiting["rep"]).tolist(),
+                                           waiting["id"].tolist(),
+                                           created[waiting.index].tolist()):
             name, last, what = client(record)
             hours = (pd.Timestamp(now) - since).total_seconds() / 3600
             wait = say("agenda_hours", n=f"{hours:.0f}") if hours < 48 \

@@ -80,8 +80,11 @@ def contact_problems(records: pd.DataFrame, *, region: str = "US",
     emails = records["email"] if has_email else pd.Series(None, index=records.index)
     phones = records["phone"] if has_phone else pd.Series(None, index=records.index)
     ids = records["id"] if "id" in records else pd.Series(None, index=records.index)
-    for row, rid, email, phone in zip(records.index, ids, emails, phones):
-        e, p = _text(email), _text(phone)
+    # the columns as lists, each text trimmed inline: 100k rows at a few calls each
+    for row, rid, email, phone in zip(records.index, ids.tolist(), emails.tolist(),
+                                      phones.tolist()):
+        e = (email.strip() or None) if isinstance(email, str) else None
+        p = (phone.strip() or None) if isinstance(phone, str) else None
         if has_email and has_phone and e is None and p is None:
             out.append((row, rid, "email", "no-contact-data", "warning",
                         say(words, "quality_message_no_contact_data")))

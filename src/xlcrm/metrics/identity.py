@@ -99,6 +99,9 @@ def stored_email(text: str | None) -> str | None:
     return s.removeprefix("mailto:") or None
 
 
+# asked of each e-mail by the checks and again by the duplicate search: the cache holds a
+# million, as an LRU cache smaller than the e-mails asked of in order keeps none of them
+@lru_cache(maxsize=1 << 20)
 def email_key(text: str | None) -> str | None:
     """Return the mailbox an address reaches, the key two e-mails match by; None if not one.
 
@@ -166,13 +169,39 @@ def _parse_plus_digits(text: str) -> phonenumbers.PhoneNumber | None:
     return number
 
 
+# The library's length test reads nothing of a number but its length (the country's possible
+# lengths): its answers, kept by country and length, are the library's own at a dictionary
+# lookup each (100k phones ask a few dozen questions).
+_LENGTHS: dict[tuple[int, int], tuple[phonenumbers.PhoneMetadata, object]] = {}
+_POSSIBLE: dict[tuple[int | None, int], bool] = {}
+
+
+def _length_test(national: str, metadata: phonenumbers.PhoneMetadata) -> object:
+    """``_test_number_length(national, metadata)``, kept by the metadata and the length."""
+    key = (id(metadata), len(national))
+    known = _LENGTHS.get(key)
+    if known is None or known[0] is not metadata:
+        known = _LENGTHS[key] = (metadata, _pnu._test_number_length(national, metadata))
+    return known[1]
+
+
+def _is_possible(number: phonenumbers.PhoneNumber, national: str) -> bool:
+    """``phonenumbers.is_possible_number(number)``, kept by country code and length of the
+    national significant number ``national``: all the library's answer depends on."""
+    key = (number.country_code, len(national))
+    known = _POSSIBLE.get(key)
+    if known is None:
+        known = _POSSIBLE[key] = bool(phonenumbers.is_possible_number(number))
+    return known
+
+
 def _with_national(number: phonenumbers.PhoneNumber, national: str,
                    metadata: phonenumbers.PhoneMetadata) -> phonenumbers.PhoneNumber | None:
     """The library's last parse steps, shared by both fast paths: strip a national prefix
     when what is left still has a valid length, check the length, keep Italian leading zeros
     and set the national number. None when the length is out of range."""
     _, stripped, _ = _pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
-    if _pnu._test_number_length(stripped, metadata) not in _LENGTH_REJECTED:
+    if _length_test(stripped, metadata) not in _LENGTH_REJECTED:
         national = stripped
     if not 2 <= len(national) <= 17:
         return None
@@ -181,7 +210,58 @@ def _with_national(number: phonenumbers.PhoneNumber, national: str,
     return number
 
 
+_FULL_PARSE = "full parse"  # not a key: the caller parses the number the long way
+_CODES: dict[str, tuple[int, int]] = {}  # the first three digits -> country code, its width
+_METADATA: dict[int, phonenumbers.PhoneMetadata | None] = {}
+
+
+def _plus_key(text: str) -> str | None:
+    """:func:`phone_key` of a number written as ``+`` and digits: :func:`_parse_plus_digits`
+    and the checks after it, with the library's answers that hang on the country and the
+    length alone looked up (a key is ``+``, the country code and the national significant
+    number, which here is the national number as written, leading zeros and all).
+
+    :data:`_FULL_PARSE` whenever the library's full parse must answer."""
+    try:
+        digits = text[1:].replace(" ", "")
+        head = digits[:3]  # all the library reads of a number to find its country code
+        found = _CODES.get(head)
+        if found is None:
+            code, rest = _pnu._extract_country_code(head)
+            found = _CODES[head] = (code, len(head) - len(rest))
+        code, width = found
+        if code == 0 or len(digits) > 17 + 3:
+            return _FULL_PARSE
+        if code not in _METADATA:
+            _METADATA[code] = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(
+                code, _pnu.region_code_for_country_code(code))
+        metadata = _METADATA[code]
+        national = digits[width:]
+        if metadata is None or len(national) < 2:
+            return _FULL_PARSE
+        _, stripped, _ = _pnu._maybe_strip_national_prefix_carrier_code(national, metadata)
+        if _length_test(stripped, metadata) not in _LENGTH_REJECTED:
+            national = stripped
+        if not 2 <= len(national) <= 17:
+            return _FULL_PARSE
+        possible = _POSSIBLE.get((code, len(national)))
+        if possible is None:
+            number = _parse_plus_digits(text)
+            if number is None:
+                return _FULL_PARSE
+            possible = _is_possible(number, _pnu.national_significant_number(number))
+    except AttributeError:  # a phonenumbers without these steps: its parse does it all
+        return _FULL_PARSE
+    if not possible:
+        return None
+    significant = national.lstrip("0") or "0"  # the national number, as an integer writes it
+    if len(set(significant)) == 1 or significant in _RUNS:
+        return None
+    return f"+{code}{national}"
+
+
 _DIGITS = re.compile(r"[0-9]{2,17}")
+_DOUBLE_ZERO = re.compile(r"^\s*00(?=[1-9])")  # 00 written for +
 
 
 def _parse_national_digits(text: str, region: str) -> phonenumbers.PhoneNumber | None:
@@ -232,7 +312,11 @@ def phone_key(text: str | None, region: str = "US") -> str | None:
     s = text.strip()
     if s.lower().startswith("tel:"):
         s = s[4:]
-    s = re.sub(r"^\s*00(?=[1-9])", "+", s)
+    s = _DOUBLE_ZERO.sub("+", s)
+    if _PLUS_DIGITS.fullmatch(s):
+        key = _plus_key(s)
+        if key is not _FULL_PARSE:
+            return key
     number = _parse_plus_digits(s) if _PLUS_DIGITS.fullmatch(s) else \
         _parse_national_digits(s, (region or "US").upper()) if _DIGITS.fullmatch(s) else None
     if number is None:
@@ -240,7 +324,7 @@ def phone_key(text: str | None, region: str = "US") -> str | None:
             number = phonenumbers.parse(s, (region or "US").upper())
         except phonenumbers.NumberParseException:
             return None
-    if not phonenumbers.is_possible_number(number):
+    if not _is_possible(number, _pnu.national_significant_number(number)):
         return None
     national = str(number.national_number)
     if len(set(national)) == 1 or national in _RUNS:

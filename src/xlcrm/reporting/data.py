@@ -394,10 +394,14 @@ def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFram
             else finding.check
         found.append((clean, kind, row, finding.sheet, finding.message))
     row_of: dict[str, dict[str, int]] = {}  # sheet -> id -> row, made once per sheet
+    grouped: dict[str, set[str]] = {}  # sheet -> the ids in its groups: the only rows asked
+    for group in checked.duplicates:
+        grouped.setdefault(group.sheet, set()).update(group.ids)
     for group in checked.duplicates:
         if group.sheet not in row_of:
-            table = crm.tables[group.sheet]
-            row_of[group.sheet] = {str(i): int(r) for r, i in zip(table.index, table["id"])}
+            table, asked = crm.tables[group.sheet], grouped[group.sheet]
+            row_of[group.sheet] = {key: int(r) for r, key in zip(
+                table.index, map(str, table["id"].tolist())) if key in asked}
         rows = row_of[group.sheet]
         sheet_name = crm.sheet_names.get(group.sheet, group.sheet)
         for record in group.ids[1:]:
@@ -413,7 +417,6 @@ def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFram
               .reset_index().sort_values("count", ascending=False, kind="stable"))
     per_record = kinds[kinds["row"] > 0]
     ids = {}
-    names = record_names(crm)
     for s in crm.schema.data_sheets:
         table = crm.tables.get(s.key)
         if table is not None and "id" in table:
@@ -429,15 +432,17 @@ def _quality(crm: Crm, checked: QualityInput) -> tuple[pd.DataFrame, pd.DataFram
                                        per_record["detail"]):
         if (sheet_name, int(row)) not in erased:
             by_place.setdefault((sheet_name, int(row)), []).append(detail)
-    worst = []
+    picked = []
     for (sheet_name, row), details in sorted(by_place.items(), key=lambda kv: -len(kv[1])
                                              )[:_WORST]:  # stable: ties keep their order
         record = ids.get(sheet_name, pd.Series(dtype=object)).get(row)
-        record = str(record) if isinstance(record, str) else ""
-        worst.append(asdict(WorstRow(where=f"{sheet_name}!{row}", record=record,
-                                     name=names.get(record, ""),
-                                     problems="; ".join(dict.fromkeys(details)),
-                                     count=len(details))))
+        picked.append((sheet_name, row, str(record) if isinstance(record, str) else "",
+                       details))
+    names = record_names(crm, only={record for _, _, record, _ in picked})
+    worst = [asdict(WorstRow(where=f"{sheet_name}!{row}", record=record,
+                             name=names.get(record, ""),
+                             problems="; ".join(dict.fromkeys(details)), count=len(details)))
+             for sheet_name, row, record, details in picked]
     frame = pd.DataFrame(worst, columns=columns(WorstRow))
     return counts.reset_index(drop=True), frame.reset_index(drop=True)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 import xlsxwriter
@@ -46,29 +47,28 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
         headers = [text[f"agenda_{key}"] for key in ("salesperson", "section", "when",
                                                       "record", "client", "what",
                                                       "last_interaction", "last_was")]
-        rows = []
         nobody = text["agenda_unassigned"]
-        for rec in items.itertuples(index=False):
-            rows.append([nobody if rec.rep == UNASSIGNED else rec.rep, sections[rec.section],
-                         None if pd.isna(rec.when) else pd.Timestamp(rec.when).to_pydatetime(),
-                         rec.record, rec.client, rec.what,
-                         None if pd.isna(rec.last_date)
-                         else pd.Timestamp(rec.last_date).to_pydatetime(), rec.last_what])
+        # column by column: a row tuple per agenda line took a second at 100k leads
+        table: list[list[Any]] = [
+            [nobody if v == UNASSIGNED else v for v in _listed(items["rep"])],
+            [sections[v] for v in _listed(items["section"])],
+            _moments(items["when"]), _listed(items["record"]), _listed(items["client"]),
+            _listed(items["what"]), _moments(items["last_date"]), _listed(items["last_what"])]
         widths = [18, 24, 17, 11, 22, 44, 17, 44]
         for c, width in enumerate(widths):
             ws.set_column(c, c, width)
         top = 4
         renderer: RowRenderer | None = None
-        if rows:
-            ws.add_table(top, 0, top + len(rows), len(headers) - 1, {
+        if len(items):
+            ws.add_table(top, 0, top + len(items), len(headers) - 1, {
                 "name": "xlcrm_Agenda", "style": "Table Style Light 9",
                 "columns": [{"header": h} for h in headers]})
             # tens of thousands of rows at 100k leads: rendered as XML at once (see .rowxml)
-            renderer = row_renderer(ws, [list(column) for column in zip(*rows)], top + 1,
+            renderer = row_renderer(ws, table, top + 1,
                                     [None, None, lambda v: day_fmt if _is_day(v) else when,
                                      None, None, None, when, None])
         if renderer is None:
-            for r, row in enumerate(rows, top + 1):
+            for r, row in enumerate(zip(*table), top + 1):
                 for c, value in enumerate(row):
                     if value is None or value == "" or (isinstance(value, float)
                                                         and pd.isna(value)):
@@ -80,7 +80,7 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
                         ws.write_number(r, c, value)
                     else:  # a subject "=WEBSERVICE(...)" is text, never a formula
                         ws.write_string(r, c, str(value))
-        if not rows:
+        if not len(items):
             ws.write_string(top, 0, text["agenda_nothing"])
         ws.freeze_panes(top + 1, 0)
         ws.set_landscape()
@@ -88,6 +88,19 @@ def agenda_builder(crm: Crm, items: pd.DataFrame, *, day: dt.date, now: dt.datet
         ws.repeat_rows(top)
         return renderer
     return build
+
+
+def _listed(values: pd.Series) -> list[Any]:
+    """A column's cells as Python objects, as iterating its rows gives them."""
+    return list(values.tolist())
+
+
+def _moments(values: pd.Series) -> list[dt.datetime | None]:
+    """A column of moments as Python datetimes, None where empty."""
+    if values.dtype.kind == "M" and values.dt.tz is None:  # converted at once
+        moments = values.array.to_pydatetime().tolist()
+        return [None if empty else v for v, empty in zip(moments, values.isna().tolist())]
+    return [None if pd.isna(v) else pd.Timestamp(v).to_pydatetime() for v in _listed(values)]
 
 
 def _is_day(value: dt.datetime) -> bool:
