@@ -12,12 +12,13 @@ A target's own quirks live in ``xlcrm/exchange/targets/<key>.py`` (optional): a 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import importlib
 import io
 import json
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -183,6 +184,9 @@ def _check_refs(tables: dict[str, Table], issues: list[Issue]) -> None:
         for c, col in enumerate(t.spec.columns):
             if not col.unique:
                 continue
+            filled = [r[c] for r in t.rows if r[c]]
+            if len(set(filled)) == len(filled):
+                continue  # no value twice
             first: dict[str, int] = {}
             for row, (title, row_no) in zip(t.rows, t.origins):
                 if not row[c]:
@@ -221,8 +225,14 @@ def _csv_line(values: list[str]) -> str:
     return buf.getvalue()
 
 
-def _write(folder: Path, fs: FileSpec, header: list[str], rows: list[list[str]], order: int,
-           spec: Mapping_, max_rows: int) -> list[ExportedFile]:
+class _Lines(list[str]):
+    """The lines a ``csv.writer`` writes (one ``write`` per row), kept apart."""
+
+    write = list.append
+
+
+def _write(folder: Path, fs: FileSpec, header: list[str], rows: Sequence[Sequence[str]],
+           order: int, spec: Mapping_, max_rows: int) -> list[ExportedFile]:
     """Write one object's rows, split into parts under the row and byte limits."""
     codec = spec.encoding
     bom = len("".encode(codec))  # utf-8-sig writes its BOM even for an empty string
@@ -230,14 +240,12 @@ def _write(folder: Path, fs: FileSpec, header: list[str], rows: list[list[str]],
     chunks: list[list[str]] = [[]]
     plain = codec.replace("-sig", "")
     size = bom + len(head.encode(plain))
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")  # one writer for every line
-    for row in rows:
-        writer.writerow(row)
-        line = buf.getvalue()
-        buf.seek(0)
-        buf.truncate()
-        n = len(line.encode(plain))
+    lines = _Lines()
+    csv.writer(lines, lineterminator="\r\n").writerows(rows)
+    # an ASCII line is as many bytes as characters in UTF-8 (no need to encode it to count)
+    ascii_sized = codecs.lookup(plain).name == "utf-8"
+    for line in lines:
+        n = len(line) if ascii_sized and line.isascii() else len(line.encode(plain))
         if chunks[-1] and (len(chunks[-1]) >= max_rows or size + n > spec.max_bytes):
             chunks.append([])
             size = bom + len(head.encode(plain))

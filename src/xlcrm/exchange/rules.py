@@ -11,7 +11,7 @@ sharing an e-mail that the importer merges into one).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ..issues import Issue
@@ -26,7 +26,7 @@ class Table:
 
     spec: FileSpec
     header: list[str]
-    rows: list[list[str]]
+    rows: Sequence[Sequence[str]]
     origins: list[tuple[str, int]]  # (sheet title, sheet row) per row
     title: str = ""  # the sheet's title, for problems about the whole file
 
@@ -88,47 +88,75 @@ def _apply(rule: Rule, table: Table, locate: Locate) -> list[Issue]:
     when = header.index(rule.when) if rule.when in header else None
     if rule.when and when is None:
         return []
-    issues: list[Issue] = []
+    rows = table.rows
     if check == "unique":
-        for c, k in cols:
-            first: dict[str, int] = {}
-            for i, row in enumerate(table.rows):
-                value = row[k] if rule.case_sensitive else row[k].casefold()
-                if not value:
-                    continue
-                if value in first:
-                    other = table.origins[first[value]]
-                    issues.append(_row_issue(rule, table, i, c,
-                                             f'"{row[k]}" also on {other[0]} row {other[1]}',
-                                             locate))
-                else:
-                    first[value] = i
-        return issues
+        return _duplicates(rule, table, cols, locate)
+    # the rows the rule looks at (all of them, or those with the ``when`` column filled)
+    looked = range(len(rows)) if when is None else [i for i, row in enumerate(rows)
+                                                    if row[when]]
+    if check == "one_of":
+        what = ("empty" if len(cols) == 1 else
+                "none of " + ", ".join(c for c, _ in cols) + " is filled")
+        return [_row_issue(rule, table, i, rule.columns[0], what, locate) for i in looked
+                if not any(rows[i][k] for _, k in cols)]
+    # column by column, each distinct value judged once; reported row by row, in the
+    # columns' order within a row
+    found: list[tuple[int, int, str, str]] = []
+    for j, (c, k) in enumerate(cols):
+        values = [row[k] for row in rows]
+        problems = _problems(rule, table, set(values) if when is None else
+                             {values[i] for i in looked})
+        if problems:
+            found += [(i, j, c, problems[values[i]]) for i in looked
+                      if values[i] in problems]
+    found.sort(key=lambda f: f[:2])
+    return [_row_issue(rule, table, i, c, problem, locate) for i, _, c, problem in found]
+
+
+def _problems(rule: Rule, table: Table, values: Iterable[str]) -> dict[str, str]:
+    """What rule ``rule`` finds in each of ``values`` (the values it finds nothing in left
+    out)."""
+    check = rule.check
     compiled = re.compile(rule.pattern) if check == "pattern" else None
-    for i, row in enumerate(table.rows):
-        if when is not None and not row[when]:
+    problems = {}
+    for value in values:
+        problem = None
+        if check == "required" and not value:
+            problem = "empty, and the importer requires it"
+        elif not value:
             continue
-        if check == "one_of":
-            if not any(row[k] for _, k in cols):
-                what = ("empty" if len(cols) == 1 else
-                        "none of " + ", ".join(c for c, _ in cols) + " is filled")
-                issues.append(_row_issue(rule, table, i, rule.columns[0], what, locate))
-            continue
-        for c, k in cols:
-            value = row[k]
-            problem = None
-            if check == "required" and not value:
-                problem = "empty, and the importer requires it"
-            elif not value:
+        elif check == "max_length" and len(value) > rule.n:
+            problem = f"{len(value)} characters, at most {rule.n}"
+        elif check == "picklist" and value not in rule.values:
+            problem = f'"{value}" is not one of ' + ", ".join(rule.values)
+        elif check == "not_on_create" and table.spec.step == 1 and value in rule.values:
+            problem = f'"{value}" can\'t be set when the record is created'
+        elif compiled is not None and not compiled.fullmatch(value):
+            problem = f'"{value}" is not in the form the importer reads'
+        if problem:
+            problems[value] = problem
+    return problems
+
+
+def _duplicates(rule: Rule, table: Table, cols: list[tuple[str, int]], locate: Locate
+                ) -> list[Issue]:
+    """A ``unique`` rule: each value found again in a column, on the later rows."""
+    issues: list[Issue] = []
+    for c, k in cols:
+        values = [row[k] for row in table.rows]
+        filled = [v if rule.case_sensitive else v.casefold() for v in values if v]
+        if len(set(filled)) == len(filled):
+            continue  # no value twice: nothing to report in this column
+        first: dict[str, int] = {}
+        for i, row in enumerate(table.rows):
+            value = row[k] if rule.case_sensitive else row[k].casefold()
+            if not value:
                 continue
-            elif check == "max_length" and len(value) > rule.n:
-                problem = f"{len(value)} characters, at most {rule.n}"
-            elif check == "picklist" and value not in rule.values:
-                problem = f'"{value}" is not one of ' + ", ".join(rule.values)
-            elif check == "not_on_create" and table.spec.step == 1 and value in rule.values:
-                problem = f'"{value}" can\'t be set when the record is created'
-            elif compiled is not None and not compiled.fullmatch(value):
-                problem = f'"{value}" is not in the form the importer reads'
-            if problem:
-                issues.append(_row_issue(rule, table, i, c, problem, locate))
+            if value in first:
+                other = table.origins[first[value]]
+                issues.append(_row_issue(rule, table, i, c,
+                                         f'"{row[k]}" also on {other[0]} row {other[1]}',
+                                         locate))
+            else:
+                first[value] = i
     return issues
