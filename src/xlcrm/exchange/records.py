@@ -186,23 +186,20 @@ class _Links:
         of the link's sheets that holds the ID, as a record-by-record lookup does)."""
         if link in self._targets:
             return self._targets[link]
-        col = columns_of(self._crm)[self._sheet][link]
-        values = self._columns.get(link) or []
-        memo: dict[tuple[type, Any], tuple[str, int]] = {}
-        pairs = []
-        for v in map(values.__getitem__, self._kept):
-            key = (v.__class__, v)  # by type too: the ID 1 is "1", 1.0 is "1.0"
-            got = memo.get(key)
-            if got is None:
-                got = ("", -1)
-                if not is_empty(v):
-                    for ref in col.ref:
-                        pos = self._records.position(ref, str(v))
-                        if pos is not None:
-                            got = (ref, pos)
-                            break
-                memo[key] = got
-            pairs.append(got)
+        refs = columns_of(self._crm)[self._sheet][link].ref
+        column = self._columns.get(link) or []
+        keys = _typed([column[k] for k in self._kept])
+        memo: dict[Any, tuple[str, int]] = {}
+        for key in dict.fromkeys(keys):
+            v = key[1] if isinstance(key, tuple) else key
+            memo[key] = ("", -1)
+            if not is_empty(v):
+                for ref in refs:
+                    pos = self._records.position(ref, str(v))
+                    if pos is not None:
+                        memo[key] = (ref, pos)
+                        break
+        pairs = list(map(memo.__getitem__, keys))
         led: _Targets = (same([s for s, _ in pairs]), [w for _, w in pairs])
         self._targets[link] = led
         return led
@@ -245,6 +242,18 @@ def spec_values(crm: Crm, sheet_key: str, value: str, fallback: str | None, colu
 def _parts(links: _Links, keys: list[str], at: list[int] | None = None
            ) -> list[str | None] | None:
     """Several keys' values joined as text per record (None when all are empty)."""
+    link = keys[0].partition(".")[0]
+    if at is None and all(k.count(".") == 1 and k.startswith(link + ".") for k in keys):
+        # keys of one linked record (lead.first_name lead.last_name): joined once per record
+        # linked to, from the first kept record that links to it
+        sheets, where = links.targets(link)
+        if isinstance(sheets, str):
+            first = dict(zip(reversed(where), range(len(where) - 1, -1, -1)))
+            texts = _parts(links, keys, list(first.values()))
+            if texts is None:
+                return None
+            by_target = dict(zip(first, texts))
+            return list(map(by_target.__getitem__, where))
     parts = [links.values(k, at) for k in keys]
     if any(p is None for p in parts):
         return None
@@ -257,14 +266,23 @@ def joined(parts: list[list[Any]]) -> list[str | None]:
     combination joined once."""
     texts = []
     for values in parts:
-        keys = [(v.__class__, v) for v in values]
-        memo = {k: None if is_empty(k[1]) else str(k[1]).strip() for k in dict.fromkeys(keys)}
+        keys = _typed(values)
+        memo = {k: None if is_empty(v) else str(v).strip() for k in dict.fromkeys(keys)
+                for v in [k[1] if isinstance(k, tuple) else k]}
         texts.append(list(map(memo.__getitem__, keys)))
     if len(texts) == 1:
         return [t or None for t in texts[0]]
     combos = list(zip(*texts))
     done = {c: " ".join(t for t in c if t is not None) or None for c in dict.fromkeys(combos)}
     return list(map(done.__getitem__, combos))
+
+
+def _typed(values: list[Any]) -> list[Any]:
+    """Keys telling ``values`` apart as text does: each value itself when all are text (or
+    None), else ``(type, value)`` pairs, since 1, 1.0 and True are one key in a dict."""
+    if set(map(type, values)) <= {str, type(None)}:
+        return values
+    return [(v.__class__, v) for v in values]
 
 
 def same(values: list[str]) -> list[str] | str:

@@ -22,11 +22,12 @@ __all__ = ["Table", "apply_rules"]
 
 @dataclass
 class Table:
-    """The rows of one export file before it is written, with the record each comes from."""
+    """The rows of one export file before it is written, column by column, with the record
+    each row comes from."""
 
     spec: FileSpec
     header: list[str]
-    rows: Sequence[Sequence[str]]
+    columns: Sequence[Sequence[str]]  # one text per row in each
     origins: list[tuple[str, int]]  # (sheet title, sheet row) per row
     title: str = ""  # the sheet's title, for problems about the whole file
 
@@ -88,22 +89,22 @@ def _apply(rule: Rule, table: Table, locate: Locate) -> list[Issue]:
     when = header.index(rule.when) if rule.when in header else None
     if rule.when and when is None:
         return []
-    rows = table.rows
+    columns = table.columns
     if check == "unique":
         return _duplicates(rule, table, cols, locate)
     # the rows the rule looks at (all of them, or those with the ``when`` column filled)
-    looked = range(len(rows)) if when is None else [i for i, row in enumerate(rows)
-                                                    if row[when]]
+    looked = range(len(table.origins)) if when is None else [
+        i for i, value in enumerate(columns[when]) if value]
     if check == "one_of":
         what = ("empty" if len(cols) == 1 else
                 "none of " + ", ".join(c for c, _ in cols) + " is filled")
         return [_row_issue(rule, table, i, rule.columns[0], what, locate) for i in looked
-                if not any(rows[i][k] for _, k in cols)]
+                if not any(columns[k][i] for _, k in cols)]
     # column by column, each distinct value judged once; reported row by row, in the
     # columns' order within a row
     found: list[tuple[int, int, str, str]] = []
     for j, (c, k) in enumerate(cols):
-        values = [row[k] for row in rows]
+        values = columns[k]
         problems = _problems(rule, table, set(values) if when is None else
                              {values[i] for i in looked})
         if problems:
@@ -143,19 +144,19 @@ def _duplicates(rule: Rule, table: Table, cols: list[tuple[str, int]], locate: L
     """A ``unique`` rule: each value found again in a column, on the later rows."""
     issues: list[Issue] = []
     for c, k in cols:
-        values = [row[k] for row in table.rows]
+        values = table.columns[k]
         filled = [v if rule.case_sensitive else v.casefold() for v in values if v]
         if len(set(filled)) == len(filled):
             continue  # no value twice: nothing to report in this column
         first: dict[str, int] = {}
-        for i, row in enumerate(table.rows):
-            value = row[k] if rule.case_sensitive else row[k].casefold()
+        for i, text in enumerate(values):
+            value = text if rule.case_sensitive else text.casefold()
             if not value:
                 continue
             if value in first:
                 other = table.origins[first[value]]
                 issues.append(_row_issue(rule, table, i, c,
-                                         f'"{row[k]}" also on {other[0]} row {other[1]}',
+                                         f'"{text}" also on {other[0]} row {other[1]}',
                                          locate))
             else:
                 first[value] = i

@@ -22,7 +22,7 @@ from ..issues import Issue
 from ..metrics.identity import is_email, phone_key, stored_email
 from ..metrics.person import ERASED
 from ..read import Crm
-from ..schema import item_labels, normalize_header
+from ..schema import Column, item_labels, normalize_header
 from .mapping import ColumnSpec, FileSpec, Mapping_
 from .records import Columns, Records, Row, Spec, columns_of, is_empty, spec_values
 from .safety import TRIGGERS, neutralize
@@ -65,13 +65,14 @@ def format_number(v: Any) -> str:
 
 def export_rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
           issues: list[Issue]
-          ) -> tuple[list[str], list[tuple[str, ...]], list[tuple[str, int]]]:
-    """The file's rows, worked out column by column (each distinct value of a column formatted
-    and checked once); its problems go to ``issues`` record by record, column by column."""
+          ) -> tuple[list[str], list[list[str]], list[tuple[str, int]]]:
+    """The file's header, columns (a text per row in each) and rows' records, worked out
+    column by column (each distinct value of a column formatted and checked once); its
+    problems go to ``issues`` record by record, column by column."""
     table = crm.tables.get(fs.sheet)
     header = [c.header for c in fs.columns]
     if table is None:
-        return header, [], []
+        return header, [[] for _ in header], []
     sheet = crm.schema.sheet(fs.sheet)
     title = crm.sheet_names.get(fs.sheet, sheet.name)
     reps = _rep_emails(crm)
@@ -97,7 +98,12 @@ def export_rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | Non
         raws: list[Any]
         ctypes: list[str] | str
         srcs: list[str] | str
-        if col.kind == "consent":
+        dates = None if erased and col.value in _CONSENT_KEYS else _dates(
+            table, col, columns_of(crm)[sheet.key].get(str(col.value)), kept, spec, plugin)
+        if dates is not None:
+            out, flagged = dates
+            raws, ctypes, srcs = [], "date", str(col.value)
+        elif col.kind == "consent":
             values = spec.values[col.table or "consent"]
             raws = _consent_states(columns, kept, values)
             ctypes, srcs = "text", "marketing_consent"
@@ -109,7 +115,8 @@ def export_rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | Non
                 srcs = srcs if isinstance(srcs, list) else [srcs] * len(kept)
                 for p in erased:
                     raws[p], ctypes[p], srcs[p] = None, "text", str(col.value)
-        out, flagged = _settled(raws, ctypes, col, spec, reps, region, plugin)
+        if dates is None:
+            out, flagged = _settled(raws, ctypes, col, spec, reps, region, plugin)
         texts.append(out)
         for pos, problem in flagged:
             row_no = row_nos[kept[pos]]
@@ -119,8 +126,7 @@ def export_rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | Non
                                         f"{fs.file} {col.header}: {problem[2]}", row_no)))
     found.sort(key=lambda f: f[:2])  # in the order of the records, then of the columns
     issues += [issue for _, _, issue in found]
-    rows: list[tuple[str, ...]] = list(zip(*texts)) if fs.columns else [() for _ in kept]
-    return header, rows, [(title, row_nos[k]) for k in kept]
+    return header, texts, [(title, row_nos[k]) for k in kept]
 
 
 Problem = tuple[Any, str, str]
@@ -172,6 +178,44 @@ def _settled(raws: list[Any], ctypes: list[str] | str, col: ColumnSpec, spec: Ma
                            "(fix it in the workbook)")
             flagged.append((p, problem))
     return out, flagged
+
+
+#: the strftime codes a date column is written with a whole column at a time (pandas writes
+#: them as ``Timestamp.strftime`` does; others, such as locale names, go value by value)
+_VECTOR_CODES = re.compile(r"(%[YmdHMS]|[^%])*")
+
+
+def _dates(table: pd.DataFrame, col: ColumnSpec, column: Column | None, kept: list[int],
+           spec: Mapping_, plugin: ModuleType | None
+           ) -> tuple[list[str], list[tuple[int, Problem]]] | None:
+    """:func:`_settled` of a date column of the record itself, written by pandas a whole
+    column at a time (each distinct date once); None for any other column."""
+    value = col.value
+    if (col.const is not None or col.map or not value or col.fallback or " " in value
+            or "." in value or value not in table.columns):
+        return None
+    series = table[value]
+    kind = col.kind or _KINDS.get(column.type if column else "text")
+    if series.dtype != "datetime64[ns]" or kind not in ("date", "datetime"):
+        return None
+    pattern = spec.date_format if kind == "date" else spec.datetime_format
+    if not _VECTOR_CODES.fullmatch(pattern):
+        return None
+    codes, days = pd.factorize(series.to_numpy()[kept] if len(kept) < len(series)
+                               else series.to_numpy())
+    when = pd.DatetimeIndex(days)
+    if len(when) and not 1000 <= when.year.min() <= when.year.max() <= 9999:
+        return None  # four-digit years only: strftime's own width elsewhere
+    texts = [*when.strftime(pattern), ""]  # the last one for no date (code -1)
+    out = list(map(texts.__getitem__, codes.tolist()))
+    check = _checker(col, spec, plugin)
+    bad = {c: problem for c, problem in enumerate(map(check, texts)) if problem} \
+        if check is not None else {}
+    if not bad:
+        return out, []
+    last = len(texts) - 1
+    return out, [(p, bad[last if c < 0 else c]) for p, c in enumerate(codes.tolist())
+                 if (last if c < 0 else c) in bad]
 
 
 def _settled_one_by_one(raws: list[Any], ctypes: list[str] | str, col: ColumnSpec,
@@ -455,6 +499,12 @@ def _formatter(col: ColumnSpec, ctype: str, spec: Mapping_, reps: dict[str, str]
                 return neutralize(stored_email(raw) or "")
             return _format(raw, col, ctype, spec, reps, region)
         return mail
+    if kind == "phone":
+        def phone(raw: Any) -> str:
+            if raw.__class__ is str and raw.strip():  # not empty, as _format would check
+                return neutralize(phone_key(raw, region) or "", kind="phone")
+            return _format(raw, col, ctype, spec, reps, region)
+        return phone
     if kind != "text":
         return lambda raw: _format(raw, col, ctype, spec, reps, region)
 
