@@ -17,10 +17,11 @@ import csv
 import importlib
 import io
 import json
-import re
 import zipfile
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from types import ModuleType
 
@@ -232,27 +233,45 @@ class _Lines(list[str]):
     write = list.append
 
 
-#: what makes ``csv.writer`` quote a field (``QUOTE_MINIMAL``: the delimiter, the quote
-#: character, the line terminator's characters)
-_QUOTED = re.compile('[,"\r\n]')
+def _quoted(text: str) -> bool:
+    """Tell whether ``csv.writer`` quotes a field holding ``text`` (``QUOTE_MINIMAL``: the
+    delimiter, the quote character, the line terminator's characters); ``in`` scans a
+    column's texts joined faster than a pattern would."""
+    return "," in text or '"' in text or "\r" in text or "\n" in text
 
 
-def _csv_lines(columns: Sequence[Sequence[str]], n: int) -> list[str]:
-    """Each of ``n`` rows as the line ``csv.writer`` writes for it, built a column at a time:
-    the csv module looks at every character through a call, seconds at 300,000 rows, while a
-    column with nothing to quote (most of them) is known as such from one scan."""
-    if len(columns) < 2:  # ("" alone on a line is written as "")
-        lines = _Lines()
-        csv.writer(lines, lineterminator="\r\n").writerows(zip(*columns) if columns else
-                                                             [()] * n)
-        return lines
-    fields = []
-    for column in columns:
-        if _QUOTED.search("".join(column)):
-            column = ['"' + t.replace('"', '""') + '"' if _QUOTED.search(t) else t
-                      for t in column]
-        fields.append(column)
-    return [",".join(row) + "\r\n" for row in zip(*fields)]
+class _Body:
+    """The lines ``csv.writer`` writes for a table's rows, built a column at a time: the csv
+    module looks at every character through a call (seconds at 300,000 rows), while a column
+    with nothing to quote, most of them, is known as such from one scan; a row's line is its
+    fields joined by commas, ended by CR LF."""
+
+    def __init__(self, columns: Sequence[Sequence[str]], n: int, codec: str) -> None:
+        if len(columns) < 2:  # ("" alone on a line is written as "")
+            self._lines: list[str] = _Lines()
+            csv.writer(self._lines, lineterminator="\r\n").writerows(
+                zip(*columns) if columns else [()] * n)
+            self._end = ""
+        else:
+            fields = []
+            for column in columns:
+                if _quoted("".join(column)):
+                    quoted = {t: '"' + t.replace('"', '""') + '"' if _quoted(t) else t
+                              for t in dict.fromkeys(column)}
+                    column = list(map(quoted.__getitem__, column))
+                fields.append(column)
+            self._lines = list(map(",".join, zip(*fields)))
+            self._end = "\r\n"
+        # an ASCII line is as many bytes as characters in UTF-8: no need to encode it
+        utf8 = codecs.lookup(codec).name == "utf-8"
+        extra = len(self._end)
+        self.sizes = [len(line) + extra if utf8 and line.isascii() else
+                      len((line + self._end).encode(codec)) for line in self._lines]
+
+    def text(self, start: int, stop: int) -> str:
+        """The lines of rows ``start`` to ``stop`` (not included)."""
+        lines = self._lines[start:stop]
+        return self._end.join(lines) + self._end if lines else ""
 
 
 def _write(folder: Path, table: Table, order: int, spec: Mapping_, max_rows: int
@@ -262,26 +281,26 @@ def _write(folder: Path, table: Table, order: int, spec: Mapping_, max_rows: int
     codec = spec.encoding
     bom = len("".encode(codec))  # utf-8-sig writes its BOM even for an empty string
     head = _csv_line(table.header)
-    chunks: list[list[str]] = [[]]
     plain = codec.replace("-sig", "")
-    size = bom + len(head.encode(plain))
-    # an ASCII line is as many bytes as characters in UTF-8 (no need to encode it to count)
-    ascii_sized = codecs.lookup(plain).name == "utf-8"
-    for line in _csv_lines(table.columns, len(table.origins)):
-        n = len(line) if ascii_sized and line.isascii() else len(line.encode(plain))
-        if chunks[-1] and (len(chunks[-1]) >= max_rows or size + n > spec.max_bytes):
-            chunks.append([])
-            size = bom + len(head.encode(plain))
-        chunks[-1].append(line)
-        size += n
+    body = _Body(table.columns, len(table.origins), plain)
+    ends = list(accumulate(body.sizes, initial=0))  # bytes before each line
+    room = spec.max_bytes - bom - len(head.encode(plain))  # for the lines of one part
+    parts: list[tuple[int, int]] = []
+    start = 0
+    while start < len(body.sizes) or not parts:
+        # as many lines as fit (one at least, however long), at most max_rows
+        stop = bisect_right(ends, ends[start] + room) - 1
+        stop = min(max(stop, start + 1), start + max(max_rows, 1), len(body.sizes))
+        parts.append((start, stop))
+        start = stop
     stem, suffix = fs.file.rsplit(".", 1)
     written = []
-    for i, chunk in enumerate(chunks, 1):
-        name = fs.file if len(chunks) == 1 else f"{stem}-{i}.{suffix}"
-        data = (head + "".join(chunk)).encode(codec)
+    for i, (start, stop) in enumerate(parts, 1):
+        name = fs.file if len(parts) == 1 else f"{stem}-{i}.{suffix}"
+        data = (head + body.text(start, stop)).encode(codec)
         (folder / name).write_bytes(data)
-        written.append(ExportedFile(name, fs.object, len(chunk), len(data), order, i,
-                                    len(chunks), fs.file, fs.step, fs.group))
+        written.append(ExportedFile(name, fs.object, stop - start, len(data), order, i,
+                                    len(parts), fs.file, fs.step, fs.group))
     return written
 
 

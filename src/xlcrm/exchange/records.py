@@ -110,8 +110,10 @@ class Records:
                 columns = Columns(t)
                 ids = columns.get("id") or [None] * len(t)
                 # a repeated ID links to its last record, as a dict of them would
-                self._index[sheet] = columns, {str(v): k for k, v in enumerate(ids)
-                                               if not is_empty(v)}
+                self._index[sheet] = columns, (
+                    {v: k for k, v in enumerate(ids) if v.strip()}
+                    if set(map(type, ids)) == {str} else
+                    {str(v): k for k, v in enumerate(ids) if not is_empty(v)})
         return self._index[sheet]
 
     def columns(self, sheet: str) -> Columns | None:

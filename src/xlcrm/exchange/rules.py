@@ -98,8 +98,11 @@ def _apply(rule: Rule, table: Table, locate: Locate) -> list[Issue]:
     if check == "one_of":
         what = ("empty" if len(cols) == 1 else
                 "none of " + ", ".join(c for c, _ in cols) + " is filled")
-        return [_row_issue(rule, table, i, rule.columns[0], what, locate) for i in looked
-                if not any(columns[k][i] for _, k in cols)]
+        empty = set(looked)  # the rows where every column is empty
+        for _, k in cols:
+            empty.intersection_update(i for i, value in enumerate(columns[k]) if not value)
+        return [_row_issue(rule, table, i, rule.columns[0], what, locate)
+                for i in sorted(empty)]
     # column by column, each distinct value judged once; reported row by row, in the
     # columns' order within a row
     found: list[tuple[int, int, str, str]] = []
@@ -108,8 +111,8 @@ def _apply(rule: Rule, table: Table, locate: Locate) -> list[Issue]:
         problems = _problems(rule, table, set(values) if when is None else
                              {values[i] for i in looked})
         if problems:
-            found += [(i, j, c, problems[values[i]]) for i in looked
-                      if values[i] in problems]
+            found += [(i, j, c, problems[value]) for i, value in enumerate(values)
+                      if value in problems and (when is None or columns[when][i])]
     found.sort(key=lambda f: f[:2])
     return [_row_issue(rule, table, i, c, problem, locate) for i, _, c, problem in found]
 

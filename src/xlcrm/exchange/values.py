@@ -141,6 +141,13 @@ def _settled(raws: list[Any], ctypes: list[str] | str, col: ColumnSpec, spec: Ma
     chain per value."""
     linked = "." in str(col.value)
     check = _checker(col, spec, plugin)
+    if check is None and isinstance(ctypes, str) and not col.map and (
+            col.kind or _KINDS.get(ctypes) or ("number" if ctypes in _NUMBER_TYPES else "text")
+            ) == "text" and set(map(type, raws)) == {str}:
+        # texts with nothing to check (IDs, names): as the text formatter writes them, with
+        # no need to find the distinct ones first
+        return [("'" + raw if raw.startswith(TRIGGERS) else raw) if raw.strip() else ""
+                for raw in raws], []
     keys: list[Any] = raws if isinstance(ctypes, str) else list(zip(raws, ctypes))
     try:
         distinct = list(dict.fromkeys(keys))
@@ -449,8 +456,8 @@ def _checker(col: ColumnSpec, spec: Mapping_, plugin: ModuleType | None
     required, longest, choices, forbidden = col.required, col.max_length, col.choices, \
         spec.forbidden
     mail = col.kind == "email" or "mail" in col.header.lower()
-    plug = plugin.check_value if plugin is not None and hasattr(plugin, "check_value") \
-        else None
+    plug = plugin.check_value if plugin is not None and hasattr(plugin, "check_value") and (
+        not hasattr(plugin, "checks") or plugin.checks(col)) else None
     if not (required or longest or choices or forbidden or mail or plug):
         return None
 
