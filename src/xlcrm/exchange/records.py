@@ -227,7 +227,8 @@ def spec_values(crm: Crm, sheet_key: str, value: str, fallback: str | None, colu
     src = value.partition(".")[0]
     if not fallback:
         return raws, ctypes, src
-    blank = [p for p, r in enumerate(raws) if is_empty(r)]
+    blank = [p for p, r in enumerate(raws) if r is None or not r.strip()] if set(
+        map(type, raws)) <= {str, type(None)} else [p for p, r in enumerate(raws) if is_empty(r)]
     if not blank:
         return raws, ctypes, src
     keys = fallback.split()

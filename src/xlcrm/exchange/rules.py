@@ -11,6 +11,7 @@ sharing an e-mail that the importer merges into one).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -148,14 +149,13 @@ def _duplicates(rule: Rule, table: Table, cols: list[tuple[str, int]], locate: L
     issues: list[Issue] = []
     for c, k in cols:
         values = table.columns[k]
-        filled = [v if rule.case_sensitive else v.casefold() for v in values if v]
-        if len(set(filled)) == len(filled):
-            continue  # no value twice: nothing to report in this column
+        keys = values if rule.case_sensitive else [v.casefold() for v in values]
+        seen = Counter(keys)
+        seen.pop("", None)
+        twice = {key for key, n in seen.items() if n > 1}
         first: dict[str, int] = {}
-        for i, text in enumerate(values):
-            value = text if rule.case_sensitive else text.casefold()
-            if not value:
-                continue
+        for i in [i for i, key in enumerate(keys) if key in twice]:  # only values seen twice
+            text, value = values[i], keys[i]
             if value in first:
                 other = table.origins[first[value]]
                 issues.append(_row_issue(rule, table, i, c,

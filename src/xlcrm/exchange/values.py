@@ -145,7 +145,10 @@ def _settled(raws: list[Any], ctypes: list[str] | str, col: ColumnSpec, spec: Ma
             col.kind or _KINDS.get(ctypes) or ("number" if ctypes in _NUMBER_TYPES else "text")
             ) == "text" and set(map(type, raws)) == {str}:
         # texts with nothing to check (IDs, names): as the text formatter writes them, with
-        # no need to find the distinct ones first
+        # no need to find the distinct ones first, and as they are when none is blank and
+        # none starts with a character a spreadsheet would run (most columns)
+        if all(map(str.strip, raws)) and not _may_start_with_trigger(raws):
+            return list(raws), []
         return [("'" + raw if raw.startswith(TRIGGERS) else raw) if raw.strip() else ""
                 for raw in raws], []
     keys: list[Any] = raws if isinstance(ctypes, str) else list(zip(raws, ctypes))
@@ -223,6 +226,13 @@ def _dates(table: pd.DataFrame, col: ColumnSpec, column: Column | None, kept: li
     last = len(texts) - 1
     return out, [(p, bad[last if c < 0 else c]) for p, c in enumerate(codes.tolist())
                  if (last if c < 0 else c) in bad]
+
+
+def _may_start_with_trigger(texts: list[str]) -> bool:
+    """Tell whether one of ``texts`` may start with a character :func:`neutralize` guards
+    (a line break inside a text may answer yes where none does: then they go one by one)."""
+    lines = "\n" + "\n".join(texts)
+    return any("\n" + trigger in lines for trigger in TRIGGERS)
 
 
 def _settled_one_by_one(raws: list[Any], ctypes: list[str] | str, col: ColumnSpec,
