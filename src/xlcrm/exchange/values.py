@@ -83,8 +83,11 @@ def export_rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | Non
     wanted = _wanted(crm, fs)
     if fs.where:
         where = columns.get(fs.where) or [None] * n
-        kept = [k for k in range(n) if not is_empty(where[k]) and (
-            wanted is None or normalize_header(str(where[k])) in wanted)]
+        keys = [(v.__class__, v) for v in where]  # a stage is judged once, not once a record
+        keep = {key: not is_empty(key[1]) and (
+            wanted is None or normalize_header(str(key[1])) in wanted)
+            for key in dict.fromkeys(keys)}
+        kept = [k for k, key in enumerate(keys) if keep[key]]
     else:  # (``where_in`` goes with ``where``)
         kept = list(range(n))
     row_nos = [int(r) for r in table.index]
