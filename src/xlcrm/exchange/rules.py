@@ -11,7 +11,8 @@ sharing an e-mail that the importer merges into one).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ..issues import Issue
@@ -22,11 +23,12 @@ __all__ = ["Table", "apply_rules"]
 
 @dataclass
 class Table:
-    """The rows of one export file before it is written, with the record each comes from."""
+    """The rows of one export file before it is written, column by column, with the record
+    each row comes from."""
 
     spec: FileSpec
     header: list[str]
-    rows: list[list[str]]
+    columns: Sequence[Sequence[str]]  # one text per row in each
     origins: list[tuple[str, int]]  # (sheet title, sheet row) per row
     title: str = ""  # the sheet's title, for problems about the whole file
 
@@ -88,47 +90,77 @@ def _apply(rule: Rule, table: Table, locate: Locate) -> list[Issue]:
     when = header.index(rule.when) if rule.when in header else None
     if rule.when and when is None:
         return []
-    issues: list[Issue] = []
+    columns = table.columns
     if check == "unique":
-        for c, k in cols:
-            first: dict[str, int] = {}
-            for i, row in enumerate(table.rows):
-                value = row[k] if rule.case_sensitive else row[k].casefold()
-                if not value:
-                    continue
-                if value in first:
-                    other = table.origins[first[value]]
-                    issues.append(_row_issue(rule, table, i, c,
-                                             f'"{row[k]}" also on {other[0]} row {other[1]}',
-                                             locate))
-                else:
-                    first[value] = i
-        return issues
+        return _duplicates(rule, table, cols, locate)
+    # the rows the rule looks at (all of them, or those with the ``when`` column filled)
+    looked = range(len(table.origins)) if when is None else [
+        i for i, value in enumerate(columns[when]) if value]
+    if check == "one_of":
+        what = ("empty" if len(cols) == 1 else
+                "none of " + ", ".join(c for c, _ in cols) + " is filled")
+        empty = set(looked)  # the rows where every column is empty
+        for _, k in cols:
+            empty.intersection_update(i for i, value in enumerate(columns[k]) if not value)
+        return [_row_issue(rule, table, i, rule.columns[0], what, locate)
+                for i in sorted(empty)]
+    # column by column, each distinct value judged once; reported row by row, in the
+    # columns' order within a row
+    found: list[tuple[int, int, str, str]] = []
+    for j, (c, k) in enumerate(cols):
+        values = columns[k]
+        problems = _problems(rule, table, set(values) if when is None else
+                             {values[i] for i in looked})
+        if problems:
+            found += [(i, j, c, problems[value]) for i, value in enumerate(values)
+                      if value in problems and (when is None or columns[when][i])]
+    found.sort(key=lambda f: f[:2])
+    return [_row_issue(rule, table, i, c, problem, locate) for i, _, c, problem in found]
+
+
+def _problems(rule: Rule, table: Table, values: Iterable[str]) -> dict[str, str]:
+    """What rule ``rule`` finds in each of ``values`` (the values it finds nothing in left
+    out)."""
+    check = rule.check
     compiled = re.compile(rule.pattern) if check == "pattern" else None
-    for i, row in enumerate(table.rows):
-        if when is not None and not row[when]:
+    problems = {}
+    for value in values:
+        problem = None
+        if check == "required" and not value:
+            problem = "empty, and the importer requires it"
+        elif not value:
             continue
-        if check == "one_of":
-            if not any(row[k] for _, k in cols):
-                what = ("empty" if len(cols) == 1 else
-                        "none of " + ", ".join(c for c, _ in cols) + " is filled")
-                issues.append(_row_issue(rule, table, i, rule.columns[0], what, locate))
-            continue
-        for c, k in cols:
-            value = row[k]
-            problem = None
-            if check == "required" and not value:
-                problem = "empty, and the importer requires it"
-            elif not value:
-                continue
-            elif check == "max_length" and len(value) > rule.n:
-                problem = f"{len(value)} characters, at most {rule.n}"
-            elif check == "picklist" and value not in rule.values:
-                problem = f'"{value}" is not one of ' + ", ".join(rule.values)
-            elif check == "not_on_create" and table.spec.step == 1 and value in rule.values:
-                problem = f'"{value}" can\'t be set when the record is created'
-            elif compiled is not None and not compiled.fullmatch(value):
-                problem = f'"{value}" is not in the form the importer reads'
-            if problem:
-                issues.append(_row_issue(rule, table, i, c, problem, locate))
+        elif check == "max_length" and len(value) > rule.n:
+            problem = f"{len(value)} characters, at most {rule.n}"
+        elif check == "picklist" and value not in rule.values:
+            problem = f'"{value}" is not one of ' + ", ".join(rule.values)
+        elif check == "not_on_create" and table.spec.step == 1 and value in rule.values:
+            problem = f'"{value}" can\'t be set when the record is created'
+        elif compiled is not None and not compiled.fullmatch(value):
+            problem = f'"{value}" is not in the form the importer reads'
+        if problem:
+            problems[value] = problem
+    return problems
+
+
+def _duplicates(rule: Rule, table: Table, cols: list[tuple[str, int]], locate: Locate
+                ) -> list[Issue]:
+    """A ``unique`` rule: each value found again in a column, on the later rows."""
+    issues: list[Issue] = []
+    for c, k in cols:
+        values = table.columns[k]
+        keys = values if rule.case_sensitive else [v.casefold() for v in values]
+        seen = Counter(keys)
+        seen.pop("", None)
+        twice = {key for key, n in seen.items() if n > 1}
+        first: dict[str, int] = {}
+        for i in [i for i, key in enumerate(keys) if key in twice]:  # only values seen twice
+            text, value = values[i], keys[i]
+            if value in first:
+                other = table.origins[first[value]]
+                issues.append(_row_issue(rule, table, i, c,
+                                         f'"{text}" also on {other[0]} row {other[1]}',
+                                         locate))
+            else:
+                first[value] = i
     return issues

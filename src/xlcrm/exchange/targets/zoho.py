@@ -12,8 +12,13 @@ from ..mapping import ColumnSpec
 _DATE = re.compile(r"^(0[1-9]|1[0-2])/(0[1-9]|[12][0-9]|3[01])/[0-9]{4}$")
 
 
+def checks(spec: ColumnSpec) -> bool:
+    """Tell whether :func:`check_value` looks at column ``spec`` at all."""
+    return spec.kind == "date"
+
+
 def check_value(spec: ColumnSpec, value: str) -> str | None:
     """Return why Zoho would ignore ``value`` in column ``spec``, or None."""
-    if spec.kind == "date" and not _DATE.match(value):
+    if checks(spec) and not _DATE.match(value):
         return f'"{value}" is not a MM/dd/yyyy date'
     return None
