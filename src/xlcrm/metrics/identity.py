@@ -86,6 +86,9 @@ def is_email(text: str | None) -> bool:
     return bool(text) and _EMAIL_RE.fullmatch(str(text).strip()) is not None
 
 
+_MANY_ATS = re.compile(r"@{2,}")
+
+
 def stored_email(text: str | None) -> str | None:
     """Return the e-mail as a cell keeps it: trimmed, lower case, None when empty.
 
@@ -95,7 +98,9 @@ def stored_email(text: str | None) -> str | None:
     """
     if text is None:
         return None
-    s = re.sub(r"@{2,}", "@", str(text).strip().strip("<>").strip().lower())
+    s = str(text).strip().strip("<>").strip().lower()
+    if "@@" in s:  # (the rare case: a pattern run on every address costs 3 µs each)
+        s = _MANY_ATS.sub("@", s)
     return s.removeprefix("mailto:") or None
 
 
