@@ -3,7 +3,7 @@
 python-calamine (Rust) parses sheets fast and independently of the writers; where it can't be
 installed (xlwings Lite runs Python in the browser) :class:`.openpyxl_book.OpenpyxlBook` gives
 the same answers, slower. calamine reads an error cell (``#N/A``, ``#REF!``) as empty, so
-:func:`error_cells` finds them in the sheet's XML.
+:func:`errors_in` finds them in the sheet's XML.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from ..issues import column_index
 from .crypto import MemoryFile, source
 
-__all__ = ["error_cells", "errors_in", "open_book", "read_book", "read_part", "workbook_reader"]
+__all__ = ["errors_in", "open_book", "read_book", "read_part", "workbook_reader"]
 
 _CELL_ERROR = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?\bt="e"[^>]*>.*?<v>([^<]*)</v>'
                          rb'|<c\b[^>]*?\bt="e"[^>]*?\br="([A-Z]+)(\d+)"[^>]*>.*?<v>([^<]*)</v>',
@@ -73,10 +73,3 @@ def errors_in(data: bytes) -> dict[tuple[int, int], str]:
         letters, row, value = (m.group(1, 2, 3) if m.group(1) else m.group(4, 5, 6))
         found[(int(row) - 1, column_index(letters.decode()))] = value.decode(errors="replace")
     return found
-
-
-def error_cells(path: Path, part: str) -> dict[tuple[int, int], str]:
-    """Find the error cells of a sheet part (as :func:`errors_in`). A part the package lacks
-    has none."""
-    data = read_part(path, part)
-    return errors_in(data) if data is not None else {}
