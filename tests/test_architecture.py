@@ -29,7 +29,7 @@ FLOORS: list[set[str]] = [
     {"crm"},                           # the typed tables themselves
     {"xlsx"},                          # the package, knowing no CRM
     {"schema", "issues"},              # the declared sheets and columns; a problem's record
-    {"errors", "_resources", "_version"},  # the ground everyone stands on
+    {"errors", "_resources", "_version", "forked"},  # the ground everyone stands on
 ]
 #: Rooms whose code does no I/O: they never import a reader, a writer or the file system.
 PURE = {"metrics", "week", "crm"}

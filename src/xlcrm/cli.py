@@ -36,6 +36,7 @@ from .cli_options import (
     err,
 )
 from .cli_options import as_exit as _as_exit
+from .cli_options import busy as _busy
 from .cli_options import fail as _fail
 from .cli_options import flag as _flag
 from .cli_options import not_future as _not_future
@@ -116,7 +117,7 @@ def demo(
     pw_env: PasswordOpt = None,
 ) -> None:
     """Write a populated demo workbook with realistic data."""
-    with _as_exit(), console.status(f"Generating {leads:,} leads..."):
+    with _as_exit(), _busy(f"Generating {leads:,} leads..."):
         written = xlcrm.demo(directory, preset=preset, leads=leads, seed=seed, locale=locale,
                              today=_not_future(today, "--today"), force=force,
                              password=_secret(pw_env))
@@ -297,7 +298,7 @@ def report(
                                      "for example smtp.example.com:587", param_hint="--smtp")
         settings = xlcrm.SmtpSettings(host, int(port) if port else (587 if starttls else 25),
                                 starttls=starttls, user=smtp_user)
-    with _as_exit(), console.status("Counting the week and writing the report..."):
+    with _as_exit(), _busy("Counting the week and writing the report..."):
         result = xlcrm.report(path, out, week=week, html=html, pdf=pdf, eml=eml, smtp=settings,
                       sender=mail_from, to=mail_to or [], templates=templates,
                       today=_not_future(today, "--today"), password=_secret(pw_env))
@@ -478,7 +479,7 @@ def clean(
     """
     if apply and undo:
         raise _fail("--apply and --undo can't be used together")
-    with _as_exit(), console.status("Looking for duplicates and problems..."):
+    with _as_exit(), _busy("Looking for duplicates and problems..."):
         result = xlcrm.clean(path, apply=apply, undo=undo, dry_run=dry_run, force=force,
                                 today=_not_future(today, "--today"), password=_secret(pw_env))
     if output is OutputFormat.json:
@@ -503,7 +504,7 @@ def score(
     """Score leads with the Settings rules (MQL, SQL) and rank customers by RFM."""
     import json
 
-    with _as_exit(), console.status("Scoring leads and customers..."):
+    with _as_exit(), _busy("Scoring leads and customers..."):
         result = xlcrm.score(path, today=_not_future(today, "--today"), dry_run=dry_run,
                              force=force, password=_secret(pw_env))
     # the open leads only: a lead already sold or lost is nobody's next call

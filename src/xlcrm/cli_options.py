@@ -70,6 +70,16 @@ def fail(message: object, code: int = REFUSED) -> typer.Exit:
 
 
 @contextlib.contextmanager
+def busy(text: str) -> Iterator[None]:
+    """A spinner with ``text`` while a long command works; its thread stops for the moment
+    the command hands work to a second core (:mod:`xlcrm.forked`)."""
+    from .forked import pausing
+
+    with console.status(text) as status, pausing(status.stop, status.start):
+        yield
+
+
+@contextlib.contextmanager
 def as_exit() -> Iterator[None]:
     """Turn anything that stops a command into one line on stderr and exit code 2.
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ReportError
+from ..forked import Beside
 from ..metrics.quality import find_groups, find_problems
 from ..metrics.tally import week_start
 from ..metrics.validation import validate
@@ -87,12 +88,15 @@ def make_report(path: str | Path, *, week: str | dt.date | None = None,
             start = week_start(week, first_day)
         if start > today:
             raise ReportError(f"week {report_week(start)} has not begun yet (today is {today})")
-        # the weekly run as it would have been on the Monday after that week
-        result = compute_week(crm, today=min(today, start + dt.timedelta(days=7)))
         words = owned_text(crm.schema).words  # the findings in the workbook's language
-        checked = QualityInput(issues=validate(crm, today=today, words=words),
-                               problems=find_problems(crm, today=today, words=words),
-                               duplicates=find_groups(crm, words)[0])
+        # the clean-up's findings on a second core, while this one computes the rest
+        with Beside(lambda: (find_problems(crm, today=today, words=words),
+                             find_groups(crm, words)[0])) as cleaning:
+            # the weekly run as it would have been on the Monday after that week
+            result = compute_week(crm, today=min(today, start + dt.timedelta(days=7)))
+            issues = validate(crm, today=today, words=words)
+            problems, duplicates = cleaning.result()
+        checked = QualityInput(issues=issues, problems=problems, duplicates=duplicates)
         return weekly_report(crm, result, week=start, generated=today, checked=checked)
 
 
