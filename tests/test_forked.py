@@ -121,10 +121,14 @@ def test_report_is_the_same_made_on_one_core_or_two(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     book = xlcrm.demo(tmp_path, leads=400, seed=3, today=dt.date(2026, 11, 23),
                       run_update=False)
-    made = []
+    made, forks = [], []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(off) or real_fork())
     for off in ("1", ""):
         monkeypatch.setenv("XLCRM_NO_FORK", off)
         made.append(xlcrm.make_report(book, today=dt.date(2026, 11, 23)))
+    if sys.platform.startswith("linux"):
+        assert forks == [""]  # the second report did share its work
     one, two = made
     # the demo's dirt was found: what the child computes (duplicates among the clean-up
     # findings) and what the caller does (check's warnings)
@@ -133,3 +137,27 @@ def test_report_is_the_same_made_on_one_core_or_two(tmp_path: Path,
     pd.testing.assert_frame_equal(one.quality, two.quality)
     pd.testing.assert_frame_equal(one.worst, two.worst)
     assert render_report(one) == render_report(two)
+
+
+@pytest.mark.parametrize("target", ["pipedrive", "salesforce"])
+def test_export_files_are_the_same_made_on_one_core_or_two(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
+    book = xlcrm.demo(tmp_path / "demo", leads=400, seed=3, today=dt.date(2026, 11, 23),
+                      run_update=False)
+    folders, forks = [], []
+    real_fork = os.fork
+    monkeypatch.setattr(os, "fork", lambda: forks.append(off) or real_fork())
+    for off in ("1", ""):
+        monkeypatch.setenv("XLCRM_NO_FORK", off)
+        folder = tmp_path / f"out-{bool(off)}"
+        made = xlcrm.export(book, to=target, out=folder)
+        assert len({f.file for f in made.files}) > 1  # work that two cores can share
+        folders.append(folder)
+    if sys.platform.startswith("linux"):
+        assert forks == [""]  # the second export did share it
+    one, two = ({p.relative_to(f): p.read_bytes() for p in sorted(f.rglob("*")) if p.is_file()}
+                for f in folders)
+    assert one.keys() == two.keys()
+    for name in one:  # the zip's timestamps aside, every file the same to the byte
+        if name.suffix != ".zip":
+            assert one[name] == two[name], name

@@ -68,10 +68,14 @@ class Beside(Generic[T]):
             found = checked.result()
     """
 
-    def __init__(self, fn: Callable[[], T]) -> None:
+    def __init__(self, fn: Callable[[], T], *, fork: bool = True) -> None:
+        """Start ``fn`` in a child (unless ``fork`` is false or a fork is not safe here: it
+        then runs in the caller when :meth:`result` is called)."""
         self._fn = fn
         self._pid = 0
         self._fd = -1
+        if not fork:
+            return
         paused = list(_PAUSES)
         for stop, _ in paused:
             stop()

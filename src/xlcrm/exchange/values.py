@@ -27,7 +27,7 @@ from .mapping import ColumnSpec, FileSpec, Mapping_
 from .records import Columns, Records, Row, Spec, columns_of, is_empty, spec_values
 from .safety import TRIGGERS, neutralize
 
-__all__ = ["check_value_maps", "export_rows", "format_number", "item_key"]
+__all__ = ["Rows", "check_value_maps", "export_rows", "format_number", "item_key"]
 
 _NUMBER_TYPES = frozenset({"money", "number", "integer", "percent"})
 #: the workbook column types an export formats as themselves
@@ -63,9 +63,13 @@ def format_number(v: Any) -> str:
     return str(int(x)) if x.is_integer() else f"{x:.2f}".rstrip("0")
 
 
+#: an export file before it is written: its header, its columns (a text per row in each) and
+#: each row's record (sheet title, sheet row)
+Rows = tuple[list[str], list[list[str]], list[tuple[str, int]]]
+
+
 def export_rows(crm: Crm, spec: Mapping_, fs: FileSpec, plugin: ModuleType | None,
-          issues: list[Issue]
-          ) -> tuple[list[str], list[list[str]], list[tuple[str, int]]]:
+                issues: list[Issue]) -> Rows:
     """The file's header, columns (a text per row in each) and rows' records, worked out
     column by column (each distinct value of a column formatted and checked once); its
     problems go to ``issues`` record by record, column by column."""
