@@ -33,6 +33,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import WorkbookError
+from ..forked import Beside
 from ..issues import TEXT_DATE
 from ..metrics.merge import MergeRecord, Patches, plan_merge
 from ..metrics.quality import (
@@ -272,8 +273,10 @@ def _clean(path: Path, *, apply: bool, today: dt.date, dry_run: bool, force: boo
         marks = {}
         result.dates_converted = _convert_text_dates(crm, patches, new_log, today)
     words = owned_text(crm.schema).words  # the findings in the workbook's language
-    result.groups, result.compared = find_groups(crm, words)
-    result.findings = find_problems(crm, today=today, words=words)
+    # the problems found on a second core while this one searches for duplicates
+    with Beside(lambda: find_problems(crm, today=today, words=words)) as problems:
+        result.groups, result.compared = find_groups(crm, words)
+        result.findings = problems.result()
     marked = set(marks)
     for group in result.groups:  # a person's marks survive a re-run
         name = crm.sheet_names[group.sheet]

@@ -40,6 +40,10 @@ _COL_GAP = 64  # empty columns that part a stray value from the columns before i
 _ROW_TAG = re.compile(rb'row r="(\d+)"')
 # (a cell reference with a column past Z, or one with a row past 999,999: few in most sheets)
 _FAR_REF = re.compile(rb' r="(?:([A-Z]{2,3})\d{1,6}|([A-Z]{1,3})(\d{7,}))"')
+# any reference _FAR_REF would match starts so: a second letter, or one letter and seven
+# digits; searched first, as a sheet of single-letter columns and short rows has none (one
+# search is a third of the time of finding every reference)
+_FAR_HINT = re.compile(rb' r="[A-Z](?:[A-Z]|\d{7})')
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})(\d+)"')
 _ROW_ELEMENT = re.compile(rb'<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)', re.DOTALL)
 _CELL_ELEMENT = re.compile(rb'<(?:\w+:)?c\b[^>]*?(?:/>|>.*?</(?:\w+:)?c>)', re.DOTALL)
@@ -57,7 +61,7 @@ class FarCell:
 def grid_size(data: bytes) -> tuple[int, int]:
     """The rows and columns of the grid a reader would make of a sheet's XML (a bound: the
     last row and the last column that hold a cell)."""
-    far = _FAR_REF.findall(data)  # one pass for both kinds
+    far = _FAR_REF.findall(data) if _FAR_HINT.search(data) else []  # one pass for both kinds
     rows = max(map(int, [*_ROW_TAG.findall(data), *(row for _, _, row in far if row)]),
                default=0)
     wide = {wide or letters for wide, letters, _ in far} - {b""}
