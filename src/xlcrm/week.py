@@ -532,7 +532,7 @@ def _closed_on(crm: Crm, sheet: Sheet, records: pd.DataFrame, rules: list[StageR
     link = next((c.key for c in crm.schema.sheet("activities").columns
                  if c.type == "link" and sheet.key in c.ref), None) if not acts.empty else None
     if link and "id" in records:
-        latest = pd.to_datetime(records["id"].map(acts.groupby(link)["date"].max()))
+        latest = pd.to_datetime(records["id"].map(acts.groupby(link, sort=False)["date"].max()))
         last = pd.concat([last, latest.astype("datetime64[ns]")], axis=1).max(axis=1)
     if not moved.empty and "id" in records:
         seen = pd.to_datetime(records["id"].astype(str).map(moved)).astype("datetime64[ns]")

@@ -307,8 +307,14 @@ def funnel(records: pd.DataFrame, stages: Sequence[StageRule], *, today: dt.date
         lost_rung[np.isnan(lost_rung)] = 0.0 if ladder else np.nan
         position[is_lost] = lost_rung[is_lost]
     if ever_in is not None and len(ever_in):
-        seen = _folded(_by_record(ever_in)).map(rungs).dropna()
-        furthest = seen.groupby(level=0).max()
+        # each distinct stage looked up once; a sighting of a stage off the ladder (a lost
+        # stage, another language's name) counts for nothing: left out before the records'
+        # ids are folded (most of the sightings, with every language's names of a milestone)
+        rung_of = _each_distinct(pd.Series(ever_in.to_numpy(dtype=object)),
+                                 lambda s: rung.get(_fold(s), np.nan)).to_numpy(dtype=float)
+        on = ~np.isnan(rung_of)
+        seen = _by_record(pd.Series(rung_of[on], index=ever_in.index[on]))
+        furthest = seen.groupby(level=0, sort=False).max()
         prior = ids.map(furthest).to_numpy(dtype=float, copy=True)
         # fmax: a record the history never saw keeps its own rung
         position = np.fmax(position, prior)

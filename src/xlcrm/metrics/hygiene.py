@@ -118,7 +118,7 @@ def last_touch(ids: pd.Series, events: Iterable[tuple[pd.Series, pd.Series]]) ->
         parts.append(frame.dropna())
     if not parts:
         return pd.Series(pd.NaT, index=ids.index, dtype="datetime64[ns]")
-    latest = pd.concat(parts).groupby("id")["when"].max()
+    latest = pd.concat(parts).groupby("id", sort=False)["when"].max()
     return pd.Series(pd.to_datetime(ids.map(latest)), index=ids.index).astype("datetime64[ns]")
 
 

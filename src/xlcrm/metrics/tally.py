@@ -119,7 +119,7 @@ def first_replies(activities: pd.DataFrame, *, link_col: str, date_col: str = "d
     codes, labels = pd.factorize(activities[direction_col])  # two labels, 300k rows
     answered = np.array([str(v).strip().casefold() in inbound_set for v in labels] + [False])
     replies = activities[answered[codes]]
-    return replies.groupby(link_col)[date_col].min()
+    return replies.groupby(link_col, sort=False)[date_col].min()
 
 
 def contact_dates(milestone: pd.Series, lead_ids: pd.Series, activities: pd.DataFrame, *,

@@ -139,7 +139,7 @@ def _suspect_phones(values: pd.Series) -> list[tuple[Any, str]]:
     """The rows and trimmed texts of the phones whose shape is suspect (letters, too few or
     too many digits, one digit repeated), in sheet order."""
     cells = values.tolist()
-    if not all(isinstance(v, str) for v in cells if not pd.isna(v)):
+    if not all(pd.isna(v) for v in cells if v is not None and type(v) is not str):
         # numbers among the texts: pandas writes them as text its own way
         text = values.dropna().astype(str).str.strip()
         text = text[text != ""]
@@ -204,8 +204,10 @@ def _check_ids(crm: Crm, sheet: Sheet, issues: list[Issue],
     if c is None or frame.empty:
         return set()
     ids = frame["id"]
-    if ids.notna().all() and ids.is_unique:  # the usual case, checked in bulk
-        return set(ids)
+    if ids.notna().all():  # the usual case, checked in bulk: no blank and no ID twice
+        distinct = set(ids.to_numpy(dtype=object))
+        if len(distinct) == len(ids):
+            return distinct
     first: dict[str, int] = {}
     for row, value in ids.items():
         where = f"{column_letter(c)}{row}"
@@ -232,8 +234,9 @@ def _check_choices(crm: Crm, name: str, header: str, list_key: str, values: pd.S
     if not items:
         return
     known = {normalize_header(i) for i in items}
-    strange = {v for v in set(values.dropna()) if isinstance(v, str)
-               and normalize_header(v) not in known}  # few distinct values, many rows
+    # few distinct values, many rows: the distinct ones found by pandas' hash table
+    strange = {v for v in pd.unique(values.to_numpy(dtype=object)) if isinstance(v, str)
+               and normalize_header(v) not in known}
     unknown: dict[str, list[Any]] = defaultdict(list)
     if strange:
         for row, value in values[values.isin(strange)].items():
