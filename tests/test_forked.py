@@ -161,3 +161,14 @@ def test_export_files_are_the_same_made_on_one_core_or_two(
     for name in one:  # the zip's timestamps aside, every file the same to the byte
         if name.suffix != ".zip":
             assert one[name] == two[name], name
+
+
+def test_export_columns_cross_between_processes_unchanged() -> None:
+    from xlcrm.exchange.export import _packed, _unpacked
+
+    columns = [["a", "", "b c"], [""], [], ["x\x00y", "z"], ["1", "2"]]
+    made = {3: ((["A", "B", "C", "D", "E"], columns, [("Leads", 2)]), [])}
+    packed = _packed(made)
+    kinds = [type(c) for c in packed[3][0][1]]
+    assert kinds == [str, str, list, list, str]  # a NUL inside, or no rows: kept as a list
+    assert _unpacked(packed) == made
