@@ -91,6 +91,7 @@ class Beside(Generic[T]):
                 start()
 
     def _fork(self) -> None:
+        _give_back_free_memory()
         read_end, write_end = os.pipe()
         sys.stdout.flush()  # nothing buffered is written twice
         sys.stderr.flush()
@@ -130,6 +131,15 @@ class Beside(Generic[T]):
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _give_back_free_memory() -> None:
+    """Return the heap's free pages to the system before a fork (glibc's ``malloc_trim``):
+    the pages a reading freed would otherwise stay resident in both processes' count."""
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _answer(fn: Callable[[], object], pipe: int) -> None:
