@@ -232,37 +232,52 @@ COMMAND_SHEETS = {
 TARGETS = ["hubspot", "salesforce", "pipedrive", "zoho", "dynamics"]
 
 
-def _run_measured(argv: list[str], cwd: Path | None = None) -> tuple[float, float, int]:
+def _run_measured(argv: list[str], cwd: Path | None = None, *, together: bool = False
+                  ) -> tuple[float, float, int]:
     """Run ``argv`` in a fresh process: wall seconds, peak memory (MiB), exit code.
 
-    The peak memory is the process's own peak resident size or, when it is higher, the peak
-    of what the process and the children it forks hold together (their proportional set
-    sizes summed, sampled every 50 ms from /proc on Linux): a child that works beside the
-    command on a second core holds its own copy of every page either of them writes."""
+    The peak memory is the process's own peak resident size or, with ``together`` and when it
+    is higher, the peak of what the process and the children it forks hold together (their
+    proportional set sizes summed, sampled every 100 ms from /proc on Linux while a child
+    runs): a child that works beside the command on a second core holds its own copy of every
+    page either of them writes. Sampling walks the processes' page tables, which slows them:
+    a run that samples is not one to time."""
     import os
     import threading
 
     start = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
-    together = [0.0]
+    peak = [0.0]
     done = threading.Event()
 
     def sample() -> None:
-        while not done.wait(0.05):
-            together[0] = max(together[0], _tree_pss_mib(proc.pid))
+        while not done.wait(0.1):
+            if _children(proc.pid):  # alone, its own peak tells
+                peak[0] = max(peak[0], _tree_pss_mib(proc.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    if together:
+        sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     done.set()
-    sampler.join()
+    if together:
+        sampler.join()
+    together_peak = peak[0]
     proc.returncode = os.waitstatus_to_exitcode(status)
     errors = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     if proc.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(argv)} ended {proc.returncode}: {errors[-500:]}")
-    return wall, max(usage.ru_maxrss / 1024, together[0]), proc.returncode
+    return wall, max(usage.ru_maxrss / 1024, together_peak), proc.returncode
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(k) for k in f.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def _tree_pss_mib(pid: int) -> float:
@@ -271,9 +286,8 @@ def _tree_pss_mib(pid: int) -> float:
     total, todo = 0, [pid]
     while todo:
         p = todo.pop()
+        todo += _children(p)
         try:
-            with open(f"/proc/{p}/task/{p}/children") as f:
-                todo += [int(k) for k in f.read().split()]
             with open(f"/proc/{p}/smaps_rollup") as f:
                 total += next((int(line.split()[1]) for line in f if line.startswith("Pss:")), 0)
         except (OSError, ValueError):
@@ -352,7 +366,7 @@ def command_figures(leads: int, workdir: Path, names: list[str] | None = None,
         demo_dir = workdir / "demo"
         wall, peak, _ = _run_measured([sys.executable, "-m", "xlcrm.cli", "demo",
                                        str(demo_dir), "--leads", str(leads), "--seed", "1",
-                                       "--today", TODAY.isoformat()])
+                                       "--today", TODAY.isoformat()], together=True)
         source = demo_dir / "demo-dealer.xlsx"
         if with_demo:  # (target at 100k: under 60 s and 1 GiB, update, clean, score and
             # the report included; the ratio is to python-calamine reading what it wrote)
@@ -369,7 +383,9 @@ def command_figures(leads: int, workdir: Path, names: list[str] | None = None,
         refs, walls, peaks = [], [], []
         if name == "import":
             csv_file = _lead_csv(source, workdir / "leads-10k.csv", 10_000)
-        for _ in range(max(1, repeat)):
+        # the memory of the command and the children it forks, sampled in one more run
+        # (sampling slows what it samples), after the timed ones
+        for attempt in range(max(1, repeat) + 1):
             shutil.copyfile(source, book)
             if name == "import":
                 refs.append(_calamine_fresh(book, []))
@@ -379,8 +395,10 @@ def command_figures(leads: int, workdir: Path, names: list[str] | None = None,
                 refs.append(_calamine_fresh(book, COMMAND_SHEETS.get(name.partition("_")[0],
                                                                      _DATA)))
                 argv = _command_argv(name, book, workdir)
-            wall, peak, _ = _run_measured(argv)
-            walls.append(wall)
+            timed = attempt < max(1, repeat)
+            wall, peak, _ = _run_measured(argv, together=not timed)
+            if timed:
+                walls.append(wall)
             peaks.append(peak)
         ref, wall, peak = min(refs), min(walls), max(peaks)
         yield f"ref_calamine_{name}_{tag}", ref, "s"

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import xlcrm
-from xlcrm.forked import Beside, can_fork, pausing
+from xlcrm.forked import Beside, can_fork, one_process, pausing
 from xlcrm.read import bulk_work
 from xlcrm.reporting.html import render_report
 
@@ -44,6 +44,15 @@ def test_without_a_safe_fork_the_caller_computes_it() -> None:
     assert not can_fork()
     beside = Beside(lambda: _pid_and_square(5))
     assert beside.result() == (os.getpid(), 25)
+
+
+@linux
+def test_inside_one_process_nothing_is_forked() -> None:
+    with bulk_work():
+        with one_process():
+            assert not can_fork()
+            assert Beside(lambda: _pid_and_square(6)).result() == (os.getpid(), 36)
+        assert can_fork()
 
 
 @linux

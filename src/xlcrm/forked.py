@@ -28,12 +28,13 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-__all__ = ["Beside", "can_fork", "pausing"]
+__all__ = ["Beside", "can_fork", "give_back_memory", "one_process", "pausing"]
 
 T = TypeVar("T")
 
 _OFF = "XLCRM_NO_FORK"  # set (to anything) to run everything in one process
 _PAUSES: list[tuple[Callable[[], None], Callable[[], None]]] = []
+_SINGLE = False  # inside one_process()
 
 
 @contextlib.contextmanager
@@ -50,11 +51,11 @@ def pausing(stop: Callable[[], None], start: Callable[[], None]) -> Iterator[Non
 
 def can_fork() -> bool:
     """Whether work may go to a forked child here: Linux, this the only thread, the cyclic
-    collector paused (see :func:`xlcrm.read.bulk_work`) and not switched off by the
-    ``XLCRM_NO_FORK`` environment variable."""
+    collector paused (see :func:`xlcrm.read.bulk_work`), not inside :func:`one_process` and
+    not switched off by the ``XLCRM_NO_FORK`` environment variable."""
     return (sys.platform.startswith("linux") and hasattr(os, "fork")
             and threading.active_count() == 1 and not gc.isenabled()
-            and not os.environ.get(_OFF))
+            and not _SINGLE and not os.environ.get(_OFF))
 
 
 class Beside(Generic[T]):
@@ -91,7 +92,7 @@ class Beside(Generic[T]):
                 start()
 
     def _fork(self) -> None:
-        _give_back_free_memory()
+        give_back_memory()
         read_end, write_end = os.pipe()
         sys.stdout.flush()  # nothing buffered is written twice
         sys.stderr.flush()
@@ -133,13 +134,30 @@ class Beside(Generic[T]):
         self.close()
 
 
-def _give_back_free_memory() -> None:
-    """Return the heap's free pages to the system before a fork (glibc's ``malloc_trim``):
-    the pages a reading freed would otherwise stay resident in both processes' count."""
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
+def give_back_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's ``malloc_trim``; nothing to do
+    on another C library): before a fork they would stay resident in both processes' count,
+    and between the demo's steps in the next step's."""
+    import ctypes
 
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the C library the process runs on
+    except (OSError, AttributeError, TypeError):  # not glibc: nothing to ask
+        return
+    trim(0)
+
+
+@contextlib.contextmanager
+def one_process() -> Iterator[None]:
+    """Run everything inside in this process: where several commands already share one
+    reading (the demo), their memory together is what counts, and a child would add its
+    copy of every page it touches to it."""
+    global _SINGLE
+    was, _SINGLE = _SINGLE, True
+    try:
+        yield
+    finally:
+        _SINGLE = was
 
 
 def _answer(fn: Callable[[], object], pipe: int) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..demodata import generate_demo
+from ..forked import give_back_memory, one_process
 from ..schema import load_schema
 from ..sheets.workbook import write_new_workbook
 from ..xlsx.crypto import with_password
@@ -85,7 +86,9 @@ def _steps(target: Path, today: dt.date, crm: Crm, run_report: bool) -> None:
     from .score import score
     from .update import update
 
-    with held_reading(crm):
+    # one process: the steps share the reading, and a forked child's copy of the pages it
+    # touches would come on top of it
+    with held_reading(crm), one_process():
         update(target, today=today, backups=0)
         _give_back_memory()
         clean(target, today=today, backups=0)  # the planted duplicates, listed
@@ -102,15 +105,10 @@ def _give_back_memory() -> None:
     """Hand the memory the last step freed back to the system before the next step: each
     step of a 100k-lead demo peaks at its own size beside the reading they share, not on top
     of what the steps before it left in the allocator."""
-    import ctypes
     import gc
 
     gc.collect()
-    try:
-        trim = ctypes.CDLL(None).malloc_trim  # the C library the process runs on
-    except (OSError, AttributeError, TypeError):  # not glibc: nothing to ask
-        return
-    trim(0)
+    give_back_memory()
 
 
 def _write_demo(target: Path, preset: str, leads: int, seed: int, locale: str,
