@@ -11,7 +11,9 @@ import datetime as dt
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pytest
@@ -20,6 +22,8 @@ import xlcrm
 from xlcrm.forked import Beside, can_fork, one_process, pausing
 from xlcrm.read import bulk_work
 from xlcrm.reporting.html import render_report
+
+T = TypeVar("T")
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is used on Linux")
 
@@ -126,19 +130,31 @@ def test_a_child_whose_answer_is_not_asked_for_is_stopped() -> None:
         os.waitpid(child, os.WNOHANG)
 
 
+def _demo(folder: Path) -> Path:
+    return xlcrm.demo(folder, leads=400, seed=3, today=dt.date(2026, 11, 23), run_update=False)
+
+
+def _one_core_then_two(monkeypatch: pytest.MonkeyPatch, run: Callable[[str], T]) -> list[T]:
+    """``run(off)`` with forking switched off, then on; on Linux the second run must fork."""
+    forks: list[str] = []
+    real_fork = os.fork
+    now = {"off": ""}
+    monkeypatch.setattr(os, "fork", lambda: forks.append(now["off"]) or real_fork())
+    made = []
+    for off in ("1", ""):
+        now["off"] = off
+        monkeypatch.setenv("XLCRM_NO_FORK", off)
+        made.append(run(off))
+    if sys.platform.startswith("linux"):
+        assert forks == [""]  # the second run did share its work
+    return made
+
+
 def test_report_is_the_same_made_on_one_core_or_two(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    book = xlcrm.demo(tmp_path, leads=400, seed=3, today=dt.date(2026, 11, 23),
-                      run_update=False)
-    made, forks = [], []
-    real_fork = os.fork
-    monkeypatch.setattr(os, "fork", lambda: forks.append(off) or real_fork())
-    for off in ("1", ""):
-        monkeypatch.setenv("XLCRM_NO_FORK", off)
-        made.append(xlcrm.make_report(book, today=dt.date(2026, 11, 23)))
-    if sys.platform.startswith("linux"):
-        assert forks == [""]  # the second report did share its work
-    one, two = made
+    book = _demo(tmp_path)
+    one, two = _one_core_then_two(
+        monkeypatch, lambda _: xlcrm.make_report(book, today=dt.date(2026, 11, 23)))
     # the demo's dirt was found: what the child computes (duplicates among the clean-up
     # findings) and what the caller does (check's warnings)
     kinds = set(one.quality["kind"])
@@ -151,19 +167,15 @@ def test_report_is_the_same_made_on_one_core_or_two(tmp_path: Path,
 @pytest.mark.parametrize("target", ["pipedrive", "salesforce"])
 def test_export_files_are_the_same_made_on_one_core_or_two(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str) -> None:
-    book = xlcrm.demo(tmp_path / "demo", leads=400, seed=3, today=dt.date(2026, 11, 23),
-                      run_update=False)
-    folders, forks = [], []
-    real_fork = os.fork
-    monkeypatch.setattr(os, "fork", lambda: forks.append(off) or real_fork())
-    for off in ("1", ""):
-        monkeypatch.setenv("XLCRM_NO_FORK", off)
+    book = _demo(tmp_path / "demo")
+
+    def export(off: str) -> Path:
         folder = tmp_path / f"out-{bool(off)}"
         made = xlcrm.export(book, to=target, out=folder)
         assert len({f.file for f in made.files}) > 1  # work that two cores can share
-        folders.append(folder)
-    if sys.platform.startswith("linux"):
-        assert forks == [""]  # the second export did share it
+        return folder
+
+    folders = _one_core_then_two(monkeypatch, export)
     one, two = ({p.relative_to(f): p.read_bytes() for p in sorted(f.rglob("*")) if p.is_file()}
                 for f in folders)
     assert one.keys() == two.keys()
