@@ -53,8 +53,12 @@ def can_fork() -> bool:
     """Whether work may go to a forked child here: Linux, this the only thread, the cyclic
     collector paused (see :func:`xlcrm.read.bulk_work`), not inside :func:`one_process` and
     not switched off by the ``XLCRM_NO_FORK`` environment variable."""
-    return (sys.platform.startswith("linux") and hasattr(os, "fork")
-            and threading.active_count() == 1 and not gc.isenabled()
+    return threading.active_count() == 1 and _may_fork()
+
+
+def _may_fork() -> bool:
+    """:func:`can_fork`, threads aside."""
+    return (sys.platform.startswith("linux") and hasattr(os, "fork") and not gc.isenabled()
             and not _SINGLE and not os.environ.get(_OFF))
 
 
@@ -75,7 +79,7 @@ class Beside(Generic[T]):
         self._fn = fn
         self._pid = 0
         self._fd = -1
-        if not fork:
+        if not fork or not _may_fork():  # (no spinner stopped for nothing)
             return
         paused = list(_PAUSES)
         for stop, _ in paused:

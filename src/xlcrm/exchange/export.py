@@ -124,6 +124,7 @@ def export_crm(crm: Crm, to: str, out: str | Path, *, mapping: str | Path | None
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     result = ExportResult(target=spec.key, out=folder, files=[])
+
     def rows_of(chosen: list[int]) -> Made:
         made: Made = {}
         for i in chosen:
