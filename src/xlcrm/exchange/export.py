@@ -190,11 +190,11 @@ def _halves(sizes: list[int]) -> tuple[list[int], list[int]]:
     """The files (by position) split in two groups of about as many records each, the biggest
     first in the first group; the second is empty when there is one file."""
     groups: tuple[list[int], list[int]] = ([], [])
-    load = [0, 0]
+    records = [0, 0]  # (not `load`, the reader this module imports)
     for i in sorted(range(len(sizes)), key=lambda i: -sizes[i]):
-        g = 0 if load[0] <= load[1] else 1
+        g = 0 if records[0] <= records[1] else 1
         groups[g].append(i)
-        load[g] += sizes[i]
+        records[g] += sizes[i]
     return sorted(groups[0]), sorted(groups[1])
 
 
